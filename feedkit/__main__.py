@@ -1,0 +1,5 @@
+"""Allow ``python -m feedkit``."""
+
+from feedkit.cli import main
+
+main()

@@ -1,0 +1,162 @@
+"""The ``feedkit`` command: parse arguments, call the library, report.
+
+Kept thin on purpose: every command is a few lines around functions that are tested on their
+own. Heavy modules (feedgen, lxml, jinja2, premailer) are imported inside the commands that need
+them, so ``feedkit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from feedkit import __version__
+from feedkit.errors import FeedkitError
+
+
+class Context:
+    """What every command needs: how chatty to be, and the config (loaded on first use)."""
+
+    def __init__(self, config_path: str | None, verbosity: int):
+        self.config_path = config_path
+        self.verbosity = verbosity
+        self._config = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from feedkit.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def open_store(self):
+        from feedkit.store import Store
+
+        return Store(self.config.store_path)
+
+    def info(self, message: str) -> None:
+        if self.verbosity >= 0:
+            click.echo(message)
+
+    def detail(self, message: str) -> None:
+        if self.verbosity > 0:
+            click.echo(message)
+
+    def warn(self, message: str) -> None:
+        click.echo(message, err=True)
+
+
+class FeedkitGroup(click.Group):
+    """Turns expected failures (:class:`FeedkitError`) into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FeedkitError as exc:
+            click.echo(f"feedkit: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("feedkit: interrupted", err=True)
+            ctx.exit(130)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(cls=FeedkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar="FEEDKIT_CONFIG",
+              help="config.toml to use (default: $FEEDKIT_CONFIG, then ./config.toml).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
+@click.version_option(__version__, prog_name="feedkit")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, quiet: bool, verbose: bool) -> None:
+    """Turn a city's news into RSS, Atom and JSON feeds and a weekly email digest."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose cannot be used together")
+    ctx.obj = Context(config_path, -1 if quiet else (1 if verbose else 0))
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "kind", type=click.Choice(["jsonl", "json", "csv"]),
+              help="Read FILES as this format (default: from each file's extension).")
+@pass_ctx
+def import_command(obj: Context, files: tuple[Path, ...], kind: str | None) -> None:
+    """Import JSON Lines, JSON or CSV files into the article store.
+
+    With no FILES, imports the file sources listed in config.toml. Bad records are reported as
+    FILE:LINE: reason; good records in the same file still import. Exits 1 if any record was
+    rejected.
+    """
+    from feedkit.config import FILE_SOURCE_KINDS
+    from feedkit.ingest.importer import FileSpec, import_files
+
+    config = obj.config
+    if files:
+        specs = [FileSpec(path=p, kind=kind) for p in files]
+    else:
+        specs = [FileSpec(path=config.resolve(s.path), kind=s.kind,
+                          default_category=s.category, label=s.name or s.path)
+                 for s in config.sources if s.kind in FILE_SOURCE_KINDS]
+        if not specs:
+            raise FeedkitError("no files given and no file sources (jsonl/csv/json) in "
+                               f"{config.path.name}")
+    with obj.open_store() as store:
+        report = import_files(store, specs, config.tz)
+    for line in report.warnings:
+        obj.warn(f"warning: {line}")
+    for line in report.rejected:
+        obj.warn(line)
+    obj.info(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: [build] out, usually public/).")
+@pass_ctx
+def build(obj: Context, out_dir: Path | None) -> None:
+    """Write feeds, category feeds and the index page into the output folder.
+
+    Only files whose content changed are rewritten; a failed build leaves the old output intact.
+    """
+    from feedkit.site import build as build_site
+
+    config = obj.config
+    with obj.open_store() as store:
+        report = build_site(config, store, out_dir)
+    target = (out_dir or config.out_dir)
+    for rel in report.written:
+        obj.detail(f"wrote {rel}")
+    obj.info(report.summary(target))
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@pass_ctx
+def validate(obj: Context, directory: Path | None) -> None:
+    """Check the built feeds in DIRECTORY (default: the output folder) and list problems.
+
+    Exits 1 if any error or warning is found.
+    """
+    from feedkit.validate import validate_dir
+
+    target = directory or obj.config.out_dir
+    if not target.is_dir():
+        raise FeedkitError(f"{target}: no such folder (run 'feedkit build' first)")
+    problems = validate_dir(target)
+    for problem in problems:
+        obj.warn(str(problem))
+    if problems:
+        obj.info(f"{target}: {len(problems)} problem(s)")
+        sys.exit(1)
+    obj.info(f"{target}: all feeds valid")
+
+
+def main() -> None:
+    cli(prog_name="feedkit")

@@ -1,0 +1,345 @@
+"""``config.toml`` → typed, validated objects.
+
+Why strict: a site runs unattended in CI, so a typo (``per_categroy = true``) must fail loudly on
+the first run instead of silently building the wrong thing. Every error is one line naming the
+key, e.g. ``config.toml: [feeds] limit: expected an integer, got "50"``.
+
+Each section is a frozen dataclass; its fields (name, type, default) *are* the schema, so the
+loader, the documentation test and ``feedkit init`` all read the same source of truth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feedkit.errors import ConfigError
+
+CONFIG_ENV = "FEEDKIT_CONFIG"
+DEFAULT_CONFIG_NAME = "config.toml"
+
+_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+FEED_FORMATS = ("rss", "atom", "json")
+SOURCE_KINDS = ("jsonl", "csv", "json", "feed", "html")
+FILE_SOURCE_KINDS = ("jsonl", "csv", "json")
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    """A dataclass field that carries its own one-line documentation (used by the docs test)."""
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = _doc("Feed and page title, e.g. 보령시 새소식.")
+    url: str = _doc("The city's own website (the feeds' alternate link).")
+    feed_url: str = _doc("Public URL where the output folder is served; feeds' self links use it.")
+    description: str = _doc("One sentence about the site, used as feed subtitle.", default="")
+    language: str = _doc("BCP 47 language tag of the news (ko, ko-KR, en).", default="ko")
+    timezone: str = _doc("IANA timezone: naive dates are read in it, digests use it.",
+                         default="Asia/Seoul")
+    author: str = _doc("Feed author name (defaults to the title).", default="")
+    email: str = _doc("Contact address shown as the feed author's email.", default="")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: str = _doc("SQLite article store file, relative to config.toml.", default="articles.db")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    kind: str = _doc("jsonl | csv | json | feed | html.")
+    path: str = _doc("File to read (file kinds, or a local feed file).", default="")
+    url: str = _doc("URL to fetch (feed and html kinds).", default="")
+    name: str = _doc("A label for messages (defaults to the path or URL).", default="")
+    category: str = _doc("Category given to articles that have none.", default="")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path or self.url
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    limit: int = _doc("Items per feed, newest first.", default=50)
+    formats: tuple[str, ...] = _doc("Which feeds to write: rss, atom, json.", default=FEED_FORMATS)
+    per_category: bool = _doc("Also write one set of feeds per category.", default=True)
+    full_content: bool = _doc("Include full article HTML, not only the summary.", default=True)
+    category_slugs: dict[str, str] = _doc(
+        "Override the URL slug of a category, e.g. { \"세무과\" = \"tax\" }.", default_factory=dict
+    )
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    out: str = _doc("Output folder, relative to config.toml.", default="public")
+    templates: str = _doc(
+        "A folder of your own templates; a file there overrides the bundled one of the same name.",
+        default="",
+    )
+    index_limit: int = _doc("Articles listed on the index page.", default=30)
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    subject: str = _doc("Subject template; {week_label}, {site_title}, {count} are filled in.",
+                        default="{site_title} 주간 소식 {week_label}")
+    from_: str = _doc("From address, e.g. '보령시 소식 <news@example.org>'.", default="")
+    to: tuple[str, ...] = _doc("Recipient addresses (usually one list address).", default=())
+    unsubscribe: str = _doc("mailto: or https: unsubscribe URL; may contain {email} / {token}.",
+                            default="")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = _doc("SMTP server host name.", default="localhost")
+    port: int = _doc("SMTP port (587 STARTTLS, 465 TLS, 25 plain relay).", default=587)
+    starttls: bool = _doc("Upgrade the connection with STARTTLS.", default=True)
+    username: str = _doc("Login name; the password comes only from $FEEDKIT_SMTP_PASSWORD.",
+                         default="")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, with paths already resolved against the config file's folder."""
+
+    path: Path
+    site: SiteConfig
+    store: StoreConfig = field(default_factory=StoreConfig)
+    sources: tuple[SourceConfig, ...] = ()
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    build: BuildConfig = field(default_factory=BuildConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, value: str | os.PathLike[str]) -> Path:
+        """A path from the config, relative to the config file's folder (not the cwd)."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.store.path)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.resolve(self.build.out)
+
+    @property
+    def templates_dir(self) -> Path | None:
+        return self.resolve(self.build.templates) if self.build.templates else None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def author(self) -> str:
+        return self.site.author or self.site.title
+
+
+# Sections: TOML table name -> (dataclass, is array of tables)
+SECTIONS: dict[str, tuple[type, bool]] = {
+    "site": (SiteConfig, False),
+    "store": (StoreConfig, False),
+    "sources": (SourceConfig, True),
+    "feeds": (FeedsConfig, False),
+    "build": (BuildConfig, False),
+    "digest": (DigestConfig, False),
+    "smtp": (SmtpConfig, False),
+}
+
+
+def toml_key(f: dataclasses.Field) -> str:
+    """Field name → TOML key (``from_`` is ``from`` in the file: ``from`` is a Python keyword)."""
+    return f.name.rstrip("_")
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config``, then ``$FEEDKIT_CONFIG``, then ``./config.toml``."""
+    if explicit:
+        candidate, how = Path(explicit), "--config"
+    elif os.environ.get(CONFIG_ENV):
+        candidate, how = Path(os.environ[CONFIG_ENV]), f"${CONFIG_ENV}"
+    else:
+        candidate, how = Path(DEFAULT_CONFIG_NAME), "the current folder"
+    if not candidate.is_file():
+        hint = "" if how != "the current folder" else (
+            " (pass --config, set $FEEDKIT_CONFIG, or create one with 'feedkit init')"
+        )
+        raise ConfigError(f"{candidate}: no config file found via {how}{hint}")
+    return candidate.resolve()
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    path = find_config(explicit)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Validate a parsed TOML document; ``path`` names the file in messages and anchors paths."""
+    name = path.name
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{name}: unknown section [{unknown[0]}] "
+                          f"(known: {', '.join(SECTIONS)})")
+    if "site" not in data:
+        raise ConfigError(f"{name}: [site] is required (title, url, feed_url)")
+    values: dict[str, Any] = {}
+    for section, (cls, is_array) in SECTIONS.items():
+        if section not in data:
+            continue
+        raw = data[section]
+        if is_array:
+            if not isinstance(raw, list):
+                raise ConfigError(f"{name}: [[{section}]] must be an array of tables")
+            values[section] = tuple(
+                _build(cls, item, f"{name}: [[{section}]] #{i + 1}") for i, item in enumerate(raw)
+            )
+        else:
+            values[section] = _build(cls, raw, f"{name}: [{section}]")
+    config = Config(path=path, **values)
+    _check(config, name)
+    return config
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {toml_key(f): f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            known = ", ".join(fields)
+            raise ConfigError(f"{where} {key}: unknown key (known: {known})")
+    kwargs = {}
+    for key, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if key not in raw:
+            if required:
+                raise ConfigError(f"{where} {key}: required key is missing")
+            continue
+        kwargs[f.name] = _coerce(raw[key], hints[f.name], f"{where} {key}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{where}: expected a table of strings, got {value!r}")
+        return dict(value)
+    if origin in (typing.Union, types.UnionType):  # pragma: no cover - no such fields yet
+        return value
+    raise TypeError(f"unsupported config type {hint!r}")  # pragma: no cover - schema bug
+
+
+def check_http_url(value: str) -> str | None:
+    """Why a URL is not an absolute http(s) URL, or None when it is fine."""
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return f"expected an http(s) URL, got {value!r}"
+    if not parts.hostname:
+        return f"URL has no host: {value!r}"
+    return None
+
+
+def _check(config: Config, name: str) -> None:
+    site = config.site
+    for key in ("url", "feed_url"):
+        problem = check_http_url(getattr(site, key))
+        if problem:
+            raise ConfigError(f"{name}: [site] {key}: {problem}")
+    if not site.feed_url.endswith("/"):
+        raise ConfigError(f"{name}: [site] feed_url: must end with '/' (it is a folder), "
+                          f"got {site.feed_url!r}")
+    if not site.title.strip():
+        raise ConfigError(f"{name}: [site] title: must not be empty")
+    if not _LANGUAGE_RE.match(site.language):
+        raise ConfigError(f"{name}: [site] language: {site.language!r} is not a BCP 47 tag "
+                          "(use e.g. ko or ko-KR, with a hyphen)")
+    try:
+        ZoneInfo(site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}: [site] timezone: unknown timezone {site.timezone!r} "
+                          "(use an IANA name such as Asia/Seoul)") from None
+    feeds = config.feeds
+    if feeds.limit < 1:
+        raise ConfigError(f"{name}: [feeds] limit: must be at least 1, got {feeds.limit}")
+    for fmt in feeds.formats:
+        if fmt not in FEED_FORMATS:
+            raise ConfigError(f"{name}: [feeds] formats: unknown format {fmt!r} "
+                              f"(known: {', '.join(FEED_FORMATS)})")
+    for cat, slug in feeds.category_slugs.items():
+        if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
+            raise ConfigError(f"{name}: [feeds] category_slugs: {cat!r} = {slug!r}: a slug is "
+                              "lowercase ASCII letters, digits and single hyphens")
+    if config.build.index_limit < 1:
+        raise ConfigError(f"{name}: [build] index_limit: must be at least 1")
+    for i, src in enumerate(config.sources, 1):
+        where = f"{name}: [[sources]] #{i}"
+        if src.kind not in SOURCE_KINDS:
+            raise ConfigError(f"{where} kind: unknown kind {src.kind!r} "
+                              f"(known: {', '.join(SOURCE_KINDS)})")
+        if src.kind in FILE_SOURCE_KINDS and not src.path:
+            raise ConfigError(f"{where} path: required for kind {src.kind!r}")
+        if src.kind == "html" and not src.url:
+            raise ConfigError(f"{where} url: required for kind 'html'")
+        if src.kind == "feed" and not (src.url or src.path):
+            raise ConfigError(f"{where} url: kind 'feed' needs a url or a path")
+        if src.url:
+            problem = check_http_url(src.url)
+            if problem:
+                raise ConfigError(f"{where} url: {problem}")
+    if config.digest.unsubscribe:
+        u = config.digest.unsubscribe
+        if not (u.startswith("mailto:") or check_http_url(u) is None):
+            raise ConfigError(f"{name}: [digest] unsubscribe: expected a mailto: or http(s) URL, "
+                              f"got {u!r}")

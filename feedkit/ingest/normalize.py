@@ -1,0 +1,348 @@
+"""Untrusted record → :class:`~feedkit.model.Article`, in one place.
+
+Every reader (JSONL, CSV, feeds, web pages) hands raw dicts here, so dates, whitespace, URLs and
+HTML are cleaned the same way whatever the source. A record that cannot become a valid article
+raises :class:`RecordError` with a reason a user can act on; the reader adds ``FILE:LINE``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+import nh3
+
+from feedkit.model import Article
+
+MAX_TITLE = 300
+MAX_SUMMARY = 600
+DERIVED_SUMMARY = 200
+
+
+class RecordError(ValueError):
+    """A record that cannot be stored; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+# XML 1.0 forbids C0 controls except TAB/LF/CR, lone surrogates and U+FFFE/U+FFFF; the feed
+# validator also flags DEL and C1 controls. Invisible format characters that only ever cause
+# trouble in titles are dropped too (ZWJ/ZWNJ are kept: scripts and emoji need them).
+_ILLEGAL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    "\u200b\u2060\ufeff\u00ad\u180e]"
+)
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+# "… 더보기", "..더보기", "[더보기]", "(더보기)", "더 보기 >" at the very end of a teaser.
+_MORE = re.compile(r"\s*[\[(<]?\s*더\s?보기\s*[\])>]?\s*$")
+_TRAILING_DOTS = re.compile(r"\s*(?:\.{2,}|…)\s*$")
+
+
+def strip_illegal(text: str) -> str:
+    """Remove characters that XML cannot carry or that are invisible noise."""
+    return _ILLEGAL.sub("", text)
+
+
+def clean_text(value: Any) -> str:
+    """Plain text on one line: NFC, no markup, no entities, no control or invisible characters,
+    whitespace (including NBSP and ideographic space) collapsed."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "<" in text or "&" in text:
+        # Drop any markup but keep the text, then turn entities into characters.
+        if "<" in text:
+            text = nh3.clean(text, tags=set(), clean_content_tags={"script", "style"})
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFC", strip_illegal(text))
+    return _SPACES.sub(" ", text).strip()
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut at a word boundary before ``limit`` characters and mark the cut with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:·") + "…"
+
+
+def clean_summary(value: Any) -> str:
+    """A teaser without the listing's trailing "더보기" ("read more") link text."""
+    text = clean_text(value)
+    text = _MORE.sub("", text)
+    if _TRAILING_DOTS.search(text):
+        text = _TRAILING_DOTS.sub("", text) + "…"
+    return truncate(text, MAX_SUMMARY)
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs
+
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def clean_url(value: Any, base: str = "") -> str:
+    """An absolute http(s) URL, or raise. Relative URLs resolve against ``base``; spaces and
+    non-ASCII characters are percent-encoded so the result is a valid URI (not only an IRI)."""
+    if value is None:
+        raise RecordError("missing URL")
+    url = strip_illegal(str(value)).strip()
+    if not url:
+        raise RecordError("missing URL")
+    if "&amp;" in url:  # copied out of HTML source without unescaping
+        url = html.unescape(url)
+    if base:
+        url = urljoin(base, url)
+    url = quote(url, safe=_URL_SAFE)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise RecordError(f"invalid URL {value!r}: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise RecordError(f"not an absolute http(s) URL: {str(value)[:200]!r}")
+    return url
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
+    "del", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "span", "strong",
+    "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+    "abbr": {"title"},
+}
+
+
+def sanitize_html(value: Any, base: str) -> str:
+    """Allow-list sanitising (no script, iframe, form, style, event handlers, ``javascript:``),
+    with every relative link and image made absolute against the article's URL, because feed
+    readers and mail clients ignore ``xml:base`` and have no page to resolve against."""
+    if not value:
+        return ""
+    text = strip_illegal(str(value))
+    cleaned = nh3.clean(
+        text,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
+        url_schemes={"http", "https", "mailto"},
+        url_relative=("rewrite_with_base", base),
+        link_rel="noopener noreferrer",
+    )
+    cleaned = unicodedata.normalize("NFC", cleaned).strip()
+    # Markup with no text and no image (e.g. "<p>&nbsp;</p>") is no content.
+    if "<img" not in cleaned and not clean_text(cleaned):
+        return ""
+    return cleaned
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+_PREFIX = re.compile(r"^(?:작성일|등록일|게시일|수정일|날짜|일자|date)\s*[:：]?\s*", re.I)
+_NEW_BADGE = re.compile(r"^(?:N|NEW|new|새글)\s*(?=\d)")
+_NUMERIC = re.compile(
+    r"^(\d{4}|\d{2})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?"
+    r"(?:\s*\([^)]*\))?"  # weekday like (화)
+    r"(?:[\sT]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
+_KOREAN = re.compile(
+    r"^(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일"
+    r"(?:\s*\([^)]*\))?"
+    r"(?:\s*(오전|오후)?\s*(\d{1,2})\s*(?:시|:)\s*(?:(\d{1,2})\s*분?)?)?\s*$"
+)
+
+
+def parse_date(value: Any, tz: ZoneInfo) -> datetime:
+    """Any common date form → aware datetime in the site's timezone.
+
+    Naive values are read in ``tz`` (a Korean board's "2024-06-11 14:30" is Seoul time); aware
+    values keep their instant. Forms: ISO 8601, ``2024.06.11``, ``2024/06/11 14:30``,
+    ``24.06.11``, ``2024년 6월 11일 (화) 오후 2시``, RFC 822, board prefixes such as
+    ``작성일 : `` and a glued "N"/"NEW" badge; dateutil is the last resort.
+    """
+    if value is None or value == "":
+        raise RecordError("missing date")
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time())
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        raise RecordError(f"ambiguous numeric date {value!r}: give an ISO 8601 string")
+    else:
+        dt = _parse_date_text(str(value))
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        dt = dt.replace(tzinfo=tz)
+    if not 1970 <= dt.year <= 2200:
+        raise RecordError(f"implausible date {value!r}")
+    return dt.astimezone(tz)
+
+
+def _parse_date_text(raw: str) -> datetime:
+    text = _SPACES.sub(" ", strip_illegal(raw)).strip()
+    text = _NEW_BADGE.sub("", _PREFIX.sub("", text))
+    if not text:
+        raise RecordError("missing date")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    m = _NUMERIC.match(text)
+    if m:
+        y, mo, d, hh, mm, ss = m.groups()
+        year = int(y) + (2000 if len(y) == 2 else 0)
+        return _make(raw, year, mo, d, hh, mm, ss)
+    m = _KOREAN.match(text)
+    if m:
+        y, mo, d, ampm, hh, mm = m.groups()
+        hour = int(hh) if hh else 0
+        if ampm == "오후" and hour < 12:
+            hour += 12
+        elif ampm == "오전" and hour == 12:
+            hour = 0
+        return _make(raw, int(y), mo, d, str(hour), mm, None)
+    if re.search(r"[A-Za-z]{3},? ", text) or re.search(r"[+-]\d{4}$|GMT|UTC", text):
+        try:
+            return parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            pass
+    return _dateutil(raw, text)
+
+
+def _make(raw: str, year: int, mo: str, d: str, hh: str | None, mm: str | None,
+          ss: str | None) -> datetime:
+    try:
+        return datetime(year, int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+    except ValueError as exc:
+        raise RecordError(f"impossible date {raw.strip()!r} ({exc})") from None
+
+
+def _dateutil(raw: str, text: str) -> datetime:
+    from dateutil import parser
+
+    if not re.search(r"\d{4}", text):  # "June 11" would silently take the current year
+        raise RecordError(f"unrecognised date {raw.strip()[:60]!r}")
+    try:
+        return parser.parse(text)
+    except (ValueError, OverflowError, parser.ParserError) as exc:
+        reason = "impossible date" if "out of range" in str(exc) else "unrecognised date"
+        raise RecordError(f"{reason} {raw.strip()[:60]!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+# Names other tools use for our fields; the first one present wins.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "guid"),
+    "url": ("url", "link"),
+    "title": ("title",),
+    "summary": ("summary", "description"),
+    "content_html": ("content_html", "content", "body_html", "body"),
+    "published": ("published", "date", "pubDate", "pubdate", "created"),
+    "updated": ("updated", "modified"),
+    "author": ("author",),
+    # A board's department is what feedkit calls a category; it wins over a generic "category"
+    # column (often just the board name, e.g. 보도자료).
+    "category": ("department", "category"),
+    "tags": ("tags",),
+    "image": ("image", "images"),
+}
+KNOWN_FIELDS = frozenset(name for names in ALIASES.values() for name in names)
+
+
+def _pick(record: Mapping[str, Any], field: str) -> Any:
+    for name in ALIASES[field]:
+        value = record.get(name)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = re.split(r"[,;|]", value) if isinstance(value, str) else list(value)
+    seen: dict[str, None] = {}
+    for item in items:
+        tag = clean_text(item)
+        if tag:
+            seen.setdefault(truncate(tag, 80), None)
+    return tuple(seen)
+
+
+def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: str = "",
+                     base_url: str = "") -> Article:
+    """Build a clean :class:`Article` from a raw mapping, or raise :class:`RecordError`.
+
+    ``base_url`` is where the record was found (a web page); relative article URLs resolve
+    against it. Summary falls back to the start of the content, ``updated`` to ``published``,
+    ``id`` to the URL.
+    """
+    if not isinstance(record, Mapping):
+        raise RecordError(f"expected an object, got {type(record).__name__}")
+    title = clean_text(_pick(record, "title"))
+    if not title:
+        raise RecordError("missing title")
+    title = truncate(title, MAX_TITLE)
+    url = clean_url(_pick(record, "url"), base_url)
+    published = parse_date(_pick(record, "published"), tz)
+    raw_updated = _pick(record, "updated")
+    updated = parse_date(raw_updated, tz) if raw_updated is not None else published
+    if updated < published:
+        updated = published
+    raw_id = _pick(record, "id")
+    article_id = clean_text(raw_id) if raw_id is not None else url
+    if not article_id:
+        article_id = url
+    if len(article_id) > 2048:
+        raise RecordError("id longer than 2048 characters")
+    content = sanitize_html(_pick(record, "content_html"), url)
+    summary = clean_summary(_pick(record, "summary"))
+    if not summary and content:
+        summary = truncate(clean_text(content), DERIVED_SUMMARY)
+    image_value = _pick(record, "image")
+    if isinstance(image_value, list):
+        image_value = image_value[0] if image_value else None
+    if isinstance(image_value, Mapping):
+        image_value = image_value.get("url") or image_value.get("src")
+    image = ""
+    if image_value:
+        try:
+            image = clean_url(image_value, url)
+        except RecordError:
+            image = ""  # a broken lead image is not worth losing the article for
+    return Article(
+        id=article_id,
+        url=url,
+        title=title,
+        published=published,
+        updated=updated,
+        summary=summary,
+        content_html=content,
+        author=truncate(clean_text(_pick(record, "author")), 200),
+        category=truncate(clean_text(_pick(record, "category")), 100) or default_category,
+        tags=_tags(_pick(record, "tags")),
+        image=image,
+    )
+

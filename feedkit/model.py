@@ -1,0 +1,54 @@
+"""The one record every stage speaks: :class:`Article`.
+
+Readers produce articles, the store keeps them, generators turn a selection of them into bytes.
+An ``Article`` is always *normalised*: aware datetimes, absolute http(s) URLs, plain-text title and
+summary, sanitised HTML. Only :mod:`feedkit.ingest.normalize` builds one from untrusted input, so
+every later stage may trust its fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: str
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    summary: str = ""
+    content_html: str = ""
+    author: str = ""
+    category: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    image: str = ""
+
+    def to_record(self) -> dict:
+        """The JSON-ready form used by export and the store.
+
+        Dates keep their UTC offset (``2024-06-11T14:30:00+09:00``) so a round trip through
+        export and import gives back the same instant *and* the same local wall-clock time.
+        """
+        return {
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "summary": self.summary,
+            "content_html": self.content_html,
+            "published": self.published.isoformat(),
+            "updated": self.updated.isoformat(),
+            "author": self.author,
+            "category": self.category,
+            "tags": list(self.tags),
+            "image": self.image,
+        }
+
+    def content_hash(self) -> str:
+        """A digest of every field, so the store can tell "unchanged" from "updated" cheaply."""
+        blob = json.dumps(self.to_record(), ensure_ascii=False, sort_keys=True)
+        return hashlib.blake2b(blob.encode("utf-8"), digest_size=16).hexdigest()

@@ -1,0 +1,221 @@
+"""The output folder: feeds, category feeds, index page, stylesheet — written atomically.
+
+Rendering happens entirely in memory first; only when every file rendered does anything touch
+the disk, and each file is written to a temporary name and renamed into place. So a build that
+fails part-way leaves the previous output as it was, and a reader or web server never sees half a
+file. Files whose bytes did not change are not rewritten (their mtime stays, rsync and CDNs stay
+quiet), and a feed whose inputs did not change is not even rendered: the store remembers a
+fingerprint of each output's inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from feedkit import __version__
+from feedkit.config import Config
+from feedkit.errors import FeedkitError
+from feedkit.store import Store, StoredArticle
+
+STYLESHEET = "feed.xsl"
+INDEX_TEMPLATE = "index.html.j2"
+
+
+@dataclass
+class BuildReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0  # not rendered at all: inputs unchanged since the last build
+
+    def summary(self, out_dir: Path) -> str:
+        return (f"{out_dir}: {len(self.written)} written, "
+                f"{self.unchanged + self.skipped} unchanged")
+
+
+def safe_relpath(rel: str) -> PurePosixPath:
+    """Refuse any output path that could escape the output folder."""
+    p = PurePosixPath(rel)
+    if p.is_absolute() or not p.parts or any(part in ("", ".", "..") for part in p.parts):
+        raise FeedkitError(f"refusing unsafe output path {rel!r}")
+    return p
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` via a temporary file and rename. False if already identical."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def fingerprint(*parts: object) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(repr(part).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+class OutputPlan:
+    """Collects what a build will write; each unit is skipped if its inputs are unchanged."""
+
+    def __init__(self, store: Store, out_dir: Path):
+        self.store = store
+        self.out_dir = out_dir
+        self.previous = store.output_fingerprints()
+        self.files: dict[str, bytes] = {}
+        self.prints: dict[str, str] = {}
+        self.report = BuildReport()
+
+    def _key(self, rel: str) -> str:
+        return str(self.out_dir / safe_relpath(rel))
+
+    def up_to_date(self, rels: list[str], print_: str) -> bool:
+        """True when every file of a unit was last built from the same inputs and is intact."""
+        for rel in rels:
+            old = self.previous.get(self._key(rel))
+            if old is None or old[0] != print_:
+                return False
+            try:
+                data = (self.out_dir / rel).read_bytes()
+            except OSError:
+                return False
+            if hashlib.sha256(data).hexdigest() != old[1]:
+                return False
+        return True
+
+    def unit(self, rels: list[str], print_: str, render: Callable[[], dict[str, bytes]]) -> None:
+        if self.up_to_date(rels, print_):
+            self.report.skipped += len(rels)
+            return
+        rendered = render()
+        for rel in rels:
+            self.files[rel] = rendered[rel]
+            self.prints[rel] = print_
+
+    def commit(self) -> BuildReport:
+        recorded = []
+        for rel, data in sorted(self.files.items()):
+            path = self.out_dir / safe_relpath(rel)
+            if write_atomic(path, data):
+                self.report.written.append(rel)
+            else:
+                self.report.unchanged += 1
+            recorded.append((str(path), self.prints[rel], hashlib.sha256(data).hexdigest()))
+        with self.store.transaction():
+            self.store.record_outputs(recorded)
+        return self.report
+
+
+@dataclass(frozen=True)
+class FeedSet:
+    """One feed in every configured format: the main one or one category's."""
+
+    key: str                 # "" for the main feed, else the category slug
+    title: str
+    category: str | None
+    articles: list[StoredArticle]
+
+    @property
+    def folder(self) -> str:
+        return f"category/{self.key}/" if self.key else ""
+
+
+def _feed_sets(config: Config, store: Store) -> list[FeedSet]:
+    from feedkit.slugs import category_slugs
+
+    limit = config.feeds.limit
+    sets = [FeedSet("", config.site.title, None, store.latest(limit))]
+    if config.feeds.per_category:
+        cats = [c.name for c in store.categories()]
+        slugs = category_slugs(cats, config.feeds.category_slugs)
+        for name in cats:
+            sets.append(FeedSet(slugs[name], f"{config.site.title} — {name}", name,
+                                store.latest(limit, name)))
+    return sets
+
+
+def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildReport:
+    """Render everything that changed into ``out_dir`` (default ``[build] out``)."""
+    from feedkit.feeds import FILENAMES
+    from feedkit.templating import find_template, templates_digest
+
+    out_dir = (out_dir or config.out_dir).resolve()
+    if store.count() == 0:
+        raise FeedkitError("nothing to build: the article store is empty "
+                           "(run 'feedkit import' or 'feedkit update' first)")
+    user_templates = config.templates_dir
+    plan = OutputPlan(store, out_dir)
+    site, feeds_cfg = config.site, config.feeds
+    sets = _feed_sets(config, store)
+    formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
+    xsl_hash = templates_digest([STYLESHEET], user_templates)
+
+    for fs in sets:
+        rels = [fs.folder + FILENAMES[f] for f in formats]
+        print_ = fingerprint(__version__, site, feeds_cfg.full_content, formats, fs.title,
+                             fs.folder, [(s.article.id, s.hash) for s in fs.articles])
+        plan.unit(rels, print_, lambda fs=fs: _render_feed_set(config, fs, formats))
+
+    index_articles = store.latest(config.build.index_limit)
+    index_print = fingerprint(__version__, site, formats, [(s.key, s.title, len(s.articles))
+                              for s in sets], [(s.article.id, s.hash) for s in index_articles],
+                              templates_digest([INDEX_TEMPLATE], user_templates))
+    plan.unit(["index.html"], index_print,
+              lambda: {"index.html": _render_index(config, sets, index_articles, formats)})
+    plan.unit([STYLESHEET], xsl_hash,
+              lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
+    return plan.commit()
+
+
+def _render_feed_set(config: Config, fs: FeedSet, formats: list[str]) -> dict[str, bytes]:
+    from feedkit.feeds import FeedMeta, render_feeds
+
+    site = config.site
+    depth = fs.folder.count("/")
+    meta = FeedMeta(
+        title=fs.title,
+        description=site.description or fs.title,
+        site_url=site.url,
+        base_url=site.feed_url + fs.folder,
+        language=site.language,
+        author=config.author,
+        email=site.email,
+        stylesheet="../" * depth + STYLESHEET,
+        full_content=config.feeds.full_content,
+    )
+    rendered = render_feeds(meta, [s.article for s in fs.articles], formats)
+    return {fs.folder + name: data for name, data in rendered.items()}
+
+
+def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
+                  formats: list[str]) -> bytes:
+    from feedkit.feeds import FILENAMES
+    from feedkit.templating import render
+
+    feeds = [
+        {"title": fs.title, "category": fs.category, "count": len(fs.articles),
+         "links": {f: fs.folder + FILENAMES[f] for f in formats}}
+        for fs in sets
+    ]
+    html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
+                  articles=[s.article for s in latest], feeds=feeds, formats=formats,
+                  language=config.site.language)
+    return html.encode("utf-8")

@@ -1,0 +1,270 @@
+"""The SQLite article store.
+
+One file, nothing to start. The schema is versioned with ``PRAGMA user_version`` and upgraded by
+the numbered steps in :data:`MIGRATIONS`, so a store written by an older feedkit keeps working.
+
+Dates are kept twice: as ISO 8601 text with the original offset (what users see, what export
+writes) and as integer Unix seconds (what indexes sort and range-scan on). Each article carries a
+content hash, so re-importing the same data costs one indexed read and no write.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feedkit.errors import FeedkitError
+from feedkit.model import Article
+
+# Each entry upgrades the schema by one version; never edit a released step, append a new one.
+MIGRATIONS: list[str] = [
+    # 1: articles, indexes for "latest N", "latest N in category" and "published in [a, b)".
+    """
+    CREATE TABLE articles (
+        id            TEXT PRIMARY KEY,
+        url           TEXT NOT NULL,
+        title         TEXT NOT NULL,
+        summary       TEXT NOT NULL DEFAULT '',
+        content_html  TEXT NOT NULL DEFAULT '',
+        published     TEXT NOT NULL,
+        published_ts  INTEGER NOT NULL,
+        updated       TEXT NOT NULL,
+        updated_ts    INTEGER NOT NULL,
+        author        TEXT NOT NULL DEFAULT '',
+        category      TEXT NOT NULL DEFAULT '',
+        tags          TEXT NOT NULL DEFAULT '[]',
+        image         TEXT NOT NULL DEFAULT '',
+        hash          TEXT NOT NULL,
+        first_seen    TEXT NOT NULL,
+        last_changed  TEXT NOT NULL
+    );
+    CREATE INDEX articles_latest ON articles (published_ts DESC, id DESC);
+    CREATE INDEX articles_category_latest ON articles (category, published_ts DESC, id DESC);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE outputs (
+        path         TEXT PRIMARY KEY,
+        fingerprint  TEXT NOT NULL,
+        sha256       TEXT NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+_COLUMNS = ("id, url, title, summary, content_html, published, updated, author, category, "
+            "tags, image, hash")
+
+
+@dataclass
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertResult) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article plus what the store knows about it (its content hash)."""
+
+    article: Article
+    hash: str
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    name: str
+    count: int
+    first: datetime
+    last: datetime
+
+
+def _ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def _row_to_article(row: sqlite3.Row | tuple) -> StoredArticle:
+    (id_, url, title, summary, content, published, updated, author, category, tags, image,
+     hash_) = row
+    return StoredArticle(
+        Article(
+            id=id_, url=url, title=title, summary=summary, content_html=content,
+            published=datetime.fromisoformat(published), updated=datetime.fromisoformat(updated),
+            author=author, category=category, tags=tuple(json.loads(tags)), image=image,
+        ),
+        hash_,
+    )
+
+
+class Store:
+    """A connection to one store file. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise FeedkitError(f"{self.path}: cannot open the article store: {exc}") from None
+        except OSError as exc:
+            raise FeedkitError(f"{self.path}: cannot open the article store: {exc}") from None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit: all of it lands, or (on any exception) none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise FeedkitError(
+                f"{self.path}: store schema version {version} is newer than this feedkit "
+                f"understands ({SCHEMA_VERSION}); upgrade feedkit"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {step + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upsert(self, articles: Sequence[Article]) -> UpsertResult:
+        """Insert new articles and rewrite changed ones; leave identical ones untouched.
+
+        Call inside :meth:`transaction` for one commit per import. An updated article keeps
+        its ``first_seen`` time.
+        """
+        result = UpsertResult()
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for start in range(0, len(articles), 500):
+            batch = articles[start:start + 500]
+            hashes = {a.id: a.content_hash() for a in batch}
+            marks = ",".join("?" * len(hashes))
+            existing = dict(self.db.execute(
+                f"SELECT id, hash FROM articles WHERE id IN ({marks})", list(hashes)))
+            inserts, updates = [], []
+            for a in batch:
+                h = hashes[a.id]
+                old = existing.get(a.id)
+                if old == h:
+                    result.unchanged += 1
+                    continue
+                row = (a.url, a.title, a.summary, a.content_html, a.published.isoformat(),
+                       _ts(a.published), a.updated.isoformat(), _ts(a.updated), a.author,
+                       a.category, json.dumps(list(a.tags), ensure_ascii=False), a.image, h, now)
+                if old is None:
+                    inserts.append((a.id, *row, now))
+                    existing[a.id] = h
+                else:
+                    updates.append((*row, a.id))
+            if inserts:
+                self.db.executemany(
+                    "INSERT INTO articles (id, url, title, summary, content_html, published, "
+                    "published_ts, updated, updated_ts, author, category, tags, image, hash, "
+                    "last_changed, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
+            if updates:
+                self.db.executemany(
+                    "UPDATE articles SET url=?, title=?, summary=?, content_html=?, published=?, "
+                    "published_ts=?, updated=?, updated_ts=?, author=?, category=?, tags=?, "
+                    "image=?, hash=?, last_changed=? WHERE id=?", updates)
+            result.inserted += len(inserts)
+            result.updated += len(updates)
+        return result
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def get(self, article_id: str) -> Article | None:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM articles WHERE id = ?",
+                              (article_id,)).fetchone()
+        return _row_to_article(row).article if row else None
+
+    def latest(self, limit: int, category: str | None = None) -> list[StoredArticle]:
+        """Newest first (ties broken by id, so the order is stable)."""
+        if category is None:
+            rows = self.db.execute(
+                f"SELECT {_COLUMNS} FROM articles ORDER BY published_ts DESC, id DESC LIMIT ?",
+                (limit,))
+        else:
+            rows = self.db.execute(
+                f"SELECT {_COLUMNS} FROM articles WHERE category = ? "
+                "ORDER BY published_ts DESC, id DESC LIMIT ?", (category, limit))
+        return [_row_to_article(r) for r in rows]
+
+    def published_between(self, start: datetime, end: datetime) -> list[StoredArticle]:
+        """Articles published in ``[start, end)``, newest first."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM articles WHERE published_ts >= ? AND published_ts < ? "
+            "ORDER BY published_ts DESC, id DESC", (_ts(start), _ts(end)))
+        return [_row_to_article(r) for r in rows]
+
+    def categories(self) -> list[CategoryCount]:
+        """Non-empty categories, largest first, then by name."""
+        rows = self.db.execute(
+            "SELECT category, count(*), min(published), max(published), min(published_ts), "
+            "max(published_ts) FROM articles WHERE category != '' GROUP BY category "
+            "ORDER BY count(*) DESC, category")
+        return [CategoryCount(name, n, datetime.fromisoformat(first), datetime.fromisoformat(last))
+                for name, n, first, last, _a, _b in rows]
+
+    def iter_all(self) -> Iterator[Article]:
+        """Every article ordered by id: the stable order export relies on."""
+        for row in self.db.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY id"):
+            yield _row_to_article(row).article
+
+    # -- build bookkeeping (lets a no-op build skip generating anything) ----------------------
+
+    def output_fingerprints(self) -> dict[str, tuple[str, str]]:
+        return {p: (f, s) for p, f, s in self.db.execute(
+            "SELECT path, fingerprint, sha256 FROM outputs")}
+
+    def record_outputs(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        self.db.executemany(
+            "INSERT INTO outputs (path, fingerprint, sha256) VALUES (?, ?, ?) "
+            "ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint, "
+            "sha256 = excluded.sha256", list(rows))

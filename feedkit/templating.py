@@ -1,0 +1,81 @@
+"""Where templates come from, and the Jinja2 environment that renders them.
+
+The bundled templates live in ``templates/`` at the top of a checkout and inside the wheel as
+``feedkit/templates``. A site's own folder (``[build] templates``) overrides them file by file,
+so a city can restyle one template without copying the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from feedkit.errors import FeedkitError
+
+
+def bundled_templates_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FeedkitError("the bundled templates are missing from this installation of feedkit")
+
+
+def template_dirs(user_dir: Path | None) -> list[Path]:
+    dirs = []
+    if user_dir is not None:
+        if not user_dir.is_dir():
+            raise FeedkitError(f"{user_dir}: templates folder does not exist")
+        dirs.append(user_dir)
+    dirs.append(bundled_templates_dir())
+    return dirs
+
+
+def find_template(name: str, user_dir: Path | None) -> Path:
+    for folder in template_dirs(user_dir):
+        path = folder / name
+        if path.is_file():
+            return path
+    raise FeedkitError(f"template {name!r} not found")
+
+
+def templates_digest(names: list[str], user_dir: Path | None) -> str:
+    """A hash of the template files a build uses: editing one must trigger a rebuild."""
+    h = hashlib.sha256()
+    for name in names:
+        h.update(name.encode())
+        h.update(find_template(name, user_dir).read_bytes())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def environment(user_dir: Path | None):
+    """A Jinja2 environment with autoescaping for HTML/XML and feedkit's filters."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from feedkit.dates import format_date, format_range
+
+    env = Environment(
+        loader=FileSystemLoader([str(d) for d in template_dirs(user_dir)]),
+        autoescape=select_autoescape(("html", "htm", "xml", "xsl", "html.j2", "xml.j2")),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["date"] = format_date
+    env.globals["format_range"] = format_range
+    return env
+
+
+def render(name: str, user_dir: Path | None, **context) -> str:
+    from jinja2 import TemplateError
+
+    try:
+        return environment(user_dir).get_template(name).render(**context)
+    except TemplateError as exc:
+        where = getattr(exc, "filename", None) or name
+        line = getattr(exc, "lineno", None)
+        loc = f"{where}:{line}" if line else where
+        raise FeedkitError(f"{loc}: template error: {exc.message or exc}") from None
