@@ -51,6 +51,24 @@ MIGRATIONS: list[str] = [
         fingerprint  TEXT NOT NULL,
         sha256       TEXT NOT NULL
     );
+    -- The digest send log: one row per (week, recipient) so a re-run never mails anyone twice.
+    CREATE TABLE send_log (
+        week        TEXT NOT NULL,
+        recipient   TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        error       TEXT NOT NULL DEFAULT '',
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (week, recipient)
+    );
+    -- Conditional GET state for fetched sources (ETag / Last-Modified per URL).
+    CREATE TABLE http_cache (
+        url            TEXT PRIMARY KEY,
+        etag           TEXT NOT NULL DEFAULT '',
+        last_modified  TEXT NOT NULL DEFAULT '',
+        fetched_at     TEXT NOT NULL
+    );
     """,
 ]
 
