@@ -75,7 +75,7 @@ class FeedsConfig:
     formats: tuple[str, ...] = _doc("Which feeds to write: rss, atom, json.", default=FEED_FORMATS)
     per_category: bool = _doc("Also write one set of feeds per category.", default=True)
     full_content: bool = _doc("Include full article HTML, not only the summary.", default=True)
-    category_slugs: dict[str, str] = _doc(
+    category_slugs: dict[str, str] = _doc(  # noqa: RUF009 - _doc returns a dataclass field
         "Override the URL slug of a category, e.g. { \"세무과\" = \"tax\" }.", default_factory=dict
     )
 

@@ -92,13 +92,9 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
     fg.pubDate(max(a.published for a in articles))
     for article in articles:
         fe = fg.add_entry(order="append")
-        fe.id(entry_id(article, meta.site_url))
+        fe.id(entry_id(article, meta.site_url))  # render_rss swaps in the RSS guid
         fe.title(article.title)
         fe.link(href=article.url, rel="alternate")
-        if article.id == article.url:
-            fe.guid(article.url, permalink=True)
-        else:
-            fe.guid(article.id, permalink=False)
         fe.published(article.published)
         fe.updated(article.updated)
         summary = article.summary or article.title
@@ -128,6 +124,8 @@ def render_rss(meta: FeedMeta, articles: Sequence[Article], filename: str = "fee
     fg = fg or _generator(meta, articles)
     # RSS <description> is HTML: escape the plain-text summary once more so "a < b" survives.
     for fe, article in zip(fg.entry(), articles, strict=True):
+        # feedgen keeps one id for both formats; RSS gets the article's own id as its guid.
+        fe.guid(article.id, permalink=article.id == article.url)
         fe.description(html.escape(article.summary or article.title, quote=False),
                        isSummary=True)
         if article.author:
@@ -142,7 +140,9 @@ def render_atom(meta: FeedMeta, articles: Sequence[Article], filename: str = "at
                 fg=None) -> bytes:
     fg = fg or _generator(meta, articles)
     for fe, article in zip(fg.entry(), articles, strict=True):
-        # description() would have replaced the Atom summary with RSS's escaped HTML.
+        # Undo what render_rss may have changed on the shared entries: the guid (Atom ids must
+        # be IRIs) and the summary (description() put RSS's escaped HTML there).
+        fe.id(entry_id(article, meta.site_url))
         fe.summary(article.summary or article.title)
     self_url = meta.self_url(filename)
     fg.id(self_url)

@@ -39,10 +39,10 @@ class BuildReport:
 
 def safe_relpath(rel: str) -> PurePosixPath:
     """Refuse any output path that could escape the output folder."""
-    p = PurePosixPath(rel)
-    if p.is_absolute() or not p.parts or any(part in ("", ".", "..") for part in p.parts):
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
         raise FeedkitError(f"refusing unsafe output path {rel!r}")
-    return p
+    return PurePosixPath(rel)
 
 
 def write_atomic(path: Path, data: bytes) -> bool:

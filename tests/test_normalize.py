@@ -1,0 +1,192 @@
+"""Normalisation: the one gate every untrusted record passes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feedkit.ingest.normalize import (
+    RecordError,
+    clean_summary,
+    clean_text,
+    clean_url,
+    normalize_record,
+    parse_date,
+    sanitize_html,
+)
+
+SEOUL = ZoneInfo("Asia/Seoul")
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-06-11", datetime(2024, 6, 11, tzinfo=SEOUL)),
+        ("2024.06.11", datetime(2024, 6, 11, tzinfo=SEOUL)),
+        ("2024/06/11 14:30", datetime(2024, 6, 11, 14, 30, tzinfo=SEOUL)),
+        ("2024년 6월 11일", datetime(2024, 6, 11, tzinfo=SEOUL)),
+        ("2024년 6월 11일 (화) 오후 2시 30분", datetime(2024, 6, 11, 14, 30, tzinfo=SEOUL)),
+        ("24.06.11", datetime(2024, 6, 11, tzinfo=SEOUL)),
+        ("2025.12.09 ", datetime(2025, 12, 9, tzinfo=SEOUL)),
+        ("작성일 : 2025-12-05 17:09", datetime(2025, 12, 5, 17, 9, tzinfo=SEOUL)),
+        ("N2025-12-10", datetime(2025, 12, 10, tzinfo=SEOUL)),
+        ("2025-12-12 17:44:00", datetime(2025, 12, 12, 17, 44, tzinfo=SEOUL)),
+        ("2025.12.05 16:40", datetime(2025, 12, 5, 16, 40, tzinfo=SEOUL)),
+        # Aware inputs keep their instant (shown in the site's zone).
+        ("2025-12-05T09:00:00+09:00", datetime(2025, 12, 5, 9, 0, tzinfo=SEOUL)),
+        ("2025-12-13T16:51:45.684+00:00", datetime(2025, 12, 13, 16, 51, 45, 684000, tzinfo=UTC)),
+        ("2024-06-11T05:30:00Z", datetime(2024, 6, 11, 5, 30, tzinfo=UTC)),
+        ("Tue, 11 Jun 2024 14:30:00 +0900", datetime(2024, 6, 11, 14, 30, tzinfo=SEOUL)),
+        ("Tue, 11 Jun 2024 05:30:00 GMT", datetime(2024, 6, 11, 5, 30, tzinfo=UTC)),
+    ],
+)
+def test_parse_date_forms(text: str, expected: datetime) -> None:
+    parsed = parse_date(text, SEOUL)
+    assert parsed == expected
+    assert parsed.utcoffset() == timedelta(hours=9)  # always shown in the site's timezone
+
+
+def test_naive_dates_are_read_in_the_site_timezone() -> None:
+    assert parse_date("2024-06-11 09:00", ZoneInfo("Europe/Berlin")).utcoffset() == timedelta(
+        hours=2)
+    assert parse_date("2024-06-11 09:00", SEOUL) == datetime(2024, 6, 11, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["2024-02-30", "2024.13.01", "2024년 2월 31일", "2023-02-29"])
+def test_impossible_dates_are_rejected_as_impossible(text: str) -> None:
+    with pytest.raises(RecordError, match="impossible date"):
+        parse_date(text, SEOUL)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "soon", "June 11", "지난 2일", "1700-01-01"])
+def test_unusable_dates_are_rejected(text: str) -> None:
+    with pytest.raises(RecordError):
+        parse_date(text, SEOUL)
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2199, 1, 1),
+                    timezones=st.sampled_from([UTC, SEOUL, timezone(timedelta(hours=-5))])))
+def test_iso_dates_round_trip(value: datetime) -> None:
+    assert parse_date(value.isoformat(), SEOUL) == value
+
+
+def test_clean_text_collapses_whitespace_and_drops_invisible_and_illegal() -> None:
+    messy = "  보령시\u00a0\u3000새소식\u200b\x00\x07\x7f\n\t제목 "
+    assert clean_text(messy) == "보령시 새소식 제목"
+    assert clean_text("<b>굵게</b> &amp; 기울임 &lt;3") == "굵게 & 기울임 <3"
+    assert clean_text("<script>alert(1)</script>제목") == "제목"
+    # Decomposed Hangul jamo are composed (NFC), so equal titles compare equal.
+    assert clean_text("\u1107\u1169\u1105\u1167\u11bc") == "보령"
+
+
+@given(st.text())
+def test_clean_text_never_leaves_xml_illegal_characters(text: str) -> None:
+    assert not XML_ILLEGAL.search(clean_text(text))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("시는 5개.. 더보기", "시는 5개…"),
+        ("요약입니다 ...더보기", "요약입니다…"),
+        ("요약입니다 [더보기]", "요약입니다"),
+        ("요약입니다 (더 보기)", "요약입니다"),
+        ("더보기가 중간에 있는 요약", "더보기가 중간에 있는 요약"),
+    ],
+)
+def test_summary_loses_the_read_more_link_text(raw: str, expected: str) -> None:
+    assert clean_summary(raw) == expected
+
+
+def test_sanitize_removes_active_content_and_absolutises_links() -> None:
+    dirty = (
+        '<p onclick="steal()">본문 <a href="/board/view.do?id=1">링크</a>'
+        '<img src="../img/a.jpg" onerror="x()"> <a href="javascript:alert(1)">js</a></p>'
+        '<script>alert(1)</script><iframe src="https://evil.example/"></iframe>'
+        '<form action="/x"><input name="q"></form><style>p{}</style>'
+        '<a href="//cdn.example.org/f.pdf">pdf</a>'
+    )
+    clean = sanitize_html(dirty, "https://www.brcn.go.kr/kor/news/list.do")
+    for bad in ("onclick", "onerror", "script", "iframe", "<form", "<input", "<style",
+                "javascript:"):
+        assert bad not in clean
+    assert 'href="https://www.brcn.go.kr/board/view.do?id=1"' in clean
+    assert 'src="https://www.brcn.go.kr/kor/img/a.jpg"' in clean
+    assert 'href="https://cdn.example.org/f.pdf"' in clean
+    assert "본문" in clean
+
+
+def test_sanitize_treats_empty_markup_as_no_content() -> None:
+    assert sanitize_html("<p>&nbsp;</p><div> </div>", "https://a.example/") == ""
+
+
+@given(st.text(alphabet=st.sampled_from(list('<>"\'=/ aonclickerscriptjavascript:img')),
+               max_size=200))
+def test_sanitized_html_has_no_event_handlers_or_scripts(fragment: str) -> None:
+    clean = sanitize_html(fragment, "https://a.example/")
+    assert "<script" not in clean.lower()
+    assert not re.search(r"<[^>]*\son\w+\s*=", clean, re.I)
+    assert "javascript:" not in clean.lower() or "href" not in clean.lower()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://www.brcn.go.kr/a?b=1&amp;c=2", "https://www.brcn.go.kr/a?b=1&c=2"),
+        ("https://www.brcn.go.kr/파일 이름.hwp",
+         "https://www.brcn.go.kr/%ED%8C%8C%EC%9D%BC%20%EC%9D%B4%EB%A6%84.hwp"),
+        (" https://a.example/x%20y ", "https://a.example/x%20y"),
+    ],
+)
+def test_clean_url_makes_valid_absolute_uris(raw: str, expected: str) -> None:
+    assert clean_url(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["/relative/path", "ftp://a.example/x", "javascript:alert(1)",
+                                 "mailto:a@b.example", "", None, "https://"])
+def test_clean_url_rejects_what_a_feed_cannot_link_to(raw) -> None:
+    with pytest.raises(RecordError):
+        clean_url(raw)
+
+
+def test_normalize_record_defaults_and_aliases() -> None:
+    article = normalize_record(
+        {"title": " 제목 ", "link": "https://a.example/1", "date": "2024.06.11",
+         "body_html": "<p>첫 문장입니다. " + "긴 본문 " * 100 + "</p>",
+         "department": "세무과", "category": "보도자료", "images": ["/i.png"]},
+        SEOUL)
+    assert article.id == article.url == "https://a.example/1"
+    assert article.updated == article.published == datetime(2024, 6, 11, tzinfo=SEOUL)
+    assert article.category == "세무과"
+    assert article.image == "https://a.example/i.png"
+    assert article.summary.startswith("첫 문장입니다.") and article.summary.endswith("…")
+    assert len(article.summary) <= 200
+
+
+def test_normalize_record_caps_very_long_titles() -> None:
+    article = normalize_record({"title": "가나다 " * 1000, "url": "https://a.example/1",
+                                "published": "2024-06-11"}, SEOUL)
+    assert len(article.title) <= 300 and article.title.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"url": "https://a.example/1", "published": "2024-06-11"}, "missing title"),
+        ({"title": "\x00\u200b ", "url": "https://a.example/1", "published": "2024-06-11"},
+         "missing title"),
+        ({"title": "t", "published": "2024-06-11"}, "missing URL"),
+        ({"title": "t", "url": "javascript:alert(1)", "published": "2024-06-11"}, "http"),
+        ({"title": "t", "url": "https://a.example/1"}, "missing date"),
+        ({"title": "t", "url": "https://a.example/1", "published": "2024-02-30"}, "impossible"),
+    ],
+)
+def test_normalize_record_rejects_with_a_reason(record: dict, reason: str) -> None:
+    with pytest.raises(RecordError, match=reason):
+        normalize_record(record, SEOUL)
