@@ -100,7 +100,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None) -> N
         specs = [FileSpec(path=p, kind=kind) for p in files]
     else:
         specs = [FileSpec(path=config.resolve(s.path), kind=s.kind,
-                          default_category=s.category, label=s.name or s.path)
+                          default_category=s.category, label=s.path)
                  for s in config.sources if s.kind in FILE_SOURCE_KINDS]
         if not specs:
             raise FeedkitError("no files given and no file sources (jsonl/csv/json) in "

@@ -9,7 +9,6 @@ every later stage may trust its fields.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,5 +49,10 @@ class Article:
 
     def content_hash(self) -> str:
         """A digest of every field, so the store can tell "unchanged" from "updated" cheaply."""
-        blob = json.dumps(self.to_record(), ensure_ascii=False, sort_keys=True)
-        return hashlib.blake2b(blob.encode("utf-8"), digest_size=16).hexdigest()
+        h = hashlib.blake2b(digest_size=16)
+        for value in (self.id, self.url, self.title, self.summary, self.content_html,
+                      self.published.isoformat(), self.updated.isoformat(), self.author,
+                      self.category, "\x1e".join(self.tags), self.image):
+            h.update(value.encode("utf-8"))
+            h.update(b"\x1f")  # separator: ("ab", "c") and ("a", "bc") must differ
+        return h.hexdigest()

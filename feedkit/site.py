@@ -128,10 +128,10 @@ class OutputPlan:
 class FeedSet:
     """One feed in every configured format: the main one or one category's."""
 
-    key: str                 # "" for the main feed, else the category slug
+    key: str                       # "" for the main feed, else the category slug
     title: str
     category: str | None
-    articles: list[StoredArticle]
+    keys: list[tuple[str, str]]    # (id, hash) of its articles: the fingerprint's input
 
     @property
     def folder(self) -> str:
@@ -142,13 +142,13 @@ def _feed_sets(config: Config, store: Store) -> list[FeedSet]:
     from feedkit.slugs import category_slugs
 
     limit = config.feeds.limit
-    sets = [FeedSet("", config.site.title, None, store.latest(limit))]
+    sets = [FeedSet("", config.site.title, None, store.latest_keys(limit))]
     if config.feeds.per_category:
         cats = [c.name for c in store.categories()]
         slugs = category_slugs(cats, config.feeds.category_slugs)
         for name in cats:
             sets.append(FeedSet(slugs[name], f"{config.site.title} — {name}", name,
-                                store.latest(limit, name)))
+                                store.latest_keys(limit, name)))
     return sets
 
 
@@ -158,7 +158,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildRep
     from feedkit.templating import find_template, templates_digest
 
     out_dir = (out_dir or config.out_dir).resolve()
-    if store.count() == 0:
+    if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "
                            "(run 'feedkit import' or 'feedkit update' first)")
     user_templates = config.templates_dir
@@ -171,21 +171,22 @@ def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildRep
     for fs in sets:
         rels = [fs.folder + FILENAMES[f] for f in formats]
         print_ = fingerprint(__version__, site, feeds_cfg.full_content, formats, fs.title,
-                             fs.folder, [(s.article.id, s.hash) for s in fs.articles])
-        plan.unit(rels, print_, lambda fs=fs: _render_feed_set(config, fs, formats))
+                             fs.folder, fs.keys)
+        plan.unit(rels, print_, lambda fs=fs: _render_feed_set(config, store, fs, formats))
 
-    index_articles = store.latest(config.build.index_limit)
-    index_print = fingerprint(__version__, site, formats, [(s.key, s.title, len(s.articles))
-                              for s in sets], [(s.article.id, s.hash) for s in index_articles],
+    index_limit = config.build.index_limit
+    index_print = fingerprint(__version__, site, formats, [(s.key, s.title, len(s.keys))
+                              for s in sets], store.latest_keys(index_limit),
                               templates_digest([INDEX_TEMPLATE], user_templates))
-    plan.unit(["index.html"], index_print,
-              lambda: {"index.html": _render_index(config, sets, index_articles, formats)})
+    plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
+        config, sets, store.latest(index_limit), formats)})
     plan.unit([STYLESHEET], xsl_hash,
               lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
     return plan.commit()
 
 
-def _render_feed_set(config: Config, fs: FeedSet, formats: list[str]) -> dict[str, bytes]:
+def _render_feed_set(config: Config, store: Store, fs: FeedSet,
+                     formats: list[str]) -> dict[str, bytes]:
     from feedkit.feeds import FeedMeta, render_feeds
 
     site = config.site
@@ -201,7 +202,8 @@ def _render_feed_set(config: Config, fs: FeedSet, formats: list[str]) -> dict[st
         stylesheet="../" * depth + STYLESHEET,
         full_content=config.feeds.full_content,
     )
-    rendered = render_feeds(meta, [s.article for s in fs.articles], formats)
+    articles = [s.article for s in store.latest(config.feeds.limit, fs.category)]
+    rendered = render_feeds(meta, articles, formats)
     return {fs.folder + name: data for name, data in rendered.items()}
 
 
@@ -211,7 +213,7 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     from feedkit.templating import render
 
     feeds = [
-        {"title": fs.title, "category": fs.category, "count": len(fs.articles),
+        {"title": fs.title, "category": fs.category, "count": len(fs.keys),
          "links": {f: fs.folder + FILENAMES[f] for f in formats}}
         for fs in sets
     ]

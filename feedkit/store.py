@@ -237,6 +237,9 @@ class Store:
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
 
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+
     def get(self, article_id: str) -> Article | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM articles WHERE id = ?",
                               (article_id,)).fetchone()
@@ -254,6 +257,19 @@ class Store:
                 "ORDER BY published_ts DESC, id DESC LIMIT ?", (category, limit))
         return [_row_to_article(r) for r in rows]
 
+    def latest_keys(self, limit: int, category: str | None = None) -> list[tuple[str, str]]:
+        """``(id, hash)`` of what :meth:`latest` would return, read from the indexes alone
+        (plus the hash): enough to tell whether a feed needs rendering at all."""
+        if category is None:
+            rows = self.db.execute(
+                "SELECT id, hash FROM articles ORDER BY published_ts DESC, id DESC LIMIT ?",
+                (limit,))
+        else:
+            rows = self.db.execute(
+                "SELECT id, hash FROM articles WHERE category = ? "
+                "ORDER BY published_ts DESC, id DESC LIMIT ?", (category, limit))
+        return rows.fetchall()
+
     def published_between(self, start: datetime, end: datetime) -> list[StoredArticle]:
         """Articles published in ``[start, end)``, newest first."""
         rows = self.db.execute(
@@ -263,12 +279,13 @@ class Store:
 
     def categories(self) -> list[CategoryCount]:
         """Non-empty categories, largest first, then by name."""
+        # Only indexed columns, so this is an index scan, not a read of every article.
         rows = self.db.execute(
-            "SELECT category, count(*), min(published), max(published), min(published_ts), "
-            "max(published_ts) FROM articles WHERE category != '' GROUP BY category "
-            "ORDER BY count(*) DESC, category")
-        return [CategoryCount(name, n, datetime.fromisoformat(first), datetime.fromisoformat(last))
-                for name, n, first, last, _a, _b in rows]
+            "SELECT category, count(*), min(published_ts), max(published_ts) FROM articles "
+            "WHERE category != '' GROUP BY category ORDER BY count(*) DESC, category")
+        return [CategoryCount(name, n, datetime.fromtimestamp(first, UTC),
+                              datetime.fromtimestamp(last, UTC))
+                for name, n, first, last in rows]
 
     def iter_all(self) -> Iterator[Article]:
         """Every article ordered by id: the stable order export relies on."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +34,12 @@ def kind_for(path: Path) -> str:
 
 def read_records(path: Path, kind: str | None = None) -> Iterator[Item]:
     kind = kind or kind_for(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FeedkitError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise FeedkitError(f"{path}: cannot read: {exc.strerror}") from None
+    check_readable(path)
+    if kind == "jsonl":
+        return _jsonl(path)  # streamed: a 100k-line export never sits in memory whole
+    data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if kind == "jsonl":
-        return _jsonl(data)
     if kind == "json":
         return _json(path, data)
     if kind == "csv":
@@ -51,8 +47,28 @@ def read_records(path: Path, kind: str | None = None) -> Iterator[Item]:
     raise FeedkitError(f"{path}: unknown file kind {kind!r}")
 
 
-def _jsonl(data: bytes) -> Iterator[Item]:
-    for number, raw in enumerate(data.split(b"\n"), 1):
+def check_readable(path: Path) -> None:
+    """Fail early, in one line, for a file that is missing or unreadable."""
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise FeedkitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FeedkitError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise FeedkitError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _jsonl(path: Path) -> Iterator[Item]:
+    with path.open("rb") as fh:
+        yield from _jsonl_lines(fh)
+
+
+def _jsonl_lines(lines: Iterable[bytes]) -> Iterator[Item]:
+    for number, raw in enumerate(lines, 1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
         if not raw.strip():
             continue
         try:

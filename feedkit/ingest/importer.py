@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from feedkit.ingest.files import read_records
+from feedkit.ingest.files import check_readable, read_records
 from feedkit.ingest.normalize import KNOWN_FIELDS, RecordError, normalize_record
 from feedkit.model import Article
 from feedkit.store import Store, UpsertResult
-
 
 
 @dataclass
@@ -42,13 +41,14 @@ class FileSpec:
 class BatchCollector:
     """Normalises records and catches duplicate ids within one import.
 
-    Shared by every reader (files, feeds, web pages) so their errors read the same way.
+    Shared by every reader (files, feeds, web pages) so their errors read the same way. Good
+    articles wait in :attr:`pending` until the caller drains them into the store.
     """
 
     def __init__(self, tz: ZoneInfo, report: ImportReport):
         self.tz = tz
         self.report = report
-        self.articles: list[Article] = []
+        self.pending: list[Article] = []
         self._seen: dict[str, str] = {}
 
     def add(self, where: str, record: dict[str, Any] | str, default_category: str = "",
@@ -67,39 +67,44 @@ class BatchCollector:
                                         f"(first at {first}; kept that one)")
             return None
         self._seen[article.id] = where
-        self.articles.append(article)
+        self.pending.append(article)
         return article
 
+    def drain(self) -> list[Article]:
+        batch, self.pending = self.pending, []
+        return batch
 
-def collect_files(specs: Iterable[FileSpec], tz: ZoneInfo, report: ImportReport,
-                  progress: Callable[[int], None] | None = None) -> list[Article]:
-    collector = BatchCollector(tz, report)
-    for spec in specs:
-        label = spec.label or str(spec.path)
-        unknown: dict[str, int] = {}
-        for line, record in read_records(spec.path, spec.kind):
-            if isinstance(record, dict):
-                for key in record:
-                    if key not in KNOWN_FIELDS:
-                        unknown[key] = unknown.get(key, 0) + 1
-            collector.add(f"{label}:{line}", record, spec.default_category)
-            if progress:
-                progress(1)
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            report.warnings.append(f"{label}: ignored unknown fields: {names}")
-    return collector.articles
+
+BATCH = 1000
 
 
 def import_files(store: Store, specs: Iterable[FileSpec], tz: ZoneInfo,
                  progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Read every file, then write all good records in one transaction.
+    """Stream every file into the store in one transaction.
 
-    Reading everything first means a file that cannot be read at all (missing, not UTF-8) stops
-    the import before anything is written, instead of leaving half an import behind.
+    One transaction means all or nothing: a file that turns out unreadable half-way (a broken
+    JSON array, bad UTF-8 in a CSV) rolls the whole import back instead of leaving part of it.
+    Records are written in batches so memory stays flat however large the export.
     """
+    specs = list(specs)
+    for spec in specs:  # a missing file fails before anything is read or written
+        check_readable(spec.path)
     report = ImportReport()
-    articles = collect_files(specs, tz, report, progress)
+    collector = BatchCollector(tz, report)
     with store.transaction():
-        report.counts = store.upsert(articles)
+        for spec in specs:
+            label = spec.label or str(spec.path)
+            unknown: set[str] = set()
+            for line, record in read_records(spec.path, spec.kind):
+                if isinstance(record, dict):
+                    unknown.update(k for k in record if k not in KNOWN_FIELDS)
+                collector.add(f"{label}:{line}", record, spec.default_category)
+                if len(collector.pending) >= BATCH:
+                    report.counts.add(store.upsert(collector.drain()))
+                if progress:
+                    progress(1)
+            if unknown:
+                report.warnings.append(f"{label}: ignored unknown fields: "
+                                       f"{', '.join(sorted(unknown))}")
+        report.counts.add(store.upsert(collector.drain()))
     return report

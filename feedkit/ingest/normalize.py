@@ -90,6 +90,8 @@ def clean_summary(value: Any) -> str:
 # URLs
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+# The common case, checked without urlsplit: scheme, a plain host, then a path/query or nothing.
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?(?:[/?#]|$)")
 
 
 def clean_url(value: Any, base: str = "") -> str:
@@ -105,6 +107,8 @@ def clean_url(value: Any, base: str = "") -> str:
     if base:
         url = urljoin(base, url)
     url = quote(url, safe=_URL_SAFE)
+    if _PLAIN_HTTP_URL.match(url):
+        return url
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -133,25 +137,56 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
+_CLEANER: nh3.Cleaner | None = None
+_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)"')
+
+
+def _cleaner() -> nh3.Cleaner:
+    # Built once: constructing the sanitiser's rules costs more than cleaning a typical article.
+    global _CLEANER
+    if _CLEANER is None:
+        _CLEANER = nh3.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer",
+        )
+    return _CLEANER
+
+
+_ORIGIN = re.compile(r"^https?://[^/?#]+")
+# Text outside tags that is not just whitespace or no-break spaces.
+_HAS_TEXT = re.compile(r"(?:^|>)(?:\s|&nbsp;|&#160;|&#xa0;)*(?:[^\s<&]|&(?!nbsp;|#160;|#xa0;))")
+
+
+def _absolutize(match: re.Match, base: str, origin: str) -> str:
+    value = match.group(2)
+    if value.startswith(("https://", "http://", "mailto:")):
+        return match.group(0)
+    raw = html.unescape(value)
+    if origin and raw.startswith("/") and not raw.startswith("//") and "/." not in raw:
+        absolute = origin + raw  # the common case (root-relative), without urljoin's cost
+    else:
+        absolute = urljoin(base, raw)
+    return f'{match.group(1)}{html.escape(quote(absolute, safe=_URL_SAFE), quote=True)}"'
+
+
 def sanitize_html(value: Any, base: str) -> str:
     """Allow-list sanitising (no script, iframe, form, style, event handlers, ``javascript:``),
     with every relative link and image made absolute against the article's URL, because feed
     readers and mail clients ignore ``xml:base`` and have no page to resolve against."""
     if not value:
         return ""
-    text = strip_illegal(str(value))
-    cleaned = nh3.clean(
-        text,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
-        url_schemes={"http", "https", "mailto"},
-        url_relative=("rewrite_with_base", base),
-        link_rel="noopener noreferrer",
-    )
+    cleaned = _cleaner().clean(strip_illegal(str(value)))
+    # The sanitiser serialises attributes as name="value", so this pattern sees every URL.
+    if ' href="' in cleaned or ' src="' in cleaned:
+        origin_match = _ORIGIN.match(base)
+        origin = origin_match.group(0) if origin_match else ""
+        cleaned = _URL_ATTR.sub(lambda m: _absolutize(m, base, origin), cleaned)
     cleaned = unicodedata.normalize("NFC", cleaned).strip()
     # Markup with no text and no image (e.g. "<p>&nbsp;</p>") is no content.
-    if "<img" not in cleaned and not clean_text(cleaned):
+    if "<img" not in cleaned and not _HAS_TEXT.search(cleaned):
         return ""
     return cleaned
 
@@ -312,9 +347,7 @@ def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: 
     if updated < published:
         updated = published
     raw_id = _pick(record, "id")
-    article_id = clean_text(raw_id) if raw_id is not None else url
-    if not article_id:
-        article_id = url
+    article_id = url if raw_id is None or raw_id == url else (clean_text(raw_id) or url)
     if len(article_id) > 2048:
         raise RecordError("id longer than 2048 characters")
     content = sanitize_html(_pick(record, "content_html"), url)
