@@ -63,6 +63,11 @@ def newest_update(articles: Sequence[Article]) -> datetime:
     return max(a.updated for a in articles)
 
 
+def _own_author(meta: FeedMeta, article: Article) -> bool:
+    """An entry names its author only when it differs from the feed's (no repeated noise)."""
+    return bool(article.author) and article.author != meta.author
+
+
 def _image_type(url: str) -> str | None:
     path = urlsplit(url).path.lower()
     for ext, mime in _IMAGE_TYPES.items():
@@ -76,8 +81,11 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
-    fg.load_extension("dc", atom=False, rss=True)
-    fg.load_extension("media", atom=True, rss=True)
+    # Extensions cost time on every entry, so load them only when some entry uses them.
+    if any(_own_author(meta, a) for a in articles):
+        fg.load_extension("dc", atom=False, rss=True)
+    if any(a.image for a in articles):
+        fg.load_extension("media", atom=True, rss=True)
     fg.title(meta.title)
     fg.subtitle(meta.description or meta.title)
     fg.language(meta.language)
@@ -103,7 +111,7 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
             fe.content(article.content_html, type="html")
         for term in ((article.category,) if article.category else ()) + article.tags:
             fe.category(term=term)
-        if article.author:
+        if _own_author(meta, article):
             fe.author({"name": article.author})
         mime = _image_type(article.image) if article.image else None
         if mime:
@@ -128,7 +136,7 @@ def render_rss(meta: FeedMeta, articles: Sequence[Article], filename: str = "fee
         fe.guid(article.id, permalink=article.id == article.url)
         fe.description(html.escape(article.summary or article.title, quote=False),
                        isSummary=True)
-        if article.author:
+        if _own_author(meta, article):
             fe.dc.dc_creator(article.author, replace=True)
     fg.link(href=meta.self_url(filename), rel="self", replace=True)
     fg.link(href=meta.site_url, rel="alternate")  # last: feedgen's RSS <link> is the last one

@@ -48,6 +48,8 @@ _TRAILING_DOTS = re.compile(r"\s*(?:\.{2,}|…)\s*$")
 
 def strip_illegal(text: str) -> str:
     """Remove characters that XML cannot carry or that are invisible noise."""
+    if text.isprintable():  # C-speed check: no controls, format characters or odd spaces
+        return text
     return _ILLEGAL.sub("", text)
 
 
@@ -62,7 +64,10 @@ def clean_text(value: Any) -> str:
         if "<" in text:
             text = nh3.clean(text, tags=set(), clean_content_tags={"script", "style"})
         text = html.unescape(text)
-    text = unicodedata.normalize("NFC", strip_illegal(text))
+    if text.isprintable():  # no controls, newlines, NBSPs or invisible characters to handle
+        text = unicodedata.normalize("NFC", text)
+        return _SPACES.sub(" ", text).strip() if "  " in text else text.strip()
+    text = unicodedata.normalize("NFC", _ILLEGAL.sub("", text))
     return _SPACES.sub(" ", text).strip()
 
 
@@ -80,8 +85,11 @@ def truncate(text: str, limit: int) -> str:
 def clean_summary(value: Any) -> str:
     """A teaser without the listing's trailing "더보기" ("read more") link text."""
     text = clean_text(value)
-    text = _MORE.sub("", text)
-    if _TRAILING_DOTS.search(text):
+    tail = text[-12:]
+    if "보기" in tail:
+        text = _MORE.sub("", text)
+        tail = text[-12:]
+    if ".." in tail or "…" in tail:
         text = _TRAILING_DOTS.sub("", text) + "…"
     return truncate(text, MAX_SUMMARY)
 
@@ -234,14 +242,16 @@ def parse_date(value: Any, tz: ZoneInfo) -> datetime:
 
 
 def _parse_date_text(raw: str) -> datetime:
-    text = _SPACES.sub(" ", strip_illegal(raw)).strip()
+    text = raw.strip()
+    if text[:1].isdigit():
+        try:  # the common case first: ISO 8601 as exports write it
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    text = _SPACES.sub(" ", strip_illegal(text)).strip()
     text = _NEW_BADGE.sub("", _PREFIX.sub("", text))
     if not text:
         raise RecordError("missing date")
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        pass
     m = _NUMERIC.match(text)
     if m:
         y, mo, d, hh, mm, ss = m.groups()
