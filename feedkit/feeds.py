@@ -19,7 +19,7 @@ import mimetypes
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from feedkit import __version__
@@ -63,6 +63,25 @@ def newest_update(articles: Sequence[Article]) -> datetime:
     return max(a.updated for a in articles)
 
 
+def distinct_updates(articles: Sequence[Article]) -> list[datetime]:
+    """Each entry's ``atom:updated``, made unique within the feed.
+
+    Boards often give only a date, so several articles share "midnight" and the W3C validator
+    warns (DuplicateUpdated: readers use the value to spot changes). In feed order, a repeated
+    instant is moved back one second at a time until it is unique: the time of day was never
+    known, the newest entry keeps its real value, and the result is deterministic.
+    """
+    seen: set[datetime] = set()
+    result = []
+    for article in articles:
+        value = article.updated
+        while value in seen:
+            value -= timedelta(seconds=1)
+        seen.add(value)
+        result.append(value)
+    return result
+
+
 def _own_author(meta: FeedMeta, article: Article) -> bool:
     """An entry names its author only when it differs from the feed's (no repeated noise)."""
     return bool(article.author) and article.author != meta.author
@@ -98,13 +117,13 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
     fg.updated(newest)
     fg.lastBuildDate(newest)
     fg.pubDate(max(a.published for a in articles))
-    for article in articles:
+    for article, updated in zip(articles, distinct_updates(articles), strict=True):
         fe = fg.add_entry(order="append")
         fe.id(entry_id(article, meta.site_url))  # render_rss swaps in the RSS guid
         fe.title(article.title)
         fe.link(href=article.url, rel="alternate")
         fe.published(article.published)
-        fe.updated(article.updated)
+        fe.updated(updated)
         summary = article.summary or article.title
         fe.summary(summary)
         if meta.full_content and article.content_html:
@@ -115,7 +134,9 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
             fe.author({"name": article.author})
         mime = _image_type(article.image) if article.image else None
         if mime:
-            fe.media.content({"url": article.image, "medium": "image", "type": mime})
+            # Straight under the item: a media:group with one member is a validator error.
+            fe.media.content({"url": article.image, "medium": "image", "type": mime},
+                             group=None)
     return fg
 
 

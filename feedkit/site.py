@@ -65,6 +65,14 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
+def code_stamp() -> tuple:
+    """Size and mtime of feedkit's own modules: a changed feedkit (even an editable install
+    with the same version number) must not be mistaken for an unchanged build."""
+    here = Path(__file__).resolve().parent
+    return (__version__, *sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                                 for p in here.glob("*.py")))
+
+
 def fingerprint(*parts: object) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -166,16 +174,17 @@ def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildRep
     site, feeds_cfg = config.site, config.feeds
     sets = _feed_sets(config, store)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
+    code = code_stamp()
     xsl_hash = templates_digest([STYLESHEET], user_templates)
 
     for fs in sets:
         rels = [fs.folder + FILENAMES[f] for f in formats]
-        print_ = fingerprint(__version__, site, feeds_cfg.full_content, formats, fs.title,
+        print_ = fingerprint(code, site, feeds_cfg.full_content, formats, fs.title,
                              fs.folder, fs.keys)
         plan.unit(rels, print_, lambda fs=fs: _render_feed_set(config, store, fs, formats))
 
     index_limit = config.build.index_limit
-    index_print = fingerprint(__version__, site, formats, [(s.key, s.title, len(s.keys))
+    index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
                               for s in sets], store.latest_keys(index_limit),
                               templates_digest([INDEX_TEMPLATE], user_templates))
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(

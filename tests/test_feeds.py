@@ -147,3 +147,20 @@ def test_non_url_ids_become_valid_stable_uris(site: Site, tmp_path: Path, name: 
         assert b'<guid isPermaLink="false">board-17 #3</guid>' in first
     site.run("build", "--out", str(tmp_path / "again"))
     assert (tmp_path / "again" / name).read_bytes() == first
+
+
+def test_same_day_articles_get_distinct_atom_updated(site: Site, tmp_path: Path) -> None:
+    """Date-only sources would otherwise trip the validator's DuplicateUpdated warning."""
+    src = tmp_path / "sameday.jsonl"
+    src.write_text("".join(
+        json.dumps({"title": f"기사 {i}", "url": f"https://a.example/d{i}",
+                    "published": "2025-12-05"}) + "\n" for i in range(5)), encoding="utf-8")
+    site.run("import", str(src))
+    site.run("build")
+    parsed = feedparser.parse((site.out / "atom.xml").read_bytes())
+    same_day = [e for e in parsed.entries if e.link.startswith("https://a.example/d")]
+    updated = [e.updated for e in same_day]
+    assert len(set(updated)) == len(updated) == 5
+    assert all(u.startswith("2025-12-05") or u.startswith("2025-12-04T23:59") for u in updated)
+    # The published date is never altered.
+    assert {e.published for e in same_day} == {"2025-12-05T00:00:00+09:00"}
