@@ -59,24 +59,21 @@ def entry_id(article: Article, namespace_url: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, namespace_url + "#" + article.id).urn
 
 
-def newest_update(articles: Sequence[Article]) -> datetime:
-    return max(a.updated for a in articles)
-
-
 def distinct_updates(articles: Sequence[Article]) -> list[datetime]:
     """Each entry's ``atom:updated``, made unique within the feed.
 
     Boards often give only a date, so several articles share "midnight" and the W3C validator
     warns (DuplicateUpdated: readers use the value to spot changes). In feed order, a repeated
-    instant is moved back one second at a time until it is unique: the time of day was never
-    known, the newest entry keeps its real value, and the result is deterministic.
+    instant is moved on one second at a time until it is unique: the time of day was never
+    known, the day stays the same (moving back from midnight would change it), the first entry
+    keeps its real value, and the result is deterministic. ``published`` is never touched.
     """
     seen: set[datetime] = set()
     result = []
     for article in articles:
         value = article.updated
         while value in seen:
-            value -= timedelta(seconds=1)
+            value += timedelta(seconds=1)
         seen.add(value)
         result.append(value)
     return result
@@ -113,11 +110,12 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
         author["email"] = meta.email
     fg.author(author)
     fg.generator(GENERATOR, version=__version__, uri=GENERATOR_URI)
-    newest = newest_update(articles)
+    updates = distinct_updates(articles)
+    newest = max(updates)
     fg.updated(newest)
     fg.lastBuildDate(newest)
     fg.pubDate(max(a.published for a in articles))
-    for article, updated in zip(articles, distinct_updates(articles), strict=True):
+    for article, updated in zip(articles, updates, strict=True):
         fe = fg.add_entry(order="append")
         fe.id(entry_id(article, meta.site_url))  # render_rss swaps in the RSS guid
         fe.title(article.title)

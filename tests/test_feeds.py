@@ -161,6 +161,7 @@ def test_same_day_articles_get_distinct_atom_updated(site: Site, tmp_path: Path)
     same_day = [e for e in parsed.entries if e.link.startswith("https://a.example/d")]
     updated = [e.updated for e in same_day]
     assert len(set(updated)) == len(updated) == 5
-    assert all(u.startswith("2025-12-05") or u.startswith("2025-12-04T23:59") for u in updated)
+    assert all(u.startswith("2025-12-05T00:00:0") for u in updated)
+    assert parsed.feed.updated == max(updated)
     # The published date is never altered.
     assert {e.published for e in same_day} == {"2025-12-05T00:00:00+09:00"}
