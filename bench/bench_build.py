@@ -36,6 +36,7 @@ CONFIG = """\
 title = "벤치마크 시청 새소식"
 url = "https://www.brcn.go.kr/"
 feed_url = "https://example.github.io/bench/"
+author = "보령시"
 [store]
 path = "{db}"
 [feeds]

@@ -29,6 +29,7 @@ DEFAULT_CONFIG_NAME = "config.toml"
 
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 FEED_FORMATS = ("rss", "atom", "json")
+FEED_FILENAMES = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
 SOURCE_KINDS = ("jsonl", "csv", "json", "feed", "html")
 FILE_SOURCE_KINDS = ("jsonl", "csv", "json")
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import html
 import json
-import mimetypes
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from feedkit import __version__
+from feedkit.config import FEED_FILENAMES
 from feedkit.model import Article
 
 GENERATOR = "feedkit"
@@ -53,9 +52,10 @@ class FeedMeta:
 def entry_id(article: Article, namespace_url: str) -> str:
     """An Atom id must be an IRI. Ids that are URLs (the default) stay as they are; anything
     else becomes a deterministic ``urn:uuid`` derived from the site and the id."""
-    scheme = urlsplit(article.id).scheme
-    if scheme in ("http", "https", "urn", "tag") and " " not in article.id:
+    if article.id.startswith(("https://", "http://", "urn:", "tag:")) and " " not in article.id:
         return article.id
+    import uuid  # lazily: it drags in platform, and most ids are URLs
+
     return uuid.uuid5(uuid.NAMESPACE_URL, namespace_url + "#" + article.id).urn
 
 
@@ -89,6 +89,8 @@ def _image_type(url: str) -> str | None:
     for ext, mime in _IMAGE_TYPES.items():
         if path.endswith(ext):
             return mime
+    import mimetypes
+
     guess = mimetypes.guess_type(path)[0]
     return guess if guess and guess.startswith("image/") else None
 
@@ -213,7 +215,7 @@ def render_json(meta: FeedMeta, articles: Sequence[Article],
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-FILENAMES = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
+FILENAMES = FEED_FILENAMES
 
 
 def render_feeds(meta: FeedMeta, articles: Sequence[Article],

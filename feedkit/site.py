@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from feedkit import __version__
+from feedkit.config import FEED_FILENAMES as FILENAMES
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.store import Store, StoredArticle
@@ -65,6 +66,11 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 def code_stamp() -> tuple:
     """Size and mtime of feedkit's own modules: a changed feedkit (even an editable install
     with the same version number) must not be mistaken for an unchanged build."""
@@ -96,16 +102,16 @@ class OutputPlan:
         return str(self.out_dir / safe_relpath(rel))
 
     def up_to_date(self, rels: list[str], print_: str) -> bool:
-        """True when every file of a unit was last built from the same inputs and is intact."""
+        """True when every file of a unit was last built from the same inputs and is untouched
+        since (same size and mtime, as make and rsync judge it: no need to read it back)."""
         for rel in rels:
             old = self.previous.get(self._key(rel))
             if old is None or old[0] != print_:
                 return False
             try:
-                data = (self.out_dir / rel).read_bytes()
+                if _stamp(self.out_dir / rel) != old[1]:
+                    return False
             except OSError:
-                return False
-            if hashlib.sha256(data).hexdigest() != old[1]:
                 return False
         return True
 
@@ -126,7 +132,7 @@ class OutputPlan:
                 self.report.written.append(rel)
             else:
                 self.report.unchanged += 1
-            recorded.append((str(path), self.prints[rel], hashlib.sha256(data).hexdigest()))
+            recorded.append((str(path), self.prints[rel], _stamp(path)))
         with self.store.transaction():
             self.store.record_outputs(recorded)
         return self.report
@@ -162,7 +168,6 @@ def _feed_sets(config: Config, store: Store) -> list[FeedSet]:
 
 def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildReport:
     """Render everything that changed into ``out_dir`` (default ``[build] out``)."""
-    from feedkit.feeds import FILENAMES
     from feedkit.templating import find_template, templates_digest
 
     out_dir = (out_dir or config.out_dir).resolve()
@@ -218,7 +223,6 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet,
 
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
                   formats: list[str]) -> bytes:
-    from feedkit.feeds import FILENAMES
     from feedkit.templating import render
 
     feeds = [

@@ -49,7 +49,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE outputs (
         path         TEXT PRIMARY KEY,
         fingerprint  TEXT NOT NULL,
-        sha256       TEXT NOT NULL
+        stamp        TEXT NOT NULL
     );
     -- The digest send log: one row per (week, recipient) so a re-run never mails anyone twice.
     CREATE TABLE send_log (
@@ -295,11 +295,12 @@ class Store:
     # -- build bookkeeping (lets a no-op build skip generating anything) ----------------------
 
     def output_fingerprints(self) -> dict[str, tuple[str, str]]:
+        """path -> (fingerprint of the inputs, "size:mtime_ns" of the file as written)."""
         return {p: (f, s) for p, f, s in self.db.execute(
-            "SELECT path, fingerprint, sha256 FROM outputs")}
+            "SELECT path, fingerprint, stamp FROM outputs")}
 
     def record_outputs(self, rows: Iterable[tuple[str, str, str]]) -> None:
         self.db.executemany(
-            "INSERT INTO outputs (path, fingerprint, sha256) VALUES (?, ?, ?) "
+            "INSERT INTO outputs (path, fingerprint, stamp) VALUES (?, ?, ?) "
             "ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint, "
-            "sha256 = excluded.sha256", list(rows))
+            "stamp = excluded.stamp", list(rows))
