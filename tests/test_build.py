@@ -179,3 +179,12 @@ def test_build_into_another_folder(built_site: Site, tmp_path: Path) -> None:
     built_site.run("build", "--out", str(other))
     assert (other / "feed.xml").read_bytes() == (built_site.out / "feed.xml").read_bytes()
     shutil.rmtree(other)
+
+
+def test_hand_edited_output_is_rebuilt(built_site: Site) -> None:
+    """The build remembers each file's size and mtime; a touched file is rendered again."""
+    feed = built_site.out / "feed.xml"
+    original = feed.read_bytes()
+    feed.write_bytes(original.replace("보령시".encode(), "XXXXXX".encode()))
+    built_site.run("build")
+    assert feed.read_bytes() == original
