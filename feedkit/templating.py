@@ -49,6 +49,26 @@ def templates_digest(names: list[str], user_dir: Path | None) -> str:
     return h.hexdigest()
 
 
+def _bytecode_cache():
+    """Compiled templates kept in the user's cache folder (``$XDG_CACHE_HOME/feedkit``), as pip
+    keeps its wheels: compiling costs more than rendering a page. Jinja checks each entry
+    against the template's source, so an edited template is never served stale. Without a
+    writable cache folder (or with ``FEEDKIT_NO_CACHE`` set) templates are compiled each run."""
+    import os
+
+    from jinja2 import FileSystemBytecodeCache
+
+    if os.environ.get("FEEDKIT_NO_CACHE"):
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "feedkit" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 @lru_cache(maxsize=8)
 def environment(user_dir: Path | None):
     """A Jinja2 environment with autoescaping for HTML/XML and feedkit's filters."""
@@ -58,6 +78,7 @@ def environment(user_dir: Path | None):
 
     env = Environment(
         loader=FileSystemLoader([str(d) for d in template_dirs(user_dir)]),
+        bytecode_cache=_bytecode_cache(),
         autoescape=select_autoescape(("html", "htm", "xml", "xsl", "html.j2", "xml.j2")),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ from click.testing import CliRunner
 from feedkit.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Keep the compiled-template cache out of the user's home folder during tests.
+os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="feedkit-test-cache-"))
 SAMPLE = REPO / "data" / "boryeong.jsonl"
 
 

@@ -185,6 +185,6 @@ def test_hand_edited_output_is_rebuilt(built_site: Site) -> None:
     """The build remembers each file's size and mtime; a touched file is rendered again."""
     feed = built_site.out / "feed.xml"
     original = feed.read_bytes()
-    feed.write_bytes(original.replace("보령시".encode(), "XXXXXX".encode()))
+    feed.write_bytes(original.replace("보령시".encode(), b"XXXXXX"))
     built_site.run("build")
     assert feed.read_bytes() == original
