@@ -105,8 +105,11 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None) -> N
         if not specs:
             raise FeedkitError("no files given and no file sources (jsonl/csv/json) in "
                                f"{config.path.name}")
+    from datetime import UTC, datetime
+
     with obj.open_store() as store:
         report = import_files(store, specs, config.tz)
+        store.set_meta("last_import", datetime.now(UTC).isoformat(timespec="seconds"))
     for line in report.warnings:
         obj.warn(f"warning: {line}")
     for line in report.rejected:
@@ -160,3 +163,45 @@ def validate(obj: Context, directory: Path | None) -> None:
 
 def main() -> None:
     cli(prog_name="feedkit")
+
+
+@cli.command()
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE (atomically; left untouched if unchanged) instead of stdout.")
+@pass_ctx
+def export(obj: Context, out_file: Path | None) -> None:
+    """Write the whole store as sorted JSON Lines (the import format).
+
+    Deterministic: the same store gives the same bytes, so the file diffs well in git, and
+    export -> import -> export is byte-identical.
+    """
+    from feedkit.export import export_bytes
+    from feedkit.site import write_atomic
+
+    with obj.open_store() as store:
+        data = export_bytes(store)
+        count = store.count()
+    if out_file is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    changed = write_atomic(out_file, data)
+    obj.info(f"{out_file}: {count} articles{'' if changed else ' (unchanged)'}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+def stats(obj: Context, as_json: bool) -> None:
+    """Show what the store holds: articles per category, date range, digests sent."""
+    import json
+
+    from feedkit.stats import collect, format_stats
+
+    with obj.open_store() as store:
+        result = collect(store, obj.config.tz)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_stats(result, str(obj.config.store_path)))
