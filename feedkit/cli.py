@@ -205,3 +205,21 @@ def stats(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(format_stats(result, str(obj.config.store_path)))
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@pass_ctx
+def init(obj: Context, directory: Path, force: bool) -> None:
+    """Start a new site in DIRECTORY: config.toml, templates, a CI workflow, .gitignore.
+
+    Refuses to overwrite existing files unless --force is given.
+    """
+    from feedkit.scaffold import init_site
+
+    report = init_site(directory, force)
+    for rel in report.written:
+        obj.detail(f"wrote {rel}")
+    obj.info(f"{directory}: {len(report.written)} files written. Next: edit config.toml "
+             "(the TODO lines), then 'feedkit import' and 'feedkit build'.")
