@@ -70,7 +70,7 @@
     <li>
       <a class="item-title" href="{link}"><xsl:value-of select="title"/></a>
       <div class="meta">
-        <xsl:value-of select="pubDate"/>
+        <xsl:call-template name="rfc822-date"><xsl:with-param name="d" select="pubDate"/></xsl:call-template>
         <xsl:if test="category"> · <xsl:value-of select="category[1]"/></xsl:if>
       </div>
       <p><xsl:value-of select="description"/></p>
@@ -81,10 +81,33 @@
     <li>
       <a class="item-title" href="{atom:link[not(@rel) or @rel='alternate'][1]/@href}"><xsl:value-of select="atom:title"/></a>
       <div class="meta">
-        <xsl:value-of select="substring(atom:published, 1, 10)"/>
+        <xsl:call-template name="iso-date"><xsl:with-param name="d" select="atom:published"/></xsl:call-template>
         <xsl:if test="atom:category"> · <xsl:value-of select="atom:category[1]/@term"/></xsl:if>
       </div>
       <p><xsl:value-of select="atom:summary"/></p>
     </li>
+  </xsl:template>
+  <!-- "Tue, 11 Jun 2024 14:30:00 +0900" → "2024년 6월 11일" -->
+  <xsl:template name="rfc822-date">
+    <xsl:param name="d"/>
+    <xsl:variable name="rest" select="normalize-space(substring-after($d, ','))"/>
+    <xsl:variable name="mon" select="substring($rest, string-length(substring-before($rest, ' ')) + 2, 3)"/>
+    <xsl:value-of select="substring($rest, string-length(substring-before($rest, ' ')) + 6, 4)"/>
+    <xsl:text>년 </xsl:text>
+    <xsl:value-of select="(string-length(substring-before('JanFebMarAprMayJunJulAugSepOctNovDec', $mon)) div 3) + 1"/>
+    <xsl:text>월 </xsl:text>
+    <xsl:value-of select="number(substring-before($rest, ' '))"/>
+    <xsl:text>일</xsl:text>
+  </xsl:template>
+
+  <!-- "2024-06-11T14:30:00+09:00" → "2024년 6월 11일" -->
+  <xsl:template name="iso-date">
+    <xsl:param name="d"/>
+    <xsl:value-of select="substring($d, 1, 4)"/>
+    <xsl:text>년 </xsl:text>
+    <xsl:value-of select="number(substring($d, 6, 2))"/>
+    <xsl:text>월 </xsl:text>
+    <xsl:value-of select="number(substring($d, 9, 2))"/>
+    <xsl:text>일</xsl:text>
   </xsl:template>
 </xsl:stylesheet>

@@ -165,3 +165,19 @@ def test_same_day_articles_get_distinct_atom_updated(site: Site, tmp_path: Path)
     assert parsed.feed.updated == max(updated)
     # The published date is never altered.
     assert {e.published for e in same_day} == {"2025-12-05T00:00:00+09:00"}
+
+
+@pytest.mark.parametrize("name", ["feed.xml", "atom.xml"])
+def test_stylesheet_renders_a_readable_korean_page(built_site: Site, name: str) -> None:
+    """Run the XSL with a real XSLT 1.0 processor (libxslt, as browsers use)."""
+    from lxml import etree
+
+    transform = etree.XSLT(etree.parse(str(built_site.out / "feed.xsl")))
+    page = str(transform(etree.parse(str(built_site.out / name))))
+    assert '<html lang="ko">' in page
+    assert "피드 리더" in page  # explains what a feed is and how to subscribe
+    assert f"{FEED_URL}{name}" in page  # the address to copy
+    for title, published in built_site.rows("SELECT title, published FROM articles"):
+        assert title.replace("&", "&amp;") in page or title in page
+        day = datetime.fromisoformat(published)
+        assert f"{day.year}년 {day.month}월 {day.day}일" in page
