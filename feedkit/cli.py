@@ -48,6 +48,12 @@ class Context:
     def warn(self, message: str) -> None:
         click.echo(message, err=True)
 
+    def progress(self, label: str, total: int | None = None, unit: str = ""):
+        """A progress display on stderr (none with --quiet)."""
+        from feedkit.progress import Progress
+
+        return Progress(label, total, enabled=self.verbosity >= 0, unit=unit)
+
 
 class FeedkitGroup(click.Group):
     """Turns expected failures (:class:`FeedkitError`) into one line on stderr and an exit code."""
@@ -93,6 +99,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None) -> N
     rejected.
     """
     from feedkit.config import FILE_SOURCE_KINDS
+    from feedkit.ingest.files import count_records
     from feedkit.ingest.importer import FileSpec, import_files
 
     config = obj.config
@@ -107,8 +114,9 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None) -> N
                                f"{config.path.name}")
     from datetime import UTC, datetime
 
-    with obj.open_store() as store:
-        report = import_files(store, specs, config.tz)
+    total = sum(count_records(spec.path, spec.kind) or 0 for spec in specs) or None
+    with obj.open_store() as store, obj.progress("import", total, "records") as bar:
+        report = import_files(store, specs, config.tz, progress=bar.advance)
         store.set_meta("last_import", datetime.now(UTC).isoformat(timespec="seconds"))
     for line in report.warnings:
         obj.warn(f"warning: {line}")

@@ -47,6 +47,18 @@ def read_records(path: Path, kind: str | None = None) -> Iterator[Item]:
     raise FeedkitError(f"{path}: unknown file kind {kind!r}")
 
 
+def count_records(path: Path, kind: str | None = None) -> int | None:
+    """Lines in a JSON Lines file (cheap: counted in blocks), for a progress total; None for
+    other kinds or unreadable files (the import itself reports those)."""
+    try:
+        if (kind or kind_for(path)) != "jsonl":
+            return None
+        with path.open("rb") as fh:
+            return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+    except (OSError, FeedkitError):
+        return None
+
+
 def check_readable(path: Path) -> None:
     """Fail early, in one line, for a file that is missing or unreadable."""
     try:

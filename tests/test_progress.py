@@ -1,0 +1,51 @@
+"""Progress output: plain quarter lines off a terminal, a redrawn bar on one, nothing when quiet."""
+
+from __future__ import annotations
+
+import io
+
+from conftest import Site
+
+from feedkit.progress import Progress
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_lines_off_a_terminal() -> None:
+    out = io.StringIO()
+    with Progress("import", 100, stream=out, unit="records") as bar:
+        for _ in range(100):
+            bar.advance()
+    assert out.getvalue().splitlines() == [
+        "import: 25/100 records", "import: 50/100 records", "import: 75/100 records"]
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_bar_on_a_terminal_is_redrawn_and_cleared() -> None:
+    out = FakeTTY()
+    bar = Progress("build", 10, stream=out)
+    bar.advance(5)
+    assert "\rbuild [############            ] 5/10" in out.getvalue()
+    bar.close()
+    assert out.getvalue().endswith("\r\x1b[K")
+
+
+def test_disabled_prints_nothing() -> None:
+    out = FakeTTY()
+    with Progress("x", 4, stream=out, enabled=False) as bar:
+        bar.advance(4)
+    assert out.getvalue() == ""
+
+
+def test_import_reports_progress_in_ci_logs(site: Site, tmp_path) -> None:
+    src = tmp_path / "many.jsonl"
+    src.write_text("".join(
+        f'{{"title": "t{i}", "url": "https://a.example/{i}", "published": "2024-01-01"}}\n'
+        for i in range(8)), encoding="utf-8")
+    result = site.run("import", str(src))
+    assert "import: 2/8 records" in result.stderr
+    quiet = site.run("-q", "import", str(src))
+    assert quiet.stderr == "" and quiet.stdout == ""
