@@ -103,6 +103,7 @@ def cli_reference() -> str:
                 names = ", ".join(f"`{o}`" for o in param.opts + param.secondary_opts)
                 if not param.is_flag and not param.count:
                     names += f" `{param.make_metavar(ctx)}`"
+                names = names.replace("|", "\\|")
                 rows.append(f"| {names} | {(param.help or '').replace('|', '/')} |")
         if rows:
             out.append("| option | meaning |\n| --- | --- |")
