@@ -14,7 +14,6 @@ from feedkit.model import Article
 from feedkit.store import Store, UpsertResult
 
 
-
 @dataclass
 class ImportReport:
     counts: UpsertResult = field(default_factory=UpsertResult)
