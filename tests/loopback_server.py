@@ -141,3 +141,144 @@ class serve:
         self.site.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+# -------------------------------------------------------------------------------------------------
+# A synthetic eGovFrame-style board: numbered list pages (table rows) and one page per article.
+
+DEPARTMENTS = ("세무과", "관광과", "복지정책과", "안전총괄과", "해양정책과")
+
+
+@dataclass
+class BoardItem:
+    id: int
+    title: str
+    department: str
+    date: str          # as the list shows it, e.g. "2025.12.09 " (trailing space, as boards do)
+    detail_date: str   # as the article page shows it, e.g. "작성일 : 2025-12-09 10:30"
+    body: str
+
+
+class Board:
+    """List pages ``/board/list.do?pageIndex=N`` and detail pages ``/board/view.do?nttId=ID``.
+
+    Each page is served with an ETag of its content, so an unchanged page really gets a 304.
+    ``encoding`` serves a transcoded copy (e.g. cp949 with ``charset=euc-kr``).
+    """
+
+    def __init__(self, site: Site, count: int, per_page: int = 5, *, prefix: str = "/board",
+                 encoding: str = "utf-8", charset_header: str | None = None,
+                 meta_charset: str | None = None, body_paragraphs: int = 3, etags: bool = True):
+        self.site = site
+        self.per_page = per_page
+        self.prefix = prefix
+        self.encoding = encoding
+        self.charset_header = charset_header if charset_header is not None else encoding
+        self.meta_charset = meta_charset if meta_charset is not None else encoding
+        self.body_paragraphs = body_paragraphs
+        self.etags = etags
+        self.items: list[BoardItem] = []
+        self._next_id = 1000
+        for _ in range(count):
+            self.add(publish=False)
+        self.publish()
+
+    @property
+    def list_url(self) -> str:
+        return self.site.url(f"{self.prefix}/list.do")
+
+    def detail_path(self, item: BoardItem) -> str:
+        return f"{self.prefix}/view.do?nttId={item.id}"
+
+    def add(self, title: str | None = None, *, publish: bool = True) -> BoardItem:
+        """A new article on top of page 1 (as a board shows its newest post)."""
+        self._next_id += 1
+        n = self._next_id
+        day = 1 + n % 28
+        item = BoardItem(
+            id=n,
+            title=title or f"보령시, 제{n}회 머드축제 준비 상황 점검 회의 개최",
+            department=DEPARTMENTS[n % len(DEPARTMENTS)],
+            date=f"2025.11.{day:02d} ",
+            detail_date=f"작성일 : 2025-11-{day:02d} {9 + n % 8:02d}:{n % 60:02d}",
+            body="".join(
+                f"<p>보령시는 {n}번째 소식을 전했다. 시민 여러분의 관심 바랍니다. 문단 {k}.</p>"
+                for k in range(self.body_paragraphs)),
+        )
+        self.items.insert(0, item)
+        if publish:
+            self.publish()
+        return item
+
+    def publish(self) -> None:
+        pages = max(1, -(-len(self.items) // self.per_page))
+        for page in range(1, pages + 2):   # one page past the end: an empty board page
+            rows = self.items[(page - 1) * self.per_page: page * self.per_page]
+            path = f"{self.prefix}/list.do" + ("" if page == 1 else f"?pageIndex={page}")
+            self._serve(path, self._list_html(rows, page, pages))
+        for item in self.items:
+            self._serve(self.detail_path(item), self._detail_html(item))
+
+    def _serve(self, path: str, text: str) -> None:
+        import hashlib
+
+        data = text.encode(self.encoding)
+        ctype = "text/html" + (f"; charset={self.charset_header}" if self.charset_header else "")
+        etag = f'"{hashlib.sha1(data).hexdigest()[:16]}"' if self.etags else ""
+        self.site.page(path, data, content_type=ctype, etag=etag)
+
+    def _head(self) -> str:
+        meta = f'<meta charset="{self.meta_charset}">' if self.meta_charset else ""
+        return f"<!DOCTYPE html><html lang=\"ko\"><head>{meta}<title>보도자료</title></head><body>"
+
+    def _list_html(self, rows: list[BoardItem], page: int, pages: int) -> str:
+        trs = "".join(
+            f"<tr><td>{item.id}</td>"
+            f'<td class="subject"><a href="view.do?nttId={item.id}">{item.title}</a>'
+            f' <img src="/images/icon_new.gif" alt="새글"></td>'
+            f"<td>{item.department}</td><td>{item.date}</td><td>{item.id % 97}</td></tr>"
+            for item in rows)
+        nxt = (f'<a class="next" href="list.do?pageIndex={page + 1}">다음</a>'
+               if page < pages else "")
+        return (f"{self._head()}<table class=\"board_list\"><thead><tr><th>번호</th><th>제목</th>"
+                f"<th>담당부서</th><th>등록일</th><th>조회</th></tr></thead><tbody>{trs}</tbody>"
+                f"</table><div class=\"paging\">{nxt}</div></body></html>")
+
+    def _detail_html(self, item: BoardItem) -> str:
+        return (f"{self._head()}<div class=\"board_view\"><h3 class=\"subject\">{item.title}</h3>"
+                f"<ul class=\"info\"><li>{item.detail_date}</li><li>조회 {item.id % 97}</li></ul>"
+                f"<div class=\"view_cont\">{item.body}"
+                f"<p><img src=\"../upload/{item.id}.jpg\" alt=\"현장 사진\"></p>"
+                f"<script>alert('x')</script><p onclick=\"steal()\">끝.</p></div>"
+                f"<div class=\"file\"><ul>"
+                f"<li><a href=\"/cmm/fms/FileDown.do?atchFileId=F{item.id}&amp;fileSn=0\">"
+                f"보도자료 {item.id}.hwp</a></li>"
+                f"<li><a href=\"/files/{item.id}/%EB%B6%99%EC%9E%84.pdf\"></a></li>"
+                f"</ul></div></div></body></html>")
+
+
+def board_source(board: Board, *, details: bool = True, **extra: object) -> dict:
+    """The ``[[sources]]`` table that reads a :class:`Board`."""
+    src: dict = {
+        "kind": "html",
+        "name": "보도자료",
+        "url": board.list_url,
+        "selectors": {
+            "item": "table.board_list tbody tr",
+            "title": "td.subject a",
+            "department": "td:nth-child(3)",
+            "date": "td:nth-child(4)",
+        },
+        "page_param": "pageIndex",
+        "max_pages": 10,
+    }
+    if details:
+        src["detail"] = {
+            "title": "h3.subject",
+            "date": "ul.info li:first-child",
+            "body": "div.view_cont",
+            "image": "div.view_cont img",
+            "attachments": "div.file li a",
+        }
+    src.update(extra)
+    return src

@@ -35,6 +35,10 @@ from feedkit.ingest.normalize import RecordError, clean_url
 
 # Values of href/src that are not a link to anything.
 _NON_LINK = re.compile(r"^\s*(?:#|javascript:|mailto:|tel:|data:)", re.I)
+# Stand-in pictures boards show when a post has none ("noimage_card_list.jpg", "blank.gif"):
+# as a feed's lead image they would only repeat one grey box.
+_PLACEHOLDER_IMAGE = re.compile(r"(?:no[_-]?(?:image|img|photo|thumb)|blank|spacer|default_thumb)"
+                                r"[^/]*\.(?:gif|png|jpe?g|svg|webp)(?:$|\?)", re.I)
 
 
 class SourceError(FeedkitError):
@@ -95,6 +99,8 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
         except FetchError as exc:
             if page_no == 1:
                 raise
+            if re.search(r": HTTP (404|410)\b", str(exc)):
+                break   # paged past the end of a board that answers "not found"
             # Keep what the earlier pages gave; report this page and stop paging.
             result.rejected.append(f"list page {page_no}: {exc}")
             break
@@ -233,7 +239,7 @@ def _image_value(el: Any, spec: str | None) -> str:
     for match in _compiled(css)(el):
         if attr:
             value = match.get(attr) or ""
-            if value.strip():
+            if value.strip() and not _PLACEHOLDER_IMAGE.search(value):
                 return value
             continue
         imgs = [match] if match.tag == "img" else list(match.iterdescendants("img"))
@@ -241,6 +247,8 @@ def _image_value(el: Any, spec: str | None) -> str:
             for name in ("src", "data-src", "data-original", "data-lazy-src"):
                 value = img.get(name) or ""
                 if value.strip() and not value.startswith("data:"):
+                    if _PLACEHOLDER_IMAGE.search(value):
+                        break
                     return value
     return ""
 
