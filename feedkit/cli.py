@@ -186,7 +186,7 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
         sources = [s for s in sources if {s.name, s.url, s.path, s.label} & set(only)]
         if not sources:
             raise FeedkitError(f"no source named {only[0]!r} in {config.path.name}")
-    progress = Progress(click.get_text_stream("stderr"), verbose=obj.verbosity > 0,
+    progress = Progress(sys.stderr, verbose=obj.verbosity > 0,
                         quiet=obj.verbosity < 0, echo=click.echo)
     with obj.open_store() as store:
         report = run_update(config, store, full=full, build=not no_build, out_dir=out_dir,
