@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -168,7 +169,8 @@ class Board:
 
     def __init__(self, site: Site, count: int, per_page: int = 5, *, prefix: str = "/board",
                  encoding: str = "utf-8", charset_header: str | None = None,
-                 meta_charset: str | None = None, body_paragraphs: int = 3, etags: bool = True):
+                 meta_charset: str | None = None, body_paragraphs: int = 3, etags: bool = True,
+                 chrome_links: int = 0):
         self.site = site
         self.per_page = per_page
         self.prefix = prefix
@@ -177,6 +179,10 @@ class Board:
         self.meta_charset = meta_charset if meta_charset is not None else encoding
         self.body_paragraphs = body_paragraphs
         self.etags = etags
+        # Real city pages are mostly site menu (150-270 KB); this many menu links imitate that.
+        self.chrome = "<nav><ul>" + "".join(
+            f'<li><a href="/menu/{i}.do" title="메뉴 {i}">시정 메뉴 {i}</a></li>'
+            for i in range(chrome_links)) + "</ul></nav>" if chrome_links else ""
         self.items: list[BoardItem] = []
         self._next_id = 1000
         for _ in range(count):
@@ -194,13 +200,14 @@ class Board:
         """A new article on top of page 1 (as a board shows its newest post)."""
         self._next_id += 1
         n = self._next_id
-        day = 1 + n % 28
+        # Newer posts are later: one every 7 hours from 2025-01-01 09:00, as a board numbers them.
+        when = datetime(2025, 1, 1, 9) + timedelta(hours=7 * (n - 1000))
         item = BoardItem(
             id=n,
             title=title or f"보령시, 제{n}회 머드축제 준비 상황 점검 회의 개최",
             department=DEPARTMENTS[n % len(DEPARTMENTS)],
-            date=f"2025.11.{day:02d} ",
-            detail_date=f"작성일 : 2025-11-{day:02d} {9 + n % 8:02d}:{n % 60:02d}",
+            date=when.strftime("%Y.%m.%d "),
+            detail_date=when.strftime("작성일 : %Y-%m-%d %H:%M"),
             body="".join(
                 f"<p>보령시는 {n}번째 소식을 전했다. 시민 여러분의 관심 바랍니다. 문단 {k}.</p>"
                 for k in range(self.body_paragraphs)),
@@ -229,7 +236,8 @@ class Board:
 
     def _head(self) -> str:
         meta = f'<meta charset="{self.meta_charset}">' if self.meta_charset else ""
-        return f"<!DOCTYPE html><html lang=\"ko\"><head>{meta}<title>보도자료</title></head><body>"
+        return (f"<!DOCTYPE html><html lang=\"ko\"><head>{meta}<title>보도자료</title></head>"
+                f"<body>{self.chrome}")
 
     def _list_html(self, rows: list[BoardItem], page: int, pages: int) -> str:
         trs = "".join(

@@ -68,8 +68,7 @@ def test_table_board_three_pages_with_details(site, tmp_path):
     assert row["title"] == item.title
     assert row["category"] == item.department
     # The detail page's "작성일 : 2025-11-DD HH:MM" wins over the list's date-only cell.
-    expected = datetime.fromisoformat(
-        item.detail_date.split(" : ")[1].replace(" ", "T")).replace(tzinfo=SEOUL)
+    expected = datetime.strptime(item.detail_date, "작성일 : %Y-%m-%d %H:%M").replace(tzinfo=SEOUL)
     assert datetime.fromisoformat(row["published"]) == expected
     html = row["content_html"]
     assert f"보령시는 {item.id}번째 소식을 전했다" in html
