@@ -124,6 +124,19 @@ def test_euc_kr_feed_file(tmp_path):
     assert "똠방각하 가을축제를 소개한다" in html
 
 
+def test_euc_kr_feed_over_http_without_override(site, tmp_path):
+    text = SEOUL_FEED.replace('encoding="UTF-8"', 'encoding="EUC-KR"').replace(
+        "가을축제를 소개한다", "똠방각하 가을축제를 소개한다")
+    site.page("/feed-euckr", text.encode("cp949"), content_type="application/rss+xml")
+    config = make_config(tmp_path, {"kind": "feed", "url": site.url("/feed-euckr")})
+    sr = update(config).sources[0]
+    assert sr.counts.inserted == 2 and sr.warnings == []
+    rows = articles(config)
+    assert "똠방각하 가을축제를 소개한다" in rows["https://news.seoul.go.kr/gov/?p=562363"][
+        "content_html"]
+    assert rows["https://news.seoul.go.kr/gov/?p=562363"]["category"] == "홍보기획관 -홍보담당관"
+
+
 def test_atom_feed(site, tmp_path):
     atom = """<?xml version="1.0" encoding="utf-8"?>
     <feed xmlns="http://www.w3.org/2005/Atom"><title>보령</title><id>urn:x</id>

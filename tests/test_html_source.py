@@ -150,12 +150,17 @@ def test_detail_page_failure_rejects_only_that_item_and_retries_next_run(site, t
     assert len(sr.rejected) == 1
     assert sr.rejected[0].startswith(f"{board.list_url} item 3: detail page ")
     assert "HTTP 404" in sr.rejected[0]
-    board.publish()                              # the page is back
-    site.page("/board/list.do", site.routes["/board/list.do"].body,
-              content_type="text/html; charset=utf-8")   # and the list has no ETag now
+    board.publish()                              # the page is back; the list is unchanged
+    before = len(site.log)
     sr = update(config).sources[0]
     assert sr.counts.inserted == 1 and sr.rejected == []
     assert len(stored(config)) == 5
+    # The list was read in full again (no 304: it had a rejected item), but only the missing
+    # article's detail page was fetched; having found something new, paging went on to page 2.
+    hits = [h for h in site.log[before:] if h.path != "/robots.txt"]
+    assert [h.path for h in hits] == ["/board/list.do", board.detail_path(broken),
+                                      "/board/list.do?pageIndex=2"]
+    assert "if-none-match" not in hits[0].headers
 
 
 def test_bad_rows_are_rejected_with_their_place(site, tmp_path):

@@ -88,6 +88,25 @@ def test_naju_table_board(site, tmp_path):
     assert site.hits("/www/administration/reporting/coverage?page=2")
 
 
+def test_naju_board_as_euc_kr(site, tmp_path):
+    """The same real page as an EUC-KR site would serve it: transcoded here, declared euc-kr in
+    the header and the meta tag; characters EUC-KR lacks become character references."""
+    page = (REAL / "pages" / "naju_press_list_table_2025-12-05.html").read_text(encoding="utf-8")
+    page = page.replace('<meta charset="utf-8">', '<meta charset="euc-kr">')
+    site.page("/www/administration/reporting/coverage",
+              page.encode("cp949", errors="xmlcharrefreplace"),
+              content_type="text/html; charset=EUC-KR")
+    config = example("naju-table.toml", site, tmp_path)
+    with Store(config.store_path) as store:
+        sr = run_update(config, store, build=False).sources[0]
+    assert sr.error == "" and sr.rejected == []
+    rows = stored(config.store_path)
+    for exp in rows_of("list_table", "나주시 보도자료"):
+        got = rows[local(exp["url"])]
+        assert got["title"] == clean_title(exp["title"])
+        assert got["category"] == exp["department"]
+
+
 def test_gangjin_card_list(site, tmp_path):
     page = REAL / "pages" / "gangjin_press_list_cards_2025-12-10.html"
     site.page("/www/government/news/press", page.read_bytes())

@@ -25,7 +25,7 @@ import feedparser
 
 from feedkit.config import SourceConfig
 from feedkit.errors import FeedkitError
-from feedkit.ingest.fetch import Fetcher
+from feedkit.ingest.fetch import Fetcher, detect_encoding
 from feedkit.ingest.normalize import RecordError, parse_date
 
 
@@ -62,8 +62,11 @@ def read_feed_source(src: SourceConfig, fetcher: Fetcher | None, tz: ZoneInfo,
         data = response.body
         headers = {"content-type": response.headers.get("Content-Type") or "application/xml"}
         result.base_url = response.url
-    if src.encoding:
-        data, headers = _transcode(data, src.encoding, where)
+    codec = _codec_for(data, headers["content-type"], src.encoding)
+    if codec not in ("utf-8", "utf-16"):
+        # feedparser would read "euc-kr" strictly and choke on CP949-only syllables; our rules
+        # (override, HTTP, XML prolog, detection; EUC-KR read as CP949) decide instead.
+        data, headers = _transcode(data, codec, where)
     if result.base_url:
         headers["content-location"] = result.base_url
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False,
@@ -79,6 +82,14 @@ def read_feed_source(src: SourceConfig, fetcher: Fetcher | None, tz: ZoneInfo,
     for n, entry in enumerate(parsed.entries, 1):
         result.records.append((f"{where} entry {n}", entry_record(entry, src, tz)))
     return result
+
+
+def _codec_for(data: bytes, content_type: str, override: str) -> str:
+    from email.message import Message
+
+    msg = Message()
+    msg["Content-Type"] = content_type
+    return detect_encoding(data, (msg.get_content_charset() or ""), override)
 
 
 def _transcode(data: bytes, encoding: str, where: str) -> tuple[bytes, dict[str, str]]:

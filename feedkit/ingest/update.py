@@ -241,6 +241,10 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
         raise FeedkitError(f"unknown source kind {src.kind!r}")
     sr.rejected += ir.rejected
     sr.warnings += ir.warnings
+    if sr.rejected:
+        # A page with a rejected item (its detail page was down, say) must be read again next
+        # time, not answered 304: keep the old validators.
+        cache.discard()
     with store.transaction():
         sr.counts = store.upsert(collector.articles)
         for key, value in marks:
