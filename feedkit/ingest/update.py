@@ -47,16 +47,15 @@ class SourceReport:
 
     def summary(self) -> str:
         if self.error:
-            return f"{self.label}: failed: {self.error}"
+            return f"{self.label}: failed (the error is on stderr)"
         c = self.counts
         parts = []
-        if self.kind == "html":
+        if self.pages:
             parts.append(f"{self.pages} page(s)")
-            if self.details:
-                parts.append(f"{self.details} detail page(s)")
+        if self.details:
+            parts.append(f"{self.details} detail page(s)")
         if self.not_modified:
-            parts.append("not modified" if self.kind != "html" or not self.pages
-                         else f"{self.not_modified} not modified")
+            parts.append("not modified" if not self.pages else f"{self.not_modified} not modified")
         parts.append(f"{c.inserted} new, {c.updated} changed, "
                      f"{c.unchanged + self.skipped} unchanged, {len(self.rejected)} rejected")
         return f"{self.label}: " + ", ".join(parts)
