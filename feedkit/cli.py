@@ -169,6 +169,57 @@ def validate(obj: Context, directory: Path | None) -> None:
     obj.info(f"{target}: all feeds valid")
 
 
+@cli.command()
+@click.option("--full", is_flag=True,
+              help="Re-read every list page up to max_pages and every row, ignoring ETag / "
+                   "Last-Modified and what is already stored.")
+@click.option("--no-build", is_flag=True, help="Only update the store; do not build.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder for the build (default: [build] out).")
+@click.option("--source", "only", multiple=True, metavar="NAME",
+              help="Update only the source(s) with this name, URL or path (repeatable).")
+@pass_ctx
+def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
+           only: tuple[str, ...]) -> None:
+    """Fetch every configured source (files, feeds, web pages), store what is new, then build.
+
+    One failing source does not stop the others and never deletes stored articles. Unchanged
+    list pages cost a conditional GET; known articles are not fetched again. Exits 1 if a source
+    failed or a record was rejected.
+    """
+    from feedkit.ingest.update import Progress, run_update
+
+    config = obj.config
+    if not config.sources:
+        raise FeedkitError(f"no [[sources]] in {config.path.name}")
+    sources = list(config.sources)
+    if only:
+        sources = [s for s in sources if {s.name, s.url, s.path, s.label} & set(only)]
+        if not sources:
+            raise FeedkitError(f"no source named {only[0]!r} in {config.path.name}")
+    progress = Progress(sys.stderr, verbose=obj.verbosity > 0,
+                        quiet=obj.verbosity < 0, echo=click.echo)
+    with obj.open_store() as store:
+        report = run_update(config, store, full=full, build=not no_build, out_dir=out_dir,
+                            progress=progress, sources=sources)
+    for sr in report.sources:
+        for line in sr.warnings:
+            obj.warn(f"warning: {line}")
+        for line in sr.rejected:
+            obj.warn(line)
+        if sr.error:
+            obj.warn(f"{sr.label}: error: {sr.error}")
+            if sr.detail:
+                obj.detail(sr.detail.rstrip())
+    obj.info(report.summary())
+    if report.build is not None:
+        for rel in report.build.written:
+            obj.detail(f"wrote {rel}")
+        obj.info(report.build.summary(out_dir or config.out_dir))
+    if not report.ok:
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="feedkit")
 

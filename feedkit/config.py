@@ -64,6 +64,31 @@ class SourceConfig:
     url: str = _doc("URL to fetch (feed and html kinds).", default="")
     name: str = _doc("A label for messages (defaults to the path or URL).", default="")
     category: str = _doc("Category given to articles that have none.", default="")
+    # -- html sources -------------------------------------------------------------------------
+    selectors: dict[str, str] = _doc(
+        "html: CSS selectors on the list page: item (one per article), title, link, date, "
+        "department, summary, image, author; append @attr to read an attribute (img@src).",
+        default_factory=dict)
+    detail: dict[str, str] = _doc(
+        "html: CSS selectors on each article's own page (fetched for new or changed items "
+        "only): body, image, attachments, title, date, department, summary, author.",
+        default_factory=dict)
+    page_param: str = _doc("html: query parameter that numbers list pages (page=2, 3, ...).",
+                           default="")
+    next_page: str = _doc("html: CSS selector of the list page's 'next page' link.", default="")
+    max_pages: int = _doc("html: list pages read at most per update.", default=5)
+    link_pattern: str = _doc(
+        "html: regular expression applied to the link value, for javascript: links such as "
+        "fn_view('123'); its groups fill link_template.", default="")
+    link_template: str = _doc(
+        "html: article URL built from link_pattern's groups, e.g. 'view.do?nttId={1}' "
+        "(relative to the list page).", default="")
+    encoding: str = _doc("html/feed: force this character set (e.g. cp949) instead of "
+                         "HTTP header, <meta charset> and detection.", default="")
+    department_from: str = _doc(
+        "feed: where an entry's department (category) comes from: author (dc:creator, what "
+        "Korean government feeds use), category (the first <category>) or none.",
+        default="author")
 
     @property
     def label(self) -> str:
@@ -76,7 +101,7 @@ class FeedsConfig:
     formats: tuple[str, ...] = _doc("Which feeds to write: rss, atom, json.", default=FEED_FORMATS)
     per_category: bool = _doc("Also write one set of feeds per category.", default=True)
     full_content: bool = _doc("Include full article HTML, not only the summary.", default=True)
-    category_slugs: dict[str, str] = _doc(  # noqa: RUF009 - _doc returns a dataclass field
+    category_slugs: dict[str, str] = _doc(
         "Override the URL slug of a category, e.g. { \"세무과\" = \"tax\" }.", default_factory=dict
     )
 
@@ -111,6 +136,23 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class FetchConfig:
+    user_agent: str = _doc("Full User-Agent override (default: feedkit/VERSION (+contact)).",
+                           default="")
+    contact: str = _doc("Contact URL or address put in the User-Agent so site owners can reach "
+                        "you (default: [site] email, then [site] feed_url).", default="")
+    delay: float = _doc("Seconds between two requests to the same host (robots.txt "
+                        "Crawl-delay wins when larger).", default=1.0)
+    timeout: float = _doc("Seconds one request may take in total (connect, wait, download).",
+                          default=20.0)
+    retries: int = _doc("Extra attempts after a network error, timeout, 429 or 5xx.", default=3)
+    backoff: float = _doc("Seconds before the first retry; doubles on each further retry.",
+                          default=1.0)
+    max_bytes: int = _doc("Largest response body accepted, in bytes.", default=5_000_000)
+    max_redirects: int = _doc("Redirects followed at most for one request.", default=5)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with paths already resolved against the config file's folder."""
 
@@ -122,6 +164,7 @@ class Config:
     build: BuildConfig = field(default_factory=BuildConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -162,6 +205,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "build": (BuildConfig, False),
     "digest": (DigestConfig, False),
     "smtp": (SmtpConfig, False),
+    "fetch": (FetchConfig, False),
 }
 
 
@@ -339,8 +383,103 @@ def _check(config: Config, name: str) -> None:
             problem = check_http_url(src.url)
             if problem:
                 raise ConfigError(f"{where} url: {problem}")
+        _check_source_fetching(src, where)
+    _check_fetch(config.fetch, name)
     if config.digest.unsubscribe:
         u = config.digest.unsubscribe
         if not (u.startswith("mailto:") or check_http_url(u) is None):
             raise ConfigError(f"{name}: [digest] unsubscribe: expected a mailto: or http(s) URL, "
                               f"got {u!r}")
+
+
+LIST_SELECTOR_KEYS = ("item", "title", "link", "date", "department", "summary", "image", "author")
+DETAIL_SELECTOR_KEYS = ("body", "image", "attachments", "title", "date", "department", "summary",
+                        "author")
+DEPARTMENT_FROM = ("author", "category", "none")
+
+
+def split_selector(spec: str) -> tuple[str, str]:
+    """``"td.title a@href"`` → (``"td.title a"``, ``"href"``); no ``@attr`` → (spec, "")."""
+    m = re.fullmatch(r"(.*?)\s*@([A-Za-z_:][-\w:.]*)", spec.strip())
+    if m and m.group(1):
+        return m.group(1), m.group(2)
+    return spec.strip(), ""
+
+
+def _check_selector(spec: str, where: str) -> None:
+    from cssselect import GenericTranslator, SelectorError
+
+    css, _attr = split_selector(spec)
+    if not css:
+        raise ConfigError(f"{where}: empty CSS selector")
+    try:
+        GenericTranslator().css_to_xpath(css)
+    except SelectorError as exc:
+        raise ConfigError(f"{where}: invalid CSS selector {css!r}: {exc}") from None
+
+
+def _check_source_fetching(src: SourceConfig, where: str) -> None:
+    """The html/feed-only keys: known selector names, selectors that compile, sane paging."""
+    html_keys = ("selectors", "detail", "page_param", "next_page", "link_pattern",
+                 "link_template")
+    if src.kind != "html":
+        for key in html_keys:
+            if getattr(src, key):
+                raise ConfigError(f"{where} {key}: only used by kind 'html'")
+    if src.department_from not in DEPARTMENT_FROM:
+        raise ConfigError(f"{where} department_from: expected one of "
+                          f"{', '.join(DEPARTMENT_FROM)}, got {src.department_from!r}")
+    if src.encoding:
+        import codecs
+
+        try:
+            codecs.lookup(src.encoding)
+        except LookupError:
+            raise ConfigError(f"{where} encoding: unknown character set {src.encoding!r}") from None
+    if src.kind != "html":
+        return
+    for table, known in (("selectors", LIST_SELECTOR_KEYS), ("detail", DETAIL_SELECTOR_KEYS)):
+        for key, spec in getattr(src, table).items():
+            if key not in known:
+                raise ConfigError(f"{where} {table}.{key}: unknown selector "
+                                  f"(known: {', '.join(known)})")
+            _check_selector(spec, f"{where} {table}.{key}")
+    for key in ("item", "title"):
+        if key not in src.selectors:
+            raise ConfigError(f"{where} selectors.{key}: required for kind 'html'")
+    if "date" not in src.selectors and "date" not in src.detail:
+        raise ConfigError(f"{where} selectors.date: required (or detail.date) for kind 'html'")
+    if src.page_param and src.next_page:
+        raise ConfigError(f"{where} page_param: use page_param or next_page, not both")
+    if src.next_page:
+        _check_selector(src.next_page, f"{where} next_page")
+    if src.max_pages < 1:
+        raise ConfigError(f"{where} max_pages: must be at least 1, got {src.max_pages}")
+    if bool(src.link_pattern) != bool(src.link_template):
+        raise ConfigError(f"{where} link_pattern: link_pattern and link_template go together")
+    if src.link_pattern:
+        try:
+            groups = re.compile(src.link_pattern).groups
+        except re.error as exc:
+            raise ConfigError(f"{where} link_pattern: invalid regular expression: {exc}") from None
+        for ref in re.findall(r"{(\d+)}", src.link_template):
+            if int(ref) > groups:
+                raise ConfigError(f"{where} link_template: {{{ref}}} but link_pattern has only "
+                                  f"{groups} group(s)")
+
+
+def _check_fetch(fetch: FetchConfig, name: str) -> None:
+    where = f"{name}: [fetch]"
+    if fetch.delay < 0:
+        raise ConfigError(f"{where} delay: must not be negative, got {fetch.delay}")
+    if fetch.timeout <= 0:
+        raise ConfigError(f"{where} timeout: must be positive, got {fetch.timeout}")
+    if fetch.backoff < 0:
+        raise ConfigError(f"{where} backoff: must not be negative, got {fetch.backoff}")
+    for key in ("retries", "max_redirects"):
+        if getattr(fetch, key) < 0:
+            raise ConfigError(f"{where} {key}: must not be negative")
+    if fetch.max_bytes < 1024:
+        raise ConfigError(f"{where} max_bytes: must be at least 1024, got {fetch.max_bytes}")
+    if any(c in fetch.user_agent + fetch.contact for c in "\r\n"):
+        raise ConfigError(f"{where} user_agent: must be one line")

@@ -99,6 +99,7 @@ def test_clean_text_never_leaves_xml_illegal_characters(text: str) -> None:
         ("요약입니다 [더보기]", "요약입니다"),
         ("요약입니다 (더 보기)", "요약입니다"),
         ("더보기가 중간에 있는 요약", "더보기가 중간에 있는 요약"),
+        ("…으로 시작하는 요약", "…으로 시작하는 요약"),  # idempotent: no "…" added
     ],
 )
 def test_summary_loses_the_read_more_link_text(raw: str, expected: str) -> None:

@@ -71,6 +71,35 @@ def clean_text(value: Any) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Board artefacts around a title: a "new" badge rendered as text ("NEW", "새글", "[새글]") and the
+# "..." a list page appends when it cuts a long title. Only whole tokens at either end are removed,
+# so a title that merely contains "New" stays intact. The "..." of a cut title becomes one "…"
+# (as in summaries): dropping it would leave "송년행사 개" looking like a typo, not a cut.
+_TITLE_BADGE_HEAD = re.compile(
+    r"^(?:[\[(<]\s*(?:NEW|New|new|새글|새\s글)\s*[\])>]|(?:NEW(?![A-Za-z])|새글(?=\s)))\s*")
+_TITLE_BADGE_TAIL = re.compile(
+    r"\s*(?:[\[(<]\s*(?:NEW|New|new|새글|새\s글)\s*[\])>]|(?<![A-Za-z])(?:NEW|새글))$")
+_TITLE_DOTS = re.compile(r"\s*(?:\.{3,}|…)$")
+_CUT = "…"
+
+
+def clean_title(value: Any) -> str:
+    """:func:`clean_text` plus removal of board artefacts: a leading or trailing ``NEW`` /
+    ``새글`` badge, and the ``...`` (or ``....``, `` ...``) of a title the list page shortened
+    reduced to one "…"."""
+    text = clean_text(value)
+    cut = False
+    for _ in range(3):  # "새글 제목... NEW" has several layers
+        before = text
+        text = _TITLE_BADGE_HEAD.sub("", text)
+        text = _TITLE_BADGE_TAIL.sub("", text)
+        if _TITLE_DOTS.search(text):
+            text, cut = _TITLE_DOTS.sub("", text).strip(), True
+        if text == before:
+            break
+    return text + _CUT if cut and text else text
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut at a word boundary before ``limit`` characters and mark the cut with "…"."""
     if len(text) <= limit:
@@ -89,7 +118,7 @@ def clean_summary(value: Any) -> str:
     if "보기" in tail:
         text = _MORE.sub("", text)
         tail = text[-12:]
-    if ".." in tail or "…" in tail:
+    if (".." in tail or "…" in tail) and _TRAILING_DOTS.search(tail):
         text = _TRAILING_DOTS.sub("", text) + "…"
     return truncate(text, MAX_SUMMARY)
 
@@ -207,8 +236,17 @@ _NEW_BADGE = re.compile(r"^(?:N|NEW|new|새글)\s*(?=\d)")
 _NUMERIC = re.compile(
     r"^(\d{4}|\d{2})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?"
     r"(?:\s*\([^)]*\))?"  # weekday like (화)
-    r"(?:[\sT]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+    r"(?:[\sT]+(오전|오후|AM|PM|am|pm)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
 )
+# A board cell often holds more than the date ("보도자료 등록 2025-12-10",
+# "작성일 : 2025-12-05 17:09 조회 96"): as a last resort, the first full date (four-digit year)
+# inside the text is used.
+_EMBEDDED = re.compile(
+    r"(?<!\d)(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})(?!\d)\.?"
+    r"(?:\s*\([^)]*\))?"
+    r"(?:[\sT]+(오전|오후|AM|PM|am|pm)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d))?"
+)
+_BRACKETS = re.compile(r"^[\[(<〔【]\s*(.*?)\s*[\])>〕】]$")
 _KOREAN = re.compile(
     r"^(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일"
     r"(?:\s*\([^)]*\))?"
@@ -250,13 +288,16 @@ def _parse_date_text(raw: str) -> datetime:
             pass
     text = _SPACES.sub(" ", strip_illegal(text)).strip()
     text = _NEW_BADGE.sub("", _PREFIX.sub("", text))
+    m = _BRACKETS.match(text)
+    if m:
+        text = _NEW_BADGE.sub("", _PREFIX.sub("", m.group(1)))
     if not text:
         raise RecordError("missing date")
     m = _NUMERIC.match(text)
     if m:
-        y, mo, d, hh, mm, ss = m.groups()
+        y, mo, d, ampm, hh, mm, ss = m.groups()
         year = int(y) + (2000 if len(y) == 2 else 0)
-        return _make(raw, year, mo, d, hh, mm, ss)
+        return _make(raw, year, mo, d, _hour12(hh, ampm), mm, ss)
     m = _KOREAN.match(text)
     if m:
         y, mo, d, ampm, hh, mm = m.groups()
@@ -271,7 +312,23 @@ def _parse_date_text(raw: str) -> datetime:
             return parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             pass
+    m = _EMBEDDED.search(text)
+    if m:
+        y, mo, d, ampm, hh, mm, ss = m.groups()
+        return _make(raw, int(y), mo, d, _hour12(hh, ampm), mm, ss)
     return _dateutil(raw, text)
+
+
+def _hour12(hh: str | None, ampm: str | None) -> str | None:
+    """"오후 3:20" / "3:20 PM" → 15; a 12-hour clock's 12 AM is midnight."""
+    if hh is None or not ampm:
+        return hh
+    hour = int(hh)
+    if ampm in ("오후", "PM", "pm") and hour < 12:
+        hour += 12
+    elif ampm in ("오전", "AM", "am") and hour == 12:
+        hour = 0
+    return str(hour)
 
 
 def _make(raw: str, year: int, mo: str, d: str, hh: str | None, mm: str | None,
@@ -346,7 +403,7 @@ def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: 
     """
     if not isinstance(record, Mapping):
         raise RecordError(f"expected an object, got {type(record).__name__}")
-    title = clean_text(_pick(record, "title"))
+    title = clean_title(_pick(record, "title"))
     if not title:
         raise RecordError("missing title")
     title = truncate(title, MAX_TITLE)

@@ -1,0 +1,181 @@
+"""``feedkit update`` end to end: CLI, several sources, failures, build, progress output."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+from loopback_server import Board, Site, board_source, serve
+
+from feedkit.cli import cli
+from feedkit.ingest.update import Progress, SourceReport
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False)
+
+
+def write_config(tmp_path: Path, sources: list[dict], fetch: dict | None = None) -> Path:
+    lines = ['[site]', 'title = "보령시 새소식"', 'url = "https://www.brcn.go.kr/"',
+             'feed_url = "https://example.github.io/boryeong-news/"', "",
+             "[fetch]"]
+    for k, v in {"delay": 0, "timeout": 2, "retries": 1, "backoff": 0, **(fetch or {})}.items():
+        lines.append(f"{k} = {toml_value(v)}")
+    for src in sources:
+        lines += ["", "[[sources]]"]
+        tables = {k: v for k, v in src.items() if isinstance(v, dict)}
+        lines += [f"{k} = {toml_value(v)}" for k, v in src.items() if not isinstance(v, dict)]
+        for name, table in tables.items():
+            lines += [f"[sources.{name}]"] + [f"{k} = {toml_value(v)}" for k, v in table.items()]
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(config: Path, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(config), "update", *args])
+
+
+@pytest.fixture
+def site():
+    s = Site()
+    with serve(s):
+        yield s
+
+
+def titles_in_feed(path: Path) -> set[str]:
+    return {e.title for e in feedparser.parse(path.read_bytes()).entries}
+
+
+def count(tmp_path: Path) -> int:
+    return sqlite3.connect(tmp_path / "articles.db").execute(
+        "SELECT count(*) FROM articles").fetchone()[0]
+
+
+def test_update_fetches_imports_and_builds(site, tmp_path):
+    board = Board(site, count=7, per_page=5)
+    (tmp_path / "extra.jsonl").write_text(json.dumps({
+        "url": "https://www.brcn.go.kr/news/1", "title": "파일에서 온 소식",
+        "published": "2024-06-11"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, [board_source(board),
+                                     {"kind": "jsonl", "path": "extra.jsonl"}])
+    result = run(config)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "보도자료: 3 page(s), 7 detail page(s), 7 new, 0 changed" in result.stdout
+    assert "extra.jsonl: 1 new" in result.stdout
+    assert "\r" not in result.output                 # not a terminal: plain lines only
+    assert count(tmp_path) == 8
+    titles = titles_in_feed(tmp_path / "public" / "feed.xml")
+    assert {i.title for i in board.items} | {"파일에서 온 소식"} == titles
+    # Nothing new: no page but the first (a 304), nothing rewritten.
+    again = run(config)
+    assert again.exit_code == 0
+    assert "1 not modified" in again.stdout and "0 written" in again.stdout
+
+
+def test_one_failing_source_does_not_stop_the_others(site, tmp_path):
+    board = Board(site, count=3, per_page=5)
+    site.page("/down/feed", "busy", status=503)
+    site.page("/robots.txt", "User-agent: *\nDisallow: /secret\n", content_type="text/plain")
+    secret = board_source(board, name="비공개", url=site.url("/secret/list.do"), details=False)
+    config = write_config(tmp_path, [
+        {"kind": "feed", "name": "다운된 피드", "url": site.url("/down/feed")},
+        secret,
+        board_source(board),
+    ])
+    result = run(config)
+    assert result.exit_code == 1
+    assert (f"다운된 피드: error: {site.url('/down/feed')}: HTTP 503 Service Unavailable "
+            "after 2 attempts") in result.stderr
+    assert "비공개: error: " in result.stderr and "disallowed by" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert count(tmp_path) == 3
+    assert titles_in_feed(tmp_path / "public" / "feed.xml") == {i.title for i in board.items}
+    assert "3 source(s): 3 new, 0 changed, 0 unchanged, 0 rejected, 2 failed" in result.stdout
+
+
+def test_a_failing_run_never_deletes_stored_articles(site, tmp_path):
+    board = Board(site, count=6, per_page=5)
+    config = write_config(tmp_path, [board_source(board)])
+    assert run(config).exit_code == 0
+    feed_before = (tmp_path / "public" / "feed.xml").read_bytes()
+    site.page("/board/list.do", "maintenance", status=500)           # the site breaks
+    result = run(config)
+    assert result.exit_code == 1 and "HTTP 500" in result.stderr
+    assert count(tmp_path) == 6
+    assert (tmp_path / "public" / "feed.xml").read_bytes() == feed_before
+    site.page("/board/list.do", "<html><body>새 디자인</body></html>")  # layout changed
+    result = run(config)
+    assert result.exit_code == 1 and "matched nothing" in result.stderr
+    assert count(tmp_path) == 6
+
+
+def test_no_build_and_source_filter(site, tmp_path):
+    a = Board(site, count=2, per_page=5, prefix="/a")
+    b = Board(site, count=3, per_page=5, prefix="/b")
+    config = write_config(tmp_path, [board_source(a, name="A"), board_source(b, name="B")])
+    result = run(config, "--no-build", "--source", "B")
+    assert result.exit_code == 0, result.stderr
+    assert not (tmp_path / "public").exists()
+    assert count(tmp_path) == 3
+    assert not any(h.path.startswith("/a/") for h in site.log)
+    bad = run(config, "--source", "C")
+    assert bad.exit_code == 1 and "no source named 'C'" in bad.stderr
+
+
+def test_rejected_records_exit_nonzero_but_good_ones_land(site, tmp_path):
+    site.page("/list", """<meta charset="utf-8"><table><tbody>
+      <tr><td class="t"><a href="/v/1">좋은 글</a></td><td>2025.12.09 </td></tr>
+      <tr><td class="t"><a href="/v/2">날짜가 이상한 글</a></td><td>2025.13.45</td></tr>
+      </tbody></table>""")
+    config = write_config(tmp_path, [{
+        "kind": "html", "url": site.url("/list"),
+        "selectors": {"item": "tbody tr", "title": "td.t a", "date": "td:nth-child(2)"}}])
+    result = run(config)
+    assert result.exit_code == 1
+    assert f"{site.url('/list')} item 2: impossible date '2025.13.45'" in result.stderr
+    assert count(tmp_path) == 1
+
+
+def test_no_sources_is_an_error(tmp_path):
+    config = write_config(tmp_path, [])
+    result = run(config)
+    assert result.exit_code == 1 and "no [[sources]]" in result.stderr
+
+
+def test_progress_on_a_terminal_is_one_live_line():
+    out = io.StringIO()
+    progress = Progress(out, tty=True)
+    progress.start("보도자료")
+    progress.page("http://x/list", "fetched", 20, 3)
+    progress.page("http://x/list?page=2", "fetched", 20, 0)
+    report = SourceReport(label="보도자료", kind="html", pages=2)
+    report.counts.inserted = 3
+    progress.done(report)
+    text = out.getvalue()
+    assert "\r\x1b[K보도자료: 2 page(s), 3 new or changed" in text
+    assert text.endswith("\r\x1b[K보도자료: 2 page(s), 3 new, 0 changed, 0 unchanged, "
+                         "0 rejected\n")
+
+
+def test_progress_in_a_log_is_plain_lines():
+    out = io.StringIO()
+    progress = Progress(out, tty=False, verbose=True)
+    progress.start("보도자료")
+    progress.page("http://x/list", "fetched", 20, 3)
+    progress.done(SourceReport(label="보도자료", kind="html", pages=1))
+    assert out.getvalue().splitlines() == [
+        "보도자료: http://x/list: fetched, 20 item(s), 3 new or changed",
+        "보도자료: 1 page(s), 0 new, 0 changed, 0 unchanged, 0 rejected",
+    ]
