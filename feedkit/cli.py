@@ -90,8 +90,11 @@ def cli(ctx: click.Context, config_path: str | None, quiet: bool, verbose: bool)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "kind", type=click.Choice(["jsonl", "json", "csv"]),
               help="Read FILES as this format (default: from each file's extension).")
+@click.option("--send-log", "send_log", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also restore a digest send log written by 'feedkit export --send-log'.")
 @pass_ctx
-def import_command(obj: Context, files: tuple[Path, ...], kind: str | None) -> None:
+def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
+                   send_log: Path | None) -> None:
     """Import JSON Lines, JSON or CSV files into the article store.
 
     With no FILES, imports the file sources listed in config.toml. Bad records are reported as
@@ -116,6 +119,11 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None) -> N
 
     total = sum(count_records(spec.path, spec.kind) or 0 for spec in specs) or None
     with obj.open_store() as store, obj.progress("import", total, "records") as bar:
+        if send_log:
+            from feedkit.export import import_send_log
+
+            restored = import_send_log(store, send_log)
+            obj.detail(f"{send_log}: {restored} send-log records")
         report = import_files(store, specs, config.tz, progress=bar.advance)
         store.set_meta("last_import", datetime.now(UTC).isoformat(timespec="seconds"))
     for line in report.warnings:
@@ -227,19 +235,26 @@ def main() -> None:
 @cli.command()
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE (atomically; left untouched if unchanged) instead of stdout.")
+@click.option("--send-log", "send_log", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the digest send log to this file (for stores kept as text).")
 @pass_ctx
-def export(obj: Context, out_file: Path | None) -> None:
+def export(obj: Context, out_file: Path | None, send_log: Path | None) -> None:
     """Write the whole store as sorted JSON Lines (the import format).
 
     Deterministic: the same store gives the same bytes, so the file diffs well in git, and
     export -> import -> export is byte-identical.
     """
-    from feedkit.export import export_bytes
+    from feedkit.export import export_bytes, export_send_log
     from feedkit.site import write_atomic
 
     with obj.open_store() as store:
         data = export_bytes(store)
         count = store.count()
+        log = export_send_log(store) if send_log else b""
+    if send_log:
+        changed = write_atomic(send_log, log)
+        records = log.count(b"\n")
+        obj.info(f"{send_log}: {records} send-log records{'' if changed else ' (unchanged)'}")
     if out_file is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

@@ -46,7 +46,10 @@ def test_export_to_stdout_and_unchanged_file(built_site: Site, tmp_path: Path) -
     assert target.stat().st_mtime_ns == mtime
 
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+# Arbitrary characters mixed with fragments that look like markup and entities.
+text = st.lists(st.one_of(st.characters(blacklist_categories=("Cs",)), st.sampled_from(
+    ["<b>", "</b>", "&amp;", "&lt;", "&gt;", "&", "<", ">", "<?", "<!--", "더보기", "...", "…",
+     "\u00a0", "\u200b", " "])), max_size=15).map("".join)
 record = st.fixed_dictionaries(
     {"title": text.filter(lambda t: t.strip()), "url": st.sampled_from(
         [f"https://a.example/{i}" for i in range(30)]),
@@ -73,3 +76,30 @@ def test_round_trip_holds_for_arbitrary_records(records: list[dict]) -> None:
             report = import_files(b, [FileSpec(root / "out.jsonl")], tz)
             assert report.rejected == []
             assert export_bytes(b) == first
+
+
+def test_send_log_survives_export_and_import(built_site: Site, tmp_path: Path) -> None:
+    """The CI workflow rebuilds the store each run; who got which digest must survive it."""
+    import sqlite3
+
+    with sqlite3.connect(built_site.db) as db:
+        db.executemany(
+            "INSERT INTO send_log (week, recipient, message_id, status, attempts, error, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [("2024-W24", "a@example.org", "<m1@example.org>", "sent", 1, "", "2024-06-17T00:00"),
+             ("2024-W24", "b@example.org", "<m2@example.org>", "failed", 3, "550 no", "x")])
+    store_file, log_file = tmp_path / "store.jsonl", tmp_path / "send-log.jsonl"
+    built_site.run("export", "--out", str(store_file), "--send-log", str(log_file))
+    fresh = Site(tmp_path / "fresh")
+    # A fresh store that already marked b as sent keeps "sent" (never downgraded).
+    fresh.run("import", str(store_file))
+    with sqlite3.connect(fresh.db) as db:
+        db.execute("INSERT INTO send_log VALUES ('2024-W24', 'b@example.org', '<m2@example.org>',"
+                   " 'sent', 4, '', 'y')")
+    fresh.run("import", "--send-log", str(log_file), str(store_file))
+    rows = dict((r[0], r[1]) for r in fresh.rows(
+        "SELECT recipient, status FROM send_log WHERE week = '2024-W24'"))
+    assert rows == {"a@example.org": "sent", "b@example.org": "sent"}
+    again = tmp_path / "again.jsonl"
+    built_site.run("export", "--send-log", str(again))
+    assert again.read_bytes() == log_file.read_bytes()

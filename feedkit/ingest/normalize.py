@@ -42,8 +42,8 @@ _ILLEGAL = re.compile(
 )
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 # "… 더보기", "..더보기", "[더보기]", "(더보기)", "더 보기 >" at the very end of a teaser.
-_MORE = re.compile(r"\s*[\[(<]?\s*더\s?보기\s*[\])>]?\s*$")
-_TRAILING_DOTS = re.compile(r"\s*(?:\.{2,}|…)\s*$")
+_MORE = re.compile(r"(?:\s*[\[(<]?\s*더\s?보기\s*[\])>]?)+\s*$")
+_TRAILING_DOTS = re.compile(r"(?:\s*(?:\.{2,}|…))+\s*$")
 
 
 def strip_illegal(text: str) -> str:
@@ -60,7 +60,9 @@ def clean_text(value: Any) -> str:
         return ""
     text = str(value)
     if "<" in text or "&" in text:
-        # Drop any markup but keep the text, then turn entities into characters.
+        # Drop any markup but keep the text, then turn entities into characters. Illegal
+        # characters go first, so what the HTML parser sees is what a re-import would see.
+        text = strip_illegal(text)
         if "<" in text:
             text = nh3.clean(text, tags=set(), clean_content_tags={"script", "style"})
         text = html.unescape(text)
@@ -112,14 +114,23 @@ def truncate(text: str, limit: int) -> str:
 
 
 def clean_summary(value: Any) -> str:
-    """A teaser without the listing's trailing "더보기" ("read more") link text."""
+    """A teaser without the listing's trailing "더보기" ("read more") link text; trailing dots
+    that marked a cut become one "…". Cleaning twice gives what cleaning once gave, so an
+    exported summary imports unchanged."""
     text = clean_text(value)
-    tail = text[-12:]
-    if "보기" in tail:
-        text = _MORE.sub("", text)
-        tail = text[-12:]
-    if (".." in tail or "…" in tail) and _TRAILING_DOTS.search(tail):
-        text = _TRAILING_DOTS.sub("", text) + "…"
+    cut = False
+    while True:  # "… 더보기", "더보기..더보기": strip until nothing changes
+        before = text
+        start = max(0, len(text) - 200)  # only the end matters; keep the regex scan short
+        if "보기" in text[-12:] and (m := _MORE.search(text, start)):
+            text = text[:m.start()]
+        if (".." in text[-12:] or "…" in text[-12:]) and (m := _TRAILING_DOTS.search(text, start)):
+            text = text[:m.start()]
+            cut = True
+        if text == before:
+            break
+    if cut and text:
+        text += "…"
     return truncate(text, MAX_SUMMARY)
 
 
@@ -414,13 +425,16 @@ def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: 
     if updated < published:
         updated = published
     raw_id = _pick(record, "id")
-    article_id = url if raw_id is None or raw_id == url else (clean_text(raw_id) or url)
+    # An id is an opaque key, not text: no markup or entity handling, just no illegal characters.
+    article_id = url if raw_id is None or raw_id == url else (
+        strip_illegal(str(raw_id)).strip() or url)
     if len(article_id) > 2048:
         raise RecordError("id longer than 2048 characters")
     content = sanitize_html(_pick(record, "content_html"), url)
     summary = clean_summary(_pick(record, "summary"))
     if not summary and content:
-        summary = truncate(clean_text(content), DERIVED_SUMMARY)
+        # Through clean_summary too, so a re-import of the stored summary changes nothing.
+        summary = truncate(clean_summary(content), DERIVED_SUMMARY)
     image_value = _pick(record, "image")
     if isinstance(image_value, list):
         image_value = image_value[0] if image_value else None
