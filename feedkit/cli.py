@@ -214,7 +214,13 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
     The .eml is dated at the end of its week, not "now", so the same store gives the same
     bytes. Exits 1 for a week without articles unless --allow-empty.
     """
-    from feedkit.digest import DigestRenderer, build_message, issue_time, load_digest
+    from feedkit.digest import (
+        DigestRenderer,
+        build_message,
+        issue_time,
+        load_digest,
+        message_bytes,
+    )
     from feedkit.mail import clean_address
 
     config = obj.config
@@ -235,9 +241,7 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
     body = renderer.email(dg)
     if eml is not None:
         msg = build_message(config, dg, body, renderer.subject(dg), recipient, issue_time(week))
-        from email.policy import SMTP
-
-        _write_out(eml, msg.as_bytes(policy=SMTP))
+        _write_out(eml, message_bytes(msg))
     personal_html, personal_text = body.personal(_render_unsubscribe(config))
     if html_out is not None:
         _write_out(html_out, personal_html.encode("utf-8"))

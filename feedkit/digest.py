@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
@@ -384,7 +385,7 @@ class DigestRenderer:
             "feed_url": base + "feed.xml",
             "unsubscribe_url": unsubscribe,
             "reason": self.reason(),
-            "nav": nav or {},
+            "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
         }
 
@@ -539,15 +540,43 @@ def sender(config: Config):
     return addr
 
 
+class _MessagePolicy(EmailPolicy):
+    """The SMTP policy (CRLF, 78-column folding), except that List-Unsubscribe is folded only
+    between its ``<URL>`` entries. The stock folder RFC 2047-encodes any token too long for a
+    line, which turns a long unsubscribe URL into ``=?utf-8?q?...`` that no client follows."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == "list-unsubscribe":
+            entries = re.findall(r"<[^<>]*>", str(value))
+            return f"{name}: " + ("," + self.linesep + " ").join(entries) + self.linesep
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "list-unsubscribe":
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+MESSAGE_POLICY = _MessagePolicy(linesep="\r\n")
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as it goes on the wire (and into an .eml file)."""
+    return msg.as_bytes(policy=MESSAGE_POLICY)
+
+
+def _ascii_url(url: str) -> str:
+    """Headers carry ASCII only: percent-encode anything else (and spaces) in a URL."""
+    return quote(url, safe="!#$%&'()*+,-./:;=?@[]~_")
+
+
 def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
                   recipient: str, when: datetime) -> EmailMessage:
     """``multipart/alternative`` (text, then HTML), UTF-8, with the list headers."""
-    from email.policy import SMTP
-
     frm = sender(config)
     urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
     html, text = body.personal(shown_unsubscribe(urls))
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = frm
     msg["To"] = recipient
     if config.digest.reply_to:
@@ -557,7 +586,7 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     msg["Message-ID"] = message_id(config, digest.week, recipient, frm.domain)
     msg["List-Id"] = list_id(config)
     if urls:
-        msg["List-Unsubscribe"] = ", ".join(f"<{u}>" for u in urls)
+        msg["List-Unsubscribe"] = ", ".join(f"<{_ascii_url(u)}>" for u in urls)
         if any(u.startswith("https:") for u in urls):
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"

@@ -262,6 +262,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
         build_message,
         is_personal,
         load_digest,
+        message_bytes,
         message_id,
         sender,
         shown_unsubscribe,
@@ -306,8 +307,6 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
             report.planned.append((addr, message_id(config, week, addr, frm.domain)))
         return report
 
-    from email.policy import SMTP
-
     session = SmtpSession(config.smtp)
     retries, delay = config.smtp.retries, config.smtp.retry_delay
     try:
@@ -315,7 +314,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
             key = addr.lower()
             msg = build_message(config, digest, body, subject, addr, now)
             mid = msg["Message-ID"]
-            data = msg.as_bytes(policy=SMTP)
+            data = message_bytes(msg)
             for attempt in range(retries + 1):
                 store.record_send(week.label, key, mid, "sending", attempt=True)
                 try:
