@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import socket
 import statistics
 import sys
 import time
@@ -181,10 +182,12 @@ def bench_send(config, store, recipients: int) -> None:
             Sink.count += 1
             return "250 OK"
 
-    controller = Controller(Sink(), hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # a free port (aiosmtpd's controller cannot use port 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        port = controller.server.sockets[0].getsockname()[1]
         cfg = dataclasses.replace(
             config, smtp=dataclasses.replace(config.smtp, port=port),
             digest=dataclasses.replace(config.digest, to=tuple(
