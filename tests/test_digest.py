@@ -379,3 +379,20 @@ def test_smtp_tls_mode_defaults_follow_starttls(tmp_path):
     assert config_for(tmp_path, smtp={"tls": ""}).smtp.tls_mode == "starttls"
     assert config_for(tmp_path, smtp={"tls": "", "starttls": False}).smtp.tls_mode == "none"
     assert config_for(tmp_path, smtp={"tls": "implicit"}).smtp.tls_mode == "implicit"
+
+
+def test_rendering_is_quiet_on_stderr(tmp_path, capfd):
+    _email(tmp_path, n=30)  # mso-* and -webkit-* properties must not make cssutils complain
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_own_templates_folder_overrides_the_bundled_css(tmp_path):
+    from feedkit.templating import find_template
+
+    own = tmp_path / "mine"
+    own.mkdir()
+    bundled = find_template("digest.css", None).read_text(encoding="utf-8")
+    (own / "digest.css").write_text(bundled.replace("#0b57d0", "#aa3300"), encoding="utf-8")
+    _config, _digest, _renderer, body = _email(tmp_path, n=3, templates="mine")
+    assert "#aa3300" in body.html and "#0b57d0" not in body.html
