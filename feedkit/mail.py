@@ -187,6 +187,9 @@ class SmtpSession:
             raise FeedkitError(f"SMTP {self.where}: login as {s.username!r} refused: "
                                f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
                                ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise FeedkitError(f"SMTP {self.where}: {exc} (login needs AUTH; over a plain "
+                               "connection most servers offer it only after STARTTLS)") from None
         except ssl.SSLError as exc:
             raise FeedkitError(f"SMTP {self.where}: TLS failed: {exc.reason or exc}") from None
         except (smtplib.SMTPException, OSError) as exc:
