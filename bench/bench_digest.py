@@ -9,7 +9,7 @@ Prints the figures the digest issue sets targets for:
   whole ``feedkit build`` (feeds + index + archive) for comparison;
 * sending to 1,000 recipients through a real SMTP server (aiosmtpd) on 127.0.0.1 (≤ 15 s).
 
-Usage: python bench/bench_digest.py [--articles 20000] [--recipients 1000] [--keep]
+Usage: python bench/bench_digest.py [--articles 20000] [--recipients 1000]
 Everything goes to bench/out/ (gitignored); the store is reused between runs unless its size
 changed.
 """
@@ -128,10 +128,9 @@ def bench_render(config, store) -> None:
     print(f"email, {digest.total}-article week inlined: median {statistics.median(times):.1f} ms"
           f" (min {min(times):.1f}, first/cold {cold:.0f} ms), "
           f"HTML {len(body.html.encode()) / 1024:.1f} KiB, {body.shown} shown")
-    big = load_digest(config, store, week)  # 300 articles: the busy week six times over
     from feedkit.digest import make_digest
 
-    big = make_digest(config, week, digest.articles() * 6)
+    big = make_digest(config, week, digest.articles() * 6)  # 300: the busy week six times
     t = time.perf_counter()
     body = renderer.email(big)
     print(f"email, {big.total}-article week capped to {body.shown}: "
