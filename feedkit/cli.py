@@ -228,10 +228,6 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
         sys.exit(1)
 
 
-def main() -> None:
-    cli(prog_name="feedkit")
-
-
 @cli.command()
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE (atomically; left untouched if unchanged) instead of stdout.")
@@ -297,3 +293,168 @@ def init(obj: Context, directory: Path, force: bool) -> None:
         obj.detail(f"wrote {rel}")
     obj.info(f"{directory}: {len(report.written)} files written. Next: edit config.toml "
              "(the TODO lines), then 'feedkit import' and 'feedkit build'.")
+
+
+# -- the weekly digest ------------------------------------------------------------------------
+
+
+@cli.group()
+def digest() -> None:
+    """Render or send the weekly email digest.
+
+    A digest covers one ISO week in the site's timezone (Monday 00:00 to the next Monday
+    00:00); the default is the last complete week.
+    """
+
+
+def _week_options(fn):
+    fn = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+                      help="Pretend today is this date (pins the default week; for CI).")(fn)
+    fn = click.option("--week", "week_text", metavar="YYYY-Www",
+                      help="The ISO week, e.g. 2024-W24 (default: the last complete week).")(fn)
+    return fn
+
+
+def _pick_week(obj: Context, week_text: str | None, today):
+    from feedkit.digest import Week, today_in
+
+    tz = obj.config.tz
+    if week_text:
+        return Week.parse(week_text, tz)
+    return Week.last_complete(today.date() if today else today_in(tz), tz)
+
+
+@digest.command("render")
+@_week_options
+@click.option("--allow-empty", is_flag=True,
+              help="Render a week with no articles instead of failing.")
+@click.option("--eml", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the whole message (RFC 5322, .eml) to FILE.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the inlined HTML part to FILE ('-' for stdout).")
+@click.option("--text", "text_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the plain-text part to FILE ('-' for stdout).")
+@click.option("--web", "web_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the web-archive page of the week (every article, not inlined).")
+@click.option("--to", "to_addr", metavar="ADDRESS",
+              help="Recipient for --eml (default: the first of [digest] to).")
+@pass_ctx
+def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
+                  eml: Path | None, html_out: Path | None, text_out: Path | None,
+                  web_out: Path | None, to_addr: str | None) -> None:
+    """Render one week's digest: HTML (CSS inlined), plain text and/or a whole .eml message.
+
+    The .eml is dated at the end of its week, not "now", so the same store gives the same
+    bytes. Exits 1 for a week without articles unless --allow-empty.
+    """
+    from feedkit.digest import (
+        DigestRenderer,
+        build_message,
+        issue_time,
+        load_digest,
+        message_bytes,
+    )
+    from feedkit.mail import clean_address
+
+    config = obj.config
+    week = _pick_week(obj, week_text, today)
+    with obj.open_store() as store:
+        dg = load_digest(config, store, week)
+    label = f"{week.label} ({week.range_text(config.site.language)})"
+    if dg.total == 0 and not allow_empty:
+        raise FeedkitError(f"{label}: no articles published that week; nothing to render "
+                           "(pass --allow-empty to render an empty digest)")
+    renderer = DigestRenderer(config)
+    if eml is not None:
+        raw = to_addr or (config.digest.to[0] if config.digest.to else "")
+        recipient = clean_address(raw) if raw else None
+        if recipient is None:
+            raise FeedkitError(f"--eml needs a valid recipient: pass --to ADDRESS or set "
+                               f"[digest] to (got {raw!r})")
+    body = renderer.email(dg)
+    if eml is not None:
+        msg = build_message(config, dg, body, renderer.subject(dg), recipient, issue_time(week))
+        _write_out(eml, message_bytes(msg))
+    personal_html, personal_text = body.personal(_render_unsubscribe(config))
+    if html_out is not None:
+        _write_out(html_out, personal_html.encode("utf-8"))
+    if text_out is not None:
+        _write_out(text_out, personal_text.encode("utf-8"))
+    if web_out is not None:
+        _write_out(web_out, renderer.web_page(dg).encode("utf-8"))
+    size = len(personal_html.encode("utf-8"))
+    capped = f", {body.hidden} left to the web view" if body.hidden else ""
+    msg_line = (f"{label}: {dg.total} article(s) in {len(dg.sections)} section(s), "
+                f"{body.shown} in the email{capped}; HTML {size / 1024:.1f} KiB")
+    if html_out == Path("-") or text_out == Path("-"):
+        obj.warn(msg_line)
+    else:
+        obj.info(msg_line)
+
+
+def _render_unsubscribe(config) -> str:
+    """The footer link for a rendered (not sent) digest: personal links get the first
+    recipient filled in, so --html shows what a reader would see."""
+    from feedkit.digest import shown_unsubscribe, unsubscribe_urls
+
+    templates = config.digest.unsubscribe
+    if not templates:
+        return ""
+    sample = config.digest.to[0] if config.digest.to else "reader@example.org"
+    from feedkit.mail import clean_address
+
+    return shown_unsubscribe(unsubscribe_urls(templates, clean_address(sample) or sample))
+
+
+def _write_out(target: Path, data: bytes) -> None:
+    if str(target) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    from feedkit.site import write_atomic
+
+    try:
+        write_atomic(target, data)
+    except OSError as exc:
+        raise FeedkitError(f"{target}: cannot write: {exc.strerror or exc}") from None
+
+
+@digest.command("send")
+@_week_options
+@click.option("--dry-run", is_flag=True, help="Show who would get which message; send nothing.")
+@pass_ctx
+def digest_send(obj: Context, week_text: str | None, today, dry_run: bool) -> None:
+    """Send one week's digest over SMTP to every recipient not yet sent to.
+
+    A send log in the store makes re-runs safe: each recipient gets the week once. Temporary
+    failures are retried with backoff; exits 1 if any recipient failed. A week without
+    articles sends nothing and exits 0, so a weekly cron stays green.
+    """
+    from datetime import datetime
+
+    from feedkit.mail import send_week
+
+    config = obj.config
+    week = _pick_week(obj, week_text, today)
+    label = f"{week.label} ({week.range_text(config.site.language)})"
+    with obj.open_store() as store:
+        report = send_week(config, store, week, now=datetime.now(config.tz), dry_run=dry_run,
+                           echo=obj.detail)
+    for line in report.problems:
+        obj.warn(f"warning: {line}")
+    if report.empty:
+        obj.info(f"{label}: no articles published that week; nothing to send")
+        return
+    for addr, mid in report.planned:
+        obj.info(f"would send to {addr} ({mid})")
+    for addr, why in report.failed:
+        obj.warn(f"{addr}: failed: {why}")
+    for addr, why in report.deferred:
+        obj.warn(f"{addr}: not sent (temporary failure, retries used up): {why}")
+    obj.info(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="feedkit")

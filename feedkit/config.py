@@ -118,12 +118,36 @@ class BuildConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    subject: str = _doc("Subject template; {week_label}, {site_title}, {count} are filled in.",
-                        default="{site_title} 주간 소식 {week_label}")
+    subject: str = _doc("Subject template; {week_label}, {week}, {site_title}, {count} are "
+                        "filled in.", default="{site_title} 주간 소식 {week_label}")
     from_: str = _doc("From address, e.g. '보령시 소식 <news@example.org>'.", default="")
     to: tuple[str, ...] = _doc("Recipient addresses (usually one list address).", default=())
-    unsubscribe: str = _doc("mailto: or https: unsubscribe URL; may contain {email} / {token}.",
-                            default="")
+    unsubscribe: tuple[str, ...] = _doc(
+        "mailto: and/or https: unsubscribe URLs (a string or a list); may contain {email} / "
+        "{token} ({token} needs $FEEDKIT_UNSUBSCRIBE_SECRET).", default=())
+    reply_to: str = _doc("Reply-To address (optional).", default="")
+    recipients_file: str = _doc(
+        "File of recipients for a small self-run list: one address per line, or CSV with an "
+        "'email' column; relative to config.toml.", default="")
+    list_id: str = _doc("List-Id header (RFC 2919); default: '<site title> <digest.HOST>' with "
+                        "HOST from [site] feed_url.", default="")
+    reason: str = _doc("Footer line saying why the reader gets the email (default: a sentence "
+                       "naming the site).", default="")
+    categories: tuple[str, ...] = _doc(
+        "Section order: these categories first, in this order; the rest by size.", default=())
+    summary_chars: int = _doc("Summaries are cut at a word boundary before this many characters "
+                              "(0 hides them).", default=160)
+    max_items: int = _doc("At most this many articles per section in the email (0: no fixed cap; "
+                          "the size budget still applies). The web view always has every one.",
+                          default=0)
+    max_html_bytes: int = _doc("Size budget of the email's HTML part; Gmail clips over 102 KB, so "
+                               "sections are capped to fit.", default=100_000)
+    templates: str = _doc("A folder of your own digest templates (digest.html.j2, digest.txt.j2, "
+                          "digest.css, ...); default: [build] templates, then the bundled ones.",
+                          default="")
+    archive: bool = _doc("Write the web archive public/digest/ during 'feedkit build'.",
+                         default=True)
+    feed_limit: int = _doc("Weeks listed in the digest feed public/digest/feed.xml.", default=26)
 
 
 @dataclass(frozen=True)
@@ -133,6 +157,18 @@ class SmtpConfig:
     starttls: bool = _doc("Upgrade the connection with STARTTLS.", default=True)
     username: str = _doc("Login name; the password comes only from $FEEDKIT_SMTP_PASSWORD.",
                          default="")
+    tls: str = _doc("'starttls', 'implicit' (SMTPS, port 465) or 'none' (a local relay); "
+                    "empty: 'starttls' if starttls = true, else 'none'.", default="")
+    timeout: float = _doc("Seconds to wait for the server before a try counts as failed.",
+                          default=30.0)
+    retries: int = _doc("Extra tries per recipient after a temporary failure (4xx, disconnect).",
+                        default=3)
+    retry_delay: float = _doc("Seconds before the first retry; doubles on each further one.",
+                              default=2.0)
+
+    @property
+    def tls_mode(self) -> str:
+        return self.tls or ("starttls" if self.starttls else "none")
 
 
 @dataclass(frozen=True)
@@ -385,11 +421,7 @@ def _check(config: Config, name: str) -> None:
                 raise ConfigError(f"{where} url: {problem}")
         _check_source_fetching(src, where)
     _check_fetch(config.fetch, name)
-    if config.digest.unsubscribe:
-        u = config.digest.unsubscribe
-        if not (u.startswith("mailto:") or check_http_url(u) is None):
-            raise ConfigError(f"{name}: [digest] unsubscribe: expected a mailto: or http(s) URL, "
-                              f"got {u!r}")
+    _check_digest(config, name)
 
 
 LIST_SELECTOR_KEYS = ("item", "title", "link", "date", "department", "summary", "image", "author")
@@ -483,3 +515,41 @@ def _check_fetch(fetch: FetchConfig, name: str) -> None:
         raise ConfigError(f"{where} max_bytes: must be at least 1024, got {fetch.max_bytes}")
     if any(c in fetch.user_agent + fetch.contact for c in "\r\n"):
         raise ConfigError(f"{where} user_agent: must be one line")
+
+
+SMTP_TLS_MODES = ("starttls", "implicit", "none")
+_SUBJECT_FIELDS = {"week_label": "", "week": "", "site_title": "", "count": 0}
+
+
+def _check_digest(config: Config, name: str) -> None:
+    """The [digest] and [smtp] keys: checked at load time so a weekly cron fails on day one."""
+    digest, smtp = config.digest, config.smtp
+    for u in digest.unsubscribe:
+        if not (u.startswith("mailto:") or check_http_url(u) is None):
+            raise ConfigError(f"{name}: [digest] unsubscribe: expected a mailto: or http(s) URL, "
+                              f"got {u!r}")
+        try:
+            u.format(email="", token="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"{name}: [digest] unsubscribe: {u!r}: only {{email}} and {{token}} "
+                              f"may be filled in ({exc})") from None
+    try:
+        digest.subject.format(**_SUBJECT_FIELDS)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{name}: [digest] subject: unknown placeholder {exc} (known: "
+                          f"{', '.join('{' + k + '}' for k in _SUBJECT_FIELDS)})") from None
+    for key in ("summary_chars", "max_items"):
+        if getattr(digest, key) < 0:
+            raise ConfigError(f"{name}: [digest] {key}: must not be negative")
+    if digest.max_html_bytes < 10_000:
+        raise ConfigError(f"{name}: [digest] max_html_bytes: must be at least 10000, "
+                          f"got {digest.max_html_bytes}")
+    if digest.feed_limit < 1:
+        raise ConfigError(f"{name}: [digest] feed_limit: must be at least 1")
+    if smtp.tls and smtp.tls not in SMTP_TLS_MODES:
+        raise ConfigError(f"{name}: [smtp] tls: expected one of {', '.join(SMTP_TLS_MODES)}, "
+                          f"got {smtp.tls!r}")
+    if not 0 < smtp.port < 65536:
+        raise ConfigError(f"{name}: [smtp] port: not a TCP port: {smtp.port}")
+    if smtp.retries < 0 or smtp.timeout <= 0 or smtp.retry_delay < 0:
+        raise ConfigError(f"{name}: [smtp] retries, timeout and retry_delay must be positive")

@@ -191,11 +191,16 @@ def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildRep
     index_limit = config.build.index_limit
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
                               for s in sets], store.latest_keys(index_limit),
-                              templates_digest([INDEX_TEMPLATE], user_templates))
+                              templates_digest([INDEX_TEMPLATE], user_templates),
+                              config.digest.archive)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, store.latest(index_limit), formats)})
     plan.unit([STYLESHEET], xsl_hash,
               lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
+    if config.digest.archive:
+        from feedkit.digest import plan_archive
+
+        plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
     return plan.commit()
 
 
@@ -232,5 +237,6 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     ]
     html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
                   articles=[s.article for s in latest], feeds=feeds, formats=formats,
-                  language=config.site.language)
+                  language=config.site.language,
+                  digest_archive="digest/index.html" if config.digest.archive else "")
     return html.encode("utf-8")

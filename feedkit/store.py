@@ -304,3 +304,49 @@ class Store:
             "INSERT INTO outputs (path, fingerprint, stamp) VALUES (?, ?, ?) "
             "ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint, "
             "stamp = excluded.stamp", list(rows))
+
+    # -- digest: week index and send log -------------------------------------------------------
+
+    def article_keys(self) -> list[tuple[str, str, int, str]]:
+        """``(id, hash, published_ts, title)`` of every article, newest first.
+
+        Why not :meth:`iter_all`: the digest archive needs to know which weeks changed before it
+        decides what to render, and reading 20,000 full bodies to find out would cost more than
+        the rendering it saves.
+        """
+        return self.db.execute(
+            "SELECT id, hash, published_ts, title FROM articles "
+            "ORDER BY published_ts DESC, id DESC").fetchall()
+
+    def send_log(self, week: str) -> dict[str, SendRecord]:
+        """What the send log knows about one digest week, by recipient (lower-cased)."""
+        rows = self.db.execute(
+            "SELECT recipient, message_id, status, attempts, error, updated_at FROM send_log "
+            "WHERE week = ?", (week,))
+        return {r[0]: SendRecord(week, *r) for r in rows}
+
+    def record_send(self, week: str, recipient: str, message_id: str, status: str,
+                    error: str = "", *, attempt: bool = False) -> None:
+        """Upsert one recipient's state; ``attempt`` counts one more try. Commits at once (when
+        not inside :meth:`transaction`), so a run killed right after knows what it did."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self.db.execute(
+            "INSERT INTO send_log (week, recipient, message_id, status, attempts, error, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (week, recipient) DO UPDATE SET message_id = excluded.message_id, "
+            "status = excluded.status, attempts = send_log.attempts + ?, "
+            "error = excluded.error, updated_at = excluded.updated_at",
+            (week, recipient, message_id, status, int(attempt), error, now, int(attempt)))
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """One row of the digest send log."""
+
+    week: str
+    recipient: str
+    message_id: str
+    status: str  # sending (handed to the server, outcome unknown), sent, deferred, failed
+    attempts: int
+    error: str
+    updated_at: str

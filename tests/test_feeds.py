@@ -23,7 +23,9 @@ def stored(site: Site) -> dict[str, dict]:
 
 
 def feed_files(out: Path) -> list[Path]:
-    return sorted(p for p in out.rglob("*") if p.name in ("feed.xml", "atom.xml"))
+    """The article feeds (the digest archive's own feed is tested with the digest)."""
+    return sorted(p for p in out.rglob("*") if p.name in ("feed.xml", "atom.xml")
+                  and "digest" not in p.relative_to(out).parts)
 
 
 def epoch(struct) -> int:

@@ -1,0 +1,758 @@
+"""The weekly digest: pick a week, group it, render HTML and text, inline the CSS, build the MIME.
+
+Why it is shaped like this:
+
+* **One week = one ISO week in the site's timezone**, Monday 00:00 to the next Monday 00:00, so
+  "last week" means the same thing in Seoul whatever the server's clock zone is.
+* **The email and the web archive share one template.** The web page (``web=True``) is the same
+  HTML *before* inlining: a browser honours the ``<style>`` block, so inlining 520 archive pages
+  would only cost time and bytes. Only the email is run through premailer.
+* **The email has a size budget** (Gmail clips an HTML part over 102 KB mid-layout). When a week
+  does not fit, sections are capped round-robin (every section keeps its newest items, small
+  sections stay whole) and link to the web view, which always lists every article.
+* **Personal parts are a placeholder.** The per-recipient unsubscribe link is the only thing that
+  differs between recipients, so the HTML is rendered and inlined once with a placeholder and the
+  link is substituted per message: 1,000 recipients cost one premailer run, not 1,000.
+* Nothing reads the wall clock: the week and "now" come from the caller (``--today``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html as html_lib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import format_datetime
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from feedkit.config import Config
+from feedkit.errors import FeedkitError
+from feedkit.model import Article
+
+HTML_TEMPLATE = "digest.html.j2"
+TEXT_TEMPLATE = "digest.txt.j2"
+CSS_FILE = "digest.css"
+INDEX_TEMPLATE = "digest_index.html.j2"
+TEMPLATE_FILES = [HTML_TEMPLATE, TEXT_TEMPLATE, CSS_FILE, INDEX_TEMPLATE]
+
+SECRET_ENV = "FEEDKIT_UNSUBSCRIBE_SECRET"
+# Stands in for the recipient's own unsubscribe URL until the message is built. Only characters
+# that neither Jinja, premailer nor HTML escaping touch, and nothing an article could contain.
+UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/feedkit-8f3a1c"
+
+_WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weeks
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week in a timezone: ``[start, end)`` from Monday 00:00 to the next Monday 00:00."""
+
+    year: int
+    number: int
+    tz: ZoneInfo
+
+    @classmethod
+    def parse(cls, text: str, tz: ZoneInfo) -> Week:
+        m = _WEEK_RE.match(text.strip())
+        if not m:
+            raise FeedkitError(f"--week: {text!r} is not an ISO week (use e.g. 2024-W24)")
+        year, number = int(m[1]), int(m[2])
+        try:
+            date.fromisocalendar(year, number, 1)
+        except ValueError:
+            raise FeedkitError(f"--week: {year} has no ISO week {number}") from None
+        return cls(year, number, tz)
+
+    @classmethod
+    def containing(cls, day: date, tz: ZoneInfo) -> Week:
+        year, number, _ = day.isocalendar()
+        return cls(year, number, tz)
+
+    @classmethod
+    def last_complete(cls, today: date, tz: ZoneInfo) -> Week:
+        """The week before the one ``today`` is in: on a Monday, the week that just ended."""
+        return cls.containing(today - timedelta(days=7), tz)
+
+    @classmethod
+    def of_timestamp(cls, ts: int, tz: ZoneInfo) -> Week:
+        return cls.containing(datetime.fromtimestamp(ts, tz).date(), tz)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date.fromisocalendar(self.year, self.number, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=6)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, time(0), tzinfo=self.tz)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.first_day + timedelta(days=7), time(0), tzinfo=self.tz)
+
+    def range_text(self, language: str) -> str:
+        from feedkit.dates import format_range
+
+        return format_range(self.first_day, self.last_day, language)
+
+    def shifted(self, weeks: int) -> Week:
+        return Week.containing(self.first_day + timedelta(weeks=weeks), self.tz)
+
+
+def today_in(tz: ZoneInfo) -> date:
+    """The one place the digest reads the clock; every caller can pin it instead."""
+    return datetime.now(tz).date()
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection and grouping
+
+
+def is_korean(language: str) -> bool:
+    return language.lower().split("-")[0] == "ko"
+
+
+@dataclass(frozen=True)
+class Section:
+    category: str                    # the raw category ("" for articles without one)
+    title: str                       # what the heading shows
+    anchor: str                      # id of the heading on the web page
+    articles: tuple[Article, ...]    # every article, newest first
+
+
+@dataclass(frozen=True)
+class Digest:
+    week: Week
+    sections: tuple[Section, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(len(s.articles) for s in self.sections)
+
+    def articles(self) -> list[Article]:
+        return [a for s in self.sections for a in s.articles]
+
+
+def group_sections(articles: Sequence[Article], order: Sequence[str], language: str,
+                   slug_overrides: dict[str, str] | None = None) -> tuple[Section, ...]:
+    """Group by category: the configured ``order`` first, then by size (largest first), then
+    by name; articles without a category last. Inside a group the input order (newest first)
+    is kept."""
+    from feedkit.slugs import category_slugs
+
+    groups: dict[str, list[Article]] = {}
+    for a in articles:
+        groups.setdefault(a.category, []).append(a)
+    rank = {name: i for i, name in enumerate(order)}
+    names = sorted(groups, key=lambda n: (n == "", rank.get(n, len(rank)), -len(groups[n]), n))
+    slugs = category_slugs([n for n in names if n], slug_overrides)
+    other = "기타 소식" if is_korean(language) else "Other news"
+    return tuple(
+        Section(name, name or other, slugs[name] if name else "other", tuple(groups[name]))
+        for name in names
+    )
+
+
+def load_digest(config: Config, store, week: Week) -> Digest:
+    articles = [s.article for s in store.published_between(week.start, week.end)]
+    return make_digest(config, week, articles)
+
+
+def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:
+    return Digest(week, group_sections(articles, config.digest.categories, config.site.language,
+                                       config.feeds.category_slugs))
+
+
+def allocate(sections: Sequence[Section], budget: int | None, per_section: int = 0) -> list[int]:
+    """How many articles each section shows: round-robin over the sections, newest first, until
+    ``budget`` articles are placed (``None``: no limit), never more than ``per_section`` (0: no
+    cap) in one section. Round-robin keeps every section visible and small sections whole."""
+    caps = [len(s.articles) if per_section <= 0 else min(per_section, len(s.articles))
+            for s in sections]
+    if budget is None or budget >= sum(caps):
+        return caps
+    counts = [0] * len(sections)
+    placed = 0
+    while placed < budget:
+        for i, cap in enumerate(caps):
+            if counts[i] < cap and placed < budget:
+                counts[i] += 1
+                placed += 1
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def safe_url(url: str) -> str:
+    """An http(s) URL or "": the store holds normalised URLs, but an email is the wrong place to
+    find out one slipped through (a ``javascript:`` link in a mail client)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return ""
+    return url
+
+
+def cut_summary(text: str, limit: int) -> str:
+    from feedkit.ingest.normalize import truncate
+
+    return truncate(text, limit) if limit > 0 else ""
+
+
+def digest_templates_dir(config: Config) -> Path | None:
+    if config.digest.templates:
+        return config.resolve(config.digest.templates)
+    return config.templates_dir
+
+
+@lru_cache(maxsize=1)
+def _premailer():
+    """One configured premailer; its CSS parsing and selector compilation are cached inside
+    premailer, so every digest after the first skips them."""
+    import logging
+
+    import cssutils
+    from premailer import Premailer
+
+    # cssutils serialises the kept @media block and every inlined value. Its defaults shorten
+    # #ffffff to #fff (email practice wants six digits) and pretty-print the kept block (bytes
+    # that count against Gmail's 102 KB). These preferences are process-wide; feedkit is
+    # cssutils' only user in its own process.
+    prefs = cssutils.ser.prefs
+    prefs.minimizeColorHash = False
+    prefs.keepComments = False
+    prefs.indent = ""
+    prefs.lineSeparator = ""
+    prefs.paranthesisSpacing = False
+    prefs.omitLastSemicolon = True
+    return Premailer(
+        base_url=None,                    # no URL rewriting, nothing relative to resolve
+        allow_network=False,              # never fetch a stylesheet
+        strip_important=False,            # the kept @media rules need their !important
+        keep_style_tags=False,            # drop rules that were inlined, keep @media ones
+        remove_classes=False,             # the @media rules select by class
+        align_floating_images=False,      # we do not float; it halves premailer's time
+        disable_validation=True,          # mso-* and -webkit-* are deliberate
+        disable_basic_attributes=["height", "align"],  # no height="auto", no table align
+        cssutils_logging_level=logging.CRITICAL,
+    )
+
+
+def inline_css(html: str) -> str:
+    """Move the template's CSS into ``style`` attributes; @media and pseudo-class rules stay in
+    the ``<style>`` block in ``<head>`` (with their ``!important``)."""
+    return _premailer().transform(html, pretty_print=False)
+
+
+@dataclass
+class EmailBody:
+    """The rendered email, with :data:`UNSUBSCRIBE_PLACEHOLDER` where the personal link goes."""
+
+    html: str
+    text: str
+    shown: int
+    total: int
+    counts: list[int] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> int:
+        return self.total - self.shown
+
+    def personal(self, unsubscribe: str) -> tuple[str, str]:
+        """(html, text) with the recipient's unsubscribe URL filled in."""
+        return (self.html.replace(UNSUBSCRIBE_PLACEHOLDER, html_lib.escape(unsubscribe)),
+                self.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe))
+
+
+class DigestRenderer:
+    """Renders digests for one config; reuse it across weeks (templates and CSS load once)."""
+
+    def __init__(self, config: Config):
+        from feedkit.templating import find_template
+
+        self.config = config
+        self.site = config.site
+        self.language = config.site.language
+        self.tz = config.tz
+        self.user_dir = digest_templates_dir(config)
+        self.css = find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
+
+    # -- context ---------------------------------------------------------------------------
+
+    def web_url(self, week: Week) -> str:
+        return f"{self.site.feed_url}digest/{week.label}.html"
+
+    def title(self) -> str:
+        return self.title_for(self.config)
+
+    @staticmethod
+    def title_for(config: Config) -> str:
+        ko = is_korean(config.site.language)
+        return f"{config.site.title} {'주간 소식' if ko else 'weekly'}"
+
+    def subject(self, digest: Digest) -> str:
+        return self.config.digest.subject.format(
+            week_label=digest.week.range_text(self.language), week=digest.week.label,
+            site_title=self.site.title, count=digest.total)
+
+    def reason(self) -> str:
+        if self.config.digest.reason:
+            return self.config.digest.reason
+        if is_korean(self.language):
+            return f"{self.site.title} 주간 소식지를 신청하셔서 이 메일을 받으셨습니다."
+        return f"You receive this email because you subscribed to {self.site.title} weekly."
+
+    def _item(self, a: Article) -> dict:
+        from feedkit.dates import format_date
+
+        local = a.published.astimezone(self.tz)
+        image = safe_url(a.image)
+        return {
+            "title": a.title,
+            "url": safe_url(a.url),
+            "date": format_date(local, self.language, year=False),
+            "datetime": local.isoformat(),
+            "category": a.category,
+            "summary": cut_summary(a.summary, self.config.digest.summary_chars),
+            "image": image,
+        }
+
+    def context(self, digest: Digest, counts: list[int] | None, *, web: bool,
+                unsubscribe: str, nav: dict | None = None) -> dict:
+        from markupsafe import Markup
+
+        counts = counts if counts is not None else [len(s.articles) for s in digest.sections]
+        web_url = self.web_url(digest.week)
+        # Links from a web page are relative (the archive works from a local folder); an
+        # email needs absolute ones.
+        base = "../" if web else self.site.feed_url
+        sections = []
+        for section, n in zip(digest.sections, counts, strict=True):
+            if n == 0:
+                continue
+            sections.append({
+                "title": section.title,
+                "anchor": section.anchor,
+                "count": len(section.articles),
+                "items": [self._item(a) for a in section.articles[:n]],
+                "hidden": len(section.articles) - n,
+                "more_url": f"{web_url}#{section.anchor}",
+            })
+        shown = sum(counts)
+        headlines = [it["title"] for s in sections for it in s["items"]][:3]
+        return {
+            "ko": is_korean(self.language),
+            "language": self.language,
+            "site": self.site,
+            "title": self.title(),
+            "week": digest.week.label,
+            "week_label": digest.week.range_text(self.language),
+            "total": digest.total,
+            "shown": shown,
+            "hidden": digest.total - shown,
+            "sections": sections,
+            "preheader": cut_summary(" · ".join(headlines), 140),
+            "web": web,
+            "web_url": web_url,
+            "archive_url": (base + "digest/index.html") if not web else "index.html",
+            "digest_feed_url": (base + "digest/feed.xml") if not web else "feed.xml",
+            "feed_url": base + "feed.xml",
+            "unsubscribe_url": unsubscribe,
+            "reason": self.reason(),
+            "nav": {"prev": None, "next": None, **(nav or {})},
+            "css": Markup(self.css),
+        }
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    def raw_html(self, digest: Digest, counts: list[int] | None = None, *, web: bool = False,
+                 unsubscribe: str = "", nav: dict | None = None) -> str:
+        from feedkit.templating import render
+
+        ctx = self.context(digest, counts, web=web, unsubscribe=unsubscribe, nav=nav)
+        return render(HTML_TEMPLATE, self.user_dir, **ctx)
+
+    def text(self, digest: Digest, counts: list[int] | None = None, *,
+             unsubscribe: str = "") -> str:
+        from feedkit.templating import render
+
+        ctx = self.context(digest, counts, web=False, unsubscribe=unsubscribe)
+        return render(TEXT_TEMPLATE, self.user_dir, **ctx)
+
+    def web_page(self, digest: Digest, nav: dict | None = None) -> str:
+        """The archive page: every article, not inlined (a browser reads the <style> block)."""
+        unsub = shown_unsubscribe(self.config.digest.unsubscribe, personal=False)
+        return self.raw_html(digest, web=True, unsubscribe=unsub, nav=nav)
+
+    def email(self, digest: Digest, *, unsubscribe: str | None = None,
+              reserve: int = 0) -> EmailBody:
+        """The inlined email HTML and its text part, capped to ``[digest] max_html_bytes``.
+
+        ``unsubscribe``: the link shown in the footer; default the placeholder that
+        :meth:`EmailBody.personal` fills in. ``reserve``: bytes to keep free per placeholder
+        occurrence (the longest recipient's URL minus the placeholder's length).
+        """
+        cfg = self.config.digest
+        link = UNSUBSCRIBE_PLACEHOLDER if unsubscribe is None else unsubscribe
+        budget = cfg.max_html_bytes
+
+        def attempt(n: int | None) -> tuple[str, list[int], int]:
+            counts = allocate(digest.sections, n, cfg.max_items)
+            out = inline_css(self.raw_html(digest, counts, unsubscribe=link))
+            size = len(out.encode("utf-8")) + reserve * out.count(link)
+            return out, counts, size
+
+        html, counts, size = attempt(None)
+        if size > budget:
+            html, counts = self._fit(digest, attempt, sum(counts), size, budget)
+        text = self.text(digest, counts, unsubscribe=link)
+        return EmailBody(html, text, sum(counts), digest.total, counts)
+
+
+    @staticmethod
+    def _fit(digest: Digest, attempt, total: int, size: int, budget: int
+             ) -> tuple[str, list[int]]:
+        """The largest article count whose email fits ``budget`` bytes.
+
+        Size grows almost linearly with the count, so each probe interpolates between the
+        nearest fitting and failing sizes (usually two or three renders instead of a bisection's
+        eight); a probe always lies strictly inside the bracket, so it terminates, and after a
+        few probes it falls back to halving.
+        """
+        lo, lo_size = 0, 0           # largest count known to fit (0: none yet)
+        hi, hi_size = total, size    # smallest count known not to fit
+        best: tuple[str, list[int]] | None = None
+        probes = 0
+        while hi - lo > 1:
+            if probes < 4:
+                if lo:
+                    n = lo + int((hi - lo) * (budget - lo_size) / max(hi_size - lo_size, 1))
+                else:
+                    n = int(hi * budget / hi_size)
+            else:
+                n = (lo + hi) // 2
+            n = min(max(n, lo + 1), hi - 1)
+            probes += 1
+            out, counts, s = attempt(n)
+            if s <= budget:
+                lo, lo_size, best = n, s, (out, counts)
+            else:
+                hi, hi_size = n, s
+        if best is None:
+            raise FeedkitError(
+                f"{digest.week.label}: not even one article fits in [digest] max_html_bytes = "
+                f"{budget} (the template alone is too big)")
+        return best
+
+
+# ---------------------------------------------------------------------------------------------
+# Unsubscribe links
+
+
+def is_personal(templates: Sequence[str]) -> bool:
+    return any("{email}" in u or "{token}" in u for u in templates)
+
+
+def shown_unsubscribe(templates: Sequence[str], *, personal: bool = True) -> str:
+    """The link the footer shows: https preferred (one click in a browser), else mailto. Web
+    pages (``personal=False``) show only a link that is the same for everyone."""
+    candidates = [u for u in templates if personal or not is_personal([u])]
+    for u in candidates:
+        if u.startswith("http"):
+            return u
+    return candidates[0] if candidates else ""
+
+
+def unsubscribe_token(address: str) -> str:
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        raise FeedkitError(f"[digest] unsubscribe uses {{token}} but ${SECRET_ENV} is not set")
+    mac = hmac.new(secret.encode("utf-8"), address.lower().encode("utf-8"), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def unsubscribe_urls(templates: Sequence[str], address: str) -> list[str]:
+    """Each configured unsubscribe URL with ``{email}`` / ``{token}`` filled in for one reader."""
+    out = []
+    for u in templates:
+        token = unsubscribe_token(address) if "{token}" in u else ""
+        out.append(u.format(email=quote(address, safe="@"), token=token))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The MIME message
+
+
+def message_id(config: Config, week: Week, recipient: str, domain: str) -> str:
+    """Stable per (site, week, recipient): a re-sent copy carries the same Message-ID, so mail
+    systems that de-duplicate by it can."""
+    key = f"{config.site.feed_url}\n{week.label}\n{recipient.lower()}".encode()
+    return f"<digest.{week.label}.{hashlib.sha256(key).hexdigest()[:24]}@{domain}>"
+
+
+def list_id(config: Config) -> str:
+    if config.digest.list_id:
+        return config.digest.list_id
+    host = urlsplit(config.site.feed_url).hostname or "localhost"
+    return f"{config.site.title} <digest.{host}>"
+
+
+def sender(config: Config):
+    """The parsed From address; required to build a message."""
+    from email.headerregistry import Address
+    from email.policy import default
+
+    raw = config.digest.from_
+    if not raw:
+        raise FeedkitError("[digest] from is not set: a digest email needs a sender address")
+    header = default.header_factory("From", raw)
+    addrs = header.addresses
+    if len(addrs) != 1 or not addrs[0].domain or header.defects:
+        raise FeedkitError(f"[digest] from: {raw!r} is not one valid address")
+    addr: Address = addrs[0]
+    return addr
+
+
+class _MessagePolicy(EmailPolicy):
+    """The SMTP policy (CRLF, 78-column folding), except that List-Unsubscribe is folded only
+    between its ``<URL>`` entries. The stock folder RFC 2047-encodes any token too long for a
+    line, which turns a long unsubscribe URL into ``=?utf-8?q?...`` that no client follows."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == "list-unsubscribe":
+            entries = re.findall(r"<[^<>]*>", str(value))
+            return f"{name}: " + ("," + self.linesep + " ").join(entries) + self.linesep
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "list-unsubscribe":
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+MESSAGE_POLICY = _MessagePolicy(linesep="\r\n")
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as it goes on the wire (and into an .eml file)."""
+    return msg.as_bytes(policy=MESSAGE_POLICY)
+
+
+def _ascii_url(url: str) -> str:
+    """Headers carry ASCII only: percent-encode anything else (and spaces) in a URL."""
+    return quote(url, safe="!#$%&'()*+,-./:;=?@[]~_")
+
+
+def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
+                  recipient: str, when: datetime) -> EmailMessage:
+    """``multipart/alternative`` (text, then HTML), UTF-8, with the list headers."""
+    frm = sender(config)
+    urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
+    html, text = body.personal(shown_unsubscribe(urls))
+    msg = EmailMessage(policy=MESSAGE_POLICY)
+    msg["From"] = frm
+    msg["To"] = recipient
+    if config.digest.reply_to:
+        msg["Reply-To"] = config.digest.reply_to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when.astimezone(config.tz))
+    msg["Message-ID"] = message_id(config, digest.week, recipient, frm.domain)
+    msg["List-Id"] = list_id(config)
+    if urls:
+        msg["List-Unsubscribe"] = ", ".join(f"<{_ascii_url(u)}>" for u in urls)
+        if any(u.startswith("https:") for u in urls):
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    # A boundary from the content instead of a random one keeps `digest render --eml`
+    # reproducible; "=_" never occurs in base64 bodies, so it cannot collide.
+    digest_of = hashlib.sha256(f"{msg['Message-ID']}\n{text}\n{html}".encode()).hexdigest()
+    msg.set_boundary(f"=_feedkit_{digest_of[:32]}")
+    return msg
+
+
+def issue_time(week: Week) -> datetime:
+    """The date a rendered (not sent) digest carries: the moment its week ended. Fixed, so
+    ``digest render --eml`` is reproducible; ``digest send`` stamps the real send time."""
+    return week.end
+
+
+# ---------------------------------------------------------------------------------------------
+# The web archive (part of ``feedkit build``)
+
+ARCHIVE_DIR = "digest"
+
+
+def week_rows(config: Config, store) -> dict[str, list[tuple[str, str, int, str]]]:
+    """``{week label: [(id, hash, published_ts, title), ...]}``, newest week first, newest
+    article first inside a week; from one light query (no article bodies)."""
+    tz = config.tz
+    weeks: dict[str, list[tuple[str, str, int, str]]] = {}
+    day_label: dict[date, str] = {}
+    for row in store.article_keys():
+        day = datetime.fromtimestamp(row[2], tz).date()
+        label = day_label.get(day)
+        if label is None:
+            label = day_label[day] = Week.containing(day, tz).label
+        weeks.setdefault(label, []).append(row)
+    return {k: weeks[k] for k in sorted(weeks, reverse=True)}
+
+
+def plan_archive(config: Config, store, plan) -> None:
+    """Add the archive to a build: one page per week that has articles, the index, the feed.
+
+    Each page is an :meth:`OutputPlan.unit` whose fingerprint covers the week's articles (ids
+    and content hashes), its neighbours (the prev/next links), the templates and the config, so
+    a build after an import re-renders only the weeks whose articles changed.
+    """
+    from feedkit import __version__
+    from feedkit.site import fingerprint
+    from feedkit.templating import templates_digest
+
+    weeks = week_rows(config, store)
+    if not weeks:
+        return
+    labels = list(weeks)
+    user_dir = digest_templates_dir(config)
+    base = fingerprint(__version__, config.site, config.digest, config.feeds.category_slugs,
+                       templates_digest([HTML_TEMPLATE, CSS_FILE], user_dir))
+    lazy: dict[str, DigestRenderer] = {}
+
+    def renderer() -> DigestRenderer:
+        if "r" not in lazy:
+            lazy["r"] = DigestRenderer(config)
+        return lazy["r"]
+
+    tz, language = config.tz, config.site.language
+    for i, label in enumerate(labels):
+        older = labels[i + 1] if i + 1 < len(labels) else None
+        newer = labels[i - 1] if i > 0 else None
+        rows = weeks[label]
+        print_ = fingerprint(base, label, older, newer, [(r[0], r[1]) for r in rows])
+        rel = f"{ARCHIVE_DIR}/{label}.html"
+
+        def render_week(label=label, older=older, newer=newer, rel=rel) -> dict[str, bytes]:
+            week = Week.parse(label, tz)
+            nav = {
+                "prev": older and {"url": f"{older}.html",
+                                   "label": Week.parse(older, tz).range_text(language)},
+                "next": newer and {"url": f"{newer}.html",
+                                   "label": Week.parse(newer, tz).range_text(language)},
+            }
+            digest = load_digest(config, store, week)
+            return {rel: renderer().web_page(digest, nav).encode("utf-8")}
+
+        plan.unit([rel], print_, render_week)
+
+    index_rel = f"{ARCHIVE_DIR}/index.html"
+    index_print = fingerprint(base, templates_digest([INDEX_TEMPLATE], user_dir),
+                              [(k, len(v), [r[3] for r in v[:3]]) for k, v in weeks.items()])
+    plan.unit([index_rel], index_print,
+              lambda: {index_rel: _render_archive_index(config, weeks).encode("utf-8")})
+
+    feed_rel = f"{ARCHIVE_DIR}/feed.xml"
+    recent = labels[:config.digest.feed_limit]
+    feed_print = fingerprint(base, "feed", [(k, [(r[0], r[1]) for r in weeks[k]])
+                                            for k in recent])
+    plan.unit([feed_rel], feed_print,
+              lambda: {feed_rel: _render_archive_feed(config, store, recent, renderer())})
+
+
+def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
+    from feedkit.templating import render
+
+    tz, language = config.tz, config.site.language
+    years: dict[int, list[dict]] = {}
+    for label, rows in weeks.items():
+        week = Week.parse(label, tz)
+        years.setdefault(week.year, []).append({
+            "label": label,
+            "url": f"{label}.html",
+            "range": week.range_text(language),
+            "count": len(rows),
+            "headlines": [r[3] for r in rows[:3]],
+        })
+    title = DigestRenderer.title_for(config)
+    return render(INDEX_TEMPLATE, digest_templates_dir(config), site=config.site, title=title,
+                  years=list(years.items()), ko=is_korean(language), language=language,
+                  total=sum(len(v) for v in weeks.values()))
+
+
+def _render_archive_feed(config: Config, store, labels: list[str],
+                         renderer: DigestRenderer) -> bytes:
+    """RSS 2.0 of the latest digests, through the same generator as the site's feeds (so the
+    same validity guarantees): one item per week, linking its web page, listing its headlines."""
+    from feedkit.feeds import FeedMeta, render_rss
+
+    site, tz, language = config.site, config.tz, config.site.language
+    items = []
+    for label in labels:
+        week = Week.parse(label, tz)
+        digest = load_digest(config, store, week)
+        articles = digest.articles()
+        url = renderer.web_url(week)
+        newest = max(a.published for a in articles)
+        items.append(Article(
+            id=url, url=url, title=f"{renderer.title()} · {week.range_text(language)}",
+            published=newest, updated=max([newest, *(a.updated for a in articles)]),
+            summary=" · ".join(a.title for a in articles[:5]),
+            content_html=_headlines_html(digest, language),
+            author=config.author,
+        ))
+    ko = is_korean(language)
+    meta = FeedMeta(
+        title=renderer.title(),
+        description=(f"{site.title}의 주간 소식지" if ko else f"{site.title} weekly digest"),
+        site_url=f"{site.feed_url}{ARCHIVE_DIR}/index.html",
+        base_url=f"{site.feed_url}{ARCHIVE_DIR}/",
+        language=language,
+        author=config.author,
+        email=site.email,
+        stylesheet="../feed.xsl",
+        full_content=True,
+    )
+    return render_rss(meta, items, "feed.xml")
+
+
+def _headlines_html(digest: Digest, language: str) -> str:
+    """A digest as a feed entry: its sections and headlines as links (escaped here, since this
+    bypasses the autoescaping templates)."""
+    esc = html_lib.escape
+    parts = []
+    for s in digest.sections:
+        parts.append(f"<h3>{esc(s.title)} ({len(s.articles)})</h3><ul>")
+        for a in s.articles:
+            url = safe_url(a.url)
+            title = esc(a.title)
+            link = f'<a href="{esc(url)}">{title}</a>' if url else title
+            parts.append(f"<li>{link}</li>")
+        parts.append("</ul>")
+    return "".join(parts)

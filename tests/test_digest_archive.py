@@ -1,0 +1,216 @@
+"""The digest's web archive in ``feedkit build``, and ``feedkit digest render`` on the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import feedparser
+from _digest_support import SEOUL, config_for, korean_articles, store_with
+from click.testing import CliRunner
+from lxml import etree
+from lxml import html as lxml_html
+
+from feedkit.cli import cli
+from feedkit.site import build
+
+W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
+
+
+def _iso_label(dt: datetime) -> str:
+    y, w, _ = dt.astimezone(SEOUL).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def _three_weeks():
+    return (korean_articles(5, W24 - timedelta(days=14), prefix="p")
+            + korean_articles(7, W24, prefix="q")
+            + korean_articles(4, W24 + timedelta(days=7), prefix="r"))
+
+
+def test_build_writes_a_page_per_week_an_index_and_a_feed(tmp_path):
+    articles = _three_weeks()
+    config = config_for(tmp_path)
+    store = store_with(tmp_path, articles)
+    out = tmp_path / "public"
+    build(config, store, out)
+    weeks = sorted({_iso_label(a.published) for a in articles}, reverse=True)
+    assert weeks == ["2024-W25", "2024-W24", "2024-W22"]
+    pages = sorted(p.name for p in (out / "digest").glob("20*.html"))
+    assert pages == sorted(f"{w}.html" for w in weeks)
+
+    # a week's page has every article of that week, and links to its neighbours
+    page = lxml_html.parse(str(out / "digest" / "2024-W24.html")).getroot()
+    hrefs = set(page.xpath("//a/@href"))
+    for a in articles:
+        assert (a.url in hrefs) == (_iso_label(a.published) == "2024-W24")
+    assert "2024-W22.html" in hrefs and "2024-W25.html" in hrefs and "index.html" in hrefs
+    assert page.xpath("//link[@rel='alternate']/@href") == ["feed.xml"]
+    # web pages keep their CSS in <style> (a browser needs no inlining)
+    assert "font-family" in "".join(page.xpath("//head/style/text()"))
+
+    # the archive index lists every week, newest first, and the main index links it
+    index = lxml_html.parse(str(out / "digest" / "index.html")).getroot()
+    listed = [h for h in index.xpath("//a/@href") if h.startswith("20")]
+    assert listed == [f"{w}.html" for w in weeks]
+    main = lxml_html.parse(str(out / "index.html")).getroot()
+    assert "digest/index.html" in main.xpath("//a/@href")
+
+    # the digest feed parses cleanly and links each week's page
+    feed = feedparser.parse((out / "digest" / "feed.xml").read_bytes())
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.version == "rss20"
+    assert [e.link for e in feed.entries] == [
+        f"https://news.example.org/boryeong/digest/{w}.html" for w in weeks]
+    first = feed.entries[0]
+    week_articles = [a for a in articles if _iso_label(a.published) == "2024-W25"]
+    for a in week_articles:
+        assert a.title in first.content[0].value
+    root = etree.fromstring((out / "digest" / "feed.xml").read_bytes())
+    self_link = root.xpath("//atom:link[@rel='self']/@href",
+                           namespaces={"atom": "http://www.w3.org/2005/Atom"})
+    assert self_link == ["https://news.example.org/boryeong/digest/feed.xml"]
+    store.close()
+
+
+def test_only_changed_weeks_are_rerendered(tmp_path):
+    articles = _three_weeks()
+    config = config_for(tmp_path)
+    store = store_with(tmp_path, articles)
+    out = tmp_path / "public"
+    build(config, store, out)
+    before = {p: p.stat().st_mtime_ns for p in (out / "digest").iterdir()}
+
+    again = build(config, store, out)
+    assert again.written == []
+
+    # change one article in W24: its page, the index (headlines) and the feed change
+    changed = dataclasses.replace(articles[6], title=articles[6].title + " (수정)")
+    assert _iso_label(changed.published) == "2024-W24"
+    with store.transaction():
+        store.upsert([changed])
+    report = build(config, store, out)
+    digest_written = sorted(w for w in report.written if w.startswith("digest/"))
+    assert "digest/2024-W24.html" in digest_written
+    assert "digest/2024-W22.html" not in digest_written
+    assert "digest/2024-W25.html" not in digest_written
+    assert (out / "digest" / "2024-W22.html").stat().st_mtime_ns == before[
+        out / "digest" / "2024-W22.html"]
+    assert "(수정)" in (out / "digest" / "2024-W24.html").read_text(encoding="utf-8")
+    store.close()
+
+
+def test_archive_is_deterministic(tmp_path):
+    articles = _three_weeks()
+    outs = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = config_for(folder)
+        store = store_with(folder, articles)
+        build(config, store, folder / "public")
+        store.close()
+        outs.append({p.name: p.read_bytes() for p in (folder / "public" / "digest").iterdir()})
+    assert outs[0] == outs[1]
+
+
+def test_web_page_has_every_article_of_a_big_week(tmp_path):
+    articles = korean_articles(300, W24)
+    config = config_for(tmp_path)
+    store = store_with(tmp_path, articles)
+    build(config, store, tmp_path / "public")
+    page = (tmp_path / "public" / "digest" / "2024-W24.html").read_text(encoding="utf-8")
+    assert all(a.url in page for a in articles)
+    assert "더 보기" not in page
+    store.close()
+
+
+def test_archive_can_be_switched_off(tmp_path):
+    config = config_for(tmp_path, digest={"archive": False})
+    store = store_with(tmp_path, korean_articles(3, W24))
+    build(config, store, tmp_path / "public")
+    assert not (tmp_path / "public" / "digest").exists()
+    main = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
+    assert "digest/index.html" not in main
+    store.close()
+
+
+# -- feedkit digest render -------------------------------------------------------------------
+
+
+def _cli_setup(tmp_path: Path, articles) -> list[str]:
+    (tmp_path / "config.toml").write_text("""
+[site]
+title = "보령시 새소식"
+url = "https://www.brcn.go.kr/"
+feed_url = "https://news.example.org/boryeong/"
+
+[digest]
+from = "보령시 소식 <news@example.org>"
+to = ["subscribers@lists.example.org"]
+unsubscribe = ["mailto:leave@lists.example.org", "https://news.example.org/u?e={email}"]
+""", encoding="utf-8")
+    store_with(tmp_path, articles).close()
+    return ["--config", str(tmp_path / "config.toml"), "digest", "render"]
+
+
+def test_cli_render_eml_is_reproducible_and_parses(tmp_path):
+    base = _cli_setup(tmp_path, korean_articles(6, W24))
+    runner = CliRunner()
+    for name in ("a.eml", "b.eml"):
+        result = runner.invoke(cli, [*base, "--today", "2024-06-19", "--eml",
+                                     str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert "2024-W24" in result.output and "6 article(s)" in result.output
+    a, b = (tmp_path / "a.eml").read_bytes(), (tmp_path / "b.eml").read_bytes()
+    assert a == b
+    msg = message_from_bytes(a, policy=default_policy)
+    assert msg["To"] == "subscribers@lists.example.org"
+    assert msg["Date"].datetime == datetime(2024, 6, 17, tzinfo=SEOUL)
+    assert "e=subscribers@lists.example.org" in msg["List-Unsubscribe"]
+
+
+def test_cli_render_html_and_text_files(tmp_path):
+    articles = korean_articles(4, W24)
+    base = _cli_setup(tmp_path, articles)
+    result = CliRunner().invoke(cli, [*base, "--week", "2024-W24", "--html",
+                                      str(tmp_path / "d.html"), "--text", str(tmp_path / "d.txt"),
+                                      "--web", str(tmp_path / "w.html")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "d.html").read_text(encoding="utf-8")
+    text = (tmp_path / "d.txt").read_text(encoding="utf-8")
+    assert all(a.url in html and a.url in text and a.title in text for a in articles)
+    assert "unsubscribe.invalid" not in html + text
+    assert "https://news.example.org/u?e=subscribers@lists.example.org" in text
+    assert "<style>" in (tmp_path / "w.html").read_text(encoding="utf-8")
+
+
+def test_cli_render_text_to_stdout(tmp_path):
+    articles = korean_articles(2, W24)
+    base = _cli_setup(tmp_path, articles)
+    result = CliRunner().invoke(cli, [*base, "--week", "2024-W24", "--text", "-"])
+    assert result.exit_code == 0
+    assert articles[0].title in result.stdout
+
+
+def test_cli_render_empty_week_fails_unless_allowed(tmp_path):
+    base = _cli_setup(tmp_path, korean_articles(2, W24))
+    runner = CliRunner()
+    result = runner.invoke(cli, [*base, "--week", "2024-W30"])
+    assert result.exit_code == 1
+    assert "2024-W30" in result.output and "no articles" in result.output
+    assert "Traceback" not in result.output
+    out = tmp_path / "empty.html"
+    result = runner.invoke(cli, [*base, "--week", "2024-W30", "--allow-empty", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "이번 주에는 새 소식이 없습니다" in out.read_text(encoding="utf-8")
+
+
+def test_cli_render_bad_week_is_one_line(tmp_path):
+    base = _cli_setup(tmp_path, korean_articles(2, W24))
+    result = CliRunner().invoke(cli, [*base, "--week", "2024-W99"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "feedkit: error: --week: 2024 has no ISO week 99"

@@ -1,0 +1,287 @@
+"""Sending the digest to a real SMTP server (aiosmtpd) on 127.0.0.1, with the send log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from _digest_support import (
+    SEOUL,
+    Behaviour,
+    config_for,
+    korean_articles,
+    smtp_server,
+    store_with,
+)
+from click.testing import CliRunner
+
+from feedkit.cli import cli
+from feedkit.digest import Week
+from feedkit.errors import FeedkitError
+from feedkit.mail import load_recipients, send_week
+
+W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
+NOW = datetime(2024, 6, 17, 9, 0, tzinfo=SEOUL)
+WEEK = Week.parse("2024-W24", SEOUL)
+READERS = [f"reader{i}@example.com" for i in range(6)]
+
+
+def _setup(tmp_path: Path, port: int, to=READERS, **digest):
+    config = config_for(tmp_path, smtp={"port": port}, digest={"to": list(to), **digest})
+    store = store_with(tmp_path, korean_articles(8, W24))
+    return config, store
+
+
+def _log(tmp_path: Path) -> dict[str, tuple[str, int]]:
+    with sqlite3.connect(tmp_path / "articles.db") as db:
+        return {r: (s, n) for r, s, n in db.execute(
+            "SELECT recipient, status, attempts FROM send_log WHERE week = '2024-W24'")}
+
+
+def test_messages_arrive_with_their_headers_and_a_second_run_sends_nothing(tmp_path):
+    with smtp_server() as (server, port):
+        config, store = _setup(tmp_path, port)
+        report = send_week(config, store, WEEK, now=NOW)
+        assert report.ok and sorted(report.sent) == sorted(READERS)
+        assert server.count_by_recipient() == dict.fromkeys(READERS, 1)
+        ids = set()
+        for got in server.received:
+            msg = got.message
+            assert got.mail_from == "news@example.org"
+            assert msg["To"] == got.rcpt[0]
+            assert msg["Subject"] == "보령시 새소식 주간 소식 2024년 6월 10일 – 6월 16일"
+            assert msg["List-Id"] and msg["List-Unsubscribe"] and msg["Message-ID"]
+            assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+            assert msg["Date"].datetime == NOW
+            assert [p.get_content_type() for p in msg.iter_parts()] == [
+                "text/plain", "text/html"]
+            ids.add(msg["Message-ID"])
+        assert len(ids) == len(READERS)
+        assert _log(tmp_path) == {r: ("sent", 1) for r in READERS}
+
+        again = send_week(config, store, WEEK, now=NOW)
+        assert again.sent == [] and again.already == len(READERS) and again.ok
+        assert len(server.received) == len(READERS)
+        store.close()
+
+
+def test_recipients_file_csv_and_bad_addresses(tmp_path):
+    (tmp_path / "readers.csv").write_text(
+        "name,email\n김철수,kim@example.com\n이영희,not-an-address\n박,PARK@example.com\n"
+        "중복,kim@EXAMPLE.com\n", encoding="utf-8")
+    config = config_for(tmp_path, digest={"to": ["list@example.org", "bad address"],
+                                          "recipients_file": "readers.csv"})
+    got = load_recipients(config)
+    assert got.addresses == ["list@example.org", "kim@example.com", "PARK@example.com"]
+    assert len(got.problems) == 2
+    assert any("readers.csv:3" in p and "not-an-address" in p for p in got.problems)
+    assert any("[digest] to #2" in p for p in got.problems)
+    (tmp_path / "plain.txt").write_text("# our readers\na@example.com\n\n 보령 <b@example.com>\n",
+                                        encoding="utf-8")
+    config = config_for(tmp_path, digest={"to": [], "recipients_file": "plain.txt"})
+    assert load_recipients(config).addresses == ["a@example.com", "b@example.com"]
+    config = config_for(tmp_path, digest={"to": [], "recipients_file": "missing.txt"})
+    with pytest.raises(FeedkitError, match=r"missing\.txt"):
+        load_recipients(config)
+
+
+def test_temporary_failures_are_retried(tmp_path):
+    # every recipient's first two DATA attempts get a 451; the third is accepted
+    behaviour = Behaviour(on_data=lambda rcpt, n: "451 4.3.0 try again later" if n <= 2
+                          else None)
+    sleeps: list[float] = []
+    with smtp_server(behaviour) as (server, port):
+        config, store = _setup(tmp_path, port, to=READERS[:3])
+        report = send_week(config, store, WEEK, now=NOW, sleep=sleeps.append)
+        assert report.ok and len(report.sent) == 3
+        assert server.count_by_recipient() == dict.fromkeys(READERS[:3], 1)
+        assert _log(tmp_path) == {r: ("sent", 3) for r in READERS[:3]}
+        assert sleeps[:2] == [0.01, 0.02]  # exponential backoff
+        store.close()
+
+
+def test_disconnects_are_retried_on_a_new_connection(tmp_path):
+    behaviour = Behaviour(on_data=lambda rcpt, n: "disconnect" if n == 1 else None)
+    with smtp_server(behaviour) as (server, port):
+        config, store = _setup(tmp_path, port, to=READERS[:3])
+        report = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        assert report.ok and len(report.sent) == 3
+        assert server.count_by_recipient() == dict.fromkeys(READERS[:3], 1)
+        store.close()
+
+
+def test_permanent_failures_are_recorded_and_reported(tmp_path):
+    behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 no such user"
+                          if rcpt.startswith("reader2") else None)
+    with smtp_server(behaviour) as (server, port):
+        config, store = _setup(tmp_path, port, to=READERS[:4])
+        report = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        assert not report.ok
+        assert report.failed == [("reader2@example.com", "550 5.1.1 no such user")]
+        assert sorted(server.count_by_recipient()) == sorted(
+            r for r in READERS[:4] if r != "reader2@example.com")
+        log = _log(tmp_path)
+        assert log["reader2@example.com"] == ("failed", 1)  # not retried within the run
+        store.close()
+
+
+def test_a_server_failing_after_n_then_a_rerun_gives_exactly_one_each(tmp_path):
+    state = {"accepted": 0, "broken": True}
+
+    def on_data(rcpt, attempt):
+        if state["broken"] and state["accepted"] >= 2:
+            return "421 4.3.2 service shutting down"
+        state["accepted"] += 1
+        return None
+
+    with smtp_server(Behaviour(on_data=on_data)) as (server, port):
+        config, store = _setup(tmp_path, port)
+        first = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        assert len(first.sent) == 2 and not first.ok
+        assert len(first.deferred) == len(READERS) - 2
+        state["broken"] = False
+        second = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        assert second.ok and second.already == 2 and len(second.sent) == len(READERS) - 2
+        assert server.count_by_recipient() == dict.fromkeys(READERS, 1)
+        store.close()
+
+
+def _write_config(tmp_path: Path, port: int, to: list[str]) -> Path:
+    lines = "\n".join(f'  "{a}",' for a in to)
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[site]
+title = "보령시 새소식"
+url = "https://www.brcn.go.kr/"
+feed_url = "https://news.example.org/boryeong/"
+
+[digest]
+from = "보령시 소식 <news@example.org>"
+to = [
+{lines}
+]
+unsubscribe = "mailto:leave@lists.example.org"
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+retry_delay = 0.01
+timeout = 5
+""", encoding="utf-8")
+    return path
+
+
+def test_a_run_killed_half_way_then_rerun_delivers_each_exactly_once(tmp_path):
+    """The sender process is SIGKILLed by the server itself while it is sending the 4th
+    message; the re-run must deliver the rest and nobody twice."""
+    proc_box: dict[str, subprocess.Popen] = {}
+    seen: list[str] = []
+
+    def hook(rcpt):
+        seen.append(rcpt)
+        if len(seen) == 4 and "proc" in proc_box:
+            os.kill(proc_box["proc"].pid, signal.SIGKILL)
+
+    with smtp_server(Behaviour(hook_rcpt=hook)) as (server, port):
+        config_path = _write_config(tmp_path, port, READERS)
+        store_with(tmp_path, korean_articles(8, W24)).close()
+        cmd = [sys.executable, "-m", "feedkit", "--config", str(config_path), "digest", "send",
+               "--week", "2024-W24"]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc_box["proc"] = proc
+        proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL
+        assert len(server.received) == 3
+        statuses = _log(tmp_path)
+        assert sorted(s for s, _ in statuses.values()) == ["sending", "sent", "sent", "sent"]
+
+        proc_box.clear()
+        rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        assert rerun.returncode == 0, rerun.stderr
+        assert server.count_by_recipient() == dict.fromkeys(READERS, 1)
+        assert {s for s, _ in _log(tmp_path).values()} == {"sent"}
+
+
+def test_dry_run_sends_nothing_and_logs_nothing(tmp_path):
+    with smtp_server() as (server, port):
+        config, store = _setup(tmp_path, port, to=READERS[:2])
+        report = send_week(config, store, WEEK, now=NOW, dry_run=True)
+        assert [a for a, _ in report.planned] == READERS[:2]
+        assert all(mid.startswith("<digest.2024-W24.") for _, mid in report.planned)
+        assert server.received == [] and _log(tmp_path) == {}
+        store.close()
+
+
+def _cli(tmp_path: Path, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), *args])
+
+
+def test_cli_send_empty_week_exits_zero_and_sends_nothing(tmp_path):
+    with smtp_server() as (server, port):
+        _write_config(tmp_path, port, READERS[:2])
+        store_with(tmp_path, korean_articles(3, W24)).close()
+        result = _cli(tmp_path, "digest", "send", "--week", "2024-W30")
+        assert result.exit_code == 0, result.output
+        assert "nothing to send" in result.output
+        assert server.received == []
+
+
+def test_cli_send_reports_failures_and_exits_non_zero(tmp_path):
+    behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 unknown" if "reader1" in rcpt
+                          else None)
+    with smtp_server(behaviour) as (server, port):
+        _write_config(tmp_path, port, READERS[:3])
+        store_with(tmp_path, korean_articles(3, W24)).close()
+        result = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
+        assert result.exit_code == 1
+        assert "reader1@example.com: failed: 550" in result.output
+        assert "2024-W24: 2 sent, 0 already sent, 1 failed" in result.output
+        assert "Traceback" not in result.output
+        dry = _cli(tmp_path, "digest", "send", "--today", "2024-06-19", "--dry-run")
+        assert dry.exit_code == 0 and "would send to reader1@example.com" in dry.output
+        assert len(server.received) == 2
+
+
+def test_unreachable_server_fails_with_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    _write_config(tmp_path, port, READERS[:3])
+    store_with(tmp_path, korean_articles(3, W24)).close()
+    result = _cli(tmp_path, "digest", "send", "--week", "2024-W24")
+    assert result.exit_code == 1
+    assert "cannot reach SMTP server 127.0.0.1" in result.output
+    assert "3 not sent" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_starttls_required_but_not_offered(tmp_path):
+    with smtp_server() as (server, port):
+        config, store = _setup(tmp_path, port)
+        config = config_for(tmp_path, smtp={"port": port, "tls": "starttls"},
+                            digest={"to": READERS[:1]})
+        with pytest.raises(FeedkitError, match="does not offer STARTTLS"):
+            send_week(config, store, WEEK, now=NOW)
+        assert server.received == []
+        store.close()
+
+
+def test_username_without_password_env_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("FEEDKIT_SMTP_PASSWORD", raising=False)
+    with smtp_server() as (_server, port):
+        config = config_for(tmp_path, smtp={"port": port, "username": "news"},
+                            digest={"to": READERS[:1]})
+        store = store_with(tmp_path, korean_articles(3, W24))
+        with pytest.raises(FeedkitError, match="FEEDKIT_SMTP_PASSWORD"):
+            send_week(config, store, WEEK, now=NOW)
+        store.close()
