@@ -222,7 +222,20 @@ class Store:
                     "image=?, hash=?, last_changed=? WHERE id=?", updates)
             result.inserted += len(inserts)
             result.updated += len(updates)
+        if result.inserted or result.updated:
+            self._bump_generation()
         return result
+
+    def _bump_generation(self) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES ('generation', '1') "
+                        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    @property
+    def generation(self) -> int:
+        """A counter that moves whenever any article is inserted or changed: lets a build skip
+        work that depends on the whole store (the digest archive) without reading it."""
+        value = self.get_meta("generation")
+        return int(value) if value else 0
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
