@@ -456,5 +456,30 @@ def digest_send(obj: Context, week_text: str | None, today, dry_run: bool) -> No
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but a loopback address is served to your "
+                   "network too (with a warning).")
+@click.option("--no-build", is_flag=True, help="Serve the output folder as it is; do not build.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Pretend today is this date: pins the week /_preview/digest shows.")
+@pass_ctx
+def serve(obj: Context, port: int, host: str, no_build: bool, today) -> None:
+    """Build, then serve the output folder over HTTP for a local look (Ctrl-C stops).
+
+    Besides the built files it serves a live digest preview, rendered from the store and the
+    templates on every request (edit a template, reload): /_preview/digest is the email of
+    the week containing today, as a recipient sees it; /_preview/digest/YYYY-Www any week;
+    /_preview/digest.txt the plain-text part; /_preview/ lists the weeks with news.
+    """
+    from feedkit.serve import serve as run_server
+
+    run_server(obj.config, host=host, port=port, build=not no_build,
+               today=today.date() if today else None, info=obj.info, warn=obj.warn,
+               log=obj.warn if obj.verbosity >= 0 else None)
+
+
 def main() -> None:
     cli(prog_name="feedkit")

@@ -1,0 +1,376 @@
+"""``feedkit serve``: the built folder on 127.0.0.1, plus a live preview of the weekly digest.
+
+Why it is shaped like this:
+
+* **Standard library only.** ``http.server`` (a ``ThreadingHTTPServer`` and a
+  ``SimpleHTTPRequestHandler`` rooted with ``directory=``) is enough for a local look; a web
+  framework would be a dependency for one command nobody runs in production.
+* **Content types match the host the folder is deployed to** (GitHub Pages): ``.xml`` as
+  ``application/xml`` and ``.json`` as ``application/json``, both UTF-8. Browsers display these
+  (and apply ``feed.xsl``), where ``application/rss+xml`` or ``application/feed+json`` often
+  makes them offer a download instead, which is not what a local look is for.
+* **Previews are rendered on every request** from the store and the templates on disk, through
+  :mod:`feedkit.digest`'s own functions, so editing a template and reloading shows the change,
+  and what the preview shows is what ``digest render`` / ``digest send`` produce.
+* **Nothing outside the output folder is reachable**: ``translate_path`` already drops ``..``
+  after percent-decoding; a realpath check on top also stops symlinks leading out of it.
+* **Creating the server is separate from running it** (:func:`make_server` vs :func:`serve`), so
+  tests bind port 0 and run the real server in a thread.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import os
+import posixpath
+import re
+import socket
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from feedkit.config import Config
+from feedkit.errors import FeedkitError
+
+PREVIEW_PREFIX = "/_preview/"
+# /_preview/digest, /_preview/digest.txt, /_preview/digest/2024-W24(.html|.txt)
+_DIGEST_ROUTE = re.compile(
+    r"^/_preview/digest(?:/(?P<week>\d{4}-W\d{2}))?(?P<ext>\.html|\.txt)?$")
+
+# What a browser needs to show each built file (see the module docstring for why not the
+# feed-specific types). Anything else falls back to the mimetypes module.
+CONTENT_TYPES = {
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".xml": "application/xml",
+    ".xsl": "text/xsl",
+    ".json": "application/json",
+    ".css": "text/css",
+    ".js": "text/javascript",
+    ".txt": "text/plain",
+    ".svg": "image/svg+xml",
+}
+_TEXTUAL = ("text/", "application/xml", "application/json", "image/svg+xml")
+
+Log = Callable[[str], None]
+
+
+def with_charset(ctype: str) -> str:
+    """Every text file feedkit writes is UTF-8; say so, or a browser guesses (badly, for Korean)."""
+    return f"{ctype}; charset=utf-8" if ctype.startswith(_TEXTUAL) else ctype
+
+
+def is_loopback(host: str) -> bool:
+    """True if ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def url_for(host: str, port: int, path: str = "/") -> str:
+    """The URL to print: a wildcard address is opened in a browser as the loopback one."""
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{path}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The digest preview
+
+
+@dataclass
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class Preview:
+    """Renders the digest preview pages; holds no state but the config and a pinned "today"."""
+
+    config: Config
+    today: date | None = None   # None: the real date in the site's timezone, read per request
+
+    def current_week(self):
+        from feedkit.digest import Week, today_in
+
+        tz = self.config.tz
+        return Week.containing(self.today or today_in(tz), tz)
+
+    def handle(self, path: str) -> Reply | None:
+        """The reply for a ``/_preview/...`` path, or None if there is no such page."""
+        from feedkit.digest import Week
+
+        if path in ("/_preview", PREVIEW_PREFIX):
+            return self._index()
+        m = _DIGEST_ROUTE.match(path)
+        if not m:
+            return None
+        text = m["ext"] == ".txt"
+        label = m["week"]
+        try:
+            week = Week.parse(label, self.config.tz) if label else self.current_week()
+        except FeedkitError:
+            return None    # 2024-W60: no such page
+        return self._week(week, text)
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def _open_store(self):
+        from feedkit.store import Store
+
+        # One connection per request: the server is threaded and sqlite3 connections are not
+        # shared across threads; opening one is cheap next to rendering a digest.
+        return Store(self.config.store_path)
+
+    def _week(self, week, text: bool) -> Reply:
+        from feedkit.digest import DigestRenderer, load_digest, week_rows
+
+        config = self.config
+        with self._open_store() as store:
+            dg = load_digest(config, store, week)
+            weeks = week_rows(config, store) if dg.total == 0 else {}
+        if dg.total == 0:
+            return self._empty(week, list(weeks), text)
+        renderer = DigestRenderer(config)     # per request: picks up an edited digest.css
+        body = renderer.email(dg)
+        page_html, page_text = body.personal(preview_unsubscribe(config))
+        if text:
+            return Reply(200, "text/plain", page_text.encode("utf-8"))
+        return Reply(200, "text/html", page_html.encode("utf-8"))
+
+    def _empty(self, week, labels: list[str], text: bool) -> Reply:
+        """A week without articles: say so, and point at the latest week that has some (not
+        after this one, when there is one), since an empty digest is never sent."""
+        from feedkit.digest import is_korean
+
+        ko = is_korean(self.config.site.language)
+        span = f"{week.label} ({week.range_text(self.config.site.language)})"
+        earlier = [lb for lb in labels if lb <= week.label]
+        target = earlier[0] if earlier else (labels[0] if labels else None)
+        if ko:
+            head = f"{span}: 이 주에는 발행된 소식이 없어 보낼 소식지가 없습니다."
+            more = "소식이 있는 가장 최근 주"
+            empty = "저장소가 비어 있습니다 (feedkit import)"
+        else:
+            head = f"{span}: no articles were published that week, so there is no digest."
+            more = "Latest week with news"
+            empty = "The store is empty (run feedkit import)"
+        link = f"{PREVIEW_PREFIX}digest/{target}" if target else ""
+        if text:
+            line = f"{more}: {link}" if target else empty
+            return Reply(200, "text/plain", f"{head}\n{line}\n".encode())
+        esc = html.escape
+        tail = (f'<p>{esc(more)}: <a href="{esc(link)}">{esc(target)}</a></p>' if target
+                else f"<p>{esc(empty)}</p>")
+        back = f'<p><a href="{PREVIEW_PREFIX}">{"모든 주" if ko else "All weeks"}</a></p>'
+        return Reply(200, "text/html", _page(self.config, esc(head),
+                                             f"<p>{esc(head)}</p>{tail}{back}"))
+
+    def _index(self) -> Reply:
+        """Every week that has news, newest first, each linking to its preview."""
+        from feedkit.digest import Week, is_korean, week_rows
+
+        config = self.config
+        with self._open_store() as store:
+            weeks = week_rows(config, store)
+        ko = is_korean(config.site.language)
+        esc = html.escape
+        current = self.current_week()
+        items = []
+        for label, rows in weeks.items():
+            span = Week.parse(label, config.tz).range_text(config.site.language)
+            items.append(f'<li><a href="{PREVIEW_PREFIX}digest/{label}">{label}</a> '
+                         f"{esc(span)} ({len(rows)}) · "
+                         f'<a href="{PREVIEW_PREFIX}digest/{label}.txt">text</a></li>')
+        title = "소식지 미리보기" if ko else "Digest preview"
+        body = (f"<h1>{esc(title)}</h1>"
+                f'<p><a href="{PREVIEW_PREFIX}digest">{current.label}</a> '
+                f"({'이번 주' if ko else 'this week'}) · "
+                f'<a href="{PREVIEW_PREFIX}digest.txt">text</a></p>'
+                f"<ul>{''.join(items)}</ul>")
+        return Reply(200, "text/html", _page(config, esc(title), body))
+
+
+def _page(config: Config, title: str, body: str) -> bytes:
+    """A bare HTML page for the preview's own messages (title and body already escaped)."""
+    lang = html.escape(config.site.language)
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title}</title></head>"
+            f'<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">'
+            f"{body}</body></html>\n").encode()
+
+
+def preview_unsubscribe(config: Config) -> str:
+    """The footer link as the first recipient would see it (as ``digest render --html`` shows
+    it); if a personal link cannot be made here (``{token}`` without its secret), the link that
+    is the same for everyone, so the preview still renders."""
+    from feedkit.digest import shown_unsubscribe, unsubscribe_urls
+    from feedkit.mail import clean_address
+
+    templates = config.digest.unsubscribe
+    if not templates:
+        return ""
+    sample = config.digest.to[0] if config.digest.to else "reader@example.org"
+    try:
+        return shown_unsubscribe(unsubscribe_urls(templates, clean_address(sample) or sample))
+    except FeedkitError:
+        return shown_unsubscribe(templates, personal=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Static files from the output folder, and ``/_preview/...`` rendered from the store."""
+
+    server: PreviewServer
+    server_version = "feedkit"
+    sys_version = ""
+    _live = False     # True while answering a preview (which sends its own Cache-Control)
+
+    def do_GET(self) -> None:
+        if not self._preview(head=False):
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if not self._preview(head=True):
+            super().do_HEAD()
+
+    def _preview(self, *, head: bool) -> bool:
+        path = unquote(urlsplit(self.path).path)
+        if not (path == "/_preview" or path.startswith(PREVIEW_PREFIX)):
+            return False
+        try:
+            reply = self.server.preview.handle(path)
+        except FeedkitError as exc:   # e.g. a template error while editing: show it
+            reply = Reply(500, "text/plain", f"feedkit: error: {exc}\n".encode())
+        except Exception as exc:      # a bug: keep the traceback, on the server's terminal
+            traceback.print_exc()
+            reply = Reply(500, "text/plain",
+                          f"feedkit: internal error: {type(exc).__name__}: {exc}\n".encode())
+        if reply is None:
+            self.send_error(HTTPStatus.NOT_FOUND, "No such preview page")
+            return True
+        self._live = True
+        self.send_response(reply.status)
+        self.send_header("Content-Type", with_charset(reply.content_type))
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Cache-Control", "no-store")   # rendered live: never reuse
+        self.end_headers()
+        if not head:
+            self.wfile.write(reply.body)
+        return True
+
+    def send_head(self):
+        # translate_path has already removed "..", "%2e%2e" and friends; this also refuses a
+        # symlink inside the folder that points out of it.
+        target = os.path.realpath(self.translate_path(self.path))
+        root = self.server.root
+        if target != root and not target.startswith(root + os.sep):
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        return super().send_head()
+
+    def guess_type(self, path) -> str:
+        ext = posixpath.splitext(str(path))[1].lower()
+        return with_charset(CONTENT_TYPES.get(ext) or super().guess_type(path))
+
+    def end_headers(self) -> None:
+        if not self._live:
+            self.send_header("Cache-Control", "no-cache")   # a rebuild shows on reload
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:
+        if self.server.log is not None:
+            self.server.log(f"{self.address_string()} {format % args}")
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """A threaded HTTP server rooted at the output folder, carrying the preview renderer."""
+
+    daemon_threads = True          # an open keep-alive connection must not delay Ctrl-C
+    allow_reuse_port = False       # never share a port with a server that is already running
+
+    def __init__(self, address: tuple[str, int], root: Path, preview: Preview,
+                 log: Log | None = None):
+        self.root = os.path.realpath(root)
+        self.preview = preview
+        self.log = log
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, partial(Handler, directory=self.root))
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def host(self) -> str:
+        return self.server_address[0]
+
+    def url(self, path: str = "/") -> str:
+        return url_for(self.host, self.port, path)
+
+
+def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8000,
+                out_dir: Path | None = None, today: date | None = None,
+                log: Log | None = None) -> PreviewServer:
+    """Bind (but do not start) a server for the built folder; port 0 picks a free port."""
+    root = out_dir or config.out_dir
+    if not root.is_dir():
+        raise FeedkitError(f"{root}: no such folder (run 'feedkit build' first)")
+    host = host.strip("[]")
+    try:
+        return PreviewServer((host, port), root, Preview(config, today), log)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        hint = " (is another server running? try --port)" if port else ""
+        raise FeedkitError(f"{url_for(host, port)}: cannot listen: {why}{hint}") from None
+
+
+def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: bool = True,
+          today: date | None = None, info: Log = print, warn: Log = print,
+          log: Log | None = None) -> None:
+    """Build (unless ``build=False``), then serve until Ctrl-C, which returns normally."""
+    if build:
+        from feedkit.site import build as build_site
+        from feedkit.store import Store
+
+        with Store(config.store_path) as store:
+            report = build_site(config, store)
+        info(report.summary(config.out_dir))
+    if not is_loopback(host):
+        warn(f"warning: {host} is not a loopback address: anyone who can reach this machine "
+             "can read the site and its digest previews")
+    server = make_server(config, host=host, port=port, today=today, log=log)
+    try:
+        info(f"Serving {config.out_dir} at {server.url()}")
+        info(f"Digest preview (week {server.preview.current_week().label}): "
+             f"{server.url(PREVIEW_PREFIX + 'digest')} · plain text: "
+             f"{server.url(PREVIEW_PREFIX + 'digest.txt')} · all weeks: "
+             f"{server.url(PREVIEW_PREFIX)}")
+        info("Press Ctrl-C to stop.")
+        server.serve_forever()
+    except KeyboardInterrupt:
+        info("Stopped.")
+    finally:
+        server.server_close()
