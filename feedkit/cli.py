@@ -353,6 +353,7 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
         issue_time,
         load_digest,
         message_bytes,
+        preview_unsubscribe,
     )
     from feedkit.mail import clean_address
 
@@ -375,7 +376,7 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
     if eml is not None:
         msg = build_message(config, dg, body, renderer.subject(dg), recipient, issue_time(week))
         _write_out(eml, message_bytes(msg))
-    personal_html, personal_text = body.personal(_render_unsubscribe(config))
+    personal_html, personal_text = body.personal(preview_unsubscribe(config))
     if html_out is not None:
         _write_out(html_out, personal_html.encode("utf-8"))
     if text_out is not None:
@@ -390,20 +391,6 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
         obj.warn(msg_line)
     else:
         obj.info(msg_line)
-
-
-def _render_unsubscribe(config) -> str:
-    """The footer link for a rendered (not sent) digest: personal links get the first
-    recipient filled in, so --html shows what a reader would see."""
-    from feedkit.digest import shown_unsubscribe, unsubscribe_urls
-
-    templates = config.digest.unsubscribe
-    if not templates:
-        return ""
-    sample = config.digest.to[0] if config.digest.to else "reader@example.org"
-    from feedkit.mail import clean_address
-
-    return shown_unsubscribe(unsubscribe_urls(templates, clean_address(sample) or sample))
 
 
 def _write_out(target: Path, data: bytes) -> None:

@@ -759,3 +759,22 @@ def _headlines_html(digest: Digest, language: str) -> str:
             parts.append(f"<li>{link}</li>")
         parts.append("</ul>")
     return "".join(parts)
+
+
+def preview_unsubscribe(config: Config, *, strict: bool = True) -> str:
+    """The footer link of a rendered (not sent) digest, as its first recipient would see it,
+    so ``digest render --html`` and ``feedkit serve`` show what a reader gets. A personal link
+    that cannot be made here (``{token}`` without its secret) is an error when ``strict``;
+    otherwise the preview falls back to the link that is the same for everyone."""
+    from feedkit.mail import clean_address
+
+    templates = config.digest.unsubscribe
+    if not templates:
+        return ""
+    sample = config.digest.to[0] if config.digest.to else "reader@example.org"
+    try:
+        return shown_unsubscribe(unsubscribe_urls(templates, clean_address(sample) or sample))
+    except FeedkitError:
+        if strict:
+            raise
+        return shown_unsubscribe(templates, personal=False)

@@ -140,7 +140,7 @@ class Preview:
         return Store(self.config.store_path)
 
     def _week(self, week, text: bool) -> Reply:
-        from feedkit.digest import DigestRenderer, load_digest, week_rows
+        from feedkit.digest import DigestRenderer, load_digest, preview_unsubscribe, week_rows
 
         config = self.config
         with self._open_store() as store:
@@ -150,7 +150,7 @@ class Preview:
             return self._empty(week, list(weeks), text)
         renderer = DigestRenderer(config)     # per request: picks up an edited digest.css
         body = renderer.email(dg)
-        page_html, page_text = body.personal(preview_unsubscribe(config))
+        page_html, page_text = body.personal(preview_unsubscribe(config, strict=False))
         if text:
             return Reply(200, "text/plain", page_text.encode("utf-8"))
         return Reply(200, "text/html", page_html.encode("utf-8"))
@@ -216,23 +216,6 @@ def _page(config: Config, title: str, body: str) -> bytes:
             f"<title>{title}</title></head>"
             f'<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">'
             f"{body}</body></html>\n").encode()
-
-
-def preview_unsubscribe(config: Config) -> str:
-    """The footer link as the first recipient would see it (as ``digest render --html`` shows
-    it); if a personal link cannot be made here (``{token}`` without its secret), the link that
-    is the same for everyone, so the preview still renders."""
-    from feedkit.digest import shown_unsubscribe, unsubscribe_urls
-    from feedkit.mail import clean_address
-
-    templates = config.digest.unsubscribe
-    if not templates:
-        return ""
-    sample = config.digest.to[0] if config.digest.to else "reader@example.org"
-    try:
-        return shown_unsubscribe(unsubscribe_urls(templates, clean_address(sample) or sample))
-    except FeedkitError:
-        return shown_unsubscribe(templates, personal=False)
 
 
 # ---------------------------------------------------------------------------------------------
