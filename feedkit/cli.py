@@ -147,8 +147,8 @@ def build(obj: Context, out_dir: Path | None) -> None:
     from feedkit.site import build as build_site
 
     config = obj.config
-    with obj.open_store() as store:
-        report = build_site(config, store, out_dir)
+    with obj.open_store() as store, obj.progress("build", unit="files rendered") as bar:
+        report = build_site(config, store, out_dir, progress=bar.advance)
     target = (out_dir or config.out_dir)
     for rel in report.written:
         obj.detail(f"wrote {rel}")
@@ -424,9 +424,9 @@ def digest_send(obj: Context, week_text: str | None, today, dry_run: bool) -> No
     config = obj.config
     week = _pick_week(obj, week_text, today)
     label = f"{week.label} ({week.range_text(config.site.language)})"
-    with obj.open_store() as store:
+    with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
         report = send_week(config, store, week, now=datetime.now(config.tz), dry_run=dry_run,
-                           echo=obj.detail)
+                           echo=obj.detail, progress=bar)
     for line in report.problems:
         obj.warn(f"warning: {line}")
     if report.empty:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from feedkit.config import Config, SmtpConfig
 from feedkit.errors import FeedkitError
+from feedkit.progress import Progress
 
 PASSWORD_ENV = "FEEDKIT_SMTP_PASSWORD"
 # Deliberately loose: the server is the judge of an address; this only catches what is clearly
@@ -258,7 +259,8 @@ class SendReport:
 
 def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = False,
               sleep: Callable[[float], None] = time.sleep,
-              echo: Callable[[str], None] | None = None) -> SendReport:
+              echo: Callable[[str], None] | None = None,
+              progress: Progress | None = None) -> SendReport:
     """Send ``week``'s digest to every recipient not yet sent to; see the module docstring."""
     from feedkit.digest import (
         DigestRenderer,
@@ -312,8 +314,12 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
 
     session = SmtpSession(config.smtp)
     retries, delay = config.smtp.retries, config.smtp.retry_delay
+    if progress is not None:
+        progress.total = len(pending)
     try:
         for addr in pending:
+            if progress is not None:
+                progress.advance()
             key = addr.lower()
             msg = build_message(config, digest, body, subject, addr, now)
             mid = msg["Message-ID"]

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
 class Progress:
+    """A counter (``advance``) with an optional total, plus free-form status text (``status``)
+    and permanent lines (``line``) that never tangle with the live line."""
+
     def __init__(self, label: str, total: int | None = None, *, enabled: bool = True,
-                 stream: TextIO | None = None, unit: str = ""):
+                 stream: TextIO | None = None, unit: str = "", tty: bool | None = None,
+                 echo: Callable[[str], None] | None = None):
         self.label = label
         self.total = total
         self.done = 0
         self.unit = f" {unit}" if unit else ""
         self.stream = stream or sys.stderr
         self.enabled = enabled
-        self.tty = enabled and _isatty(self.stream)
+        self.tty = enabled and (_isatty(self.stream) if tty is None else tty)
+        self.echo = echo
         self._last_draw = 0.0
         self._next_quarter = 1
         self._drawn = False
@@ -49,6 +55,22 @@ class Progress:
                     self.stream.flush()
                 self._next_quarter += 1
 
+    def status(self, text: str) -> None:
+        """Replace the live line with ``text`` (terminals only; logs get ``line`` instead)."""
+        if self.tty:
+            self._write_live(f"{self.label}: {text}"[:200])
+
+    def line(self, text: str) -> None:
+        """A permanent line, on a terminal or in a log (clears the live line first)."""
+        if not self.enabled:
+            return
+        self.close()
+        if self.echo is not None:
+            self.echo(text)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
     def _draw(self) -> None:
         if self.total:
             frac = min(1.0, self.done / self.total)
@@ -56,7 +78,10 @@ class Progress:
             text = f"{self.label} [{bar:<24}] {self.done}/{self.total}{self.unit}"
         else:
             text = f"{self.label} {self.done}{self.unit}"
-        self.stream.write("\r" + text + "\x1b[K")
+        self._write_live(text)
+
+    def _write_live(self, text: str) -> None:
+        self.stream.write("\r\x1b[K" + text)  # back to column 0, clear, draw
         self.stream.flush()
         self._drawn = True
 
@@ -64,6 +89,7 @@ class Progress:
         if self.tty and self._drawn:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+            self._drawn = False
 
 
 def _isatty(stream: TextIO) -> bool:

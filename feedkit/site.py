@@ -90,8 +90,10 @@ def fingerprint(*parts: object) -> str:
 class OutputPlan:
     """Collects what a build will write; each unit is skipped if its inputs are unchanged."""
 
-    def __init__(self, store: Store, out_dir: Path):
+    def __init__(self, store: Store, out_dir: Path,
+                 progress: Callable[[int], None] | None = None):
         self.store = store
+        self.progress = progress
         self.out_dir = out_dir
         self.previous = store.output_fingerprints()
         self.files: dict[str, bytes] = {}
@@ -144,6 +146,8 @@ class OutputPlan:
             self.report.skipped += len(rels)
             return
         rendered = render()
+        if self.progress:
+            self.progress(len(rels))
         for rel in rels:
             self.files[rel] = rendered[rel]
             self.prints[rel] = print_
@@ -191,8 +195,10 @@ def _feed_sets(config: Config, store: Store) -> list[FeedSet]:
     return sets
 
 
-def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildReport:
-    """Render everything that changed into ``out_dir`` (default ``[build] out``)."""
+def build(config: Config, store: Store, out_dir: Path | None = None,
+          progress: Callable[[int], None] | None = None) -> BuildReport:
+    """Render everything that changed into ``out_dir`` (default ``[build] out``);
+    ``progress`` is told how many files each rendered unit produced."""
     from feedkit.templating import find_template, templates_digest
 
     out_dir = (out_dir or config.out_dir).resolve()
@@ -200,7 +206,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None) -> BuildRep
         raise FeedkitError("nothing to build: the article store is empty "
                            "(run 'feedkit import' or 'feedkit update' first)")
     user_templates = config.templates_dir
-    plan = OutputPlan(store, out_dir)
+    plan = OutputPlan(store, out_dir, progress)
     code = code_stamp()
     # The common case in a cron job: nothing at all changed since the last build. One look at
     # the store's generation counter (plus the files' size and mtime) proves it.

@@ -28,7 +28,7 @@ def test_bar_on_a_terminal_is_redrawn_and_cleared() -> None:
     out = FakeTTY()
     bar = Progress("build", 10, stream=out)
     bar.advance(5)
-    assert "\rbuild [############            ] 5/10" in out.getvalue()
+    assert "\r\x1b[Kbuild [############            ] 5/10" in out.getvalue()
     bar.close()
     assert out.getvalue().endswith("\r\x1b[K")
 

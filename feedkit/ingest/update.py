@@ -93,58 +93,39 @@ class UpdateReport:
 
 
 class Progress:
-    """What a person watching sees: one live status line on a terminal; on a pipe or in a log,
-    nothing per page (unless verbose) and one line per finished source."""
+    """What a person watching an update sees: one live status line per source on a terminal;
+    in a log, nothing per page (unless verbose) and one line per finished source. The drawing
+    is :class:`feedkit.progress.Progress`'s, shared with every other long command."""
 
     def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False,
                  quiet: bool = False, tty: bool | None = None,
                  echo: Callable[[str], None] | None = None):
-        self.stream = stream or sys.stderr      # the live line (a terminal's stderr)
-        self.echo = echo                        # finished lines (default: the same stream)
-        self.tty = self.stream.isatty() if tty is None else tty
+        from feedkit.progress import Progress as Display
+
+        self.display = Display("update", enabled=not quiet, stream=stream or sys.stderr,
+                               tty=tty, echo=echo)
         self.verbose = verbose
-        self.quiet = quiet
-        self._label = ""
         self._pages = 0
         self._new = 0
-        self._live = False
+
+    @property
+    def tty(self) -> bool:
+        return self.display.tty
 
     def start(self, label: str) -> None:
-        self._label, self._pages, self._new = label, 0, 0
-        self._status("reading")
+        self.display.label, self._pages, self._new = label, 0, 0
+        self.display.status("reading")
 
     def page(self, url: str, status: str, items: int, new: int) -> None:
         self._pages += 1
         self._new += new
         if self.verbose and not self.tty:
-            self._line(f"{self._label}: {url}: {status}, {items} item(s), {new} new or changed")
-        self._status(f"{self._pages} page(s), {self._new} new or changed")
+            self.display.line(f"{self.display.label}: {url}: {status}, {items} item(s), "
+                              f"{new} new or changed")
+        self.display.status(f"{self._pages} page(s), {self._new} new or changed")
 
     def done(self, report: SourceReport) -> None:
-        self._clear()
-        if not self.quiet:
-            self._line(report.summary())
-
-    def _status(self, text: str) -> None:
-        if self.tty and not self.quiet:
-            line = f"{self._label}: {text}"
-            self.stream.write("\r\x1b[K" + line[:200])
-            self.stream.flush()
-            self._live = True
-
-    def _clear(self) -> None:
-        if self._live:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._live = False
-
-    def _line(self, text: str) -> None:
-        self._clear()
-        if self.echo is not None:
-            self.echo(text)
-            return
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        self.display.line(report.summary())
 
 
 def source_id(src: SourceConfig) -> str:
