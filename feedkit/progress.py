@@ -1,9 +1,10 @@
 """Progress for long work: a live bar on a terminal, a few plain lines in CI logs.
 
 On a TTY the line redraws itself (at most ten times a second, so drawing never costs more
-than the work). Elsewhere — CI, cron, a pipe — it prints a plain line at each quarter of the
-way, with no timestamps or control characters, so logs stay readable and diffable.
-``--quiet`` turns it off entirely.
+than the work), and only once the work has taken half a second: quick commands stay quiet.
+Elsewhere — CI, cron, a pipe — it prints a plain line at each quarter of the way, for work of
+at least ``min_total`` items, with no timestamps or control characters, so logs stay readable
+and diffable. ``--quiet`` turns it off entirely.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ class Progress:
 
     def __init__(self, label: str, total: int | None = None, *, enabled: bool = True,
                  stream: TextIO | None = None, unit: str = "", tty: bool | None = None,
-                 echo: Callable[[str], None] | None = None):
+                 echo: Callable[[str], None] | None = None, min_total: int = 1000,
+                 delay: float = 0.5):
         self.label = label
+        self.min_total = min_total
+        self._show_after = time.monotonic() + delay
         self.total = total
         self.done = 0
         self.unit = f" {unit}" if unit else ""
@@ -45,10 +49,10 @@ class Progress:
             return
         if self.tty:
             now = time.monotonic()
-            if now - self._last_draw >= 0.1:
+            if now >= self._show_after and now - self._last_draw >= 0.1:
                 self._last_draw = now
                 self._draw()
-        elif self.total:
+        elif self.total and self.total >= self.min_total:
             while self._next_quarter <= 4 and self.done * 4 >= self.total * self._next_quarter:
                 if self._next_quarter < 4:  # the last line comes from the command's summary
                     self.stream.write(f"{self.label}: {self.done}/{self.total}{self.unit}\n")

@@ -20,7 +20,8 @@ def test_init_scaffolds_a_site_that_builds(tmp_path: Path) -> None:
     result = run("init", str(site))
     assert result.exit_code == 0, result.output
     for rel in ("config.toml", ".gitignore", "templates/index.html.j2", "templates/feed.xsl",
-                "data/articles.jsonl"):
+                "templates/digest.html.j2", "data/articles.jsonl",
+                ".github/workflows/feedkit.yml"):
         assert (site / rel).is_file(), rel
     config = load_config(site / "config.toml")
     assert config.templates_dir == site / "templates"
