@@ -192,3 +192,25 @@ def test_hand_edited_output_is_rebuilt(built_site: Site) -> None:
     feed.write_bytes(original.replace("보령시".encode(), b"XXXXXX"))
     built_site.run("build")
     assert feed.read_bytes() == original
+
+
+def test_a_site_in_another_language_and_timezone(tmp_path: Path) -> None:
+    """Korean first, not Korean only: an English site in London gets English everywhere."""
+    site = Site(tmp_path)
+    text = site.config.read_text(encoding="utf-8")
+    site.config.write_text(text.replace('language = "ko"', 'language = "en-GB"').replace(
+        'timezone = "Asia/Seoul"', 'timezone = "Europe/London"'), encoding="utf-8")
+    src = tmp_path / "en.jsonl"
+    src.write_text('{"title": "Council tax bands", "url": "https://council.example/1", '
+                   '"published": "2024-06-11 14:30", "category": "Finance"}\n', encoding="utf-8")
+    site.run("import", str(src))
+    site.run("build")
+    index = (site.out / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en-GB">' in index
+    assert "Tue 11 Jun 2024" in index and "년" not in index
+    atom = (site.out / "atom.xml").read_text(encoding="utf-8")
+    assert 'xml:lang="en-GB"' in atom
+    assert "2024-06-11T14:30:00+01:00" in atom  # naive time read in London (BST)
+    week = (site.out / "digest" / "2024-W24.html").read_text(encoding="utf-8")
+    assert "Council tax bands" in week and "lang=\"en-GB\"" in week
+    assert site.run("validate").exit_code == 0
