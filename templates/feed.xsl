@@ -13,14 +13,16 @@
 
   <xsl:variable name="title" select="/rss/channel/title | /atom:feed/atom:title"/>
   <xsl:variable name="site" select="/rss/channel/link | /atom:feed/atom:link[@rel='alternate']/@href"/>
+  <xsl:variable name="lang" select="string(/rss/channel/language | /atom:feed/@xml:lang)"/>
+  <xsl:variable name="ko" select="starts-with($lang, 'ko') or $lang = ''"/>
   <xsl:variable name="self" select="/rss/channel/atom:link[@rel='self']/@href | /atom:feed/atom:link[@rel='self']/@href"/>
 
   <xsl:template match="/">
-    <html lang="ko">
+    <html lang="{$lang}">
       <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
-        <title><xsl:value-of select="$title"/> · 피드</title>
+        <title><xsl:value-of select="$title"/> · <xsl:choose><xsl:when test="$ko">피드</xsl:when><xsl:otherwise>feed</xsl:otherwise></xsl:choose></title>
         <style>
           :root { color-scheme: light dark; }
           body { font-family: 'Apple SD Gothic Neo', 'Malgun Gothic', '맑은 고딕', 'Noto Sans KR', sans-serif;
@@ -50,14 +52,24 @@
           <p><a href="{$site}"><xsl:value-of select="$site"/></a></p>
         </header>
         <section class="about">
-          <h2>이 페이지는 피드(RSS)입니다</h2>
-          <p>피드는 새 소식을 자동으로 받아 보는 주소입니다. 아래 주소를 복사해 피드 리더
-            (예: Feedly, Inoreader, NetNewsWire, Thunderbird)에 붙여 넣으면 새 글이 올라올 때마다
-            알려 줍니다. 별도의 가입은 필요 없습니다.</p>
+          <xsl:choose>
+            <xsl:when test="$ko">
+              <h2>이 페이지는 피드(RSS)입니다</h2>
+              <p>피드는 새 소식을 자동으로 받아 보는 주소입니다. 아래 주소를 복사해 피드 리더
+                (예: Feedly, Inoreader, NetNewsWire, Thunderbird)에 붙여 넣으면 새 글이 올라올 때마다
+                알려 줍니다. 별도의 가입은 필요 없습니다.</p>
+            </xsl:when>
+            <xsl:otherwise>
+              <h2>This page is a news feed</h2>
+              <p>A feed brings new items to you automatically. Copy the address below into a feed
+                reader (Feedly, Inoreader, NetNewsWire, Thunderbird, …) to be told whenever
+                something new is published. No sign-up needed.</p>
+            </xsl:otherwise>
+          </xsl:choose>
           <code><xsl:value-of select="$self"/></code>
         </section>
         <main>
-          <h2>최근 소식</h2>
+          <h2><xsl:choose><xsl:when test="$ko">최근 소식</xsl:when><xsl:otherwise>Latest</xsl:otherwise></xsl:choose></h2>
           <ol>
             <xsl:apply-templates select="/rss/channel/item | /atom:feed/atom:entry"/>
           </ol>
@@ -87,9 +99,12 @@
       <p><xsl:value-of select="atom:summary"/></p>
     </li>
   </xsl:template>
-  <!-- "Tue, 11 Jun 2024 14:30:00 +0900" → "2024년 6월 11일" -->
+  <!-- "Tue, 11 Jun 2024 14:30:00 +0900" → "2024년 6월 11일" (Korean) or "Tue, 11 Jun 2024" -->
   <xsl:template name="rfc822-date">
     <xsl:param name="d"/>
+    <xsl:choose>
+      <xsl:when test="not($ko)"><xsl:value-of select="substring($d, 1, 16)"/></xsl:when>
+      <xsl:otherwise>
     <xsl:variable name="rest" select="normalize-space(substring-after($d, ','))"/>
     <xsl:variable name="mon" select="substring($rest, string-length(substring-before($rest, ' ')) + 2, 3)"/>
     <xsl:value-of select="substring($rest, string-length(substring-before($rest, ' ')) + 6, 4)"/>
@@ -98,16 +113,21 @@
     <xsl:text>월 </xsl:text>
     <xsl:value-of select="number(substring-before($rest, ' '))"/>
     <xsl:text>일</xsl:text>
+      </xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 
-  <!-- "2024-06-11T14:30:00+09:00" → "2024년 6월 11일" -->
+  <!-- "2024-06-11T14:30:00+09:00" → "2024년 6월 11일" (Korean) or "2024-06-11" -->
   <xsl:template name="iso-date">
     <xsl:param name="d"/>
+    <xsl:if test="not($ko)"><xsl:value-of select="substring($d, 1, 10)"/></xsl:if>
+    <xsl:if test="$ko">
     <xsl:value-of select="substring($d, 1, 4)"/>
     <xsl:text>년 </xsl:text>
     <xsl:value-of select="number(substring($d, 6, 2))"/>
     <xsl:text>월 </xsl:text>
     <xsl:value-of select="number(substring($d, 9, 2))"/>
     <xsl:text>일</xsl:text>
+    </xsl:if>
   </xsl:template>
 </xsl:stylesheet>

@@ -183,3 +183,19 @@ def test_stylesheet_renders_a_readable_korean_page(built_site: Site, name: str) 
         assert title.replace("&", "&amp;") in page or title in page
         day = datetime.fromisoformat(published)
         assert f"{day.year}년 {day.month}월 {day.day}일" in page
+
+
+def test_stylesheet_speaks_the_feeds_language(tmp_path: Path) -> None:
+    from lxml import etree
+
+    site = Site(tmp_path)
+    site.config.write_text(site.config.read_text(encoding="utf-8").replace(
+        'language = "ko"', 'language = "en"'), encoding="utf-8")
+    site.run("import")
+    site.run("build")
+    transform = etree.XSLT(etree.parse(str(site.out / "feed.xsl")))
+    for name in ("feed.xml", "atom.xml"):
+        page = str(transform(etree.parse(str(site.out / name))))
+        assert '<html lang="en">' in page and "This page is a news feed" in page
+        assert "피드 리더" not in page and "년 " not in page
+        assert "2024" in page
