@@ -191,11 +191,15 @@ def test_stylesheet_speaks_the_feeds_language(tmp_path: Path) -> None:
     site = Site(tmp_path)
     site.config.write_text(site.config.read_text(encoding="utf-8").replace(
         'language = "ko"', 'language = "en"'), encoding="utf-8")
-    site.run("import")
+    src = tmp_path / "en.jsonl"
+    src.write_text('{"title": "Bin collection changes", "url": "https://council.example/7", '
+                   '"published": "2024-06-11 14:30"}\n', encoding="utf-8")
+    site.run("import", str(src))
     site.run("build")
     transform = etree.XSLT(etree.parse(str(site.out / "feed.xsl")))
     for name in ("feed.xml", "atom.xml"):
         page = str(transform(etree.parse(str(site.out / name))))
         assert '<html lang="en">' in page and "This page is a news feed" in page
         assert "피드 리더" not in page and "년 " not in page
-        assert "2024" in page
+        assert "Bin collection changes" in page
+        assert ("Tue, 11 Jun 2024" if name == "feed.xml" else "2024-06-11") in page
