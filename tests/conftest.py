@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from feedkit.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
+
+# HYPOTHESIS_PROFILE=thorough runs the property tests with many more examples (before a release).
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Keep the compiled-template cache out of the user's home folder during tests.
 os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="feedkit-test-cache-"))

@@ -60,7 +60,7 @@ record = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(record, max_size=12, unique_by=lambda r: r["url"]))
 def test_round_trip_holds_for_arbitrary_records(records: list[dict]) -> None:
     tz = ZoneInfo("Asia/Seoul")
