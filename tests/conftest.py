@@ -71,6 +71,14 @@ class Site:
         self.db = root / "articles.db"
         self.out = root / "public"
 
+    def edit_config(self, *pairs: tuple[str, str]) -> None:
+        """Replace text in config.toml; each ``old`` must be there (a typo fails loudly)."""
+        text = self.config.read_text(encoding="utf-8")
+        for old, new in pairs:
+            assert old in text, old
+            text = text.replace(old, new)
+        self.config.write_text(text, encoding="utf-8")
+
     def run(self, *args: str, ok: bool = True):
         result = CliRunner().invoke(cli, ["--config", str(self.config), *args])
         if ok and result.exit_code != 0:

@@ -86,10 +86,8 @@ def test_failed_build_leaves_previous_output_intact(built_site: Site, tmp_path: 
     broken = tmp_path / "mytemplates"
     broken.mkdir()
     (broken / "index.html.j2").write_text("{% for x in %}", encoding="utf-8")
-    built_site.config.write_text(
-        built_site.config.read_text(encoding="utf-8").replace(
-            '[build]\nout = "public"', f'[build]\nout = "public"\ntemplates = "{broken}"'),
-        encoding="utf-8")
+    built_site.edit_config(('[build]\nout = "public"',
+                            f'[build]\nout = "public"\ntemplates = "{broken}"'))
     # Something changed too, so the feeds would be rewritten if the build got that far.
     src = tmp_path / "new.jsonl"
     src.write_text('{"title": "새 기사", "url": "https://a.example/n", "published": "2025-01-01"}',
@@ -107,10 +105,8 @@ def test_user_templates_override_bundled_ones(built_site: Site, tmp_path: Path) 
     mine.mkdir()
     (mine / "index.html.j2").write_text("<p>{{ site.title }} — {{ articles|length }}</p>\n",
                                         encoding="utf-8")
-    built_site.config.write_text(
-        built_site.config.read_text(encoding="utf-8").replace(
-            '[build]\nout = "public"', f'[build]\nout = "public"\ntemplates = "{mine}"'),
-        encoding="utf-8")
+    built_site.edit_config(('[build]\nout = "public"',
+                            f'[build]\nout = "public"\ntemplates = "{mine}"'))
     built_site.run("build")
     index = (built_site.out / "index.html").read_text(encoding="utf-8")
     assert index == "<p>보령시 새소식 — 7</p>\n"
@@ -197,9 +193,8 @@ def test_hand_edited_output_is_rebuilt(built_site: Site) -> None:
 def test_a_site_in_another_language_and_timezone(tmp_path: Path) -> None:
     """Korean first, not Korean only: an English site in London gets English everywhere."""
     site = Site(tmp_path)
-    text = site.config.read_text(encoding="utf-8")
-    site.config.write_text(text.replace('language = "ko"', 'language = "en-GB"').replace(
-        'timezone = "Asia/Seoul"', 'timezone = "Europe/London"'), encoding="utf-8")
+    site.edit_config(('language = "ko"', 'language = "en-GB"'),
+                     ('timezone = "Asia/Seoul"', 'timezone = "Europe/London"'))
     src = tmp_path / "en.jsonl"
     src.write_text('{"title": "Council tax bands", "url": "https://council.example/1", '
                    '"published": "2024-06-11 14:30", "category": "Finance"}\n', encoding="utf-8")

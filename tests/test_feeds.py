@@ -189,8 +189,7 @@ def test_stylesheet_speaks_the_feeds_language(tmp_path: Path) -> None:
     from lxml import etree
 
     site = Site(tmp_path)
-    site.config.write_text(site.config.read_text(encoding="utf-8").replace(
-        'language = "ko"', 'language = "en"'), encoding="utf-8")
+    site.edit_config(('language = "ko"', 'language = "en"'))
     src = tmp_path / "en.jsonl"
     src.write_text('{"title": "Bin collection changes", "url": "https://council.example/7", '
                    '"published": "2024-06-11 14:30"}\n', encoding="utf-8")
