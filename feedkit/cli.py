@@ -115,7 +115,6 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
         if not specs:
             raise FeedkitError("no files given and no file sources (jsonl/csv/json) in "
                                f"{config.path.name}")
-    from datetime import UTC, datetime
 
     total = sum(count_records(spec.path, spec.kind) or 0 for spec in specs) or None
     with obj.open_store() as store, obj.progress("import", total, "records") as bar:
@@ -125,7 +124,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
             restored = import_send_log(store, send_log)
             obj.detail(f"{send_log}: {restored} send-log records")
         report = import_files(store, specs, config.tz, progress=bar.advance)
-        store.set_meta("last_import", datetime.now(UTC).isoformat(timespec="seconds"))
+        _stamp_import(store)
     for line in report.warnings:
         obj.warn(f"warning: {line}")
     for line in report.rejected:
@@ -133,6 +132,13 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
     obj.info(report.summary())
     if not report.ok:
         sys.exit(1)
+
+
+def _stamp_import(store) -> None:
+    """When the store last took in news (shown by 'feedkit stats'; never in any output)."""
+    from datetime import UTC, datetime
+
+    store.set_meta("last_import", datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 @cli.command()
@@ -210,6 +216,7 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
     with obj.open_store() as store:
         report = run_update(config, store, full=full, build=not no_build, out_dir=out_dir,
                             progress=progress, sources=sources)
+        _stamp_import(store)
     for sr in report.sources:
         for line in sr.warnings:
             obj.warn(f"warning: {line}")
