@@ -57,6 +57,18 @@ def config_for(folder: Path, **sections) -> Config:
     return parse_config(data, folder / "config.toml")
 
 
+# The [site] and [digest] head every CLI test's config.toml starts with.
+SITE_AND_SENDER_TOML = """
+[site]
+title = "보령시 새소식"
+url = "https://www.brcn.go.kr/"
+feed_url = "https://news.example.org/boryeong/"
+
+[digest]
+from = "보령시 소식 <news@example.org>"
+"""
+
+
 def write_config_toml(folder: Path, text: str) -> Path:
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")

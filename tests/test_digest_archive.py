@@ -9,7 +9,14 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import feedparser
-from _digest_support import SEOUL, config_for, korean_articles, store_with
+from _digest_support import (
+    SEOUL,
+    SITE_AND_SENDER_TOML,
+    config_for,
+    korean_articles,
+    store_with,
+    write_config_toml,
+)
 from click.testing import CliRunner
 from lxml import etree
 from lxml import html as lxml_html
@@ -142,17 +149,10 @@ def test_archive_can_be_switched_off(tmp_path):
 
 
 def _cli_setup(tmp_path: Path, articles) -> list[str]:
-    (tmp_path / "config.toml").write_text("""
-[site]
-title = "보령시 새소식"
-url = "https://www.brcn.go.kr/"
-feed_url = "https://news.example.org/boryeong/"
-
-[digest]
-from = "보령시 소식 <news@example.org>"
+    write_config_toml(tmp_path, SITE_AND_SENDER_TOML + """\
 to = ["subscribers@lists.example.org"]
 unsubscribe = ["mailto:leave@lists.example.org", "https://news.example.org/u?e={email}"]
-""", encoding="utf-8")
+""")
     store_with(tmp_path, articles).close()
     return ["--config", str(tmp_path / "config.toml"), "digest", "render"]
 

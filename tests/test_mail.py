@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from _digest_support import (
     SEOUL,
+    SITE_AND_SENDER_TOML,
     Behaviour,
     config_for,
     korean_articles,
     smtp_server,
     store_with,
+    write_config_toml,
 )
 from click.testing import CliRunner
 
@@ -154,15 +156,7 @@ def test_a_server_failing_after_n_then_a_rerun_gives_exactly_one_each(tmp_path):
 
 def _write_config(tmp_path: Path, port: int, to: list[str]) -> Path:
     lines = "\n".join(f'  "{a}",' for a in to)
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[site]
-title = "보령시 새소식"
-url = "https://www.brcn.go.kr/"
-feed_url = "https://news.example.org/boryeong/"
-
-[digest]
-from = "보령시 소식 <news@example.org>"
+    return write_config_toml(tmp_path, SITE_AND_SENDER_TOML + f"""\
 to = [
 {lines}
 ]
@@ -174,8 +168,7 @@ port = {port}
 tls = "none"
 retry_delay = 0.01
 timeout = 5
-""", encoding="utf-8")
-    return path
+""")
 
 
 def test_a_run_killed_half_way_then_rerun_delivers_each_exactly_once(tmp_path):
