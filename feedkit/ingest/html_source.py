@@ -64,6 +64,7 @@ class HtmlResult:
     not_modified: int = 0           # list pages answered 304
     details: int = 0                # detail pages fetched
     skipped: int = 0                # known, unchanged rows not looked at again
+    incomplete: bool = False        # a later list page failed: the pages behind it were not read
 
 
 # Given {article URL: row hash} for one page, return the URLs already stored unchanged.
@@ -80,8 +81,12 @@ def source_fingerprint(src: SourceConfig) -> str:
 
 def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, full: bool = False,
                      on_page: PageFn | None = None, attachments_label: str = "첨부파일",
-                     ) -> HtmlResult:
+                     resume: bool = False) -> HtmlResult:
     """Walk the list pages of one source and collect new or changed articles.
+
+    Paging stops at the first page of articles already stored, as older pages hold nothing
+    new; except with ``resume`` (the last run stopped at a failed list page, so the pages behind
+    it were never read): then it walks on to the board's end, still skipping known articles.
 
     Raises :class:`FetchError` / :class:`SourceError` when the first list page cannot be read
     or shows no items; later problems (a detail page that fails, a bad row) reject only that
@@ -103,6 +108,7 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
                 break   # paged past the end of a board that answers "not found"
             # Keep what the earlier pages gave; report this page and stop paging.
             result.rejected.append(f"list page {page_no}: {exc}")
+            result.incomplete = True
             break
         if response.not_modified:
             result.not_modified += 1
@@ -133,7 +139,7 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
             result.items.append(item)
         if on_page:
             on_page(response.url, "fetched", len(rows), len(new_items))
-        if not new_items and not full:
+        if not new_items and not full and not resume:
             break   # only known articles here: older pages hold nothing new
         next_url = _next_page(src, doc, response.url, page_no)
         if not next_url or next_url in visited:

@@ -24,6 +24,7 @@ from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, impo
 from feedkit.store import Store, UpsertResult
 
 ROW_MARK = "html-row:"   # meta key prefix: html-row:<source id>:<article URL> → row hash
+RESUME_MARK = "html-resume:"   # html-resume:<source id> → "1" while a list page is owed
 
 
 @dataclass
@@ -204,9 +205,12 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
         from feedkit.ingest.html_source import read_html_source
 
         prefix = f"{ROW_MARK}{source_id(src)}:"
+        resume_key = RESUME_MARK + source_id(src)
         on_page = progress.page if progress else None
         result = read_html_source(src, fetcher, _known_fn(store, prefix), full=full,
-                                  on_page=on_page, attachments_label=attachments_label)
+                                  on_page=on_page, attachments_label=attachments_label,
+                                  resume=store.get_meta(resume_key) == "1")
+        marks.append((resume_key, "1" if result.incomplete else ""))
         sr.pages, sr.not_modified = result.pages, result.not_modified
         sr.details, sr.skipped = result.details, result.skipped
         ir.rejected += result.rejected
