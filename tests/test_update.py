@@ -95,7 +95,7 @@ def test_one_failing_source_does_not_stop_the_others(site, tmp_path):
         board_source(board),
     ])
     result = run(config)
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # partly done
     assert (f"다운된 피드: error: {site.url('/down/feed')}: HTTP 503 Service Unavailable "
             "after 2 attempts") in result.stderr
     assert "비공개: error: " in result.stderr and "disallowed by" in result.stderr
@@ -112,12 +112,12 @@ def test_a_failing_run_never_deletes_stored_articles(site, tmp_path):
     feed_before = (tmp_path / "public" / "feed.xml").read_bytes()
     site.page("/board/list.do", "maintenance", status=500)           # the site breaks
     result = run(config)
-    assert result.exit_code == 1 and "HTTP 500" in result.stderr
+    assert result.exit_code == 3 and "HTTP 500" in result.stderr
     assert count(tmp_path) == 6
     assert (tmp_path / "public" / "feed.xml").read_bytes() == feed_before
     site.page("/board/list.do", "<html><body>새 디자인</body></html>")  # layout changed
     result = run(config)
-    assert result.exit_code == 1 and "matched nothing" in result.stderr
+    assert result.exit_code == 3 and "matched nothing" in result.stderr
     assert count(tmp_path) == 6
 
 
@@ -131,7 +131,7 @@ def test_no_build_and_source_filter(site, tmp_path):
     assert count(tmp_path) == 3
     assert not any(h.path.startswith("/a/") for h in site.log)
     bad = run(config, "--source", "C")
-    assert bad.exit_code == 1 and "no source named 'C'" in bad.stderr
+    assert bad.exit_code == 2 and "no source named 'C'" in bad.stderr
 
 
 def test_rejected_records_exit_nonzero_but_good_ones_land(site, tmp_path):
@@ -143,7 +143,7 @@ def test_rejected_records_exit_nonzero_but_good_ones_land(site, tmp_path):
         "kind": "html", "url": site.url("/list"),
         "selectors": {"item": "tbody tr", "title": "td.t a", "date": "td:nth-child(2)"}}])
     result = run(config)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{site.url('/list')} item 2: impossible date '2025.13.45'" in result.stderr
     assert count(tmp_path) == 1
 
@@ -151,7 +151,7 @@ def test_rejected_records_exit_nonzero_but_good_ones_land(site, tmp_path):
 def test_no_sources_is_an_error(tmp_path):
     config = write_config(tmp_path, [])
     result = run(config)
-    assert result.exit_code == 1 and "no [[sources]]" in result.stderr
+    assert result.exit_code == 2 and "no [[sources]]" in result.stderr
 
 
 def test_progress_on_a_terminal_is_one_live_line():
