@@ -223,12 +223,19 @@ def build(obj: Context, out_dir: Path | None) -> None:
 def validate(obj: Context, directory: Path | None) -> None:
     """Check the built feeds in DIRECTORY (default: the output folder) and list problems.
 
+    DIRECTORY may also be a site folder (one with config.toml): its output folder is checked.
     Hidden folders (.git, .venv) and virtual environments are skipped. Exits 1 if any error
     or warning is found.
     """
     from feedkit.validate import validate_dir
 
     target = directory or obj.config.out_dir
+    if directory is not None and (directory / "config.toml").is_file():
+        # `feedkit validate .` in a site folder means that site's feeds, in its output folder.
+        from feedkit.config import load_config
+
+        target = load_config(directory).out_dir
+        obj.detail(f"{directory}: a site folder; checking its output folder {target}")
     if not target.is_dir():
         if directory is not None:
             raise UsageError(f"{target}: no such folder")
@@ -354,7 +361,6 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
     export -> import -> export is byte-identical.
     """
     from feedkit.export import export_bytes, export_send_log
-    from feedkit.site import write_atomic
 
     with obj.open_store() as store:
         data = export_bytes(store)
@@ -365,11 +371,11 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
 
             state_bytes = export_state(store)
     if send_log:
-        changed = write_atomic(send_log, log)
+        changed = _write_file(send_log, log)
         records = log.count(b"\n")
         obj.info(f"{send_log}: {records} send-log records{'' if changed else ' (unchanged)'}")
     if state:
-        changed = write_atomic(state, state_bytes)
+        changed = _write_file(state, state_bytes)
         records = state_bytes.count(b"\n")
         obj.detail(f"{state}: {records} state records"
                    f"{'' if changed else ' (unchanged)'}")
@@ -378,7 +384,7 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    changed = write_atomic(out_file, data)
+    changed = _write_file(out_file, data)
     obj.info(f"{out_file}: {count} articles{'' if changed else ' (unchanged)'}")
 
 
@@ -554,6 +560,16 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
         obj.warn(msg_line)
     else:
         obj.info(msg_line)
+
+
+def _write_file(target: Path, data: bytes) -> bool:
+    """write_atomic with an OS error as one line (exit 1), not a traceback."""
+    from feedkit.site import write_atomic
+
+    try:
+        return write_atomic(target, data)
+    except OSError as exc:
+        raise FeedkitError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
 def _write_out(target: Path, data: bytes) -> None:
