@@ -140,8 +140,9 @@ class DigestConfig:
     max_items: int = _doc("At most this many articles per section in the email (0: no fixed cap; "
                           "the size budget still applies). The web view always has every one.",
                           default=0)
-    max_html_bytes: int = _doc("Size budget of the email's HTML part; Gmail clips over 102 KB, so "
-                               "sections are capped to fit.", default=100_000)
+    max_html_bytes: int = _doc("Size budget of the email's HTML part as sent (CRLF line ends, "
+                               "each recipient's own unsubscribe link); Gmail clips over 102 KB, "
+                               "so sections are capped to fit.", default=100_000)
     templates: str = _doc("A folder of your own digest templates (digest.html.j2, digest.txt.j2, "
                           "digest.css, ...); default: [build] templates, then the bundled ones.",
                           default="")
