@@ -165,7 +165,7 @@ def test_a_symlink_out_of_the_folder_is_not_followed(built_site):
 
 def test_a_directory_index_symlinked_out_of_the_folder_is_not_served(built_site):
     """Issue 14: public/x/index.html -> /etc/passwd was served for /x/."""
-    passwd = open("/etc/passwd", "rb").read()
+    passwd = built_site.root.joinpath("/etc/passwd").read_bytes()
     (built_site.out / "x").mkdir()
     (built_site.out / "x" / "index.html").symlink_to("/etc/passwd")
     (built_site.out / "y").mkdir()
