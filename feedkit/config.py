@@ -76,7 +76,11 @@ class SourceConfig:
     page_param: str = _doc("html: query parameter that numbers list pages (page=2, 3, ...).",
                            default="")
     next_page: str = _doc("html: CSS selector of the list page's 'next page' link.", default="")
-    max_pages: int = _doc("html: list pages read at most per update.", default=5)
+    max_pages: int = _doc("html: list pages read at most per update (at most "
+                          "1000).", default=5)
+    allow_hosts: tuple[str, ...] = _doc(
+        "html: other host names detail and next pages may be on; by default only the list "
+        "page's own host is fetched (links elsewhere are kept, not fetched).", default=())
     link_pattern: str = _doc(
         "html: regular expression applied to the link value, for javascript: links such as "
         "fn_view('123'); its groups fill link_template.", default="")
@@ -140,14 +144,19 @@ class DigestConfig:
     max_items: int = _doc("At most this many articles per section in the email (0: no fixed cap; "
                           "the size budget still applies). The web view always has every one.",
                           default=0)
-    max_html_bytes: int = _doc("Size budget of the email's HTML part; Gmail clips over 102 KB, so "
-                               "sections are capped to fit.", default=100_000)
+    max_html_bytes: int = _doc("Size budget of the email's HTML part as sent (CRLF line ends, "
+                               "each recipient's own unsubscribe link); Gmail clips over 102 KB, "
+                               "so sections are capped to fit.", default=100_000)
     templates: str = _doc("A folder of your own digest templates (digest.html.j2, digest.txt.j2, "
                           "digest.css, ...); default: [build] templates, then the bundled ones.",
                           default="")
     archive: bool = _doc("Write the web archive public/digest/ during 'feedkit build'.",
                          default=True)
     feed_limit: int = _doc("Weeks listed in the digest feed public/digest/feed.xml.", default=26)
+    send_day: str = _doc("'digest send' without --week sends last week's digest from this "
+                         "weekday on (monday ... sunday), in [site] timezone.", default="monday")
+    send_hour: int = _doc("... and from this hour (0-23) of that day; earlier runs say 'not due "
+                          "until ...' and send nothing.", default=8)
 
 
 @dataclass(frozen=True)
@@ -250,19 +259,27 @@ def toml_key(f: dataclasses.Field) -> str:
     return f.name.rstrip("_")
 
 
-def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``--config``, then ``$FEEDKIT_CONFIG``, then ``./config.toml``."""
+def find_config(explicit: str | os.PathLike[str] | None = None,
+                cwd: Path | None = None) -> Path:
+    """``--config`` (a file, or a folder holding config.toml), then ``$FEEDKIT_CONFIG`` (the
+    same), then the nearest ``config.toml`` in the current folder or one of its parents, the way
+    git finds its repository, so a command run from ``site/templates/`` still finds the site."""
     if explicit:
         candidate, how = Path(explicit), "--config"
     elif os.environ.get(CONFIG_ENV):
         candidate, how = Path(os.environ[CONFIG_ENV]), f"${CONFIG_ENV}"
     else:
-        candidate, how = Path(DEFAULT_CONFIG_NAME), "the current folder"
+        here = (cwd or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / DEFAULT_CONFIG_NAME).is_file():
+                return folder / DEFAULT_CONFIG_NAME
+        raise ConfigError(f"no {DEFAULT_CONFIG_NAME} in {here} or any folder above it (pass "
+                          "--config, set $FEEDKIT_CONFIG, or create one with 'feedkit init')")
+    candidate = candidate.expanduser()
+    if candidate.is_dir():
+        candidate = candidate / DEFAULT_CONFIG_NAME
     if not candidate.is_file():
-        hint = "" if how != "the current folder" else (
-            " (pass --config, set $FEEDKIT_CONFIG, or create one with 'feedkit init')"
-        )
-        raise ConfigError(f"{candidate}: no config file found via {how}{hint}")
+        raise ConfigError(f"{candidate}: no config file found via {how}")
     return candidate.resolve()
 
 
@@ -359,6 +376,29 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     raise TypeError(f"unsupported config type {hint!r}")  # pragma: no cover - schema bug
 
 
+PLACEHOLDER = "TODO"
+"""The marker the scaffold's config.toml puts in every value a site must fill in."""
+
+
+def placeholder_keys(config: Config) -> list[str]:
+    """One line per ``[site]`` value that still holds the scaffold's TODO marker, e.g.
+    ``config.toml: [site] title: still the placeholder 'TODO: 우리 시 새소식'``."""
+    lines = []
+    for f in dataclasses.fields(SiteConfig):
+        value = getattr(config.site, f.name)
+        if isinstance(value, str) and PLACEHOLDER in value:
+            lines.append(f"{config.path.name}: [site] {toml_key(f)}: still the placeholder "
+                         f"{value!r}; set the real value")
+    return lines
+
+
+def check_placeholders(config: Config) -> None:
+    """Refuse to publish a scaffold's TODO values (a feed titled 'TODO' at TODO.github.io)."""
+    lines = placeholder_keys(config)
+    if lines:
+        raise ConfigError("\n".join(lines))
+
+
 def check_http_url(value: str) -> str | None:
     """Why a URL is not an absolute http(s) URL, or None when it is fine."""
     try:
@@ -450,10 +490,23 @@ def _check_selector(spec: str, where: str) -> None:
         raise ConfigError(f"{where}: invalid CSS selector {css!r}: {exc}") from None
 
 
+def _is_host_name(host: str) -> bool:
+    """A bare host name or address, no scheme, port or path ('www.brcn.go.kr', '10.0.0.5')."""
+    try:
+        parts = urlsplit("//" + host)
+        return (bool(host) and not any(c.isspace() for c in host)
+                and parts.hostname == host.lower().strip("[]") and parts.port is None)
+    except ValueError:
+        return False
+
+
+MAX_PAGES = 1000   # list pages per source and run: bounded time and memory on endless paging
+
+
 def _check_source_fetching(src: SourceConfig, where: str) -> None:
     """The html/feed-only keys: known selector names, selectors that compile, sane paging."""
     html_keys = ("selectors", "detail", "page_param", "next_page", "link_pattern",
-                 "link_template")
+                 "link_template", "allow_hosts")
     if src.kind != "html":
         for key in html_keys:
             if getattr(src, key):
@@ -487,6 +540,14 @@ def _check_source_fetching(src: SourceConfig, where: str) -> None:
         _check_selector(src.next_page, f"{where} next_page")
     if src.max_pages < 1:
         raise ConfigError(f"{where} max_pages: must be at least 1, got {src.max_pages}")
+    if src.max_pages > MAX_PAGES:
+        raise ConfigError(f"{where} max_pages: at most {MAX_PAGES}, got {src.max_pages} (paging "
+                          "stops at the first page with nothing new anyway; a longer backlog "
+                          "is read over several runs with 'feedkit update --full')")
+    for host in src.allow_hosts:
+        if not _is_host_name(host):
+            raise ConfigError(f"{where} allow_hosts: expected a host name such as "
+                              f"'www.example.go.kr', got {host!r}")
     if bool(src.link_pattern) != bool(src.link_template):
         raise ConfigError(f"{where} link_pattern: link_pattern and link_template go together")
     if src.link_pattern:
@@ -518,6 +579,7 @@ def _check_fetch(fetch: FetchConfig, name: str) -> None:
 
 
 SMTP_TLS_MODES = ("starttls", "implicit", "none")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SUBJECT_FIELDS = {"week_label": "", "week": "", "site_title": "", "count": 0}
 
 
@@ -546,6 +608,11 @@ def _check_digest(config: Config, name: str) -> None:
                           f"got {digest.max_html_bytes}")
     if digest.feed_limit < 1:
         raise ConfigError(f"{name}: [digest] feed_limit: must be at least 1")
+    if digest.send_day.lower() not in WEEKDAYS:
+        raise ConfigError(f"{name}: [digest] send_day: expected a weekday name "
+                          f"({', '.join(WEEKDAYS)}), got {digest.send_day!r}")
+    if not 0 <= digest.send_hour <= 23:
+        raise ConfigError(f"{name}: [digest] send_hour: expected 0 to 23, got {digest.send_hour}")
     if smtp.tls and smtp.tls not in SMTP_TLS_MODES:
         raise ConfigError(f"{name}: [smtp] tls: expected one of {', '.join(SMTP_TLS_MODES)}, "
                           f"got {smtp.tls!r}")
