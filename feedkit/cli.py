@@ -322,6 +322,13 @@ def _week_options(fn):
     return fn
 
 
+def _warn_unsubscribe(obj: Context) -> None:
+    from feedkit.digest import unsubscribe_warnings
+
+    for line in unsubscribe_warnings(obj.config.digest.unsubscribe):
+        obj.warn(f"warning: {line}")
+
+
 def _pick_week(obj: Context, week_text: str | None, today):
     from feedkit.digest import Week, today_in
 
@@ -370,6 +377,7 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
 
     config = obj.config
     week = _pick_week(obj, week_text, today)
+    _warn_unsubscribe(obj)
     with obj.open_store() as store:
         dg = load_digest(config, store, week)
     label = f"{week.label} ({week.range_text(config.site.language)})"
@@ -438,6 +446,7 @@ def digest_send(obj: Context, week_text: str | None, today, dry_run: bool) -> No
 
     config = obj.config
     week = _pick_week(obj, week_text, today)
+    _warn_unsubscribe(obj)
     label = f"{week.label} ({week.range_text(config.site.language)})"
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
         report = send_week(config, store, week, now=datetime.now(config.tz), dry_run=dry_run,

@@ -127,8 +127,10 @@ class DigestConfig:
     from_: str = _doc("From address, e.g. '보령시 소식 <news@example.org>'.", default="")
     to: tuple[str, ...] = _doc("Recipient addresses (usually one list address).", default=())
     unsubscribe: tuple[str, ...] = _doc(
-        "mailto: and/or https: unsubscribe URLs (a string or a list); may contain {email} / "
-        "{token} ({token} needs $FEEDKIT_UNSUBSCRIBE_SECRET).", default=())
+        "mailto: and/or https: unsubscribe URLs (a string or a list); may contain {token} "
+        "(needs $FEEDKIT_UNSUBSCRIBE_SECRET) or {email}. Prefer {token} in https links, e.g. "
+        "https://example.org/unsubscribe/{token}: an address in a link costs spam points.",
+        default=())
     reply_to: str = _doc("Reply-To address (optional).", default="")
     recipients_file: str = _doc(
         "File of recipients for a small self-run list: one address per line, or CSV with an "

@@ -495,6 +495,16 @@ def shown_unsubscribe(templates: Sequence[str], *, personal: bool = True) -> str
     return candidates[0] if candidates else ""
 
 
+def unsubscribe_warnings(templates: Sequence[str]) -> list[str]:
+    """Advice on ``[digest] unsubscribe``: an address inside an https link (``{email}``) costs
+    spam points (SpamAssassin's GB_CUSTOM_HTM_URI, +1.0) and puts the address in web server
+    logs; ``{token}`` identifies the reader as well without either."""
+    return [f"[digest] unsubscribe: {u!r} puts the address in a web link, which spam filters "
+            "score against (SpamAssassin GB_CUSTOM_HTM_URI); use {token} instead, e.g. "
+            "https://example.org/unsubscribe/{token}"
+            for u in templates if u.startswith("http") and "{email}" in u]
+
+
 def link_reserve(links: Iterable[str]) -> int:
     """Bytes the longest of ``links`` adds over :data:`UNSUBSCRIBE_PLACEHOLDER` where the HTML
     shows it: HTML-escaped (``&`` is ``&amp;``) and UTF-8 encoded, as :meth:`EmailBody.personal`
