@@ -390,6 +390,7 @@ class DigestRenderer:
             "feed_url": base + "feed.xml",
             "unsubscribe_url": unsubscribe,
             "reason": self.reason(),
+            "subscribe_url": self.config.digest.subscribe,
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
         }
@@ -411,9 +412,10 @@ class DigestRenderer:
         return render(TEXT_TEMPLATE, self.user_dir, **ctx)
 
     def web_page(self, digest: Digest, nav: dict | None = None) -> str:
-        """The archive page: every article, not inlined (a browser reads the <style> block)."""
-        unsub = shown_unsubscribe(self.config.digest.unsubscribe, personal=False)
-        return self.raw_html(digest, web=True, unsubscribe=unsub, nav=nav)
+        """The archive page: every article, not inlined (a browser reads the <style> block).
+        A web page, not a copy of the email: no "you receive this email", no unsubscribe link
+        (its reader subscribed to nothing), but how to subscribe."""
+        return self.raw_html(digest, web=True, unsubscribe="", nav=nav)
 
     def email(self, digest: Digest, *, unsubscribe: str | None = None,
               reserve: int = 0) -> EmailBody:
@@ -744,6 +746,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     title = DigestRenderer.title_for(config)
     return render(INDEX_TEMPLATE, digest_templates_dir(config), site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
+                  subscribe_url=config.digest.subscribe,
                   total=sum(len(v) for v in weeks.values()))
 
 

@@ -81,7 +81,8 @@ def test_archive_pages_pass_vnu_without_any_error(tmp_path):
     store_with(tmp_path, digest.articles()).close()
     (tmp_path / "config.toml").write_text(
         '[site]\ntitle = "보령시 새소식"\nurl = "https://www.brcn.go.kr/"\n'
-        'feed_url = "https://news.example.org/boryeong/"\n', encoding="utf-8")
+        'feed_url = "https://news.example.org/boryeong/"\n'
+        '[digest]\nsubscribe = "https://news.example.org/subscribe"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "build"])
     assert result.exit_code == 0, result.output
     pages = sorted((tmp_path / "public" / "digest").glob("*.html"))
