@@ -467,14 +467,21 @@ def digest() -> None:
 
 
 def _week_options(fn):
-    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'",
+    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'", envvar="FEEDKIT_NOW",
                       help="Pretend it is this time, in [site] timezone (pins the default week "
-                           "and, for send, whether it is due; for tests and CI).")(fn)
+                           "and, for send, whether it is due; for tests; also $FEEDKIT_NOW).")(fn)
     fn = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
                       help="Pretend today is this date, at its last minute (like --now).")(fn)
     fn = click.option("--week", "week_text", metavar="YYYY-Www",
                       help="The ISO week, e.g. 2024-W24 (default: the last complete week).")(fn)
     return fn
+
+
+def _warn_unsubscribe(obj: Context) -> None:
+    from feedkit.digest import unsubscribe_warnings
+
+    for line in unsubscribe_warnings(obj.config.digest.unsubscribe):
+        obj.warn(f"warning: {line}")
 
 
 def _now(obj: Context, now_text: str | None, today):
@@ -532,6 +539,7 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
 
     config = obj.config
     week = _pick_week(obj, week_text, today, now_text)
+    _warn_unsubscribe(obj)
     with obj.open_store() as store:
         dg = load_digest(config, store, week)
     label = f"{week.label} ({week.range_text(config.site.language)})"
@@ -611,6 +619,7 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     from feedkit.mail import send_week
 
     config = obj.config
+    _warn_unsubscribe(obj)
     now = _now(obj, now_text, today)
     if week_text:
         week = _pick_week(obj, week_text, today)
