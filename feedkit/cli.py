@@ -167,14 +167,19 @@ def build(obj: Context, out_dir: Path | None) -> None:
 def validate(obj: Context, directory: Path | None) -> None:
     """Check the built feeds in DIRECTORY (default: the output folder) and list problems.
 
-    Exits 1 if any error or warning is found.
+    Exits 1 if any error or warning is found, except DuplicateUpdated (entries of a date-only
+    source share their day; listed with -v).
     """
     from feedkit.validate import validate_dir
 
     target = directory or obj.config.out_dir
     if not target.is_dir():
         raise FeedkitError(f"{target}: no such folder (run 'feedkit build' first)")
-    problems = validate_dir(target)
+    found = validate_dir(target)
+    for problem in found:
+        if problem.accepted:
+            obj.detail(f"accepted: {problem}")
+    problems = [p for p in found if not p.accepted]
     for problem in problems:
         obj.warn(str(problem))
     if problems:
