@@ -144,21 +144,38 @@ def _stamp_import(store) -> None:
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: [build] out, usually public/).")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]",
+              help="Build as of this moment (site timezone unless an offset is given): "
+                   "articles dated later are held back. For tests and reproducible rebuilds.")
 @pass_ctx
-def build(obj: Context, out_dir: Path | None) -> None:
+def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     """Write feeds, category feeds and the index page into the output folder.
 
     Only files whose content changed are rewritten; a failed build leaves the old output intact.
+    Articles dated in the future wait until their time unless [build] publish_future is set.
     """
     from feedkit.site import build as build_site
 
     config = obj.config
+    now = _parse_now(now_text, config.tz) if now_text else None
     with obj.open_store() as store, obj.progress("build", unit="files rendered") as bar:
-        report = build_site(config, store, out_dir, progress=bar.advance)
+        report = build_site(config, store, out_dir, progress=bar.advance, now=now)
     target = (out_dir or config.out_dir)
     for rel in report.written:
         obj.detail(f"wrote {rel}")
     obj.info(report.summary(target))
+
+
+def _parse_now(text: str, tz):
+    """``--now``: an ISO 8601 date or date-time; without an offset it is read in ``tz``."""
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not YYYY-MM-DD[THH:MM[:SS]][+HH:MM]",
+                                 param_hint="'--now'") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
 @cli.command()
@@ -368,11 +385,12 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
         preview_unsubscribe,
     )
     from feedkit.mail import clean_address
+    from feedkit.schedule import build_time, visible_until
 
     config = obj.config
     week = _pick_week(obj, week_text, today)
     with obj.open_store() as store:
-        dg = load_digest(config, store, week)
+        dg = load_digest(config, store, week, visible_until(config, build_time()))
     label = f"{week.label} ({week.range_text(config.site.language)})"
     if dg.total == 0 and not allow_empty:
         raise FeedkitError(f"{label}: no articles published that week; nothing to render "
