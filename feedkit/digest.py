@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError, UsageError
 from feedkit.model import Article
 
 HTML_TEMPLATE = "digest.html.j2"
@@ -68,12 +68,12 @@ class Week:
     def parse(cls, text: str, tz: ZoneInfo) -> Week:
         m = _WEEK_RE.match(text.strip())
         if not m:
-            raise FeedkitError(f"--week: {text!r} is not an ISO week (use e.g. 2024-W24)")
+            raise UsageError(f"--week: {text!r} is not an ISO week (use e.g. 2024-W24)")
         year, number = int(m[1]), int(m[2])
         try:
             date.fromisocalendar(year, number, 1)
         except ValueError:
-            raise FeedkitError(f"--week: {year} has no ISO week {number}") from None
+            raise UsageError(f"--week: {year} has no ISO week {number}") from None
         return cls(year, number, tz)
 
     @classmethod
@@ -174,7 +174,7 @@ def group_sections(articles: Sequence[Article], order: Sequence[str], language: 
 
 
 def load_digest(config: Config, store, week: Week, until: int | None = None) -> Digest:
-    """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.schedule`) leaves out
+    """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.publication`) leaves out
     those not yet due."""
     articles = [s.article for s in store.published_between(week.start, week.end)
                 if until is None or int(s.article.published.timestamp()) <= until]
@@ -510,7 +510,7 @@ def link_reserve(links: Iterable[str]) -> int:
 def unsubscribe_token(address: str) -> str:
     secret = os.environ.get(SECRET_ENV, "")
     if not secret:
-        raise FeedkitError(f"[digest] unsubscribe uses {{token}} but ${SECRET_ENV} is not set")
+        raise ConfigError(f"[digest] unsubscribe uses {{token}} but ${SECRET_ENV} is not set")
     mac = hmac.new(secret.encode("utf-8"), address.lower().encode("utf-8"), hashlib.sha256)
     return mac.hexdigest()[:32]
 
@@ -549,11 +549,11 @@ def sender(config: Config):
 
     raw = config.digest.from_
     if not raw:
-        raise FeedkitError("[digest] from is not set: a digest email needs a sender address")
+        raise ConfigError("[digest] from is not set: a digest email needs a sender address")
     header = default.header_factory("From", raw)
     addrs = header.addresses
     if len(addrs) != 1 or not addrs[0].domain or header.defects:
-        raise FeedkitError(f"[digest] from: {raw!r} is not one valid address")
+        raise ConfigError(f"[digest] from: {raw!r} is not one valid address")
     addr: Address = addrs[0]
     return addr
 
@@ -646,7 +646,7 @@ def week_rows(config: Config, store, until: int | None = None
               ) -> dict[str, list[tuple[str, str, int, str]]]:
     """``{week label: [(id, hash, published_ts, title), ...]}``, newest week first, newest
     article first inside a week; from one light query (no article bodies). Articles published
-    after ``until`` are not there yet (:mod:`feedkit.schedule`)."""
+    after ``until`` are not there yet (:mod:`feedkit.publication`)."""
     tz = config.tz
     weeks: dict[str, list[tuple[str, str, int, str]]] = {}
     day_label: dict[date, str] = {}

@@ -32,7 +32,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from feedkit.config import Config, SmtpConfig
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError
 from feedkit.progress import Progress
 
 PASSWORD_ENV = "FEEDKIT_SMTP_PASSWORD"
@@ -91,7 +91,7 @@ def _read_recipients_file(path: Path) -> list[tuple[str, str]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise FeedkitError(f"{path}: recipients file not found ([digest] recipients_file)"
+        raise ConfigError(f"{path}: recipients file not found ([digest] recipients_file)"
                            ) from None
     except UnicodeDecodeError as exc:
         raise FeedkitError(f"{path}: recipients file is not UTF-8 ({exc.reason})") from None
@@ -157,7 +157,7 @@ class SmtpSession:
         self.settings = settings
         self.password = os.environ.get(PASSWORD_ENV, "")
         if settings.username and not self.password:
-            raise FeedkitError(f"[smtp] username is set but ${PASSWORD_ENV} is empty")
+            raise ConfigError(f"[smtp] username is set but ${PASSWORD_ENV} is empty")
         self.conn: smtplib.SMTP | None = None
 
     @property
@@ -280,8 +280,8 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     report.problems = recipients.problems
     report.recipients = len(recipients.addresses)
     if not recipients.addresses:
-        raise FeedkitError("no recipients: set [digest] to or [digest] recipients_file")
-    from feedkit.schedule import visible_until
+        raise ConfigError("no recipients: set [digest] to or [digest] recipients_file")
+    from feedkit.publication import visible_until
 
     digest = load_digest(config, store, week, visible_until(config, now))
     report.total = digest.total

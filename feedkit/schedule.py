@@ -1,48 +1,65 @@
-"""When an article may be published: not before its own date.
+"""When the weekly digest is due: the one rule ``feedkit digest send`` (no ``--week``) follows.
 
-A record dated 2099-01-01 (a typo, or a notice scheduled ahead) would otherwise sit at the top of
-every feed for 70 years and open a ``2099-W01`` digest page. As Hugo does by default
-(``buildFuture = false``), a build leaves such articles out of the feeds, the index, the digest
-and its archive until their time comes; ``[build] publish_future = true`` publishes them at once.
-
-Every selection goes through :func:`visible_until`, so the feeds and the digest archive agree on
-what exists. "Now" is passed in (``feedkit build --now``) rather than read deep inside, so a test
-or a reproducible rebuild pins it; the same store, config and ``--now`` give the same bytes.
+Why a rule and not a cron line: GitHub delays and sometimes drops scheduled runs, and a city site
+can be down for the one run at 08:00. So every scheduled run calls ``digest send``; the digest of
+the last complete week becomes due at ``[digest] send_day`` + ``send_hour`` in the site's
+timezone (default Monday 08:00), and the first run at or after that moment sends it. The send
+log in the store makes every later run that week a no-op.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from feedkit.config import Config
-
-# The W3C validator calls a date before 1990 implausible (ImplausibleDate); so does import.
-EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
-# A clock a few minutes apart from the source's is not "the future" worth a warning.
-FUTURE_SLACK = timedelta(minutes=10)
-
-
-def build_time(now: datetime | None = None) -> datetime:
-    """The instant a build publishes as of: ``now`` if given, else the clock; whole seconds
-    (the store sorts and compares on whole seconds)."""
-    return (now or datetime.now(UTC)).replace(microsecond=0)
+from feedkit.config import WEEKDAYS
+from feedkit.digest import Week
+from feedkit.errors import UsageError
 
 
-def visible_until(config: Config, now: datetime) -> int | None:
-    """Unix seconds of the newest ``published`` a build may show (inclusive), or None when the
-    site publishes ahead (``[build] publish_future``)."""
-    if config.build.publish_future:
-        return None
-    return int(now.timestamp())
+@dataclass(frozen=True)
+class Due:
+    week: Week           # the last complete week at ``now``
+    at: datetime         # when its digest becomes due, in the site's timezone
+    now: datetime
+
+    @property
+    def is_due(self) -> bool:
+        return self.now >= self.at
 
 
-def date_warning(published: datetime, now: datetime) -> str | None:
-    """What import says about an implausible date (the article is kept either way)."""
-    if published > now + FUTURE_SLACK:
-        return (f"dated {published.isoformat()}, in the future: kept, but left out of the "
-                "feeds, the index and the digest until then ([build] publish_future = true "
-                "publishes ahead)")
-    if published < EARLIEST_PLAUSIBLE:
-        return (f"dated {published.isoformat()}, before 1990: kept; check the source's date "
-                "(feed validators call it implausible)")
-    return None
+def due_digest(now: datetime, tz: ZoneInfo, send_day: str = "monday",
+               send_hour: int = 8) -> Due:
+    """The week whose digest a run at ``now`` may send, and from when.
+
+    The digest of ISO week W is due on ``send_day`` of week W+1 at ``send_hour``: with the
+    defaults, Monday 08:00 right after the week ends; a run at 09:00 (the 08:00 one missed) or
+    on Tuesday still finds it due.
+    """
+    local = now.astimezone(tz)
+    week = Week.last_complete(local.date(), tz)
+    day = week.first_day + timedelta(days=7 + WEEKDAYS.index(send_day.lower()))
+    at = datetime.combine(day, time(send_hour), tzinfo=tz)
+    return Due(week=week, at=at, now=local)
+
+
+def parse_now(text: str, tz: ZoneInfo) -> datetime:
+    """``--now``: ``YYYY-MM-DD HH:MM`` (or with ``T``, seconds, or a UTC offset); a time without
+    an offset is in the site's timezone."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--now: {text!r} is not a date and time (use e.g. "
+                         "'2024-06-17 08:00' in the site's timezone)") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def pinned_now(now_text: str | None, today: date | None, tz: ZoneInfo) -> datetime:
+    """The "now" a command works with: ``--now``, else ``--today`` (that whole day reached: its
+    last minute), else the clock. The one place the digest commands read the clock."""
+    if now_text:
+        return parse_now(now_text, tz)
+    if today is not None:
+        return datetime.combine(today, time(23, 59), tzinfo=tz)
+    return datetime.now(tz)

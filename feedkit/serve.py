@@ -141,7 +141,7 @@ class Preview:
 
     def _week(self, week, text: bool) -> Reply:
         from feedkit.digest import DigestRenderer, load_digest, preview_unsubscribe, week_rows
-        from feedkit.schedule import build_time, visible_until
+        from feedkit.publication import build_time, visible_until
 
         config = self.config
         until = visible_until(config, build_time())  # a preview shows what a build would

@@ -94,7 +94,7 @@ class OutputPlan:
     def __init__(self, store: Store, out_dir: Path,
                  progress: Callable[[int], None] | None = None, until: int | None = None):
         self.store = store
-        # Articles published after this Unix second are held back (feedkit.schedule); every
+        # Articles published after this Unix second are held back (feedkit.publication); every
         # unit of the build, the digest archive included, selects with it.
         self.until = until
         self.held_back = store.held_back(until)
@@ -205,10 +205,12 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
           now: datetime | None = None) -> BuildReport:
     """Render everything that changed into ``out_dir`` (default ``[build] out``);
     ``progress`` is told how many files each rendered unit produced. Articles dated after
-    ``now`` (default: the clock) are held back, see :mod:`feedkit.schedule`."""
-    from feedkit.schedule import build_time, visible_until
+    ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
+    from feedkit.config import check_placeholders
+    from feedkit.publication import build_time, visible_until
     from feedkit.templating import find_template, templates_digest
 
+    check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
     out_dir = (out_dir or config.out_dir).resolve()
     if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "

@@ -273,7 +273,7 @@ class Store:
     def latest(self, limit: int, category: str | None = None,
                until: int | None = None) -> list[StoredArticle]:
         """Newest first (ties broken by id, so the order is stable); ``until`` leaves out what
-        is published after that Unix second (see :mod:`feedkit.schedule`)."""
+        is published after that Unix second (see :mod:`feedkit.publication`)."""
         where, params = self._filter(category, until)
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM articles{where} ORDER BY published_ts DESC, id DESC "

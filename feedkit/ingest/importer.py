@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from feedkit.ingest.files import check_readable, read_records
 from feedkit.ingest.normalize import KNOWN_FIELDS, RecordError, normalize_record
 from feedkit.model import Article
-from feedkit.schedule import build_time, date_warning
+from feedkit.publication import build_time, date_warning
 from feedkit.store import Store, UpsertResult
 
 
