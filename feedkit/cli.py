@@ -7,6 +7,7 @@ them, so ``feedkit --help`` stays fast.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -35,7 +36,14 @@ class Context:
     def open_store(self):
         from feedkit.store import Store
 
-        return Store(self.config.store_path)
+        return Store(self.config.store_path, busy_timeout=self.config.store.busy_timeout)
+
+    @property
+    def store_path(self) -> Path:
+        """For messages: the store file of the loaded config."""
+        if self._config is None:
+            return Path("the article store")
+        return self._config.store_path
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
@@ -64,6 +72,13 @@ class FeedkitGroup(click.Group):
         except FeedkitError as exc:
             click.echo(f"feedkit: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except sqlite3.Error as exc:   # the store, mid-command: locked too long, damaged, full
+            from feedkit.store import StoreError
+
+            obj = ctx.find_object(Context)
+            path = obj.store_path if obj is not None else Path("the article store")
+            click.echo(f"feedkit: error: {StoreError(path, exc)}", err=True)
+            ctx.exit(StoreError.exit_code)
         except KeyboardInterrupt:
             click.echo("feedkit: interrupted", err=True)
             ctx.exit(130)

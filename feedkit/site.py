@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from feedkit import __version__
 from feedkit.config import FEED_FILENAMES as FILENAMES
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError
 from feedkit.store import Store, StoredArticle
 
 STYLESHEET = "feed.xsl"
@@ -47,7 +47,38 @@ def safe_relpath(rel: str) -> PurePosixPath:
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` via a temporary file and rename. False if already identical."""
+    """Write ``data`` to ``path`` via a temporary file and rename. False if already identical.
+
+    A file system that refuses (read-only, full, a file where a folder should be) raises
+    :class:`FeedkitError` naming the file and what to do; the old file is left as it was."""
+    try:
+        return _write_atomic(path, data)
+    except OSError as exc:
+        raise FeedkitError(f"{path}: cannot write: {why_not_written(exc)}") from None
+
+
+def why_not_written(exc: OSError) -> str:
+    """An OSError from writing an output file, as the one line a user can act on."""
+    import errno
+
+    reason = exc.strerror or str(exc)
+    advice = {
+        errno.EROFS: "the folder is on a read-only file system; point the output "
+                     "([build] out or --out) at a writable folder",
+        errno.ENOSPC: "the disk is full; free some space and run again",
+        errno.EDQUOT: "the disk quota is used up; free some space and run again",
+        errno.ENOTDIR: "a file stands where a folder should be; point the output "
+                       "([build] out or --out) at a folder",
+        errno.EEXIST: "a file stands where a folder should be; point the output "
+                      "([build] out or --out) at a folder",
+        errno.EACCES: "permission denied; check the folder's permissions",
+        errno.EPERM: "not permitted; check the folder's permissions",
+    }.get(exc.errno or 0, "")
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{reason}{where}" + (f": {advice}" if advice else "")
+
+
+def _write_atomic(path: Path, data: bytes) -> bool:
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
@@ -195,6 +226,17 @@ def _feed_sets(config: Config, store: Store) -> list[FeedSet]:
     return sets
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Before anything is rendered: the output folder, or the nearest part of its path that
+    exists, must be a folder (``out = "/etc/passwd"`` is a mistake, said as one)."""
+    for part in (out_dir, *out_dir.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ConfigError(f"{out_dir}: cannot build there: {part} is a file, not a "
+                                   "folder; point the output ([build] out or --out) at a folder")
+            return
+
+
 def build(config: Config, store: Store, out_dir: Path | None = None,
           progress: Callable[[int], None] | None = None) -> BuildReport:
     """Render everything that changed into ``out_dir`` (default ``[build] out``);
@@ -202,6 +244,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     from feedkit.templating import find_template, templates_digest
 
     out_dir = (out_dir or config.out_dir).resolve()
+    check_out_dir(out_dir)
     if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "
                            "(run 'feedkit import' or 'feedkit update' first)")
