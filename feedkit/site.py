@@ -74,7 +74,9 @@ def why_not_written(exc: OSError) -> str:
         errno.EACCES: "permission denied; check the folder's permissions",
         errno.EPERM: "not permitted; check the folder's permissions",
     }.get(exc.errno or 0, "")
-    where = f" ({exc.filename})" if exc.filename else ""
+    # The file that failed, when it is not the one already named (a folder on the way, say).
+    where = f" ({exc.filename})" if exc.filename and not str(exc.filename).endswith(".tmp") \
+        else ""
     return f"{reason}{where}" + (f": {advice}" if advice else "")
 
 
