@@ -129,9 +129,13 @@ class DigestConfig:
     from_: str = _doc("From address, e.g. '보령시 소식 <news@example.org>'.", default="")
     to: tuple[str, ...] = _doc("Recipient addresses (usually one list address).", default=())
     unsubscribe: tuple[str, ...] = _doc(
-        "mailto: and/or https: unsubscribe URLs (a string or a list); may contain {email} / "
-        "{token} ({token} needs $FEEDKIT_UNSUBSCRIBE_SECRET).", default=())
+        "mailto: and/or https: unsubscribe URLs (a string or a list); may contain {token} "
+        "(needs $FEEDKIT_UNSUBSCRIBE_SECRET) or {email}. Prefer {token} in https links, e.g. "
+        "https://example.org/unsubscribe/{token}: an address in a link costs spam points.",
+        default=())
     reply_to: str = _doc("Reply-To address (optional).", default="")
+    subscribe: str = _doc("How readers subscribe: a mailto: address or an https page, shown on "
+                          "the web archive (which never shows an unsubscribe link).", default="")
     recipients_file: str = _doc(
         "File of recipients for a small self-run list: one address per line, or CSV with an "
         "'email' column; relative to config.toml.", default="")
@@ -146,14 +150,19 @@ class DigestConfig:
     max_items: int = _doc("At most this many articles per section in the email (0: no fixed cap; "
                           "the size budget still applies). The web view always has every one.",
                           default=0)
-    max_html_bytes: int = _doc("Size budget of the email's HTML part; Gmail clips over 102 KB, so "
-                               "sections are capped to fit.", default=100_000)
+    max_html_bytes: int = _doc("Size budget of the email's HTML part as sent (CRLF line ends, "
+                               "each recipient's own unsubscribe link); Gmail clips over 102 KB, "
+                               "so sections are capped to fit.", default=100_000)
     templates: str = _doc("A folder of your own digest templates (digest.html.j2, digest.txt.j2, "
                           "digest.css, ...); default: [build] templates, then the bundled ones.",
                           default="")
     archive: bool = _doc("Write the web archive public/digest/ during 'feedkit build'.",
                          default=True)
     feed_limit: int = _doc("Weeks listed in the digest feed public/digest/feed.xml.", default=26)
+    send_day: str = _doc("'digest send' without --week sends last week's digest from this "
+                         "weekday on (monday ... sunday), in [site] timezone.", default="monday")
+    send_hour: int = _doc("... and from this hour (0-23) of that day; earlier runs say 'not due "
+                          "until ...' and send nothing.", default=8)
 
 
 @dataclass(frozen=True)
@@ -256,19 +265,27 @@ def toml_key(f: dataclasses.Field) -> str:
     return f.name.rstrip("_")
 
 
-def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``--config``, then ``$FEEDKIT_CONFIG``, then ``./config.toml``."""
+def find_config(explicit: str | os.PathLike[str] | None = None,
+                cwd: Path | None = None) -> Path:
+    """``--config`` (a file, or a folder holding config.toml), then ``$FEEDKIT_CONFIG`` (the
+    same), then the nearest ``config.toml`` in the current folder or one of its parents, the way
+    git finds its repository, so a command run from ``site/templates/`` still finds the site."""
     if explicit:
         candidate, how = Path(explicit), "--config"
     elif os.environ.get(CONFIG_ENV):
         candidate, how = Path(os.environ[CONFIG_ENV]), f"${CONFIG_ENV}"
     else:
-        candidate, how = Path(DEFAULT_CONFIG_NAME), "the current folder"
+        here = (cwd or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / DEFAULT_CONFIG_NAME).is_file():
+                return folder / DEFAULT_CONFIG_NAME
+        raise ConfigError(f"no {DEFAULT_CONFIG_NAME} in {here} or any folder above it (pass "
+                          "--config, set $FEEDKIT_CONFIG, or create one with 'feedkit init')")
+    candidate = candidate.expanduser()
+    if candidate.is_dir():
+        candidate = candidate / DEFAULT_CONFIG_NAME
     if not candidate.is_file():
-        hint = "" if how != "the current folder" else (
-            " (pass --config, set $FEEDKIT_CONFIG, or create one with 'feedkit init')"
-        )
-        raise ConfigError(f"{candidate}: no config file found via {how}{hint}")
+        raise ConfigError(f"{candidate}: no config file found via {how}")
     return candidate.resolve()
 
 
@@ -368,6 +385,29 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):  # pragma: no cover - no such fields yet
         return value
     raise TypeError(f"unsupported config type {hint!r}")  # pragma: no cover - schema bug
+
+
+PLACEHOLDER = "TODO"
+"""The marker the scaffold's config.toml puts in every value a site must fill in."""
+
+
+def placeholder_keys(config: Config) -> list[str]:
+    """One line per ``[site]`` value that still holds the scaffold's TODO marker, e.g.
+    ``config.toml: [site] title: still the placeholder 'TODO: 우리 시 새소식'``."""
+    lines = []
+    for f in dataclasses.fields(SiteConfig):
+        value = getattr(config.site, f.name)
+        if isinstance(value, str) and PLACEHOLDER in value:
+            lines.append(f"{config.path.name}: [site] {toml_key(f)}: still the placeholder "
+                         f"{value!r}; set the real value")
+    return lines
+
+
+def check_placeholders(config: Config) -> None:
+    """Refuse to publish a scaffold's TODO values (a feed titled 'TODO' at TODO.github.io)."""
+    lines = placeholder_keys(config)
+    if lines:
+        raise ConfigError("\n".join(lines))
 
 
 def check_http_url(value: str) -> str | None:
@@ -563,6 +603,7 @@ def _check_fetch(fetch: FetchConfig, name: str) -> None:
 
 
 SMTP_TLS_MODES = ("starttls", "implicit", "none")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SUBJECT_FIELDS = {"week_label": "", "week": "", "site_title": "", "count": 0}
 
 
@@ -578,6 +619,10 @@ def _check_digest(config: Config, name: str) -> None:
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(f"{name}: [digest] unsubscribe: {u!r}: only {{email}} and {{token}} "
                               f"may be filled in ({exc})") from None
+    if digest.subscribe and not (digest.subscribe.startswith("mailto:")
+                                 or check_http_url(digest.subscribe) is None):
+        raise ConfigError(f"{name}: [digest] subscribe: expected a mailto: or http(s) URL, "
+                          f"got {digest.subscribe!r}")
     try:
         digest.subject.format(**_SUBJECT_FIELDS)
     except (KeyError, IndexError, ValueError) as exc:
@@ -591,6 +636,11 @@ def _check_digest(config: Config, name: str) -> None:
                           f"got {digest.max_html_bytes}")
     if digest.feed_limit < 1:
         raise ConfigError(f"{name}: [digest] feed_limit: must be at least 1")
+    if digest.send_day.lower() not in WEEKDAYS:
+        raise ConfigError(f"{name}: [digest] send_day: expected a weekday name "
+                          f"({', '.join(WEEKDAYS)}), got {digest.send_day!r}")
+    if not 0 <= digest.send_hour <= 23:
+        raise ConfigError(f"{name}: [digest] send_hour: expected 0 to 23, got {digest.send_hour}")
     if smtp.tls and smtp.tls not in SMTP_TLS_MODES:
         raise ConfigError(f"{name}: [smtp] tls: expected one of {', '.join(SMTP_TLS_MODES)}, "
                           f"got {smtp.tls!r}")

@@ -23,7 +23,7 @@ import hmac
 import html as html_lib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError, UsageError
 from feedkit.model import Article
 
 HTML_TEMPLATE = "digest.html.j2"
@@ -68,12 +68,12 @@ class Week:
     def parse(cls, text: str, tz: ZoneInfo) -> Week:
         m = _WEEK_RE.match(text.strip())
         if not m:
-            raise FeedkitError(f"--week: {text!r} is not an ISO week (use e.g. 2024-W24)")
+            raise UsageError(f"--week: {text!r} is not an ISO week (use e.g. 2024-W24)")
         year, number = int(m[1]), int(m[2])
         try:
             date.fromisocalendar(year, number, 1)
         except ValueError:
-            raise FeedkitError(f"--week: {year} has no ISO week {number}") from None
+            raise UsageError(f"--week: {year} has no ISO week {number}") from None
         return cls(year, number, tz)
 
     @classmethod
@@ -259,7 +259,12 @@ def _premailer():
         remove_classes=False,             # the @media rules select by class
         align_floating_images=False,      # we do not float; it halves premailer's time
         disable_validation=True,          # mso-* and -webkit-* are deliberate
-        disable_basic_attributes=["height", "align"],  # no height="auto", no table align
+        # Attributes premailer would derive from the CSS: none. It would turn `width: 100%` into
+        # `width="100%"` over the template's `<img width="552">` (Outlook's Word engine needs
+        # the pixel width and ignores max-width; vnu rejects a percentage there), add
+        # `<body width>`, `height="auto"` and table `align`. The template writes the legacy
+        # attributes email clients need itself.
+        disable_basic_attributes=["width", "height", "align"],
         cssutils_logging_level=logging.CRITICAL,
     )
 
@@ -385,6 +390,7 @@ class DigestRenderer:
             "feed_url": base + "feed.xml",
             "unsubscribe_url": unsubscribe,
             "reason": self.reason(),
+            "subscribe_url": self.config.digest.subscribe,
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
         }
@@ -406,9 +412,10 @@ class DigestRenderer:
         return render(TEXT_TEMPLATE, self.user_dir, **ctx)
 
     def web_page(self, digest: Digest, nav: dict | None = None) -> str:
-        """The archive page: every article, not inlined (a browser reads the <style> block)."""
-        unsub = shown_unsubscribe(self.config.digest.unsubscribe, personal=False)
-        return self.raw_html(digest, web=True, unsubscribe=unsub, nav=nav)
+        """The archive page: every article, not inlined (a browser reads the <style> block).
+        A web page, not a copy of the email: no "you receive this email", no unsubscribe link
+        (its reader subscribed to nothing), but how to subscribe."""
+        return self.raw_html(digest, web=True, unsubscribe="", nav=nav)
 
     def email(self, digest: Digest, *, unsubscribe: str | None = None,
               reserve: int = 0) -> EmailBody:
@@ -416,7 +423,8 @@ class DigestRenderer:
 
         ``unsubscribe``: the link shown in the footer; default the placeholder that
         :meth:`EmailBody.personal` fills in. ``reserve``: bytes to keep free per placeholder
-        occurrence (the longest recipient's URL minus the placeholder's length).
+        occurrence (see :func:`link_reserve`). The budget counts the HTML part as a mail client
+        decodes it from the wire (:func:`sent_size`), not the string rendered here.
         """
         cfg = self.config.digest
         link = UNSUBSCRIBE_PLACEHOLDER if unsubscribe is None else unsubscribe
@@ -425,7 +433,7 @@ class DigestRenderer:
         def attempt(n: int | None) -> tuple[str, list[int], int]:
             counts = allocate(digest.sections, n, cfg.max_items)
             out = inline_css(self.raw_html(digest, counts, unsubscribe=link))
-            size = len(out.encode("utf-8")) + reserve * out.count(link)
+            size = sent_size(out) + reserve * out.count(link)
             return out, counts, size
 
         html, counts, size = attempt(None)
@@ -489,10 +497,29 @@ def shown_unsubscribe(templates: Sequence[str], *, personal: bool = True) -> str
     return candidates[0] if candidates else ""
 
 
+def unsubscribe_warnings(templates: Sequence[str]) -> list[str]:
+    """Advice on ``[digest] unsubscribe``: an address inside an https link (``{email}``) costs
+    spam points (SpamAssassin's GB_CUSTOM_HTM_URI, +1.0) and puts the address in web server
+    logs; ``{token}`` identifies the reader as well without either."""
+    return [f"[digest] unsubscribe: {u!r} puts the address in a web link, which spam filters "
+            "score against (SpamAssassin GB_CUSTOM_HTM_URI); use {token} instead, e.g. "
+            "https://example.org/unsubscribe/{token}"
+            for u in templates if u.startswith("http") and "{email}" in u]
+
+
+def link_reserve(links: Iterable[str]) -> int:
+    """Bytes the longest of ``links`` adds over :data:`UNSUBSCRIBE_PLACEHOLDER` where the HTML
+    shows it: HTML-escaped (``&`` is ``&amp;``) and UTF-8 encoded, as :meth:`EmailBody.personal`
+    writes it. The size budget keeps this much free per footer link, so every recipient's
+    message fits, not just the placeholder's."""
+    longest = max((len(html_lib.escape(u).encode("utf-8")) for u in links), default=0)
+    return max(0, longest - len(UNSUBSCRIBE_PLACEHOLDER))
+
+
 def unsubscribe_token(address: str) -> str:
     secret = os.environ.get(SECRET_ENV, "")
     if not secret:
-        raise FeedkitError(f"[digest] unsubscribe uses {{token}} but ${SECRET_ENV} is not set")
+        raise ConfigError(f"[digest] unsubscribe uses {{token}} but ${SECRET_ENV} is not set")
     mac = hmac.new(secret.encode("utf-8"), address.lower().encode("utf-8"), hashlib.sha256)
     return mac.hexdigest()[:32]
 
@@ -531,11 +558,11 @@ def sender(config: Config):
 
     raw = config.digest.from_
     if not raw:
-        raise FeedkitError("[digest] from is not set: a digest email needs a sender address")
+        raise ConfigError("[digest] from is not set: a digest email needs a sender address")
     header = default.header_factory("From", raw)
     addrs = header.addresses
     if len(addrs) != 1 or not addrs[0].domain or header.defects:
-        raise FeedkitError(f"[digest] from: {raw!r} is not one valid address")
+        raise ConfigError(f"[digest] from: {raw!r} is not one valid address")
     addr: Address = addrs[0]
     return addr
 
@@ -565,6 +592,19 @@ def message_bytes(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=MESSAGE_POLICY)
 
 
+# How build_message attaches the HTML; sent_size builds the very same part to measure it.
+HTML_PART = {"subtype": "html", "charset": "utf-8", "cte": "base64"}
+
+
+def sent_size(html: str) -> int:
+    """Bytes of the HTML part as a mail client decodes it from the wire, which is what Gmail's
+    102 KB clip counts: the part is built exactly as :func:`build_message` builds it (line ends
+    become CRLF, a final line end is added), encoded, and decoded again."""
+    part = EmailMessage(policy=MESSAGE_POLICY)
+    part.set_content(html, **HTML_PART)
+    return len(part.get_payload(decode=True))
+
+
 def _ascii_url(url: str) -> str:
     """Headers carry ASCII only: percent-encode anything else (and spaces) in a URL."""
     return quote(url, safe="!#$%&'()*+,-./:;=?@[]~_")
@@ -591,7 +631,7 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    msg.add_alternative(html, **HTML_PART)
     # A boundary from the content instead of a random one keeps `digest render --eml`
     # reproducible; "=_" never occurs in base64 bodies, so it cannot collide.
     digest_of = hashlib.sha256(f"{msg['Message-ID']}\n{text}\n{html}".encode()).hexdigest()
@@ -706,6 +746,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     title = DigestRenderer.title_for(config)
     return render(INDEX_TEMPLATE, digest_templates_dir(config), site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
+                  subscribe_url=config.digest.subscribe,
                   total=sum(len(v) for v in weeks.values()))
 
 

@@ -32,7 +32,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from feedkit.config import Config, SmtpConfig
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError
 from feedkit.progress import Progress
 
 PASSWORD_ENV = "FEEDKIT_SMTP_PASSWORD"
@@ -91,7 +91,7 @@ def _read_recipients_file(path: Path) -> list[tuple[str, str]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise FeedkitError(f"{path}: recipients file not found ([digest] recipients_file)"
+        raise ConfigError(f"{path}: recipients file not found ([digest] recipients_file)"
                            ) from None
     except UnicodeDecodeError as exc:
         raise FeedkitError(f"{path}: recipients file is not UTF-8 ({exc.reason})") from None
@@ -157,7 +157,7 @@ class SmtpSession:
         self.settings = settings
         self.password = os.environ.get(PASSWORD_ENV, "")
         if settings.username and not self.password:
-            raise FeedkitError(f"[smtp] username is set but ${PASSWORD_ENV} is empty")
+            raise ConfigError(f"[smtp] username is set but ${PASSWORD_ENV} is empty")
         self.conn: smtplib.SMTP | None = None
 
     @property
@@ -265,7 +265,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     from feedkit.digest import (
         DigestRenderer,
         build_message,
-        is_personal,
+        link_reserve,
         load_digest,
         message_bytes,
         message_id,
@@ -280,7 +280,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     report.problems = recipients.problems
     report.recipients = len(recipients.addresses)
     if not recipients.addresses:
-        raise FeedkitError("no recipients: set [digest] to or [digest] recipients_file")
+        raise ConfigError("no recipients: set [digest] to or [digest] recipients_file")
     digest = load_digest(config, store, week)
     report.total = digest.total
     if digest.total == 0:
@@ -295,13 +295,8 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
         return report
 
     templates = config.digest.unsubscribe
-    # Keep the size budget for the longest personal unsubscribe link among those we send to.
-    reserve = 0
-    if is_personal(templates):
-        from feedkit.digest import UNSUBSCRIBE_PLACEHOLDER
-
-        longest = max(len(shown_unsubscribe(unsubscribe_urls(templates, a))) for a in pending)
-        reserve = max(0, longest - len(UNSUBSCRIBE_PLACEHOLDER))
+    # Keep the size budget for the longest unsubscribe link among those we send to.
+    reserve = link_reserve(shown_unsubscribe(unsubscribe_urls(templates, a)) for a in pending)
     renderer = DigestRenderer(config)
     body = renderer.email(digest, reserve=reserve)
     report.shown = body.shown
