@@ -35,15 +35,28 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.skip(reason=f"{item.name}: {reason}"))
 
 
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Say once, plainly, which tests did not run for want of the real-world data."""
-    skipped = [r for r in terminalreporter.stats.get("skipped", [])
-               if "needs the real-world data" in str(r.longrepr)]
-    if skipped:
-        terminalreporter.write_sep("-", f"{len(skipped)} real-world tests skipped")
+    """Say once, plainly, which tests did not run for want of the real-world data; on GitHub
+    Actions also list every skipped test and why in the job's summary page."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    real = [r for r in skipped if "needs the real-world data" in _skip_reason(r)]
+    if real:
+        terminalreporter.write_sep("-", f"{len(real)} real-world tests skipped")
         terminalreporter.write_line(missing_reason())
-        for r in skipped:
+        for r in real:
             terminalreporter.write_line(f"  {r.nodeid}")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        lines = [f"### {len(skipped)} tests skipped", ""]
+        lines += [f"- `{r.nodeid}`: {_skip_reason(r).removeprefix('Skipped: ')}"
+                  for r in skipped]
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines if skipped else ["### No test skipped"]) + "\n")
 
 
 SITE_CONFIG = """\
