@@ -97,6 +97,11 @@ class StoreError(FeedkitError):
     def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
         self.path, self.cause = path, exc
         text = str(exc)
+        if text.startswith("Could not decode to UTF-8"):
+            # feedkit writes only UTF-8: undecodable text is damage SQLite did not notice (the
+            # bytes landed inside a row). Name the column, not the garbage.
+            text = "malformed text in the store (" + text.split(" with text", 1)[0] + ")"
+            exc = sqlite3.DatabaseError(text)
         if "locked" in text or "busy" in text:
             advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
                       "wait for it to finish, or raise [store] busy_timeout")
