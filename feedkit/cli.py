@@ -358,9 +358,13 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
         DigestRenderer,
         build_message,
         issue_time,
+        link_reserve,
         load_digest,
         message_bytes,
         preview_unsubscribe,
+        sent_size,
+        shown_unsubscribe,
+        unsubscribe_urls,
     )
     from feedkit.mail import clean_address
 
@@ -379,21 +383,25 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
         if recipient is None:
             raise FeedkitError(f"--eml needs a valid recipient: pass --to ADDRESS or set "
                                f"[digest] to (got {raw!r})")
-    body = renderer.email(dg)
+    preview = preview_unsubscribe(config)
+    links = [preview]
+    if eml is not None:
+        links.append(shown_unsubscribe(unsubscribe_urls(config.digest.unsubscribe, recipient)))
+    body = renderer.email(dg, reserve=link_reserve(links))
     if eml is not None:
         msg = build_message(config, dg, body, renderer.subject(dg), recipient, issue_time(week))
         _write_out(eml, message_bytes(msg))
-    personal_html, personal_text = body.personal(preview_unsubscribe(config))
+    personal_html, personal_text = body.personal(preview)
     if html_out is not None:
         _write_out(html_out, personal_html.encode("utf-8"))
     if text_out is not None:
         _write_out(text_out, personal_text.encode("utf-8"))
     if web_out is not None:
         _write_out(web_out, renderer.web_page(dg).encode("utf-8"))
-    size = len(personal_html.encode("utf-8"))
+    size = sent_size(personal_html)
     capped = f", {body.hidden} left to the web view" if body.hidden else ""
     msg_line = (f"{label}: {dg.total} article(s) in {len(dg.sections)} section(s), "
-                f"{body.shown} in the email{capped}; HTML {size / 1024:.1f} KiB")
+                f"{body.shown} in the email{capped}; HTML {size / 1024:.1f} KiB as sent")
     if html_out == Path("-") or text_out == Path("-"):
         obj.warn(msg_line)
     else:

@@ -76,7 +76,11 @@ class SourceConfig:
     page_param: str = _doc("html: query parameter that numbers list pages (page=2, 3, ...).",
                            default="")
     next_page: str = _doc("html: CSS selector of the list page's 'next page' link.", default="")
-    max_pages: int = _doc("html: list pages read at most per update.", default=5)
+    max_pages: int = _doc("html: list pages read at most per update (at most "
+                          "1000).", default=5)
+    allow_hosts: tuple[str, ...] = _doc(
+        "html: other host names detail and next pages may be on; by default only the list "
+        "page's own host is fetched (links elsewhere are kept, not fetched).", default=())
     link_pattern: str = _doc(
         "html: regular expression applied to the link value, for javascript: links such as "
         "fn_view('123'); its groups fill link_template.", default="")
@@ -145,8 +149,9 @@ class DigestConfig:
     max_items: int = _doc("At most this many articles per section in the email (0: no fixed cap; "
                           "the size budget still applies). The web view always has every one.",
                           default=0)
-    max_html_bytes: int = _doc("Size budget of the email's HTML part; Gmail clips over 102 KB, so "
-                               "sections are capped to fit.", default=100_000)
+    max_html_bytes: int = _doc("Size budget of the email's HTML part as sent (CRLF line ends, "
+                               "each recipient's own unsubscribe link); Gmail clips over 102 KB, "
+                               "so sections are capped to fit.", default=100_000)
     templates: str = _doc("A folder of your own digest templates (digest.html.j2, digest.txt.j2, "
                           "digest.css, ...); default: [build] templates, then the bundled ones.",
                           default="")
@@ -472,10 +477,23 @@ def _check_selector(spec: str, where: str) -> None:
         raise ConfigError(f"{where}: invalid CSS selector {css!r}: {exc}") from None
 
 
+def _is_host_name(host: str) -> bool:
+    """A bare host name or address, no scheme, port or path ('www.brcn.go.kr', '10.0.0.5')."""
+    try:
+        parts = urlsplit("//" + host)
+        return (bool(host) and not any(c.isspace() for c in host)
+                and parts.hostname == host.lower().strip("[]") and parts.port is None)
+    except ValueError:
+        return False
+
+
+MAX_PAGES = 1000   # list pages per source and run: bounded time and memory on endless paging
+
+
 def _check_source_fetching(src: SourceConfig, where: str) -> None:
     """The html/feed-only keys: known selector names, selectors that compile, sane paging."""
     html_keys = ("selectors", "detail", "page_param", "next_page", "link_pattern",
-                 "link_template")
+                 "link_template", "allow_hosts")
     if src.kind != "html":
         for key in html_keys:
             if getattr(src, key):
@@ -509,6 +527,14 @@ def _check_source_fetching(src: SourceConfig, where: str) -> None:
         _check_selector(src.next_page, f"{where} next_page")
     if src.max_pages < 1:
         raise ConfigError(f"{where} max_pages: must be at least 1, got {src.max_pages}")
+    if src.max_pages > MAX_PAGES:
+        raise ConfigError(f"{where} max_pages: at most {MAX_PAGES}, got {src.max_pages} (paging "
+                          "stops at the first page with nothing new anyway; a longer backlog "
+                          "is read over several runs with 'feedkit update --full')")
+    for host in src.allow_hosts:
+        if not _is_host_name(host):
+            raise ConfigError(f"{where} allow_hosts: expected a host name such as "
+                              f"'www.example.go.kr', got {host!r}")
     if bool(src.link_pattern) != bool(src.link_template):
         raise ConfigError(f"{where} link_pattern: link_pattern and link_template go together")
     if src.link_pattern:

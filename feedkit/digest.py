@@ -23,7 +23,7 @@ import hmac
 import html as html_lib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -259,7 +259,12 @@ def _premailer():
         remove_classes=False,             # the @media rules select by class
         align_floating_images=False,      # we do not float; it halves premailer's time
         disable_validation=True,          # mso-* and -webkit-* are deliberate
-        disable_basic_attributes=["height", "align"],  # no height="auto", no table align
+        # Attributes premailer would derive from the CSS: none. It would turn `width: 100%` into
+        # `width="100%"` over the template's `<img width="552">` (Outlook's Word engine needs
+        # the pixel width and ignores max-width; vnu rejects a percentage there), add
+        # `<body width>`, `height="auto"` and table `align`. The template writes the legacy
+        # attributes email clients need itself.
+        disable_basic_attributes=["width", "height", "align"],
         cssutils_logging_level=logging.CRITICAL,
     )
 
@@ -416,7 +421,8 @@ class DigestRenderer:
 
         ``unsubscribe``: the link shown in the footer; default the placeholder that
         :meth:`EmailBody.personal` fills in. ``reserve``: bytes to keep free per placeholder
-        occurrence (the longest recipient's URL minus the placeholder's length).
+        occurrence (see :func:`link_reserve`). The budget counts the HTML part as a mail client
+        decodes it from the wire (:func:`sent_size`), not the string rendered here.
         """
         cfg = self.config.digest
         link = UNSUBSCRIBE_PLACEHOLDER if unsubscribe is None else unsubscribe
@@ -425,7 +431,7 @@ class DigestRenderer:
         def attempt(n: int | None) -> tuple[str, list[int], int]:
             counts = allocate(digest.sections, n, cfg.max_items)
             out = inline_css(self.raw_html(digest, counts, unsubscribe=link))
-            size = len(out.encode("utf-8")) + reserve * out.count(link)
+            size = sent_size(out) + reserve * out.count(link)
             return out, counts, size
 
         html, counts, size = attempt(None)
@@ -487,6 +493,15 @@ def shown_unsubscribe(templates: Sequence[str], *, personal: bool = True) -> str
         if u.startswith("http"):
             return u
     return candidates[0] if candidates else ""
+
+
+def link_reserve(links: Iterable[str]) -> int:
+    """Bytes the longest of ``links`` adds over :data:`UNSUBSCRIBE_PLACEHOLDER` where the HTML
+    shows it: HTML-escaped (``&`` is ``&amp;``) and UTF-8 encoded, as :meth:`EmailBody.personal`
+    writes it. The size budget keeps this much free per footer link, so every recipient's
+    message fits, not just the placeholder's."""
+    longest = max((len(html_lib.escape(u).encode("utf-8")) for u in links), default=0)
+    return max(0, longest - len(UNSUBSCRIBE_PLACEHOLDER))
 
 
 def unsubscribe_token(address: str) -> str:
@@ -589,6 +604,19 @@ def header_address(address: str) -> str:
     return f"{local}@{ascii_domain(domain) or domain}"
 
 
+# How build_message attaches the HTML; sent_size builds the very same part to measure it.
+HTML_PART = {"subtype": "html", "charset": "utf-8", "cte": "base64"}
+
+
+def sent_size(html: str) -> int:
+    """Bytes of the HTML part as a mail client decodes it from the wire, which is what Gmail's
+    102 KB clip counts: the part is built exactly as :func:`build_message` builds it (line ends
+    become CRLF, a final line end is added), encoded, and decoded again."""
+    part = EmailMessage(policy=MESSAGE_POLICY)
+    part.set_content(html, **HTML_PART)
+    return len(part.get_payload(decode=True))
+
+
 def _ascii_url(url: str) -> str:
     """Headers carry ASCII only: percent-encode anything else (and spaces) in a URL."""
     return quote(url, safe="!#$%&'()*+,-./:;=?@[]~_")
@@ -616,7 +644,7 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    msg.add_alternative(html, **HTML_PART)
     # A boundary from the content instead of a random one keeps `digest render --eml`
     # reproducible; "=_" never occurs in base64 bodies, so it cannot collide.
     digest_of = hashlib.sha256(f"{msg['Message-ID']}\n{text}\n{html}".encode()).hexdigest()

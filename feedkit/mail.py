@@ -409,7 +409,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     from feedkit.digest import (
         DigestRenderer,
         build_message,
-        is_personal,
+        link_reserve,
         load_digest,
         message_bytes,
         message_id,
@@ -443,13 +443,8 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
         return report
 
     templates = config.digest.unsubscribe
-    # Keep the size budget for the longest personal unsubscribe link among those we send to.
-    reserve = 0
-    if is_personal(templates):
-        from feedkit.digest import UNSUBSCRIBE_PLACEHOLDER
-
-        longest = max(len(shown_unsubscribe(unsubscribe_urls(templates, a))) for a in pending)
-        reserve = max(0, longest - len(UNSUBSCRIBE_PLACEHOLDER))
+    # Keep the size budget for the longest unsubscribe link among those we send to.
+    reserve = link_reserve(shown_unsubscribe(unsubscribe_urls(templates, a)) for a in pending)
     renderer = DigestRenderer(config)
     body = renderer.email(digest, reserve=reserve)
     report.shown = body.shown

@@ -265,13 +265,23 @@ class Handler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         # translate_path has already removed "..", "%2e%2e" and friends; this also refuses a
-        # symlink inside the folder that points out of it.
-        target = os.path.realpath(self.translate_path(self.path))
-        root = self.server.root
-        if target != root and not target.startswith(root + os.sep):
+        # symlink inside the folder that points out of it, whether it is the file asked for or
+        # the index.html the base class would serve for a directory (public/x/index.html ->
+        # /etc/passwd), or a directory on the way.
+        path = self.translate_path(self.path)
+        candidates = [path]
+        if os.path.isdir(path):
+            candidates += [p for p in (os.path.join(path, "index.html"),
+                                       os.path.join(path, "index.htm")) if os.path.lexists(p)]
+        if not all(self._inside(p) for p in candidates):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
         return super().send_head()
+
+    def _inside(self, path: str) -> bool:
+        target = os.path.realpath(path)
+        root = self.server.root
+        return target == root or target.startswith(root + os.sep)
 
     def guess_type(self, path) -> str:
         ext = posixpath.splitext(str(path))[1].lower()

@@ -32,7 +32,8 @@ def site():
 
 def fetcher(cache: HttpCache | None = None, **changes) -> Fetcher:
     settings = FetchSettings(**{**FAST.__dict__, **changes})
-    return Fetcher(settings, cache)
+    # The test server is on 127.0.0.1: as a configured source written by its address would be.
+    return Fetcher(settings, cache, private_hosts={"127.0.0.1"})
 
 
 def test_sends_user_agent_with_contact_and_reads_body(site):
@@ -103,7 +104,8 @@ def test_crawl_delay_from_robots_wins_when_larger(site):
     site.page("/robots.txt", "User-agent: *\nCrawl-delay: 1\n", content_type="text/plain")
     site.page("/a", "a")
     slept: list[float] = []
-    f = Fetcher(FetchSettings(**{**FAST.__dict__, "delay": 0.1}), sleep=slept.append)
+    f = Fetcher(FetchSettings(**{**FAST.__dict__, "delay": 0.1}), sleep=slept.append,
+                private_hosts={"127.0.0.1"})
     f.get(site.url("/a"))
     # robots.txt, then /a: the second request to the host waited for the Crawl-delay.
     assert len(slept) == 1 and 0.9 < slept[0] <= 1.0
@@ -164,7 +166,7 @@ def test_backoff_doubles(site):
     site.page("/down", "no", status=500)
     slept: list[float] = []
     f = Fetcher(FetchSettings(**{**FAST.__dict__, "retries": 3, "backoff": 0.5}),
-                sleep=slept.append)
+                sleep=slept.append, private_hosts={"127.0.0.1"})
     with pytest.raises(FetchError):
         f.get(site.url("/down"))
     assert slept == [0.5, 1.0, 2.0]

@@ -163,6 +163,25 @@ def test_a_symlink_out_of_the_folder_is_not_followed(built_site):
             assert built_site.config.read_bytes() not in body and b"config.toml" not in body
 
 
+def test_a_directory_index_symlinked_out_of_the_folder_is_not_served(built_site):
+    """Issue 14: public/x/index.html -> /etc/passwd was served for /x/."""
+    passwd = built_site.root.joinpath("/etc/passwd").read_bytes()
+    (built_site.out / "x").mkdir()
+    (built_site.out / "x" / "index.html").symlink_to("/etc/passwd")
+    (built_site.out / "y").mkdir()
+    (built_site.out / "y" / "index.htm").symlink_to(built_site.config)
+    # A symlink that stays inside the folder is still fine.
+    (built_site.out / "z").mkdir()
+    (built_site.out / "z" / "index.html").symlink_to(built_site.out / "index.html")
+    with running(built_site) as server:
+        for path in ("/x/", "/x", "/x/index.html", "/y/", "/y/index.htm"):
+            status, body = raw_get(server, path)
+            assert status == 404, path
+            assert passwd not in body and built_site.config.read_bytes() not in body, path
+        status, body = raw_get(server, "/z/")
+        assert status == 200 and body == (built_site.out / "index.html").read_bytes()
+
+
 # -- the digest preview --------------------------------------------------------------------------
 
 

@@ -9,13 +9,20 @@ being a good guest on a city's small web server hold everywhere, not per reader:
 * one request at a time, and at least ``delay`` seconds between two requests to one host;
 * conditional GET: the ETag / Last-Modified of the last good answer are kept in the store's
   ``http_cache`` table, so an unchanged list page or feed costs a ``304 Not Modified``;
-* a total time limit per request, retries with exponential backoff on network errors, timeouts,
-  429 and 5xx (``Retry-After`` honoured), a byte cap per response (also after gzip), and
-  redirects followed one hop at a time (each hop checked against robots.txt) up to a limit.
+* a total time limit per request that really is a deadline: connect, TLS handshake, status line,
+  headers and body together end by it, however slowly a server drips bytes (see
+  :class:`_Guard`: every socket read gets only the time that is left);
+* retries with exponential backoff on network errors, timeouts, 429 and 5xx (``Retry-After``
+  honoured), a byte cap per response (also after gzip), and redirects followed one hop at a time
+  (each hop checked against robots.txt) up to a limit;
+* no private, loopback or link-local addresses unless the operator configured that very host by
+  its address: the name is resolved, every address checked, and the socket connected to the
+  checked address (so DNS cannot answer differently between check and connect), on every hop.
 
 It is built on the standard library's ``urllib.request`` rather than a client library: redirects,
 retries and size limits are handled here by hand anyway (each hop must pass robots.txt and the
-delay), so a client would add a dependency without removing code.
+delay), and the deadline and address rules sit in a small ``http.client`` connection subclass,
+so a client would add a dependency without removing code.
 
 Decoding lives here too (:func:`decode_html`): HTTP charset, then ``<meta charset>``, then
 detection, so a CP949 board never reaches the store as mojibake.
@@ -24,15 +31,20 @@ detection, so a CP949 board never reaches the store as mojibake.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import email.message
 import http.client
+import io
+import ipaddress
 import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
 import urllib.robotparser
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -156,35 +168,43 @@ class Fetcher:
 
     def __init__(self, settings: FetchSettings, cache: HttpCache | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, *,
+                 private_hosts: Iterable[str] = (),
+                 resolve: Callable[[str, int], list[str]] | None = None):
+        """``private_hosts``: hosts that may be on a private, loopback or link-local address
+        (see :func:`private_hosts_of`); every other host must resolve to public addresses only.
+        ``resolve`` (host, port) → IP addresses, the system resolver by default."""
         self.settings = settings
         self.cache = cache
         self.sleep = sleep
         self.clock = clock
         self.stats = FetchStats()
+        self.private_hosts = {_norm_host(h) for h in private_hosts}
+        self.resolve = resolve or _system_resolve
         self._last: dict[str, float] = {}          # host → time of the last request
         self._robots: dict[str, urllib.robotparser.RobotFileParser | str] = {}
-        self._opener = urllib.request.build_opener(_NoRedirect())
 
     # -- public --------------------------------------------------------------------------------
 
     def get(self, url: str, *, conditional: bool = True, max_bytes: int | None = None,
-            check_robots: bool = True) -> Response:
+            check_robots: bool = True, hosts: Collection[str] | None = None) -> Response:
         """GET ``url`` following redirects; raise :class:`FetchError` with the reason.
 
         ``conditional`` sends the remembered validators (and stages new ones): a 304 comes back
-        as a :class:`Response` with ``status == 304`` and no body.
+        as a :class:`Response` with ``status == 304`` and no body. ``hosts``: when given, every
+        hop (the URL and each redirect) must be on one of these host names.
         """
         started = self.clock()
         try:
             return self._get(url, conditional, max_bytes or self.settings.max_bytes,
-                             check_robots)
+                             check_robots, hosts)
         finally:
             self.stats.seconds += self.clock() - started
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _get(self, url: str, conditional: bool, max_bytes: int, check_robots: bool) -> Response:
+    def _get(self, url: str, conditional: bool, max_bytes: int, check_robots: bool,
+             hosts: Collection[str] | None = None) -> Response:
         etag, last_modified = ("", "")
         if conditional and self.cache is not None:
             etag, last_modified = self.cache.get(url)
@@ -192,6 +212,9 @@ class Fetcher:
         current = url
         while True:
             _check_scheme(current)
+            if hosts is not None and _norm_host(urlsplit(current).hostname or "") not in hosts:
+                raise FetchError(f"{url}: redirected to {current}, which is not on the source's "
+                                 f"host ({', '.join(sorted(hosts))}; see allow_hosts)")
             if check_robots:
                 self._check_robots(current)
             status, headers, body = self._attempts(current, etag, last_modified, max_bytes)
@@ -276,15 +299,26 @@ class Fetcher:
     def _exchange(self, request: urllib.request.Request, url: str, max_bytes: int,
                   deadline: float) -> tuple[int, email.message.Message, bytes]:
         s = self.settings
+        guard = _Guard(deadline, self.clock, urlsplit(url).hostname or "", self._connect)
+        opener = urllib.request.build_opener(_NoRedirect(), _GuardedHTTPHandler(guard),
+                                             _GuardedHTTPSHandler(guard))
         try:
-            response = self._opener.open(request, timeout=s.timeout)
+            response = opener.open(request, timeout=s.timeout)
         except urllib.error.HTTPError as exc:   # 3xx (not followed), 304, 4xx, 5xx
             response = exc
         except urllib.error.URLError as exc:
+            if isinstance(exc.reason, AddressRefused):
+                raise FetchError(f"{url}: {exc.reason}") from None
+            if isinstance(exc.reason, TimeoutError) or guard.expired:
+                raise _Retryable(f"timed out after {s.timeout:g} s") from None
             raise _Retryable(_network_reason(exc.reason)) from None
+        except AddressRefused as exc:
+            raise FetchError(f"{url}: {exc}") from None
         except TimeoutError:
             raise _Retryable(f"timed out after {s.timeout:g} s") from None
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
+            if guard.expired:
+                raise _Retryable(f"timed out after {s.timeout:g} s") from None
             raise _Retryable(_network_reason(exc)) from None
         try:
             status = response.status if hasattr(response, "status") else response.code
@@ -337,6 +371,29 @@ class Fetcher:
                                  "bytes ([fetch] max_bytes)")
             chunks.append(tail)
         return b"".join(chunks)
+
+    def _connect(self, host: str, port: int, guard: _Guard) -> socket.socket:
+        """A TCP connection to ``host`` on an address that passed :func:`check_addresses`."""
+        try:
+            addresses = self.resolve(host, port)
+        except OSError as exc:
+            raise OSError(f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
+                          ) from None
+        allowed = check_addresses(host, addresses, self.private_hosts)
+        last: OSError | None = None
+        for address in allowed:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(guard.left())
+                sock.connect((address, port))
+                return sock
+            except OSError as exc:
+                sock.close()
+                last = exc
+                if isinstance(exc, TimeoutError):
+                    raise
+        raise last or OSError(f"cannot resolve {host}")
 
     def _wait_turn(self, url: str) -> None:
         host = _host(url)
@@ -394,10 +451,221 @@ class _Retryable(Exception):
     """A failure worth another attempt (network error, timeout)."""
 
 
+# ---------------------------------------------------------------------------------------------
+# Where a request may go, and by when it must be done
+
+
+class AddressRefused(OSError):
+    """A host resolved to an address feedkit does not fetch from (not retried)."""
+
+
+def _norm_host(host: str) -> str:
+    return host.strip().strip("[]").lower().rstrip(".")
+
+
+def _non_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def private_hosts_of(hosts: Iterable[str]) -> set[str]:
+    """Of the hosts an operator wrote in the config, those allowed to be private: an address
+    literal in a private, loopback or link-local range (``http://127.0.0.1:8080/``,
+    ``http://10.1.2.3/``) and ``localhost``. A *name* never qualifies, even if it resolves to a
+    private address today: DNS can change under a crawler (the classic way to make it fetch
+    ``169.254.169.254`` and publish the answer), an address written in the config cannot."""
+    out = set()
+    for host in hosts:
+        host = _norm_host(host)
+        if host == "localhost":
+            out.add(host)
+            continue
+        try:
+            if _non_public(host):
+                out.add(host)
+        except ValueError:
+            continue
+    return out
+
+
+def check_addresses(host: str, addresses: Iterable[str],
+                    private_hosts: Collection[str]) -> list[str]:
+    """The addresses ``host`` may be fetched from; raise :class:`AddressRefused` when any of
+    them is private, loopback, link-local or otherwise not public and ``host`` is not one of
+    ``private_hosts``. Any, not all: a name with one public and one internal address would
+    otherwise reach the internal one whenever the public one is slow."""
+    addresses = list(dict.fromkeys(addresses))
+    if not addresses:
+        raise OSError(f"cannot resolve {host}: no address")
+    if _norm_host(host) in private_hosts:
+        return addresses
+    for address in addresses:
+        if _non_public(address):
+            raise AddressRefused(
+                f"{host} is on the non-public address {address}; feedkit fetches private, "
+                "loopback and link-local addresses only for a source configured by that "
+                "address (e.g. url = \"http://10.0.0.5/\")")
+    return addresses
+
+
+def _system_resolve(host: str, port: int) -> list[str]:
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+class _Guard:
+    """One request's deadline and address rule, enforced at the socket.
+
+    ``http.client`` reads the status line and headers with ``readline``, which calls ``recv``
+    as often as it takes: a per-read socket timeout alone lets a server that sends one byte a
+    second hold a request open forever. So every read and write here first sets the socket's
+    timeout to the time *left* until the deadline (and fails once none is left), and the
+    connect plus TLS handshake run under a timer that shuts the socket down at the deadline.
+    """
+
+    def __init__(self, deadline: float, clock: Callable[[], float], target: str,
+                 connect: Callable[[str, int, _Guard], socket.socket]):
+        self.deadline = deadline
+        self.clock = clock
+        self.target = _norm_host(target)
+        self._connect = connect
+        self.expired = False
+
+    def left(self) -> float:
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            self.expired = True
+            raise TimeoutError("deadline reached")
+        return remaining
+
+    def connect(self, host: str, port: int) -> socket.socket:
+        if _norm_host(host) != self.target:
+            # A proxy from the environment (http_proxy): it resolves the target itself, so the
+            # address rule cannot be applied here; the operator chose that proxy.
+            return socket.create_connection((host, port), self.left())
+        return self._connect(host, port, self)
+
+    def watchdog(self, sock: socket.socket) -> threading.Timer:
+        def expire() -> None:
+            self.expired = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(max(self.deadline - self.clock(), 0), expire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's own reader, with the time left set as the timeout before every read."""
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, guard: _Guard):
+        self._raw, self._sock, self._guard = raw, sock, guard
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:  # type: ignore[override]
+        self._sock.settimeout(self._guard.left())
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            self._guard.expired = True
+            raise
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()   # releases the socket's reference count, as SocketIO does
+        super().close()
+
+
+class _DeadlineSocket:
+    """Wraps a connected socket for ``http.client``: every read and write is bounded by what is
+    left of the deadline. Anything else is passed through."""
+
+    def __init__(self, sock: socket.socket, guard: _Guard):
+        self._sock, self._guard = sock, guard
+
+    def makefile(self, mode: str = "r", *args, **kwargs):
+        raw = self._sock.makefile("rb", buffering=0)
+        return io.BufferedReader(_DeadlineReader(raw, self._sock, self._guard))
+
+    def sendall(self, data) -> None:
+        self._sock.settimeout(self._guard.left())
+        self._sock.sendall(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
+
+
+def _guarded(base: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+    class Guarded(base):  # type: ignore[valid-type, misc]
+        def __init__(self, *args, guard: _Guard, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._guard = guard
+            self._timer: threading.Timer | None = None
+            self._create_connection = self._guarded_create
+
+        def _guarded_create(self, address, timeout=None, source_address=None):
+            sock = self._guard.connect(*address)
+            self._timer = self._guard.watchdog(sock)
+            return sock
+
+        def connect(self) -> None:
+            try:
+                super().connect()   # TCP, then (https) the TLS handshake, under the watchdog
+            except OSError:
+                if self._guard.expired:
+                    raise TimeoutError("deadline reached") from None
+                raise
+            finally:
+                if self._timer is not None:
+                    self._timer.cancel()
+            if self._guard.expired:
+                raise TimeoutError("deadline reached")
+            self.sock = _DeadlineSocket(self.sock, self._guard)
+
+    Guarded.__name__ = f"Guarded{base.__name__}"
+    return Guarded
+
+
+_GuardedHTTP = _guarded(http.client.HTTPConnection)
+_GuardedHTTPS = _guarded(http.client.HTTPSConnection)
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, guard: _Guard):
+        super().__init__()
+        self._guard = guard
+
+    def http_open(self, req):
+        return self.do_open(lambda *a, **kw: _GuardedHTTP(*a, guard=self._guard, **kw), req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, guard: _Guard):
+        super().__init__()
+        self._guard = guard
+
+    def https_open(self, req):
+        return self.do_open(lambda *a, **kw: _GuardedHTTPS(*a, guard=self._guard, **kw), req,
+                            context=self._context)
+
+
 def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"{url}: not an http(s) URL")
+
+
+def host_of(url: str) -> str:
+    """The host name of ``url`` as compared by the same-host rule (lower case, no port)."""
+    try:
+        return _norm_host(urlsplit(url).hostname or "")
+    except ValueError:
+        return ""
 
 
 def _host(url: str) -> str:

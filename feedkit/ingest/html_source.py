@@ -30,7 +30,7 @@ from lxml.cssselect import CSSSelector
 
 from feedkit.config import SourceConfig, split_selector
 from feedkit.errors import FeedkitError
-from feedkit.ingest.fetch import Fetcher, FetchError, Response
+from feedkit.ingest.fetch import Fetcher, FetchError, Response, host_of
 from feedkit.ingest.normalize import RecordError, clean_url
 
 # Values of href/src that are not a link to anything.
@@ -58,8 +58,9 @@ class Item:
 
 @dataclass
 class HtmlResult:
-    items: list[Item] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)   # only when no store_page is given
     rejected: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     pages: int = 0                  # list pages fetched with a body
     not_modified: int = 0           # list pages answered 304
     details: int = 0                # detail pages fetched
@@ -69,6 +70,7 @@ class HtmlResult:
 # Given {article URL: row hash} for one page, return the URLs already stored unchanged.
 KnownFn = Callable[[dict[str, str]], set[str]]
 PageFn = Callable[[str, str, int, int], None]   # (url, status text, items on page, new)
+StoreFn = Callable[[list[Item]], None]          # one page's new or changed items → the store
 
 
 def source_fingerprint(src: SourceConfig) -> str:
@@ -80,8 +82,17 @@ def source_fingerprint(src: SourceConfig) -> str:
 
 def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, full: bool = False,
                      on_page: PageFn | None = None, attachments_label: str = "첨부파일",
-                     ) -> HtmlResult:
+                     store_page: StoreFn | None = None) -> HtmlResult:
     """Walk the list pages of one source and collect new or changed articles.
+
+    With ``store_page``, each page's items are handed over as soon as the page (and its detail
+    pages) is read and are not kept here: memory stays bounded however many pages a board has,
+    and what was read is kept when a later page fails. Without it they end up in
+    ``result.items``.
+
+    Detail and next pages are fetched only on the source's own host (that of ``url``, of where
+    its first page redirected, and ``allow_hosts``): a board is not a way to make feedkit fetch
+    and publish some other site's or an internal page. Other links are kept, not followed.
 
     Raises :class:`FetchError` / :class:`SourceError` when the first list page cannot be read
     or shows no items; later problems (a detail page that fails, a bad row) reject only that
@@ -91,11 +102,13 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
     fp = source_fingerprint(src)
     seen: set[str] = set()
     visited: set[str] = set()
+    hosts = {host_of(src.url), *(host_of("//" + h) for h in src.allow_hosts)}
     url = src.url
     for page_no in range(1, src.max_pages + 1):
         visited.add(url)
         try:
-            response = fetcher.get(url, conditional=not full)
+            response = fetcher.get(url, conditional=not full,
+                                   hosts=None if page_no == 1 else hosts)
         except FetchError as exc:
             if page_no == 1:
                 raise
@@ -110,6 +123,8 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
                 on_page(url, "not modified", 0, 0)
             break   # page unchanged since the last complete run: nothing new behind it either
         result.pages += 1
+        if page_no == 1:
+            hosts.add(host_of(response.url))   # the configured URL led there
         doc = parse_document(response, src.encoding)
         rows = _select(doc, src.selectors["item"])
         if not rows:
@@ -127,10 +142,21 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
         unchanged = set() if full else known({k: i.row_hash for k, i in fresh.items()})
         new_items = [i for k, i in fresh.items() if k not in unchanged]
         result.skipped += len(fresh) - len(new_items)
+        page_items = []
         for item in new_items:
-            if src.detail and not _add_detail(src, fetcher, item, result, attachments_label):
-                continue
-            result.items.append(item)
+            if src.detail:
+                if host_of(item.key) not in hosts:
+                    result.warnings.append(
+                        f"{item.where}: detail page {item.key} not fetched: it is not on the "
+                        f"source's host ({_hosts_text(hosts)}; add its host to allow_hosts to "
+                        "read it); kept what the list shows")
+                elif not _add_detail(src, fetcher, item, result, attachments_label, hosts):
+                    continue
+            page_items.append(item)
+        if store_page is not None:
+            store_page(page_items)
+        else:
+            result.items += page_items
         if on_page:
             on_page(response.url, "fetched", len(rows), len(new_items))
         if not new_items and not full:
@@ -138,8 +164,17 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
         next_url = _next_page(src, doc, response.url, page_no)
         if not next_url or next_url in visited:
             break
+        if host_of(next_url) not in hosts:
+            result.warnings.append(f"{response.url}: next page {next_url} not fetched: it is not "
+                                   f"on the source's host ({_hosts_text(hosts)}; see "
+                                   "allow_hosts)")
+            break
         url = next_url
     return result
+
+
+def _hosts_text(hosts: set[str]) -> str:
+    return ", ".join(sorted(hosts))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,10 +342,10 @@ def _read_rows(src: SourceConfig, rows: Iterable[Any], page_url: str, fp: str,
 
 
 def _add_detail(src: SourceConfig, fetcher: Fetcher, item: Item, result: HtmlResult,
-                label: str) -> bool:
+                label: str, hosts: set[str] | None = None) -> bool:
     """Merge the article's own page into ``item.record``; False (and a rejection) on failure."""
     try:
-        response = fetcher.get(item.key, conditional=False)
+        response = fetcher.get(item.key, conditional=False, hosts=hosts)
     except FetchError as exc:
         result.rejected.append(f"{item.where}: detail page {exc}")
         return False

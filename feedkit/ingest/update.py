@@ -19,7 +19,14 @@ from typing import IO, Any
 
 from feedkit.config import FILE_SOURCE_KINDS, Config, SourceConfig
 from feedkit.errors import FeedkitError
-from feedkit.ingest.fetch import Fetcher, FetchSettings, FetchStats, HttpCache
+from feedkit.ingest.fetch import (
+    Fetcher,
+    FetchSettings,
+    FetchStats,
+    HttpCache,
+    host_of,
+    private_hosts_of,
+)
 from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, import_files
 from feedkit.store import Store, UpsertResult
 
@@ -143,7 +150,8 @@ def run_update(config: Config, store: Store, *, full: bool = False, build: bool 
     report = UpdateReport()
     cache = HttpCache(store.db)
     if fetcher is None:
-        fetcher = Fetcher(FetchSettings.from_config(config), cache)
+        fetcher = Fetcher(FetchSettings.from_config(config), cache,
+                          private_hosts=configured_private_hosts(config))
     else:
         fetcher.cache = cache
     label = "첨부파일" if config.site.language.lower().startswith("ko") else "Attachments"
@@ -172,6 +180,15 @@ def run_update(config: Config, store: Store, *, full: bool = False, build: bool 
         report.build = build_site(config, store, out_dir)
     report.seconds = time.monotonic() - started
     return report
+
+
+def configured_private_hosts(config: Config) -> set[str]:
+    """The hosts the operator configured by a private address (a source on 127.0.0.1 or an
+    intranet 10.x address, or listed in its allow_hosts): only these may be fetched from a
+    non-public address."""
+    hosts = [host_of(s.url) for s in config.sources if s.url]
+    hosts += [h for s in config.sources for h in s.allow_hosts]
+    return private_hosts_of(hosts)
 
 
 def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fetcher,
@@ -205,15 +222,27 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
 
         prefix = f"{ROW_MARK}{source_id(src)}:"
         on_page = progress.page if progress else None
+
+        def store_page(items) -> None:
+            # Page by page, each in its own transaction: what was read is kept when a later
+            # page fails, and memory holds one page, not the whole board.
+            page_marks = []
+            for item in items:
+                article = collector.add(item.where, item.record, src.category, item.base_url)
+                if article is not None:
+                    page_marks.append((prefix + item.key, item.row_hash))
+            with store.transaction():
+                sr.counts.add(store.upsert(collector.drain()))
+                for key, value in page_marks:
+                    store.set_meta(key, value)
+
         result = read_html_source(src, fetcher, _known_fn(store, prefix), full=full,
-                                  on_page=on_page, attachments_label=attachments_label)
+                                  on_page=on_page, attachments_label=attachments_label,
+                                  store_page=store_page)
         sr.pages, sr.not_modified = result.pages, result.not_modified
         sr.details, sr.skipped = result.details, result.skipped
-        ir.rejected += result.rejected
-        for item in result.items:
-            article = collector.add(item.where, item.record, src.category, item.base_url)
-            if article is not None:
-                marks.append((prefix + item.key, item.row_hash))
+        ir.rejected[:0] = result.rejected      # reading problems first, then normalising ones
+        ir.warnings[:0] = result.warnings
     else:  # pragma: no cover - config validation rejects unknown kinds
         raise FeedkitError(f"unknown source kind {src.kind!r}")
     sr.rejected += ir.rejected
@@ -223,7 +252,7 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
         # time, not answered 304: keep the old validators.
         cache.discard()
     with store.transaction():
-        sr.counts = store.upsert(collector.drain())
+        sr.counts.add(store.upsert(collector.drain()))
         for key, value in marks:
             store.set_meta(key, value)
         cache.commit()

@@ -1,0 +1,90 @@
+"""The digest checked by programs nobody on the project wrote: the Nu HTML Checker (vnu) for the
+email's HTML part and the archive pages, SpamAssassin for the message as sent.
+
+Each skips cleanly (saying what to install) where its tool is missing; see tests/tools.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+from datetime import datetime
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import tools
+from _digest_support import SEOUL, config_for, korean_articles, store_with
+
+from feedkit.digest import (
+    DigestRenderer,
+    Week,
+    build_message,
+    issue_time,
+    make_digest,
+    message_bytes,
+)
+
+W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
+
+# The only errors vnu may report on the email: attributes email clients need and HTML5 has
+# dropped (the issue's list). Anything else is a real error.
+LEGACY_EMAIL = re.compile(
+    r"Attribute “xmlns:[vo]” not allowed here"
+    r"|The “(bgcolor|cellpadding|cellspacing|align|border|width)” attribute on the “(table|td)”")
+
+
+def _vnu(*files: Path) -> list[dict]:
+    """vnu's errors (not warnings) for ``files``, as its JSON messages."""
+    jar = tools.vnu_jar()
+    done = subprocess.run([tools.java(), "-jar", str(jar), "--format", "json", "--errors-only",
+                           *map(str, files)], capture_output=True, text=True, timeout=300)
+    return [m for m in json.loads(done.stderr)["messages"] if m["type"] == "error"]
+
+
+def _week(folder: Path, n: int = 40):
+    config = config_for(folder)
+    articles = sorted(korean_articles(n, W24), key=lambda a: a.published, reverse=True)
+    # lead images on a third of them: the Outlook width problem lives on <img>
+    articles = [dataclasses.replace(a, image=f"https://www.brcn.go.kr/img/{i}.jpg")
+                if i % 3 == 0 else a for i, a in enumerate(articles)]
+    return config, make_digest(config, Week.parse("2024-W24", SEOUL), articles)
+
+
+def test_email_html_passes_vnu_with_only_legacy_email_attributes(tmp_path):
+    config, digest = _week(tmp_path)
+    renderer = DigestRenderer(config)
+    msg = build_message(config, digest, renderer.email(digest), renderer.subject(digest),
+                        "reader@example.com", issue_time(digest.week))
+    # the HTML part exactly as a mail client decodes it from the bytes on the wire
+    received = message_from_bytes(message_bytes(msg), policy=default_policy)
+    page = tmp_path / "email.html"
+    page.write_bytes(received.get_body(("html",)).get_payload(decode=True))
+    errors = _vnu(page)
+    real = [m["message"] for m in errors if not LEGACY_EMAIL.search(m["message"])]
+    assert real == [], real
+    # Outlook's Word engine needs a pixel width on images (it ignores max-width)
+    html = page.read_text(encoding="utf-8")
+    widths = re.findall(r'<img\b[^>]*\bwidth="([^"]*)"', html)
+    assert widths and set(widths) == {"552"}, widths
+    assert re.search(r"<body\b[^>]*\bwidth=", html) is None
+
+
+def test_archive_pages_pass_vnu_without_any_error(tmp_path):
+    from click.testing import CliRunner
+
+    from feedkit.cli import cli
+
+    _config, digest = _week(tmp_path)
+    store_with(tmp_path, digest.articles()).close()
+    (tmp_path / "config.toml").write_text(
+        '[site]\ntitle = "보령시 새소식"\nurl = "https://www.brcn.go.kr/"\n'
+        'feed_url = "https://news.example.org/boryeong/"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "build"])
+    assert result.exit_code == 0, result.output
+    pages = sorted((tmp_path / "public" / "digest").glob("*.html"))
+    assert {p.name for p in pages} == {"2024-W24.html", "index.html"}
+    errors = _vnu(*pages)
+    assert errors == [], [(Path(m["url"]).name, m["message"]) for m in errors]
