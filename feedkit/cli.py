@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from feedkit import __version__
-from feedkit.errors import FeedkitError
+from feedkit.errors import EXIT_PARTIAL, ConfigError, FeedkitError, UsageError
 
 
 class Context:
@@ -23,6 +23,7 @@ class Context:
         self.config_path = config_path
         self.verbosity = verbosity
         self._config = None
+        self._flags: set[str] = set()
 
     @property
     def config(self):
@@ -31,6 +32,13 @@ class Context:
 
             self._config = load_config(self.config_path)
         return self._config
+
+    def set_flag(self, flag: str) -> None:
+        """-q / -v given (before or after the command); both at once is a usage error."""
+        self._flags.add(flag)
+        if {"quiet", "verbose"} <= self._flags:
+            raise click.UsageError("--quiet and --verbose cannot be used together")
+        self.verbosity = -1 if flag == "quiet" else 1
 
     def open_store(self):
         from feedkit.store import Store
@@ -56,17 +64,52 @@ class Context:
 
 
 class FeedkitGroup(click.Group):
-    """Turns expected failures (:class:`FeedkitError`) into one line on stderr and an exit code."""
+    """Turns expected failures (:class:`FeedkitError`) into one line per problem on stderr and
+    the exit code of the contract (README, "Exit codes"); gives every subcommand the global
+    options too, so ``feedkit update -q`` works like ``feedkit -q update``."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except FeedkitError as exc:
-            click.echo(f"feedkit: error: {exc}", err=True)
+            for line in str(exc).splitlines() or [""]:
+                click.echo(f"feedkit: error: {line}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("feedkit: interrupted", err=True)
             ctx.exit(130)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not isinstance(cmd, click.Group):
+            cmd.params.extend(_global_options())
+        super().add_command(cmd, name)
+
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", FeedkitGroup)
+        return super().group(*args, **kwargs)
+
+
+def _set_config(ctx: click.Context, _param, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(Context).config_path = value
+
+
+def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_object(Context).set_flag(param.name)
+
+
+def _global_options() -> list[click.Option]:
+    """--config, -q, -v after the command name (hidden from each command's help: the top-level
+    help documents them once)."""
+    return [
+        click.Option(["--config", "config_path"], metavar="PATH", hidden=True,
+                     expose_value=False, callback=_set_config),
+        click.Option(["-q", "--quiet", "quiet"], is_flag=True, hidden=True, expose_value=False,
+                     callback=_set_flag),
+        click.Option(["-v", "--verbose", "verbose"], is_flag=True, hidden=True,
+                     expose_value=False, callback=_set_flag),
+    ]
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -74,16 +117,22 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group(cls=FeedkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", envvar="FEEDKIT_CONFIG",
-              help="config.toml to use (default: $FEEDKIT_CONFIG, then ./config.toml).")
+              help="config.toml, or a folder holding one (default: $FEEDKIT_CONFIG, then the "
+                   "nearest config.toml here or in a parent folder). Also after the command.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print more detail.")
 @click.version_option(__version__, prog_name="feedkit")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, quiet: bool, verbose: bool) -> None:
-    """Turn a city's news into RSS, Atom and JSON feeds and a weekly email digest."""
-    if quiet and verbose:
-        raise click.UsageError("--quiet and --verbose cannot be used together")
-    ctx.obj = Context(config_path, -1 if quiet else (1 if verbose else 0))
+    """Turn a city's news into RSS, Atom and JSON feeds and a weekly email digest.
+
+    Exit codes, for every command: 0 done; 1 a failure at run time; 2 a usage or configuration
+    error; 3 partly done (some sources, records or recipients failed, the rest was built or sent).
+    """
+    ctx.obj = Context(config_path, 0)
+    for flag, on in (("quiet", quiet), ("verbose", verbose)):
+        if on:
+            ctx.obj.set_flag(flag)
 
 
 @cli.command("import")
@@ -92,14 +141,17 @@ def cli(ctx: click.Context, config_path: str | None, quiet: bool, verbose: bool)
               help="Read FILES as this format (default: from each file's extension).")
 @click.option("--send-log", "send_log", type=click.Path(dir_okay=False, path_type=Path),
               help="Also restore a digest send log written by 'feedkit export --send-log'.")
+@click.option("--state", "state", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also restore run state (sources failing in a row) written by "
+                   "'feedkit export --state'; a missing file is no state.")
 @pass_ctx
 def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
-                   send_log: Path | None) -> None:
+                   send_log: Path | None, state: Path | None) -> None:
     """Import JSON Lines, JSON or CSV files into the article store.
 
     With no FILES, imports the file sources listed in config.toml. Bad records are reported as
-    FILE:LINE: reason; good records in the same file still import. Exits 1 if any record was
-    rejected.
+    FILE:LINE: reason; good records in the same file still import. Exits 3 if any record was
+    rejected (the others were imported).
     """
     from feedkit.config import FILE_SOURCE_KINDS
     from feedkit.ingest.files import count_records
@@ -113,8 +165,8 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
                           default_category=s.category, label=s.path)
                  for s in config.sources if s.kind in FILE_SOURCE_KINDS]
         if not specs:
-            raise FeedkitError("no files given and no file sources (jsonl/csv/json) in "
-                               f"{config.path.name}")
+            raise ConfigError("no files given and no file sources (jsonl/csv/json) in "
+                              f"{config.path.name}")
 
     total = sum(count_records(spec.path, spec.kind) or 0 for spec in specs) or None
     with obj.open_store() as store, obj.progress("import", total, "records") as bar:
@@ -123,6 +175,10 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
 
             restored = import_send_log(store, send_log)
             obj.detail(f"{send_log}: {restored} send-log records")
+        if state:
+            from feedkit.health import import_state
+
+            obj.detail(f"{state}: {import_state(store, state)} state records")
         report = import_files(store, specs, config.tz, progress=bar.advance)
         _stamp_import(store)
     for line in report.warnings:
@@ -131,7 +187,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
         obj.warn(line)
     obj.info(report.summary())
     if not report.ok:
-        sys.exit(1)
+        sys.exit(EXIT_PARTIAL)
 
 
 def _stamp_import(store) -> None:
@@ -167,12 +223,22 @@ def build(obj: Context, out_dir: Path | None) -> None:
 def validate(obj: Context, directory: Path | None) -> None:
     """Check the built feeds in DIRECTORY (default: the output folder) and list problems.
 
-    Exits 1 if any error or warning is found.
+    DIRECTORY may also be a site folder (one with config.toml): its output folder is checked.
+    Hidden folders (.git, .venv) and virtual environments are skipped. Exits 1 if any error
+    or warning is found.
     """
     from feedkit.validate import validate_dir
 
     target = directory or obj.config.out_dir
+    if directory is not None and (directory / "config.toml").is_file():
+        # `feedkit validate .` in a site folder means that site's feeds, in its output folder.
+        from feedkit.config import load_config
+
+        target = load_config(directory).out_dir
+        obj.detail(f"{directory}: a site folder; checking its output folder {target}")
     if not target.is_dir():
+        if directory is not None:
+            raise UsageError(f"{target}: no such folder")
         raise FeedkitError(f"{target}: no such folder (run 'feedkit build' first)")
     problems = validate_dir(target)
     for problem in problems:
@@ -197,42 +263,86 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
            only: tuple[str, ...]) -> None:
     """Fetch every configured source (files, feeds, web pages), store what is new, then build.
 
-    One failing source does not stop the others and never deletes stored articles. Unchanged
-    list pages cost a conditional GET; known articles are not fetched again. Exits 1 if a source
-    failed or a record was rejected.
+    One failing source does not stop the others and never deletes stored articles; every
+    source's errors are printed before the build starts. Unchanged list pages cost a
+    conditional GET; known articles are not fetched again. Exits 3 if a source failed or a
+    record was rejected but the rest was stored and built; a source failing 24 runs in a row
+    is reported as an error.
     """
+    from datetime import UTC, datetime
+
+    from feedkit.health import record_run
     from feedkit.ingest.update import Progress, run_update
 
     config = obj.config
     if not config.sources:
-        raise FeedkitError(f"no [[sources]] in {config.path.name}")
+        raise ConfigError(f"no [[sources]] in {config.path.name}")
     sources = list(config.sources)
     if only:
+        known = {v for s in sources for v in (s.name, s.url, s.path, s.label) if v}
+        unknown = [name for name in only if name not in known]
+        if unknown:
+            raise UsageError(f"--source: no source named {unknown[0]!r} in {config.path.name} "
+                             f"(known: {', '.join(s.label for s in sources)})")
         sources = [s for s in sources if {s.name, s.url, s.path, s.label} & set(only)]
-        if not sources:
-            raise FeedkitError(f"no source named {only[0]!r} in {config.path.name}")
     progress = Progress(sys.stderr, verbose=obj.verbosity > 0,
                         quiet=obj.verbosity < 0, echo=click.echo)
     with obj.open_store() as store:
-        report = run_update(config, store, full=full, build=not no_build, out_dir=out_dir,
-                            progress=progress, sources=sources)
+        report = run_update(config, store, full=full, build=False, progress=progress,
+                            sources=sources)
         _stamp_import(store)
-    for sr in report.sources:
-        for line in sr.warnings:
-            obj.warn(f"warning: {line}")
-        for line in sr.rejected:
-            obj.warn(line)
-        if sr.error:
-            obj.warn(f"{sr.label}: error: {sr.error}")
-            if sr.detail:
-                obj.detail(sr.detail.rstrip())
-    obj.info(report.summary())
-    if report.build is not None:
-        for rel in report.build.written:
-            obj.detail(f"wrote {rel}")
-        obj.info(report.build.summary(out_dir or config.out_dir))
+        now = datetime.now(UTC).isoformat(timespec="minutes")
+        streaks = record_run(store, [(sr.label, sr.error) for sr in report.sources], now)
+        # Every source's own errors first: whatever fails next, the reasons are on screen.
+        for sr in report.sources:
+            for line in sr.warnings:
+                obj.warn(f"warning: {line}")
+            for line in sr.rejected:
+                obj.warn(line)
+            if sr.error:
+                obj.warn(f"{sr.label}: error: {sr.error}")
+                _annotate("warning", f"feedkit update: {sr.label}", sr.error)
+                if sr.detail:
+                    obj.detail(sr.detail.rstrip())
+        for streak in streaks:
+            if streak.loud:
+                obj.warn(f"error: {streak.message()}")
+                _annotate("error", f"feedkit update: {streak.source}", streak.message())
+        obj.info(report.summary())
+        if not no_build:
+            build_report = _build_after_update(obj, config, store, out_dir, report)
+            for rel in build_report.written:
+                obj.detail(f"wrote {rel}")
+            obj.info(build_report.summary(out_dir or config.out_dir))
     if not report.ok:
-        sys.exit(1)
+        sys.exit(EXIT_PARTIAL)
+
+
+def _build_after_update(obj: Context, config, store, out_dir: Path | None, report):
+    """Build; an empty store after failed sources says which sources and why."""
+    from feedkit.site import build as build_site
+
+    if store.is_empty() and report.failed:
+        lines = ["nothing to build: the article store is empty and "
+                 f"{len(report.failed)} of {len(report.sources)} source(s) failed:"]
+        lines += [f"  {sr.label}: {sr.error}" for sr in report.failed]
+        raise FeedkitError("\n".join(lines))
+    with obj.progress("build", unit="files rendered") as bar:
+        return build_site(config, store, out_dir, progress=bar.advance)
+
+
+def _annotate(level: str, title: str, message: str) -> None:
+    """A GitHub Actions annotation (shown on the run's summary page), only when running there."""
+    import os
+
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+
+    def escape(text: str, prop: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+    click.echo(f"::{level} title={escape(title, True)}::{escape(message)}")
 
 
 @cli.command()
@@ -240,30 +350,41 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
               help="Write to FILE (atomically; left untouched if unchanged) instead of stdout.")
 @click.option("--send-log", "send_log", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the digest send log to this file (for stores kept as text).")
+@click.option("--state", "state", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write run state (sources failing in a row) to this file.")
 @pass_ctx
-def export(obj: Context, out_file: Path | None, send_log: Path | None) -> None:
+def export(obj: Context, out_file: Path | None, send_log: Path | None,
+           state: Path | None) -> None:
     """Write the whole store as sorted JSON Lines (the import format).
 
     Deterministic: the same store gives the same bytes, so the file diffs well in git, and
     export -> import -> export is byte-identical.
     """
     from feedkit.export import export_bytes, export_send_log
-    from feedkit.site import write_atomic
 
     with obj.open_store() as store:
         data = export_bytes(store)
         count = store.count()
         log = export_send_log(store) if send_log else b""
+        if state:
+            from feedkit.health import export_state
+
+            state_bytes = export_state(store)
     if send_log:
-        changed = write_atomic(send_log, log)
+        changed = _write_file(send_log, log)
         records = log.count(b"\n")
         obj.info(f"{send_log}: {records} send-log records{'' if changed else ' (unchanged)'}")
+    if state:
+        changed = _write_file(state, state_bytes)
+        records = state_bytes.count(b"\n")
+        obj.detail(f"{state}: {records} state records"
+                   f"{'' if changed else ' (unchanged)'}")
     if out_file is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    changed = write_atomic(out_file, data)
+    changed = _write_file(out_file, data)
     obj.info(f"{out_file}: {count} articles{'' if changed else ' (unchanged)'}")
 
 
@@ -286,20 +407,51 @@ def stats(obj: Context, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option("--force", is_flag=True,
+              help="Over an existing site: refresh the scaffold's files (workflow, .gitignore, "
+                   "requirements.txt); config.toml is kept and the new one written beside it "
+                   "as config.toml.new.")
+@click.option("--templates", "copy_templates", is_flag=True,
+              help="Also copy the bundled templates into templates/ to customise (without it, "
+                   "the site uses the bundled ones and gets their fixes on upgrade).")
 @pass_ctx
-def init(obj: Context, directory: Path, force: bool) -> None:
-    """Start a new site in DIRECTORY: config.toml, templates, a CI workflow, .gitignore.
+def init(obj: Context, directory: Path, force: bool, copy_templates: bool) -> None:
+    """Start a new site in DIRECTORY: config.toml, requirements.txt, a CI workflow, .gitignore.
 
-    Refuses to overwrite existing files unless --force is given.
+    requirements.txt names the feedkit that runs this command (a git commit, a release, or a
+    local path), so the site's CI installs exactly it. Refuses to overwrite existing files
+    unless --force is given; --force never touches config.toml or data/.
     """
-    from feedkit.scaffold import init_site
+    from feedkit.config import parse_config, placeholder_keys
+    from feedkit.scaffold import config_template, init_site
 
-    report = init_site(directory, force)
+    try:
+        report = init_site(directory, force, copy_templates)
+    except FeedkitError as exc:
+        raise UsageError(str(exc)) from None
     for rel in report.written:
         obj.detail(f"wrote {rel}")
-    obj.info(f"{directory}: {len(report.written)} files written. Next: edit config.toml "
-             "(the TODO lines), then 'feedkit import' and 'feedkit build'.")
+    obj.info(f"{directory}: {len(report.written)} file(s) written"
+             + (f", {len(report.skipped)} kept as they were" if report.skipped else ""))
+    for rel in report.beside:
+        obj.info(f"{directory / rel}: the new config template, for comparison; your "
+                 f"{rel.removesuffix('.new')} was kept")
+    spec = report.install
+    if spec is not None:
+        obj.info(f"requirements.txt: {spec.requirement}")
+        if not spec.portable:
+            obj.warn("warning: requirements.txt names a path on this machine, which CI cannot "
+                     "install; replace it with feedkit-city @ git+https://…@COMMIT or "
+                     "feedkit-city==VERSION before you push")
+    if "config.toml" in report.written:
+        import tomllib
+
+        template = parse_config(tomllib.loads(config_template(False).decode("utf-8")),
+                                directory / "config.toml")
+        keys = [line.split(": ")[1] for line in placeholder_keys(template)]
+        obj.info(f"Next: in {directory / 'config.toml'} set {', '.join(keys)} (the TODO values; "
+                 "'feedkit build' refuses to publish them), add [[sources]], then "
+                 "'feedkit update'.")
 
 
 # -- the weekly digest ------------------------------------------------------------------------
@@ -315,20 +467,29 @@ def digest() -> None:
 
 
 def _week_options(fn):
+    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'",
+                      help="Pretend it is this time, in [site] timezone (pins the default week "
+                           "and, for send, whether it is due; for tests and CI).")(fn)
     fn = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-                      help="Pretend today is this date (pins the default week; for CI).")(fn)
+                      help="Pretend today is this date, at its last minute (like --now).")(fn)
     fn = click.option("--week", "week_text", metavar="YYYY-Www",
                       help="The ISO week, e.g. 2024-W24 (default: the last complete week).")(fn)
     return fn
 
 
-def _pick_week(obj: Context, week_text: str | None, today):
-    from feedkit.digest import Week, today_in
+def _now(obj: Context, now_text: str | None, today):
+    from feedkit.schedule import pinned_now
+
+    return pinned_now(now_text, today.date() if today else None, obj.config.tz)
+
+
+def _pick_week(obj: Context, week_text: str | None, today, now_text: str | None = None):
+    from feedkit.digest import Week
 
     tz = obj.config.tz
     if week_text:
         return Week.parse(week_text, tz)
-    return Week.last_complete(today.date() if today else today_in(tz), tz)
+    return Week.last_complete(_now(obj, now_text, today).date(), tz)
 
 
 @digest.command("render")
@@ -346,7 +507,8 @@ def _pick_week(obj: Context, week_text: str | None, today):
 @click.option("--to", "to_addr", metavar="ADDRESS",
               help="Recipient for --eml (default: the first of [digest] to).")
 @pass_ctx
-def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
+def digest_render(obj: Context, week_text: str | None, today, now_text: str | None,
+                  allow_empty: bool,
                   eml: Path | None, html_out: Path | None, text_out: Path | None,
                   web_out: Path | None, to_addr: str | None) -> None:
     """Render one week's digest: HTML (CSS inlined), plain text and/or a whole .eml message.
@@ -369,7 +531,7 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
     from feedkit.mail import clean_address
 
     config = obj.config
-    week = _pick_week(obj, week_text, today)
+    week = _pick_week(obj, week_text, today, now_text)
     with obj.open_store() as store:
         dg = load_digest(config, store, week)
     label = f"{week.label} ({week.range_text(config.site.language)})"
@@ -381,7 +543,7 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
         raw = to_addr or (config.digest.to[0] if config.digest.to else "")
         recipient = clean_address(raw) if raw else None
         if recipient is None:
-            raise FeedkitError(f"--eml needs a valid recipient: pass --to ADDRESS or set "
+            raise UsageError(f"--eml needs a valid recipient: pass --to ADDRESS or set "
                                f"[digest] to (got {raw!r})")
     preview = preview_unsubscribe(config)
     links = [preview]
@@ -408,6 +570,16 @@ def digest_render(obj: Context, week_text: str | None, today, allow_empty: bool,
         obj.info(msg_line)
 
 
+def _write_file(target: Path, data: bytes) -> bool:
+    """write_atomic with an OS error as one line (exit 1), not a traceback."""
+    from feedkit.site import write_atomic
+
+    try:
+        return write_atomic(target, data)
+    except OSError as exc:
+        raise FeedkitError(f"{target}: cannot write: {exc.strerror or exc}") from None
+
+
 def _write_out(target: Path, data: bytes) -> None:
     if str(target) == "-":
         sys.stdout.buffer.write(data)
@@ -426,22 +598,35 @@ def _write_out(target: Path, data: bytes) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Count who would get the digest (with -v: list the addresses); send nothing.")
 @pass_ctx
-def digest_send(obj: Context, week_text: str | None, today, dry_run: bool) -> None:
-    """Send one week's digest over SMTP to every recipient not yet sent to.
+def digest_send(obj: Context, week_text: str | None, today, now_text: str | None,
+                dry_run: bool) -> None:
+    """Send a week's digest over SMTP to every recipient not yet sent to.
 
-    A send log in the store makes re-runs safe: each recipient gets the week once. Temporary
-    failures are retried with backoff; exits 1 if any recipient failed. A week without
-    articles sends nothing and exits 0, so a weekly cron stays green.
+    Without --week: last week's digest, once it is due ([digest] send_day and send_hour in the
+    site's timezone, default Monday 08:00); before that it says "not due until ..." and exits
+    0, so every scheduled run can call it and the first run after the due time sends. A send
+    log in the store makes re-runs safe: each recipient gets the week once. Temporary failures
+    are retried with backoff; exits 3 if some recipients failed and others were sent, 1 if
+    none could be sent. A week without articles sends nothing and exits 0.
     """
-    from datetime import datetime
-
     from feedkit.mail import send_week
 
     config = obj.config
-    week = _pick_week(obj, week_text, today)
+    now = _now(obj, now_text, today)
+    if week_text:
+        week = _pick_week(obj, week_text, today)
+    else:
+        from feedkit.schedule import due_digest
+
+        due = due_digest(now, config.tz, config.digest.send_day, config.digest.send_hour)
+        week = due.week
+        if not due.is_due:
+            obj.info(f"{week.label}: not due until {due.at:%Y-%m-%d %H:%M} ({config.site.timezone}"
+                     f"); nothing sent")
+            return
     label = f"{week.label} ({week.range_text(config.site.language)})"
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
-        report = send_week(config, store, week, now=datetime.now(config.tz), dry_run=dry_run,
+        report = send_week(config, store, week, now=now, dry_run=dry_run,
                            echo=obj.detail, progress=bar)
     # Addresses are personal data: normal output names readers by a short key only; -v
     # (for a person at a terminal, not a CI log) shows the addresses too.
@@ -467,7 +652,7 @@ def digest_send(obj: Context, week_text: str | None, today, dry_run: bool) -> No
                  f"used up): {why}")
     obj.info(report.summary())
     if not report.ok:
-        sys.exit(1)
+        sys.exit(EXIT_PARTIAL if report.sent else 1)
 
 
 @cli.command()

@@ -158,6 +158,10 @@ class DigestConfig:
     archive: bool = _doc("Write the web archive public/digest/ during 'feedkit build'.",
                          default=True)
     feed_limit: int = _doc("Weeks listed in the digest feed public/digest/feed.xml.", default=26)
+    send_day: str = _doc("'digest send' without --week sends last week's digest from this "
+                         "weekday on (monday ... sunday), in [site] timezone.", default="monday")
+    send_hour: int = _doc("... and from this hour (0-23) of that day; earlier runs say 'not due "
+                          "until ...' and send nothing.", default=8)
 
 
 @dataclass(frozen=True)
@@ -277,19 +281,27 @@ def toml_key(f: dataclasses.Field) -> str:
     return f.name.rstrip("_")
 
 
-def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``--config``, then ``$FEEDKIT_CONFIG``, then ``./config.toml``."""
+def find_config(explicit: str | os.PathLike[str] | None = None,
+                cwd: Path | None = None) -> Path:
+    """``--config`` (a file, or a folder holding config.toml), then ``$FEEDKIT_CONFIG`` (the
+    same), then the nearest ``config.toml`` in the current folder or one of its parents, the way
+    git finds its repository, so a command run from ``site/templates/`` still finds the site."""
     if explicit:
         candidate, how = Path(explicit), "--config"
     elif os.environ.get(CONFIG_ENV):
         candidate, how = Path(os.environ[CONFIG_ENV]), f"${CONFIG_ENV}"
     else:
-        candidate, how = Path(DEFAULT_CONFIG_NAME), "the current folder"
+        here = (cwd or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / DEFAULT_CONFIG_NAME).is_file():
+                return folder / DEFAULT_CONFIG_NAME
+        raise ConfigError(f"no {DEFAULT_CONFIG_NAME} in {here} or any folder above it (pass "
+                          "--config, set $FEEDKIT_CONFIG, or create one with 'feedkit init')")
+    candidate = candidate.expanduser()
+    if candidate.is_dir():
+        candidate = candidate / DEFAULT_CONFIG_NAME
     if not candidate.is_file():
-        hint = "" if how != "the current folder" else (
-            " (pass --config, set $FEEDKIT_CONFIG, or create one with 'feedkit init')"
-        )
-        raise ConfigError(f"{candidate}: no config file found via {how}{hint}")
+        raise ConfigError(f"{candidate}: no config file found via {how}")
     return candidate.resolve()
 
 
@@ -384,6 +396,29 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):  # pragma: no cover - no such fields yet
         return value
     raise TypeError(f"unsupported config type {hint!r}")  # pragma: no cover - schema bug
+
+
+PLACEHOLDER = "TODO"
+"""The marker the scaffold's config.toml puts in every value a site must fill in."""
+
+
+def placeholder_keys(config: Config) -> list[str]:
+    """One line per ``[site]`` value that still holds the scaffold's TODO marker, e.g.
+    ``config.toml: [site] title: still the placeholder 'TODO: 우리 시 새소식'``."""
+    lines = []
+    for f in dataclasses.fields(SiteConfig):
+        value = getattr(config.site, f.name)
+        if isinstance(value, str) and PLACEHOLDER in value:
+            lines.append(f"{config.path.name}: [site] {toml_key(f)}: still the placeholder "
+                         f"{value!r}; set the real value")
+    return lines
+
+
+def check_placeholders(config: Config) -> None:
+    """Refuse to publish a scaffold's TODO values (a feed titled 'TODO' at TODO.github.io)."""
+    lines = placeholder_keys(config)
+    if lines:
+        raise ConfigError("\n".join(lines))
 
 
 def check_http_url(value: str) -> str | None:
@@ -566,6 +601,7 @@ def _check_fetch(fetch: FetchConfig, name: str) -> None:
 
 
 SMTP_TLS_MODES = ("starttls", "implicit", "none")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SUBJECT_FIELDS = {"week_label": "", "week": "", "site_title": "", "count": 0}
 
 
@@ -594,6 +630,11 @@ def _check_digest(config: Config, name: str) -> None:
                           f"got {digest.max_html_bytes}")
     if digest.feed_limit < 1:
         raise ConfigError(f"{name}: [digest] feed_limit: must be at least 1")
+    if digest.send_day.lower() not in WEEKDAYS:
+        raise ConfigError(f"{name}: [digest] send_day: expected a weekday name "
+                          f"({', '.join(WEEKDAYS)}), got {digest.send_day!r}")
+    if not 0 <= digest.send_hour <= 23:
+        raise ConfigError(f"{name}: [digest] send_hour: expected 0 to 23, got {digest.send_hour}")
     if smtp.tls and smtp.tls not in SMTP_TLS_MODES:
         raise ConfigError(f"{name}: [smtp] tls: expected one of {', '.join(SMTP_TLS_MODES)}, "
                           f"got {smtp.tls!r}")

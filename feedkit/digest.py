@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError, UsageError
 from feedkit.model import Article
 
 HTML_TEMPLATE = "digest.html.j2"
@@ -68,12 +68,12 @@ class Week:
     def parse(cls, text: str, tz: ZoneInfo) -> Week:
         m = _WEEK_RE.match(text.strip())
         if not m:
-            raise FeedkitError(f"--week: {text!r} is not an ISO week (use e.g. 2024-W24)")
+            raise UsageError(f"--week: {text!r} is not an ISO week (use e.g. 2024-W24)")
         year, number = int(m[1]), int(m[2])
         try:
             date.fromisocalendar(year, number, 1)
         except ValueError:
-            raise FeedkitError(f"--week: {year} has no ISO week {number}") from None
+            raise UsageError(f"--week: {year} has no ISO week {number}") from None
         return cls(year, number, tz)
 
     @classmethod
@@ -507,7 +507,7 @@ def link_reserve(links: Iterable[str]) -> int:
 def unsubscribe_token(address: str) -> str:
     secret = os.environ.get(SECRET_ENV, "")
     if not secret:
-        raise FeedkitError(f"[digest] unsubscribe uses {{token}} but ${SECRET_ENV} is not set")
+        raise ConfigError(f"[digest] unsubscribe uses {{token}} but ${SECRET_ENV} is not set")
     mac = hmac.new(secret.encode("utf-8"), address.lower().encode("utf-8"), hashlib.sha256)
     return mac.hexdigest()[:32]
 
@@ -556,11 +556,11 @@ def sender(config: Config):
 
     raw = config.digest.from_
     if not raw:
-        raise FeedkitError("[digest] from is not set: a digest email needs a sender address")
+        raise ConfigError("[digest] from is not set: a digest email needs a sender address")
     header = default.header_factory("From", raw)
     addrs = header.addresses
     if len(addrs) != 1 or not addrs[0].domain or header.defects:
-        raise FeedkitError(f"[digest] from: {raw!r} is not one valid address")
+        raise ConfigError(f"[digest] from: {raw!r} is not one valid address")
     addr: Address = addrs[0]
     return addr
 

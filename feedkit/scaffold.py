@@ -1,8 +1,14 @@
 """``feedkit init``: a new site folder with everything to start from.
 
-It writes a commented ``config.toml`` that asks only for what has no sensible default, copies
-of the templates to customise, a CI workflow and a ``.gitignore``; and it refuses to overwrite
-anything that exists unless told to (``--force``), so running it twice is harmless.
+It writes a commented ``config.toml`` that asks only for what has no sensible default, a
+``requirements.txt`` naming exactly the feedkit that ran ``init``, a CI workflow and a
+``.gitignore``; copies of the bundled templates only when asked (``--templates``), so template
+fixes in later feedkit versions reach every site that did not customise them.
+
+It never destroys work: without ``--force`` it refuses to overwrite anything; with ``--force`` it
+refreshes the scaffold's own files (workflow, ``.gitignore``, ``requirements.txt``, and the
+templates when ``--templates`` is given) but leaves an existing ``config.toml`` alone, writing
+the new template beside it as ``config.toml.new``; the data file is never emptied.
 """
 
 from __future__ import annotations
@@ -11,52 +17,94 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feedkit.errors import FeedkitError
+from feedkit.install import InstallSpec, running_install
 from feedkit.templating import bundled_templates_dir
 
 GITIGNORE = """\
-# feedkit: built output and the SQLite store (rebuilt from data/*.jsonl in CI)
+# feedkit: built output and the SQLite store (rebuilt from data/store.jsonl in CI)
 /public/
 /articles.db
 /articles.db-*
+# Never commit subscriber addresses: recipients come from the FEEDKIT_RECIPIENTS secret.
+/recipients*
+*.recipients
+.venv/
 """
+
+KEEP = ("config.toml", "data/articles.jsonl")
+"""Files ``--force`` never overwrites: they hold the site's own work."""
+
+TEMPLATES_LINE = '# templates = "templates"'
 
 
 @dataclass
 class ScaffoldReport:
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    beside: list[str] = field(default_factory=list)   # "config.toml.new": new template, not used
+    install: InstallSpec | None = None
 
 
-def plan(target: Path) -> dict[str, bytes]:
+def requirements_text(spec: InstallSpec) -> str:
+    """The site's requirements.txt: what CI installs, and what setup-python's pip cache keys on."""
+    note = "" if spec.portable else (
+        "# NOTE: a path on the machine that ran 'feedkit init'; CI cannot install it.\n"
+        "# Replace it with feedkit-city @ git+https://…@COMMIT or feedkit-city==X.Y.\n")
+    return ("# The feedkit this site runs (written by 'feedkit init'). The distribution is\n"
+            "# 'feedkit-city': the name 'feedkit' on the package index is another project.\n"
+            f"{note}{spec.requirement}\n")
+
+
+def config_template(templates: bool) -> bytes:
+    text = (bundled_templates_dir() / "scaffold" / "config.toml").read_text(encoding="utf-8")
+    if templates:
+        assert TEMPLATES_LINE in text, "scaffold config lost its templates line"
+        text = text.replace("# [build]\n", "[build]\n", 1)
+        text = text.replace(TEMPLATES_LINE, TEMPLATES_LINE.removeprefix("# ") + "  ", 1)
+    return text.encode("utf-8")
+
+
+def plan(templates: bool = False, spec: InstallSpec | None = None) -> dict[str, bytes]:
     """``relative path -> bytes`` of everything ``init`` writes."""
     bundled = bundled_templates_dir()
+    spec = spec or running_install()
     files: dict[str, bytes] = {
-        "config.toml": (bundled / "scaffold" / "config.toml").read_bytes(),
+        "config.toml": config_template(templates),
         ".gitignore": GITIGNORE.encode("utf-8"),
+        "requirements.txt": requirements_text(spec).encode("utf-8"),
         "data/articles.jsonl": b"",
+        ".github/workflows/feedkit.yml": (bundled / "scaffold" / "feedkit.yml").read_bytes(),
     }
-    workflow = bundled / "scaffold" / "feedkit.yml"
-    if workflow.is_file():
-        files[".github/workflows/feedkit.yml"] = workflow.read_bytes()
-    for path in sorted(bundled.iterdir()):
-        if path.is_file():
-            files[f"templates/{path.name}"] = path.read_bytes()
+    if templates:
+        for path in sorted(bundled.iterdir()):
+            if path.is_file():
+                files[f"templates/{path.name}"] = path.read_bytes()
     return files
 
 
-def init_site(target: Path, force: bool = False) -> ScaffoldReport:
-    files = plan(target)
+def init_site(target: Path, force: bool = False, templates: bool = False,
+              spec: InstallSpec | None = None) -> ScaffoldReport:
+    spec = spec or running_install()
+    files = plan(templates, spec)
     existing = [rel for rel in files if (target / rel).exists()]
     if existing and not force:
         listed = ", ".join(existing[:5]) + (" …" if len(existing) > 5 else "")
-        raise FeedkitError(f"{target}: would overwrite {listed} (use --force to overwrite)")
-    report = ScaffoldReport()
+        raise FeedkitError(f"{target}: would overwrite {listed} (--force refreshes the "
+                           "scaffold's files and keeps config.toml and your data)")
+    report = ScaffoldReport(install=spec)
     for rel, data in files.items():
         path = target / rel
-        if rel == "data/articles.jsonl" and path.exists():
-            report.skipped.append(rel)  # never empty a user's data, even with --force
+        if rel in KEEP and path.exists():
+            if rel == "config.toml" and path.read_bytes() != data:
+                beside = path.with_name(path.name + ".new")
+                beside.write_bytes(data)
+                report.beside.append(rel + ".new")
+            report.skipped.append(rel)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.read_bytes() == data:
+            report.skipped.append(rel)
+            continue
         path.write_bytes(data)
         report.written.append(rel)
     return report

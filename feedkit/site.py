@@ -199,8 +199,10 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
           progress: Callable[[int], None] | None = None) -> BuildReport:
     """Render everything that changed into ``out_dir`` (default ``[build] out``);
     ``progress`` is told how many files each rendered unit produced."""
+    from feedkit.config import check_placeholders
     from feedkit.templating import find_template, templates_digest
 
+    check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
     out_dir = (out_dir or config.out_dir).resolve()
     if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "

@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from feedkit.health import LOUD_AFTER, failing
 from feedkit.store import Store
 
 
@@ -19,6 +20,7 @@ class StoreStats:
     last_import: str | None = None
     digests: list[dict] = field(default_factory=list)
     schema_version: int = 0
+    failing_sources: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -44,6 +46,8 @@ def collect(store: Store, tz) -> StoreStats:
         articles=count, first=day(first), last=day(last), categories=cats,
         uncategorised=uncategorised, last_import=store.get_meta("last_import"),
         digests=digests, schema_version=store.schema_version,
+        failing_sources=[{"source": s.source, "runs": s.runs, "since": s.since,
+                          "error": s.error, "loud": s.loud} for s in failing(store)],
     )
 
 
@@ -77,4 +81,10 @@ def format_stats(stats: StoreStats, store_path: str) -> str:
             lines.append(f"  {d['week']}: {d['sent']} sent{failed} (last {d['last']})")
     else:
         lines.append("digests sent: none")
+    if stats.failing_sources:
+        lines.append("failing sources (last run):")
+        for f in stats.failing_sources:
+            flag = f"  <- failing for {LOUD_AFTER}+ runs: fix it" if f["loud"] else ""
+            lines.append(f"  {f['source']}: {f['runs']} run(s) in a row since {f['since']}: "
+                         f"{f['error']}{flag}")
     return "\n".join(lines)

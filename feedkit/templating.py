@@ -11,7 +11,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError
 
 
 def bundled_templates_dir() -> Path:
@@ -26,7 +26,7 @@ def template_dirs(user_dir: Path | None) -> list[Path]:
     dirs = []
     if user_dir is not None:
         if not user_dir.is_dir():
-            raise FeedkitError(f"{user_dir}: templates folder does not exist")
+            raise ConfigError(f"{user_dir}: templates folder does not exist")
         dirs.append(user_dir)
     dirs.append(bundled_templates_dir())
     return dirs

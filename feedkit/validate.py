@@ -1916,8 +1916,8 @@ def validate_dir(path: Path, base_url: str | None = None) -> list[Problem]:
     root = Path(path)
     results: dict[str, _Result] = {}
     problems: list[Problem] = []
-    for file in sorted(root.rglob("*")):
-        if not file.is_file() or file.suffix.lower() not in (".xml", ".json"):
+    for file in candidate_files(root):
+        if file.suffix.lower() not in (".xml", ".json"):
             continue
         rel = file.relative_to(root).as_posix()
         data = file.read_bytes()
@@ -1928,6 +1928,23 @@ def validate_dir(path: Path, base_url: str | None = None) -> list[Problem]:
         problems.extend(result.problems)
     problems.extend(_cross_checks(results, base_url))
     return sorted(problems, key=_sort_key)
+
+
+SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__"})
+
+
+def candidate_files(root: Path) -> list[Path]:
+    """Every file under ``root``, sorted, skipping hidden folders (``.git``, ``.venv``) and any
+    virtual environment (a folder with ``pyvenv.cfg``) or package folder: ``feedkit validate .``
+    in a site checks the site's feeds, not the JSON files of the tools installed beside it."""
+    import os
+
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                   and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))]
+        found += [Path(folder) / f for f in files]
+    return sorted(found)
 
 
 def _looks_like_feed(data: bytes) -> bool:

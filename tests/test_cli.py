@@ -49,13 +49,13 @@ def test_import_with_no_file_sources_is_an_error(tmp_path: Path) -> None:
     start = text.index("[[sources]]")
     site.config.write_text(text[:start] + text[text.index("[feeds]"):], encoding="utf-8")
     result = site.run("import", ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a configuration error
     assert "no files given and no file sources" in result.stderr
 
 
 def test_validate_on_a_missing_folder_is_an_error(site: Site, tmp_path: Path) -> None:
     result = site.run("validate", str(tmp_path / "nowhere"), ok=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad argument
     assert "no such folder" in result.stderr
 
 

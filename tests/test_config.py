@@ -113,7 +113,8 @@ def test_cli_reports_config_errors_in_one_line(tmp_path: Path, monkeypatch) -> N
     monkeypatch.delenv("FEEDKIT_CONFIG", raising=False)
     result = CliRunner().invoke(cli, ["build"])
     assert result.exit_code == 2
-    assert result.stderr.startswith("feedkit: error: config.toml: no config file found")
+    assert result.stderr.startswith(f"feedkit: error: no config.toml in {tmp_path.resolve()} or "
+                                    "any folder above it")
     assert "feedkit init" in result.stderr
     write(tmp_path, MINIMAL + "[feeds]\nlimit = -1\n")
     result = CliRunner().invoke(cli, ["build"])

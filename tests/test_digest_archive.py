@@ -212,5 +212,5 @@ def test_cli_render_empty_week_fails_unless_allowed(tmp_path):
 def test_cli_render_bad_week_is_one_line(tmp_path):
     base = _cli_setup(tmp_path, korean_articles(2, W24))
     result = CliRunner().invoke(cli, [*base, "--week", "2024-W99"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error
     assert result.output.strip() == "feedkit: error: --week: 2024 has no ISO week 99"

@@ -95,7 +95,7 @@ def test_one_failing_source_does_not_stop_the_others(site, tmp_path):
         board_source(board),
     ])
     result = run(config)
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # partly done
     assert (f"다운된 피드: error: {site.url('/down/feed')}: HTTP 503 Service Unavailable "
             "after 2 attempts") in result.stderr
     assert "비공개: error: " in result.stderr and "disallowed by" in result.stderr
@@ -112,12 +112,12 @@ def test_a_failing_run_never_deletes_stored_articles(site, tmp_path):
     feed_before = (tmp_path / "public" / "feed.xml").read_bytes()
     site.page("/board/list.do", "maintenance", status=500)           # the site breaks
     result = run(config)
-    assert result.exit_code == 1 and "HTTP 500" in result.stderr
+    assert result.exit_code == 3 and "HTTP 500" in result.stderr
     assert count(tmp_path) == 6
     assert (tmp_path / "public" / "feed.xml").read_bytes() == feed_before
     site.page("/board/list.do", "<html><body>새 디자인</body></html>")  # layout changed
     result = run(config)
-    assert result.exit_code == 1 and "matched nothing" in result.stderr
+    assert result.exit_code == 3 and "matched nothing" in result.stderr
     assert count(tmp_path) == 6
 
 
@@ -131,7 +131,7 @@ def test_no_build_and_source_filter(site, tmp_path):
     assert count(tmp_path) == 3
     assert not any(h.path.startswith("/a/") for h in site.log)
     bad = run(config, "--source", "C")
-    assert bad.exit_code == 1 and "no source named 'C'" in bad.stderr
+    assert bad.exit_code == 2 and "no source named 'C'" in bad.stderr
 
 
 def test_rejected_records_exit_nonzero_but_good_ones_land(site, tmp_path):
@@ -143,7 +143,7 @@ def test_rejected_records_exit_nonzero_but_good_ones_land(site, tmp_path):
         "kind": "html", "url": site.url("/list"),
         "selectors": {"item": "tbody tr", "title": "td.t a", "date": "td:nth-child(2)"}}])
     result = run(config)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{site.url('/list')} item 2: impossible date '2025.13.45'" in result.stderr
     assert count(tmp_path) == 1
 
@@ -151,7 +151,7 @@ def test_rejected_records_exit_nonzero_but_good_ones_land(site, tmp_path):
 def test_no_sources_is_an_error(tmp_path):
     config = write_config(tmp_path, [])
     result = run(config)
-    assert result.exit_code == 1 and "no [[sources]]" in result.stderr
+    assert result.exit_code == 2 and "no [[sources]]" in result.stderr
 
 
 def test_progress_on_a_terminal_is_one_live_line():
@@ -179,3 +179,90 @@ def test_progress_in_a_log_is_plain_lines():
         "보도자료: http://x/list: fetched, 20 item(s), 3 new or changed",
         "보도자료: 1 page(s), 0 new, 0 changed, 0 unchanged, 0 rejected",
     ]
+
+
+# -- errors that explain the first run; sources failing run after run ---------------------------
+
+
+def test_source_errors_come_before_a_failing_build(site, tmp_path):
+    board = Board(site, count=3, per_page=5)
+    site.page("/down/feed", "gone", status=404)
+    config = write_config(tmp_path, [
+        {"kind": "feed", "name": "다운된 피드", "url": site.url("/down/feed")},
+        board_source(board)])
+    text = config.read_text(encoding="utf-8").replace('title = "보령시 새소식"',
+                                                      'title = "TODO: 우리 시 새소식"')
+    config.write_text(text, encoding="utf-8")
+    result = run(config)
+    assert result.exit_code == 2   # the build refuses the placeholder title
+    lines = result.stderr.splitlines()
+    source_line = next(i for i, line in enumerate(lines) if line.startswith("다운된 피드: error:"))
+    build_line = next(i for i, line in enumerate(lines) if "[site] title" in line)
+    assert source_line < build_line, lines
+    assert count(tmp_path) == 3, "the store was updated before the build failed"
+
+
+def test_an_empty_store_after_a_failed_first_update_says_why(site, tmp_path):
+    site.page("/list", "<html><body><p>새 디자인</p></body></html>")
+    site.page("/down/feed", "maintenance", status=503)
+    config = write_config(tmp_path, [
+        {"kind": "html", "name": "보도자료", "url": site.url("/list"),
+         "selectors": {"item": "table.board tbody tr", "title": "td a", "date": "td.d"}},
+        {"kind": "feed", "name": "소식지", "url": site.url("/down/feed")}])
+    result = run(config)
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("feedkit: error:")]
+    assert errors[0] == ("feedkit: error: nothing to build: the article store is empty and "
+                         "2 of 2 source(s) failed:")
+    assert "보도자료: " in errors[1] and "'table.board tbody tr' matched nothing" in errors[1]
+    assert "소식지: " in errors[2] and "HTTP 503" in errors[2]
+
+
+def test_a_source_failing_many_runs_in_a_row_is_reported_louder(site, tmp_path, monkeypatch):
+    import feedkit.health
+
+    monkeypatch.setattr(feedkit.health, "LOUD_AFTER", 3)
+    board = Board(site, count=2, per_page=5)
+    site.page("/down/feed", "maintenance", status=503)
+    config = write_config(tmp_path, [
+        {"kind": "feed", "name": "소식지", "url": site.url("/down/feed")}, board_source(board)])
+    for n in (1, 2):
+        quiet = run(config)
+        assert quiet.exit_code == 3
+        assert "runs in a row" not in quiet.stderr, n
+    loud = CliRunner().invoke(cli, ["--config", str(config), "update"],
+                              env={"GITHUB_ACTIONS": "true"})
+    assert loud.exit_code == 3
+    assert "error: 소식지: has failed 3 runs in a row (since " in loud.stderr
+    # In GitHub Actions: annotations on the run's page, a warning per source, an error when loud.
+    assert "::warning title=feedkit update%3A 소식지::" in loud.stdout
+    assert "::error title=feedkit update%3A 소식지::소식지: has failed 3 runs" in loud.stdout
+    stats = CliRunner().invoke(cli, ["--config", str(config), "stats"])
+    assert "소식지: 3 run(s) in a row since" in stats.stdout and "fix it" in stats.stdout
+    as_json = json.loads(CliRunner().invoke(cli, ["--config", str(config), "stats", "--json"])
+                         .stdout)
+    assert [(f["source"], f["runs"], f["loud"]) for f in as_json["failing_sources"]] == [
+        ("소식지", 3, True)]
+
+    # A workflow rebuilds its store from text each run: the count survives export -> import.
+    state = tmp_path / "state.jsonl"
+    exported = CliRunner().invoke(cli, ["--config", str(config), "export", "--out",
+                                        str(tmp_path / "store.jsonl"), "--state", str(state)])
+    assert exported.exit_code == 0
+    assert json.loads(state.read_text(encoding="utf-8"))["runs"] == 3
+    (tmp_path / "articles.db").unlink()
+    restored = CliRunner().invoke(cli, ["--config", str(config), "import", "--state", str(state),
+                                        str(tmp_path / "store.jsonl")])
+    assert restored.exit_code == 0, restored.output
+    assert "4 runs in a row" in run(config).stderr
+
+    # The source comes back: its streak is gone, and the exit code is 0 again.
+    site.page("/down/feed", "<rss version='2.0'><channel><title>t</title></channel></rss>",
+              content_type="application/rss+xml")
+    back = run(config)
+    assert back.exit_code == 0, back.stderr
+    stats = CliRunner().invoke(cli, ["--config", str(config), "stats"])
+    assert "failing sources" not in stats.stdout
+    assert CliRunner().invoke(cli, ["--config", str(config), "export", "--state",
+                                    str(state)]).exit_code == 0
+    assert state.read_bytes() == b""
