@@ -477,6 +477,13 @@ def _week_options(fn):
     return fn
 
 
+def _warn_unsubscribe(obj: Context) -> None:
+    from feedkit.digest import unsubscribe_warnings
+
+    for line in unsubscribe_warnings(obj.config.digest.unsubscribe):
+        obj.warn(f"warning: {line}")
+
+
 def _now(obj: Context, now_text: str | None, today):
     from feedkit.schedule import pinned_now
 
@@ -532,6 +539,7 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
 
     config = obj.config
     week = _pick_week(obj, week_text, today, now_text)
+    _warn_unsubscribe(obj)
     with obj.open_store() as store:
         dg = load_digest(config, store, week)
     label = f"{week.label} ({week.range_text(config.site.language)})"
@@ -612,6 +620,7 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     from feedkit.mail import send_week
 
     config = obj.config
+    _warn_unsubscribe(obj)
     now = _now(obj, now_text, today)
     if week_text:
         week = _pick_week(obj, week_text, today)

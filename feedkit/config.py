@@ -127,9 +127,13 @@ class DigestConfig:
     from_: str = _doc("From address, e.g. '보령시 소식 <news@example.org>'.", default="")
     to: tuple[str, ...] = _doc("Recipient addresses (usually one list address).", default=())
     unsubscribe: tuple[str, ...] = _doc(
-        "mailto: and/or https: unsubscribe URLs (a string or a list); may contain {email} / "
-        "{token} ({token} needs $FEEDKIT_UNSUBSCRIBE_SECRET).", default=())
+        "mailto: and/or https: unsubscribe URLs (a string or a list); may contain {token} "
+        "(needs $FEEDKIT_UNSUBSCRIBE_SECRET) or {email}. Prefer {token} in https links, e.g. "
+        "https://example.org/unsubscribe/{token}: an address in a link costs spam points.",
+        default=())
     reply_to: str = _doc("Reply-To address (optional).", default="")
+    subscribe: str = _doc("How readers subscribe: a mailto: address or an https page, shown on "
+                          "the web archive (which never shows an unsubscribe link).", default="")
     recipients_file: str = _doc(
         "File of recipients for a small self-run list: one address per line (several on a line "
         "separated by commas), or CSV with an 'email' column; relative to config.toml. Keep it "
@@ -617,6 +621,10 @@ def _check_digest(config: Config, name: str) -> None:
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(f"{name}: [digest] unsubscribe: {u!r}: only {{email}} and {{token}} "
                               f"may be filled in ({exc})") from None
+    if digest.subscribe and not (digest.subscribe.startswith("mailto:")
+                                 or check_http_url(digest.subscribe) is None):
+        raise ConfigError(f"{name}: [digest] subscribe: expected a mailto: or http(s) URL, "
+                          f"got {digest.subscribe!r}")
     try:
         digest.subject.format(**_SUBJECT_FIELDS)
     except (KeyError, IndexError, ValueError) as exc:

@@ -390,6 +390,7 @@ class DigestRenderer:
             "feed_url": base + "feed.xml",
             "unsubscribe_url": unsubscribe,
             "reason": self.reason(),
+            "subscribe_url": self.config.digest.subscribe,
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
         }
@@ -411,9 +412,10 @@ class DigestRenderer:
         return render(TEXT_TEMPLATE, self.user_dir, **ctx)
 
     def web_page(self, digest: Digest, nav: dict | None = None) -> str:
-        """The archive page: every article, not inlined (a browser reads the <style> block)."""
-        unsub = shown_unsubscribe(self.config.digest.unsubscribe, personal=False)
-        return self.raw_html(digest, web=True, unsubscribe=unsub, nav=nav)
+        """The archive page: every article, not inlined (a browser reads the <style> block).
+        A web page, not a copy of the email: no "you receive this email", no unsubscribe link
+        (its reader subscribed to nothing), but how to subscribe."""
+        return self.raw_html(digest, web=True, unsubscribe="", nav=nav)
 
     def email(self, digest: Digest, *, unsubscribe: str | None = None,
               reserve: int = 0) -> EmailBody:
@@ -493,6 +495,16 @@ def shown_unsubscribe(templates: Sequence[str], *, personal: bool = True) -> str
         if u.startswith("http"):
             return u
     return candidates[0] if candidates else ""
+
+
+def unsubscribe_warnings(templates: Sequence[str]) -> list[str]:
+    """Advice on ``[digest] unsubscribe``: an address inside an https link (``{email}``) costs
+    spam points (SpamAssassin's GB_CUSTOM_HTM_URI, +1.0) and puts the address in web server
+    logs; ``{token}`` identifies the reader as well without either."""
+    return [f"[digest] unsubscribe: {u!r} puts the address in a web link, which spam filters "
+            "score against (SpamAssassin GB_CUSTOM_HTM_URI); use {token} instead, e.g. "
+            "https://example.org/unsubscribe/{token}"
+            for u in templates if u.startswith("http") and "{email}" in u]
 
 
 def link_reserve(links: Iterable[str]) -> int:
@@ -759,6 +771,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     title = DigestRenderer.title_for(config)
     return render(INDEX_TEMPLATE, digest_templates_dir(config), site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
+                  subscribe_url=config.digest.subscribe,
                   total=sum(len(v) for v in weeks.values()))
 
 

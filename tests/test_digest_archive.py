@@ -214,3 +214,53 @@ def test_cli_render_bad_week_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, [*base, "--week", "2024-W99"])
     assert result.exit_code == 2  # a usage error
     assert result.output.strip() == "feedkit: error: --week: 2024 has no ISO week 99"
+
+
+def test_archive_pages_are_web_pages_that_say_how_to_subscribe(tmp_path):
+    """No "you received this email", no unsubscribe link (personal or not) on a web page; the
+    subscribe address from config and the digest feed instead. The email keeps both."""
+    config = config_for(tmp_path, digest={
+        "subscribe": "https://news.example.org/subscribe",
+        "unsubscribe": ["mailto:leave@lists.example.org", "https://news.example.org/bye"]})
+    store = store_with(tmp_path, _three_weeks())
+    build(config, store, tmp_path / "public")
+    store.close()
+    for name in ("2024-W24.html", "index.html"):
+        page = lxml_html.parse(str(tmp_path / "public" / "digest" / name)).getroot()
+        text = page.text_content()
+        hrefs = page.xpath("//a/@href")
+        assert "받으셨습니다" not in text and "신청하셔서" not in text, name
+        assert "수신 거부" not in text and "unsubscribe" not in text.lower(), name
+        assert not [h for h in hrefs if "leave@" in h or h.endswith("/bye")], name
+        subscribe = page.xpath("//a[@href='https://news.example.org/subscribe']")
+        assert subscribe and subscribe[0].text_content() == "구독을 신청", name
+        assert "feed.xml" in page.xpath("//p[contains(@class, 'subscribe')]//a/@href"), name
+
+    from feedkit.digest import DigestRenderer, Week, load_digest
+
+    with store_with(tmp_path, []) as st:
+        digest = load_digest(config, st, Week.parse("2024-W24", SEOUL))
+    email = lxml_html.document_fromstring(DigestRenderer(config).email(digest).html)
+    assert "신청하셔서 이 메일을 받으셨습니다" in email.text_content()
+    assert "수신 거부" in email.text_content()
+
+
+def test_archive_without_a_subscribe_address_still_offers_the_digest_feed(tmp_path):
+    config = config_for(tmp_path)
+    assert config.digest.subscribe == ""
+    store = store_with(tmp_path, _three_weeks())
+    build(config, store, tmp_path / "public")
+    store.close()
+    page = lxml_html.parse(str(tmp_path / "public" / "digest" / "2024-W24.html")).getroot()
+    para = page.xpath("//p[contains(@class, 'subscribe')]")[0]
+    assert para.xpath(".//a/@href") == ["feed.xml"]
+    assert "구독을 신청" not in para.text_content()
+
+
+def test_config_rejects_a_subscribe_value_that_is_not_a_link(tmp_path):
+    import pytest
+
+    from feedkit.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[digest\] subscribe: expected a mailto: or http"):
+        config_for(tmp_path, digest={"subscribe": "join us at the city hall"})

@@ -81,10 +81,83 @@ def test_archive_pages_pass_vnu_without_any_error(tmp_path):
     store_with(tmp_path, digest.articles()).close()
     (tmp_path / "config.toml").write_text(
         '[site]\ntitle = "보령시 새소식"\nurl = "https://www.brcn.go.kr/"\n'
-        'feed_url = "https://news.example.org/boryeong/"\n', encoding="utf-8")
+        'feed_url = "https://news.example.org/boryeong/"\n'
+        '[digest]\nsubscribe = "https://news.example.org/subscribe"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "build"])
     assert result.exit_code == 0, result.output
     pages = sorted((tmp_path / "public" / "digest").glob("*.html"))
     assert {p.name for p in pages} == {"2024-W24.html", "index.html"}
     errors = _vnu(*pages)
     assert errors == [], [(Path(m["url"]).name, m["message"]) for m in errors]
+
+
+# -- SpamAssassin ----------------------------------------------------------------------------
+
+SPAM_THRESHOLD = 1.0  # a clean digest scores -0.0; one GB_CUSTOM_HTM_URI hit alone is +1.0
+
+
+def _spamassassin(eml: bytes, home: Path) -> tuple[float, set[str]]:
+    """SpamAssassin's score and rule names for a message (local tests only: -L)."""
+    import os
+
+    done = subprocess.run([tools.spamassassin(), "-L", "-t"], input=eml, capture_output=True,
+                          timeout=120, env={**os.environ, "HOME": str(home)})
+    out = done.stdout.decode("utf-8", "replace")
+    m = re.search(r"^X-Spam-Status: \w+, score=(-?[\d.]+) required=[\d.]+ tests=(.*?)"
+                  r" autolearn=", out, re.MULTILINE | re.DOTALL)
+    assert m, out[:2000]
+    rules = {r.strip() for r in re.split(r"[,\s]+", m[2]) if r.strip() and r.strip() != "none"}
+    return float(m[1]), rules
+
+
+def _render_eml(folder: Path, unsubscribe: list[str], monkeypatch) -> bytes:
+    """`feedkit digest render --eml` for a 40-article week, as the CLI writes it."""
+    from click.testing import CliRunner
+
+    from feedkit.cli import cli
+
+    monkeypatch.setenv("FEEDKIT_UNSUBSCRIBE_SECRET", "s3cret")
+    folder.mkdir()
+    _config, digest = _week(folder)
+    store_with(folder, digest.articles()).close()
+    links = ", ".join(f'"{u}"' for u in unsubscribe)
+    (folder / "config.toml").write_text(
+        '[site]\ntitle = "보령시 새소식"\nurl = "https://www.brcn.go.kr/"\n'
+        'feed_url = "https://news.example.org/boryeong/"\n'
+        '[digest]\nfrom = "보령시 소식 <news@example.org>"\nto = ["reader@example.com"]\n'
+        f'unsubscribe = [{links}]\n', encoding="utf-8")
+    eml = folder / "digest.eml"
+    result = CliRunner().invoke(cli, ["--config", str(folder / "config.toml"), "digest",
+                                      "render", "--week", "2024-W24", "--eml", str(eml)])
+    assert result.exit_code == 0, result.output
+    return eml.read_bytes()
+
+
+def test_rendered_digest_with_the_recommended_unsubscribe_links_is_not_spammy(
+        tmp_path, monkeypatch):
+    """The form the README and sample config recommend: mailto plus https with {token}."""
+    eml = _render_eml(tmp_path / "token", ["mailto:leave@lists.example.org",
+                                           "https://news.example.org/unsubscribe/{token}"],
+                      monkeypatch)
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in eml
+    score, rules = _spamassassin(eml, tmp_path)
+    assert "GB_CUSTOM_HTM_URI" not in rules, rules
+    assert score < SPAM_THRESHOLD, (score, rules)
+
+
+def test_an_address_in_the_unsubscribe_link_costs_spam_points_and_is_warned_about(
+        tmp_path, monkeypatch):
+    """Why {token} is recommended: the same digest with {email} in the https link trips
+    GB_CUSTOM_HTM_URI, and `digest render` says so."""
+    from click.testing import CliRunner
+
+    from feedkit.cli import cli
+
+    eml = _render_eml(tmp_path / "email", ["https://news.example.org/unsubscribe?email={email}"],
+                      monkeypatch)
+    score, rules = _spamassassin(eml, tmp_path)
+    assert "GB_CUSTOM_HTM_URI" in rules and score >= SPAM_THRESHOLD, (score, rules)
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "email" / "config.toml"),
+                                      "digest", "render", "--week", "2024-W24", "--text", "-"])
+    assert result.exit_code == 0
+    assert "GB_CUSTOM_HTM_URI" in result.stderr and "{token}" in result.stderr
