@@ -467,9 +467,9 @@ def digest() -> None:
 
 
 def _week_options(fn):
-    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'",
+    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'", envvar="FEEDKIT_NOW",
                       help="Pretend it is this time, in [site] timezone (pins the default week "
-                           "and, for send, whether it is due; for tests and CI).")(fn)
+                           "and, for send, whether it is due; for tests; also $FEEDKIT_NOW).")(fn)
     fn = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
                       help="Pretend today is this date, at its last minute (like --now).")(fn)
     fn = click.option("--week", "week_text", metavar="YYYY-Www",
