@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,23 +48,42 @@ def safe_relpath(rel: str) -> PurePosixPath:
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` via a temporary file and rename. False if already identical."""
+    """Write ``data`` to ``path`` via a temporary file and rename. False if already identical.
+
+    The rename is what makes it atomic: a reader (a web server, rsync, a feed reader polling
+    the folder) sees the old file or the new one, never half of one, and a reader that has the
+    old file open keeps reading the old bytes. The temporary file is created with mode 0666
+    and the process umask, exactly as a plain write would create it (0644 under the usual
+    umask 022), rather than ``mkstemp``'s private 0600, which a web server could not read.
+    """
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return True
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new, empty ``.<name>.<random>.tmp`` beside ``path`` (so the rename stays on one file
+    system), opened for writing; mode 0666 minus the umask, applied by the kernel."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary file name")
 
 
 def _stamp(path: Path) -> str:
@@ -161,7 +180,12 @@ class OutputPlan:
         recorded = []
         for rel, data in sorted(self.files.items()):
             path = self.out_dir / safe_relpath(rel)
-            if write_atomic(path, data):
+            try:
+                changed = write_atomic(path, data)
+            except OSError as exc:   # disk full, file too large, read-only folder...
+                raise FeedkitError(f"{path}: cannot write: {exc.strerror or exc}; it and the "
+                                   "files after it keep their previous version") from None
+            if changed:
                 self.report.written.append(rel)
             else:
                 self.report.unchanged += 1
