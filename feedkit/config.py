@@ -55,6 +55,8 @@ class SiteConfig:
 @dataclass(frozen=True)
 class StoreConfig:
     path: str = _doc("SQLite article store file, relative to config.toml.", default="articles.db")
+    busy_timeout: float = _doc("Seconds to wait for another process writing to the store "
+                               "before giving up.", default=30.0)
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,9 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
+_INT_LIMIT = 2 ** 63
+
+
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if hint is bool:
@@ -382,6 +387,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if not -_INT_LIMIT <= value < _INT_LIMIT:   # TOML allows it; SQLite and C do not
+            raise ConfigError(f"{where}: {value} is out of range (at most {_INT_LIMIT - 1})")
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -453,6 +460,19 @@ def _check(config: Config, name: str) -> None:
                           f"got {site.feed_url!r}")
     if not site.title.strip():
         raise ConfigError(f"{name}: [site] title: must not be empty")
+    # These end up in mail headers (Subject, From, Reply-To, List-Id): a line break would be a
+    # header injection, caught today only when the digest is sent. Say so when the file loads.
+    one_line = [("site", "title", site.title)] + [
+        ("digest", key, getattr(config.digest, attr))
+        for key, attr in (("subject", "subject"), ("from", "from_"), ("reply_to", "reply_to"),
+                          ("list_id", "list_id"))]
+    for section, key, value in one_line:
+        bad = next((c for c in value if c in "\r\n\x00"), None)
+        if bad is not None:
+            raise ConfigError(f"{name}: [{section}] {key}: must be one line (it contains "
+                              f"{bad!r}); remove the line break")
+    if config.store.busy_timeout < 0:
+        raise ConfigError(f"{name}: [store] busy_timeout: must not be negative")
     if not _LANGUAGE_RE.match(site.language):
         raise ConfigError(f"{name}: [site] language: {site.language!r} is not a BCP 47 tag "
                           "(use e.g. ko or ko-KR, with a hyphen)")
