@@ -28,7 +28,7 @@ from feedkit.cli import cli
 from feedkit.digest import Week
 from feedkit.errors import ConfigError
 from feedkit.mail import load_recipients, send_week
-from feedkit.store import MIGRATIONS, Store
+from feedkit.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 SECRET = "privacy-test-secret-0123456789"
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
@@ -144,7 +144,7 @@ def test_an_old_store_is_migrated_to_hashes(tmp_path, monkeypatch):
     with Store(db_path) as store:
         rows = store.db.execute(
             "SELECT week, recipient, status, error FROM send_log ORDER BY week").fetchall()
-        assert store.schema_version >= 2
+        assert store.schema_version == SCHEMA_VERSION
     assert rows == [("2024-W23", key("kim@example.com"), "sent", ""),
                     ("2024-W24", key("kim@example.com"), "failed",
                      "550 5.1.1 <recipient>: unknown")]
@@ -152,7 +152,7 @@ def test_an_old_store_is_migrated_to_hashes(tmp_path, monkeypatch):
     monkeypatch.delenv("FEEDKIT_SECRET")
     _old_store(tmp_path / "empty.db", [])
     with Store(tmp_path / "empty.db") as store:
-        assert store.schema_version >= 2
+        assert store.schema_version == SCHEMA_VERSION
 
 
 def test_an_old_exported_send_log_is_hashed_on_import(tmp_path, monkeypatch):
