@@ -255,14 +255,16 @@ class Store:
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         self._check_version(version)
-        while version < SCHEMA_VERSION:
-            # The version is read again inside the write transaction: two processes opening
-            # an older store at once must not both run the same step ("table already exists").
-            with self.transaction():
-                version = self.db.execute("PRAGMA user_version").fetchone()[0]
-                self._check_version(version)
-                if version >= SCHEMA_VERSION:
-                    break
+        if version >= SCHEMA_VERSION:
+            return
+        # One transaction for the whole upgrade: a step that refuses (the send-log hashing
+        # without its key) leaves the store exactly as it was, at its old version. The version
+        # is read again inside the write transaction: two processes opening an older store at
+        # once must not both run the same step ("table already exists").
+        with self.transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            self._check_version(version)
+            while version < SCHEMA_VERSION:
                 migration = MIGRATIONS[version]
                 if callable(migration):
                     migration(self.db)
