@@ -200,17 +200,24 @@ def _stamp_import(store) -> None:
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: [build] out, usually public/).")
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]",
+              help="Build as of this moment (site timezone unless an offset is given): "
+                   "articles dated later are held back. For tests and reproducible rebuilds.")
 @pass_ctx
-def build(obj: Context, out_dir: Path | None) -> None:
+def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     """Write feeds, category feeds and the index page into the output folder.
 
     Only files whose content changed are rewritten; a failed build leaves the old output intact.
+    Articles dated in the future wait until their time unless [build] publish_future is set.
     """
     from feedkit.site import build as build_site
 
     config = obj.config
+    from feedkit.schedule import parse_now  # the same --now as the digest commands
+
+    now = parse_now(now_text, config.tz) if now_text else None
     with obj.open_store() as store, obj.progress("build", unit="files rendered") as bar:
-        report = build_site(config, store, out_dir, progress=bar.advance)
+        report = build_site(config, store, out_dir, progress=bar.advance, now=now)
     target = (out_dir or config.out_dir)
     for rel in report.written:
         obj.detail(f"wrote {rel}")
@@ -225,7 +232,8 @@ def validate(obj: Context, directory: Path | None) -> None:
 
     DIRECTORY may also be a site folder (one with config.toml): its output folder is checked.
     Hidden folders (.git, .venv) and virtual environments are skipped. Exits 1 if any error
-    or warning is found.
+    or warning is found, except DuplicateUpdated (entries of a date-only source share their
+    day; listed with -v).
     """
     from feedkit.validate import validate_dir
 
@@ -240,7 +248,11 @@ def validate(obj: Context, directory: Path | None) -> None:
         if directory is not None:
             raise UsageError(f"{target}: no such folder")
         raise FeedkitError(f"{target}: no such folder (run 'feedkit build' first)")
-    problems = validate_dir(target)
+    found = validate_dir(target)
+    for problem in found:
+        if problem.accepted:
+            obj.detail(f"accepted: {problem}")
+    problems = [p for p in found if not p.accepted]
     for problem in problems:
         obj.warn(str(problem))
     if problems:
@@ -467,9 +479,9 @@ def digest() -> None:
 
 
 def _week_options(fn):
-    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'",
+    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'", envvar="FEEDKIT_NOW",
                       help="Pretend it is this time, in [site] timezone (pins the default week "
-                           "and, for send, whether it is due; for tests and CI).")(fn)
+                           "and, for send, whether it is due; for tests; also $FEEDKIT_NOW).")(fn)
     fn = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
                       help="Pretend today is this date, at its last minute (like --now).")(fn)
     fn = click.option("--week", "week_text", metavar="YYYY-Www",
@@ -536,12 +548,13 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
         unsubscribe_urls,
     )
     from feedkit.mail import clean_address
+    from feedkit.publication import build_time, visible_until
 
     config = obj.config
     week = _pick_week(obj, week_text, today, now_text)
     _warn_unsubscribe(obj)
     with obj.open_store() as store:
-        dg = load_digest(config, store, week)
+        dg = load_digest(config, store, week, visible_until(config, build_time()))
     label = f"{week.label} ({week.range_text(config.site.language)})"
     if dg.total == 0 and not allow_empty:
         raise FeedkitError(f"{label}: no articles published that week; nothing to render "

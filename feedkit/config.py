@@ -118,6 +118,10 @@ class BuildConfig:
         default="",
     )
     index_limit: int = _doc("Articles listed on the index page.", default=30)
+    publish_future: bool = _doc(
+        "Publish articles dated in the future at once; by default each is held back from the "
+        "feeds, the index and the digest until its date (import keeps it and warns).",
+        default=False)
 
 
 @dataclass(frozen=True)

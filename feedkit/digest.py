@@ -225,8 +225,11 @@ def group_sections(articles: Sequence[Article], order: Sequence[str], language: 
     return tuple(sections)
 
 
-def load_digest(config: Config, store, week: Week) -> Digest:
-    articles = [s.article for s in store.published_between(week.start, week.end)]
+def load_digest(config: Config, store, week: Week, until: int | None = None) -> Digest:
+    """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.publication`) leaves out
+    those not yet due."""
+    articles = [s.article for s in store.published_between(week.start, week.end)
+                if until is None or int(s.article.published.timestamp()) <= until]
     return make_digest(config, week, articles)
 
 
@@ -745,13 +748,15 @@ def issue_time(week: Week) -> datetime:
 ARCHIVE_DIR = "digest"
 
 
-def week_rows(config: Config, store) -> dict[str, list[tuple[str, str, int, str]]]:
+def week_rows(config: Config, store, until: int | None = None
+              ) -> dict[str, list[tuple[str, str, int, str]]]:
     """``{week label: [(id, hash, published_ts, title), ...]}``, newest week first, newest
-    article first inside a week; from one light query (no article bodies)."""
+    article first inside a week; from one light query (no article bodies). Articles published
+    after ``until`` are not there yet (:mod:`feedkit.publication`)."""
     tz = config.tz
     weeks: dict[str, list[tuple[str, str, int, str]]] = {}
     day_label: dict[date, str] = {}
-    for row in store.article_keys():
+    for row in store.article_keys(until):
         day = datetime.fromtimestamp(row[2], tz).date()
         label = day_label.get(day)
         if label is None:
@@ -775,9 +780,10 @@ def plan_archive(config: Config, store, plan) -> None:
                        templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
-    if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation)):
+    until = plan.until
+    if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back)):
         return
-    weeks = week_rows(config, store)
+    weeks = week_rows(config, store, until)
     if not weeks:
         return
     labels = list(weeks)
@@ -804,7 +810,7 @@ def plan_archive(config: Config, store, plan) -> None:
                 "next": newer and {"url": f"{newer}.html",
                                    "label": Week.parse(newer, tz).name(language, year=True)},
             }
-            digest = load_digest(config, store, week)
+            digest = load_digest(config, store, week, until)
             return {rel: renderer().web_page(digest, nav).encode("utf-8")}
 
         plan.unit([rel], print_, render_week)
@@ -820,7 +826,8 @@ def plan_archive(config: Config, store, plan) -> None:
     feed_print = fingerprint(base, "feed", [(k, [(r[0], r[1]) for r in weeks[k]])
                                             for k in recent])
     plan.unit([feed_rel], feed_print,
-              lambda: {feed_rel: _render_archive_feed(config, store, recent, renderer())})
+              lambda: {feed_rel: _render_archive_feed(config, store, recent, renderer(),
+                                                      until)})
 
 
 def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
@@ -845,7 +852,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
 
 
 def _render_archive_feed(config: Config, store, labels: list[str],
-                         renderer: DigestRenderer) -> bytes:
+                         renderer: DigestRenderer, until: int | None = None) -> bytes:
     """RSS 2.0 of the latest digests, through the same generator as the site's feeds (so the
     same validity guarantees): one item per week, linking its web page, listing its headlines."""
     from feedkit.feeds import FeedMeta, render_rss
@@ -854,7 +861,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
     items = []
     for label in labels:
         week = Week.parse(label, tz)
-        digest = load_digest(config, store, week)
+        digest = load_digest(config, store, week, until)
         articles = digest.articles()
         url = renderer.web_url(week)
         newest = max(a.published for a in articles)

@@ -4,11 +4,19 @@ What it takes for zero W3C validator warnings, and where feedgen needs steering:
 
 * every date is pinned (feedgen defaults ``updated``/``lastBuildDate`` to *now*): the feed's
   date is its newest item's ``updated``, so the same store gives byte-identical files;
+* every date is whole seconds in every format: newsboat 2.21 reads an RFC 3339 date with a
+  fraction as UTC (9 hours late in Seoul), and the store orders by whole seconds too;
+* each entry's ``updated`` is the article's own, even when several share it (date-only
+  sources): the validator's DuplicateUpdated warning is better than a time no source gave;
+* the lead image is an RSS ``enclosure`` (``length="0"``: the size is unknown, as the RSS
+  Board's profile and the W3C validator ask), an Atom ``link rel="enclosure"`` and JSON Feed
+  ``image``, besides ``media:content``; every RSS item names its author or department;
 * Atom content is ``type="html"`` (feedgen's ``CDATA`` type is invalid Atom);
 * the RSS ``<link>`` is whichever ``link()`` came last, so the alternate link is set last;
 * each format gets its own ``rel="self"`` URL;
 * RSS ``<description>`` is HTML, so the plain-text summary is escaped once more;
-* an ``xml-stylesheet`` processing instruction makes a browser show a readable page.
+* an ``xml-stylesheet`` processing instruction is added only when ``[feeds] stylesheet`` asks
+  (Chromium covers XSLT-styled pages with a removal banner; ``feeds.html`` is the human page).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from feedkit import __version__
@@ -59,24 +67,16 @@ def entry_id(article: Article, namespace_url: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, namespace_url + "#" + article.id).urn
 
 
-def distinct_updates(articles: Sequence[Article]) -> list[datetime]:
-    """Each entry's ``atom:updated``, made unique within the feed.
+def whole_seconds(value: datetime) -> datetime:
+    """A date as every format writes it: no fraction of a second (newsboat reads
+    ``…T22:05:38.900000+09:00`` as UTC), truncated like the store's sort key ``int(ts)``."""
+    return value.replace(microsecond=0)
 
-    Boards often give only a date, so several articles share "midnight" and the W3C validator
-    warns (DuplicateUpdated: readers use the value to spot changes). In feed order, a repeated
-    instant is moved on one second at a time until it is unique: the time of day was never
-    known, the day stays the same (moving back from midnight would change it), the first entry
-    keeps its real value, and the result is deterministic. ``published`` is never touched.
-    """
-    seen: set[datetime] = set()
-    result = []
-    for article in articles:
-        value = article.updated
-        while value in seen:
-            value += timedelta(seconds=1)
-        seen.add(value)
-        result.append(value)
-    return result
+
+def creator(meta: FeedMeta, article: Article) -> str:
+    """Who an RSS item is by: its author, else its department, else the feed's author.
+    RSS readers do not inherit the channel's author, so an item without one shows blank."""
+    return article.author or article.category or meta.author
 
 
 def _own_author(meta: FeedMeta, article: Article) -> bool:
@@ -100,8 +100,7 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
 
     fg = FeedGenerator()
     # Extensions cost time on every entry, so load them only when some entry uses them.
-    if any(_own_author(meta, a) for a in articles):
-        fg.load_extension("dc", atom=False, rss=True)
+    fg.load_extension("dc", atom=False, rss=True)  # every RSS item gets dc:creator
     if any(a.image for a in articles):
         fg.load_extension("media", atom=True, rss=True)
     fg.title(meta.title)
@@ -112,18 +111,17 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
         author["email"] = meta.email
     fg.author(author)
     fg.generator(GENERATOR, version=__version__, uri=GENERATOR_URI)
-    updates = distinct_updates(articles)
-    newest = max(updates)
+    newest = whole_seconds(max(a.updated for a in articles))
     fg.updated(newest)
     fg.lastBuildDate(newest)
-    fg.pubDate(max(a.published for a in articles))
-    for article, updated in zip(articles, updates, strict=True):
+    fg.pubDate(whole_seconds(max(a.published for a in articles)))
+    for article in articles:
         fe = fg.add_entry(order="append")
         fe.id(entry_id(article, meta.site_url))  # render_rss swaps in the RSS guid
         fe.title(article.title)
         fe.link(href=article.url, rel="alternate")
-        fe.published(article.published)
-        fe.updated(updated)
+        fe.published(whole_seconds(article.published))
+        fe.updated(whole_seconds(article.updated))
         summary = article.summary or article.title
         fe.summary(summary)
         if meta.full_content and article.content_html:
@@ -134,6 +132,11 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
             fe.author({"name": article.author})
         mime = _image_type(article.image) if article.image else None
         if mime:
+            # What readers use: RSS <enclosure> (newsboat stores no media:content), Atom
+            # rel="enclosure". The size is not known without fetching the image, and the RSS
+            # Board profile says to write 0 then (the W3C validator's UseZeroForUnknown); Atom
+            # leaves the optional length out rather than state a wrong one.
+            fe.link(href=article.image, rel="enclosure", type=mime)  # RSS: length="0"
             # Straight under the item: a media:group with one member is a validator error.
             fe.media.content({"url": article.image, "medium": "image", "type": mime},
                              group=None)
@@ -157,8 +160,7 @@ def render_rss(meta: FeedMeta, articles: Sequence[Article], filename: str = "fee
         fe.guid(article.id, permalink=article.id == article.url)
         fe.description(html.escape(article.summary or article.title, quote=False),
                        isSummary=True)
-        if _own_author(meta, article):
-            fe.dc.dc_creator(article.author, replace=True)
+        fe.dc.dc_creator(creator(meta, article), replace=True)
     fg.link(href=meta.self_url(filename), rel="self", replace=True)
     fg.link(href=meta.site_url, rel="alternate")  # last: feedgen's RSS <link> is the last one
     body = fg.rss_str(pretty=True, xml_declaration=False)
@@ -177,8 +179,27 @@ def render_atom(meta: FeedMeta, articles: Sequence[Article], filename: str = "at
     fg.id(self_url)
     fg.link(href=meta.site_url, rel="alternate", type="text/html", replace=True)
     fg.link(href=self_url, rel="self", type="application/atom+xml")
-    body = fg.atom_str(pretty=True, xml_declaration=False)
+    body = _atom_link_attributes(fg.atom_str(pretty=True, xml_declaration=False), articles)
     return _with_stylesheet(body, meta.stylesheet)
+
+
+def _atom_link_attributes(body: bytes, articles: Sequence[Article]) -> bytes:
+    """Put back the ``rel``/``type`` that feedgen 1.0 drops from entry links (python-feedgen
+    #135/#143): without them the enclosure reads as a second ``alternate`` link, which the
+    W3C validator rejects (DuplicateAtomLink) and readers take for the article's address."""
+    if not any(a.image for a in articles):
+        return body
+    from lxml import etree
+
+    ns = "{http://www.w3.org/2005/Atom}"
+    root = etree.fromstring(body)
+    for entry, article in zip(root.iter(ns + "entry"), articles, strict=True):
+        mime = _image_type(article.image) if article.image else None
+        links = entry.findall(ns + "link")
+        if mime and len(links) == 2:  # written in order: alternate, then enclosure
+            links[1].set("rel", "enclosure")
+            links[1].set("type", mime)
+    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=False)
 
 
 def render_json(meta: FeedMeta, articles: Sequence[Article],
@@ -194,8 +215,8 @@ def render_json(meta: FeedMeta, articles: Sequence[Article],
             item["summary"] = a.summary
         if a.image:
             item["image"] = a.image
-        item["date_published"] = a.published.isoformat()
-        item["date_modified"] = a.updated.isoformat()
+        item["date_published"] = whole_seconds(a.published).isoformat()
+        item["date_modified"] = whole_seconds(a.updated).isoformat()
         if a.author:
             item["authors"] = [{"name": a.author}]
         tags = ([a.category] if a.category else []) + list(a.tags)

@@ -281,7 +281,9 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     report.recipients = len(recipients.addresses)
     if not recipients.addresses:
         raise ConfigError("no recipients: set [digest] to or [digest] recipients_file")
-    digest = load_digest(config, store, week)
+    from feedkit.publication import visible_until
+
+    digest = load_digest(config, store, week, visible_until(config, now))
     report.total = digest.total
     if digest.total == 0:
         report.empty = True

@@ -141,11 +141,13 @@ class Preview:
 
     def _week(self, week, text: bool) -> Reply:
         from feedkit.digest import DigestRenderer, load_digest, preview_unsubscribe, week_rows
+        from feedkit.publication import build_time, visible_until
 
         config = self.config
+        until = visible_until(config, build_time())  # a preview shows what a build would
         with self._open_store() as store:
-            dg = load_digest(config, store, week)
-            weeks = week_rows(config, store) if dg.total == 0 else {}
+            dg = load_digest(config, store, week, until)
+            weeks = week_rows(config, store, until) if dg.total == 0 else {}
         if dg.total == 0:
             return self._empty(week, list(weeks), text)
         renderer = DigestRenderer(config)     # per request: picks up an edited digest.css

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from feedkit import __version__
@@ -47,23 +48,42 @@ def safe_relpath(rel: str) -> PurePosixPath:
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` via a temporary file and rename. False if already identical."""
+    """Write ``data`` to ``path`` via a temporary file and rename. False if already identical.
+
+    The rename is what makes it atomic: a reader (a web server, rsync, a feed reader polling
+    the folder) sees the old file or the new one, never half of one, and a reader that has the
+    old file open keeps reading the old bytes. The temporary file is created with mode 0666
+    and the process umask, exactly as a plain write would create it (0644 under the usual
+    umask 022), rather than ``mkstemp``'s private 0600, which a web server could not read.
+    """
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return True
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new, empty ``.<name>.<random>.tmp`` beside ``path`` (so the rename stays on one file
+    system), opened for writing; mode 0666 minus the umask, applied by the kernel."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary file name")
 
 
 def _stamp(path: Path) -> str:
@@ -91,8 +111,12 @@ class OutputPlan:
     """Collects what a build will write; each unit is skipped if its inputs are unchanged."""
 
     def __init__(self, store: Store, out_dir: Path,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None, until: int | None = None):
         self.store = store
+        # Articles published after this Unix second are held back (feedkit.publication); every
+        # unit of the build, the digest archive included, selects with it.
+        self.until = until
+        self.held_back = store.held_back(until)
         self.progress = progress
         self.out_dir = out_dir
         self.previous = store.output_fingerprints()
@@ -156,7 +180,12 @@ class OutputPlan:
         recorded = []
         for rel, data in sorted(self.files.items()):
             path = self.out_dir / safe_relpath(rel)
-            if write_atomic(path, data):
+            try:
+                changed = write_atomic(path, data)
+            except OSError as exc:   # disk full, file too large, read-only folder...
+                raise FeedkitError(f"{path}: cannot write: {exc.strerror or exc}; it and the "
+                                   "files after it keep their previous version") from None
+            if changed:
                 self.report.written.append(rel)
             else:
                 self.report.unchanged += 1
@@ -181,25 +210,28 @@ class FeedSet:
         return f"category/{self.key}/" if self.key else ""
 
 
-def _feed_sets(config: Config, store: Store) -> list[FeedSet]:
+def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
     from feedkit.slugs import category_slugs
 
     limit = config.feeds.limit
-    sets = [FeedSet("", config.site.title, None, store.latest_keys(limit))]
+    sets = [FeedSet("", config.site.title, None, store.latest_keys(limit, until=until))]
     if config.feeds.per_category:
-        cats = [c.name for c in store.categories()]
+        cats = [c.name for c in store.categories(until)]
         slugs = category_slugs(cats, config.feeds.category_slugs)
         for name in cats:
             sets.append(FeedSet(slugs[name], f"{config.site.title} — {name}", name,
-                                store.latest_keys(limit, name)))
+                                store.latest_keys(limit, name, until)))
     return sets
 
 
 def build(config: Config, store: Store, out_dir: Path | None = None,
-          progress: Callable[[int], None] | None = None) -> BuildReport:
+          progress: Callable[[int], None] | None = None,
+          now: datetime | None = None) -> BuildReport:
     """Render everything that changed into ``out_dir`` (default ``[build] out``);
-    ``progress`` is told how many files each rendered unit produced."""
+    ``progress`` is told how many files each rendered unit produced. Articles dated after
+    ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
     from feedkit.config import check_placeholders
+    from feedkit.publication import build_time, visible_until
     from feedkit.templating import find_template, templates_digest
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
@@ -207,16 +239,21 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "
                            "(run 'feedkit import' or 'feedkit update' first)")
+    until = visible_until(config, build_time(now))
+    if not store.latest_keys(1, until=until):
+        raise FeedkitError("nothing to publish yet: every stored article is dated in the "
+                           "future ([build] publish_future = true publishes ahead)")
     user_templates = config.templates_dir
-    plan = OutputPlan(store, out_dir, progress)
+    plan = OutputPlan(store, out_dir, progress, until)
     code = code_stamp()
     # The common case in a cron job: nothing at all changed since the last build. One look at
-    # the store's generation counter (plus the files' size and mtime) proves it.
+    # the store's generation counter (plus the files' size and mtime) proves it; the articles
+    # still held back are part of it, so one whose time has come triggers a build.
     if plan.reuse_group("", fingerprint(code, config, templates_state(config),
-                                         store.generation)):
+                                         store.generation, plan.held_back)):
         return plan.report
     site, feeds_cfg = config.site, config.feeds
-    sets = _feed_sets(config, store)
+    sets = _feed_sets(config, store, until)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
     xsl_hash = templates_digest([STYLESHEET], user_templates)
 
@@ -224,15 +261,16 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
         rels = [fs.folder + FILENAMES[f] for f in formats]
         print_ = fingerprint(code, site, feeds_cfg.full_content, formats, fs.title,
                              fs.folder, fs.keys)
-        plan.unit(rels, print_, lambda fs=fs: _render_feed_set(config, store, fs, formats))
+        plan.unit(rels, print_,
+                  lambda fs=fs: _render_feed_set(config, store, fs, formats, until))
 
     index_limit = config.build.index_limit
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
-                              for s in sets], store.latest_keys(index_limit),
+                              for s in sets], store.latest_keys(index_limit, until=until),
                               templates_digest([INDEX_TEMPLATE], user_templates),
                               config.digest.archive)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
-        config, sets, store.latest(index_limit), formats)})
+        config, sets, store.latest(index_limit, until=until), formats)})
     plan.unit([STYLESHEET], xsl_hash,
               lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
     if config.digest.archive:
@@ -258,8 +296,8 @@ def templates_state(config: Config) -> str:
     return h.hexdigest()
 
 
-def _render_feed_set(config: Config, store: Store, fs: FeedSet,
-                     formats: list[str]) -> dict[str, bytes]:
+def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[str],
+                     until: int | None = None) -> dict[str, bytes]:
     from feedkit.feeds import FeedMeta, render_feeds
 
     site = config.site
@@ -275,7 +313,7 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet,
         stylesheet="../" * depth + STYLESHEET,
         full_content=config.feeds.full_content,
     )
-    articles = [s.article for s in store.latest(config.feeds.limit, fs.category)]
+    articles = [s.article for s in store.latest(config.feeds.limit, fs.category, until)]
     rendered = render_feeds(meta, articles, formats)
     return {fs.folder + name: data for name, data in rendered.items()}
 

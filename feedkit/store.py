@@ -258,30 +258,46 @@ class Store:
                               (article_id,)).fetchone()
         return _row_to_article(row).article if row else None
 
-    def latest(self, limit: int, category: str | None = None) -> list[StoredArticle]:
-        """Newest first (ties broken by id, so the order is stable)."""
-        if category is None:
-            rows = self.db.execute(
-                f"SELECT {_COLUMNS} FROM articles ORDER BY published_ts DESC, id DESC LIMIT ?",
-                (limit,))
-        else:
-            rows = self.db.execute(
-                f"SELECT {_COLUMNS} FROM articles WHERE category = ? "
-                "ORDER BY published_ts DESC, id DESC LIMIT ?", (category, limit))
+    @staticmethod
+    def _filter(category: str | None, until: int | None) -> tuple[str, list]:
+        """``WHERE`` for a category and/or a publication cutoff (both served by the indexes)."""
+        clauses, params = [], []
+        if category is not None:
+            clauses.append("category = ?")
+            params.append(category)
+        if until is not None:
+            clauses.append("published_ts <= ?")
+            params.append(until)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def latest(self, limit: int, category: str | None = None,
+               until: int | None = None) -> list[StoredArticle]:
+        """Newest first (ties broken by id, so the order is stable); ``until`` leaves out what
+        is published after that Unix second (see :mod:`feedkit.publication`)."""
+        where, params = self._filter(category, until)
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM articles{where} ORDER BY published_ts DESC, id DESC "
+            "LIMIT ?", (*params, limit))
         return [_row_to_article(r) for r in rows]
 
-    def latest_keys(self, limit: int, category: str | None = None) -> list[tuple[str, str]]:
+    def latest_keys(self, limit: int, category: str | None = None,
+                    until: int | None = None) -> list[tuple[str, str]]:
         """``(id, hash)`` of what :meth:`latest` would return, read from the indexes alone
         (plus the hash): enough to tell whether a feed needs rendering at all."""
-        if category is None:
-            rows = self.db.execute(
-                "SELECT id, hash FROM articles ORDER BY published_ts DESC, id DESC LIMIT ?",
-                (limit,))
-        else:
-            rows = self.db.execute(
-                "SELECT id, hash FROM articles WHERE category = ? "
-                "ORDER BY published_ts DESC, id DESC LIMIT ?", (category, limit))
+        where, params = self._filter(category, until)
+        rows = self.db.execute(
+            f"SELECT id, hash FROM articles{where} ORDER BY published_ts DESC, id DESC LIMIT ?",
+            (*params, limit))
         return rows.fetchall()
+
+    def held_back(self, until: int | None) -> list[tuple[str, int]]:
+        """``(id, published_ts)`` of the articles published after ``until`` (none when None):
+        part of a build's fingerprint, so a build re-renders once one's time has come."""
+        if until is None:
+            return []
+        return self.db.execute(
+            "SELECT id, published_ts FROM articles WHERE published_ts > ? "
+            "ORDER BY published_ts, id", (until,)).fetchall()
 
     def published_between(self, start: datetime, end: datetime) -> list[StoredArticle]:
         """Articles published in ``[start, end)``, newest first."""
@@ -290,12 +306,14 @@ class Store:
             "ORDER BY published_ts DESC, id DESC", (_ts(start), _ts(end)))
         return [_row_to_article(r) for r in rows]
 
-    def categories(self) -> list[CategoryCount]:
-        """Non-empty categories, largest first, then by name."""
+    def categories(self, until: int | None = None) -> list[CategoryCount]:
+        """Non-empty categories, largest first, then by name (counting only what is published
+        by ``until`` when given)."""
         # Only indexed columns, so this is an index scan, not a read of every article.
+        cutoff = "" if until is None else f" AND published_ts <= {int(until)}"
         rows = self.db.execute(
             "SELECT category, count(*), min(published_ts), max(published_ts) FROM articles "
-            "WHERE category != '' GROUP BY category ORDER BY count(*) DESC, category")
+            f"WHERE category != ''{cutoff} GROUP BY category ORDER BY count(*) DESC, category")
         return [CategoryCount(name, n, datetime.fromtimestamp(first, UTC),
                               datetime.fromtimestamp(last, UTC))
                 for name, n, first, last in rows]
@@ -320,16 +338,18 @@ class Store:
 
     # -- digest: week index and send log -------------------------------------------------------
 
-    def article_keys(self) -> list[tuple[str, str, int, str]]:
-        """``(id, hash, published_ts, title)`` of every article, newest first.
+    def article_keys(self, until: int | None = None) -> list[tuple[str, str, int, str]]:
+        """``(id, hash, published_ts, title)`` of every article (published by ``until`` when
+        given), newest first.
 
         Why not :meth:`iter_all`: the digest archive needs to know which weeks changed before it
         decides what to render, and reading 20,000 full bodies to find out would cost more than
         the rendering it saves.
         """
+        where, params = self._filter(None, until)
         return self.db.execute(
-            "SELECT id, hash, published_ts, title FROM articles "
-            "ORDER BY published_ts DESC, id DESC").fetchall()
+            f"SELECT id, hash, published_ts, title FROM articles{where} "
+            "ORDER BY published_ts DESC, id DESC", params).fetchall()
 
     def send_log(self, week: str) -> dict[str, SendRecord]:
         """What the send log knows about one digest week, by recipient (lower-cased)."""

@@ -156,6 +156,17 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.path}: {self.severity}: {self.message} [{self.code}]"
 
+    @property
+    def accepted(self) -> bool:
+        """A finding feedkit reports but does not fail on: see :data:`ACCEPTED_CODES`."""
+        return self.code in ACCEPTED_CODES
+
+
+# Warnings that are the honest result of the data, not a defect to fix: a source that gives
+# only dates makes several entries share ``atom:updated``; inventing distinct times to silence
+# the W3C validator's DuplicateUpdated would publish times no source gave (issue 9).
+ACCEPTED_CODES = frozenset({"DuplicateUpdated"})
+
 
 def _severity(code: str) -> str:
     return "warning" if code in _WARNING_CODES else "error"

@@ -89,6 +89,33 @@ def test_robots_server_error_means_stay_away(site):
     assert site.hits("/a") == []
 
 
+def _hang_up(handler):
+    """Close the connection without answering (a crashed or overloaded server)."""
+    handler.close_connection = True
+
+
+def test_robots_unreachable_means_stay_away(site):
+    """RFC 9309 2.3.1.4: robots.txt that cannot be fetched (the connection drops) means the
+    whole site is off limits, not "no rules"."""
+    site.handler("/robots.txt", _hang_up)
+    site.page("/a", "x")
+    f = fetcher(retries=1)
+    with pytest.raises(FetchError, match=r"/a: robots\.txt could not be read \(.*network error"):
+        f.get(site.url("/a"))
+    with pytest.raises(FetchError, match=r"/b: robots\.txt could not be read"):
+        f.get(site.url("/b"))           # remembered for the run: not asked again
+    assert site.hits("/a") == [] and site.hits("/b") == []
+    assert len(site.hits("/robots.txt")) == 2     # one request and its one retry
+
+
+@pytest.mark.parametrize("status", [404, 403, 410])
+def test_robots_client_error_means_no_rules(site, status):
+    """RFC 9309 2.3.1.3: a 4xx robots.txt is "unavailable": crawling is allowed."""
+    site.page("/robots.txt", "Disallow: /", status=status, content_type="text/plain")
+    site.page("/a", "허용")
+    assert fetcher().get(site.url("/a")).text() == "허용"
+
+
 def test_delay_between_requests_to_one_host(site):
     site.page("/a", "a")
     site.page("/b", "b")
@@ -170,6 +197,52 @@ def test_backoff_doubles(site):
     with pytest.raises(FetchError):
         f.get(site.url("/down"))
     assert slept == [0.5, 1.0, 2.0]
+
+
+def _busy_then_ok(retry_after: str):
+    calls = []
+
+    def reply(handler):
+        calls.append(1)
+        if len(calls) == 1:
+            return 503, {"Content-Type": "text/plain", "Retry-After": retry_after}, b"busy"
+        return 200, {"Content-Type": "text/plain"}, b"ok"
+    return reply
+
+
+@pytest.mark.parametrize(("retry_after", "backoff", "slept"), [
+    ("3", 0.5, [3.0]),         # the server asks for longer than the backoff: wait what it asks
+    ("1", 2.0, [2.0]),         # shorter than the backoff: the backoff still holds
+    ("100000", 0, [120.0]),    # absurd: capped at two minutes
+    ("Fri, 31 Dec 2100 23:59:59 GMT", 0, [120.0]),   # an HTTP date far ahead: capped too
+    ("Thu, 01 Jan 1970 00:00:00 GMT", 0.5, [0.5]),   # a date in the past: no extra wait
+    ("soon", 0.5, [0.5]),      # unreadable: ignored
+])
+def test_retry_after_is_honoured(site, retry_after, backoff, slept):
+    site.handler("/busy", _busy_then_ok(retry_after))
+    waits: list[float] = []
+    f = Fetcher(FetchSettings(**{**FAST.__dict__, "retries": 2, "backoff": backoff}),
+                sleep=waits.append, private_hosts={"127.0.0.1"})
+    assert f.get(site.url("/busy")).body == b"ok"
+    assert waits == slept
+    assert len(site.hits("/busy")) == 2
+
+
+def test_retry_after_on_429(site):
+    calls = []
+
+    def limited(handler):
+        calls.append(1)
+        if len(calls) == 1:
+            return 429, {"Retry-After": "7"}, b"slow down"
+        return 200, {}, b"ok"
+
+    site.handler("/limited", limited)
+    waits: list[float] = []
+    f = Fetcher(FetchSettings(**{**FAST.__dict__, "retries": 1}), sleep=waits.append,
+                private_hosts={"127.0.0.1"})
+    assert f.get(site.url("/limited")).body == b"ok"
+    assert waits == [7.0]
 
 
 def test_404_is_not_retried(site):

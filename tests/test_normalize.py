@@ -52,6 +52,43 @@ def test_parse_date_forms(text: str, expected: datetime) -> None:
     assert parsed.utcoffset() == timedelta(hours=9)  # always shown in the site's timezone
 
 
+# A 12-hour clock, as Korean boards (오전/오후 before the time) and English pages (AM/PM after
+# it) write it. The hours are written by hand: 12 AM / 오전 12시 is midnight (the first hour of
+# the day), 12 PM / 오후 12시 is noon, and nothing else moves by more than 12 hours.
+@pytest.mark.parametrize(
+    ("text", "hour", "minute"),
+    [
+        ("2024년 6월 11일 오전 12시", 0, 0),
+        ("2024년 6월 11일 오전 12시 30분", 0, 30),
+        ("2024년 6월 11일 오전 12:30", 0, 30),
+        ("2024년 6월 11일 (화) 오전 1시", 1, 0),
+        ("2024년 6월 11일 오전 11시 59분", 11, 59),
+        ("2024년 6월 11일 오후 12시", 12, 0),
+        ("2024년 6월 11일 오후 1시 5분", 13, 5),
+        ("2024년 6월 11일 오후 11시", 23, 0),
+        ("2024-06-11 오전 12:30", 0, 30),
+        ("2024.06.11 오전 12:00", 0, 0),
+        ("2024.06.11 오전 9:15", 9, 15),
+        ("2024.06.11 오후 12:30", 12, 30),
+        ("2024.06.11 오후 3:20", 15, 20),
+        ("2024-06-11 12:30 AM", 0, 30),
+        ("2024-06-11 12:00 am", 0, 0),
+        ("2024-06-11 1:05 AM", 1, 5),
+        ("2024-06-11 12:30 PM", 12, 30),
+        ("2024-06-11 3:20 PM", 15, 20),
+        ("2024-06-11 11:59 p.m.", 23, 59),
+        ("2024/06/11 AM 12:30", 0, 30),
+        ("2024/06/11 PM 12:05", 12, 5),
+        ("작성일 : 2024-06-11 오전 12:30 조회 96", 0, 30),
+        ("등록 2024-06-11 12:10 AM 조회 5", 0, 10),
+        ("June 11, 2024 12:30 AM", 0, 30),
+        ("11 Jun 2024 3:20 PM", 15, 20),
+    ],
+)
+def test_twelve_hour_clock(text: str, hour: int, minute: int) -> None:
+    assert parse_date(text, SEOUL) == datetime(2024, 6, 11, hour, minute, tzinfo=SEOUL)
+
+
 def test_naive_dates_are_read_in_the_site_timezone() -> None:
     assert parse_date("2024-06-11 09:00", ZoneInfo("Europe/Berlin")).utcoffset() == timedelta(
         hours=2)

@@ -61,7 +61,10 @@ def test_real_text_is_clean_in_the_store(real_site) -> None:
 
 def test_feeds_built_from_real_data_pass_validation(real_site) -> None:
     site, _ = real_site
-    problems = validate_dir(site.out)
+    found = validate_dir(site.out)
+    # Date-only items share their day's midnight: DuplicateUpdated is reported and accepted
+    # (issue 9: real dates, never invented ones); everything else must be clean.
+    problems = [p for p in found if not p.accepted]
     assert problems == [], "\n".join(map(str, problems[:20]))
     for path in sorted(Path(site.out).rglob("*.xml")):
         if path.name == "feed.xsl":

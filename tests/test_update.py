@@ -121,6 +121,50 @@ def test_a_failing_run_never_deletes_stored_articles(site, tmp_path):
     assert count(tmp_path) == 6
 
 
+def test_a_failed_source_is_read_in_full_once_fixed(site, tmp_path):
+    """Board A's list page is fetched (its ETag staged), then A fails: its item selector, a
+    config mistake, matches nothing. B, read after it, succeeds and commits. A's staged ETag
+    must not ride along with B's commit: after the selector is fixed, the unchanged page would
+    answer 304 and A's news would never arrive ("304 forever")."""
+    a = Board(site, count=4, per_page=5, prefix="/a")
+    b = Board(site, count=2, per_page=5, prefix="/b")
+    broken = board_source(a, name="A")
+    broken["selectors"] = {**broken["selectors"], "item": "table.bord_list tbody tr"}  # typo
+    config = write_config(tmp_path, [broken, board_source(b, name="B")])
+    first = run(config)
+    assert first.exit_code != 0 and "A: error: " in first.stderr
+    assert "matched nothing" in first.stderr
+    assert count(tmp_path) == 2                                     # B's news only
+    config = write_config(tmp_path, [board_source(a, name="A"), board_source(b, name="B")])
+    second = run(config)
+    assert second.exit_code == 0, second.stderr
+    assert "A: 2 page(s), 4 detail page(s), 4 new" in second.stdout
+    assert count(tmp_path) == 6
+    assert "if-none-match" not in site.hits("/a/list.do")[-1].headers
+    assert {i.title for i in a.items} <= titles_in_feed(tmp_path / "public" / "feed.xml")
+
+
+def test_a_board_whose_second_page_failed_is_read_again(site, tmp_path):
+    """Page 2 fails: page 1's articles land (one rejected line says which page failed), and
+    the next run reads page 1 again instead of taking a 304, and walks on past its known
+    articles to page 2 instead of stopping there as usual."""
+    a = Board(site, count=7, per_page=5, prefix="/a")
+    site.page("/a/list.do?pageIndex=2", "maintenance", status=500)
+    config = write_config(tmp_path, [board_source(a, name="A")])
+    first = run(config)
+    assert first.exit_code != 0 and "list page 2: " in first.stderr
+    assert count(tmp_path) == 5
+    a.publish()                                                     # page 2 is back
+    second = run(config)
+    assert second.exit_code == 0, second.stderr
+    assert count(tmp_path) == 7
+    assert "if-none-match" not in site.hits("/a/list.do")[-1].headers
+    assert {i.title for i in a.items} == titles_in_feed(tmp_path / "public" / "feed.xml")
+    # Caught up: the next run stops at page 1 again (a 304), as for any unchanged board.
+    third = run(config)
+    assert third.exit_code == 0 and "A: not modified" in third.stdout
+
+
 def test_no_build_and_source_filter(site, tmp_path):
     a = Board(site, count=2, per_page=5, prefix="/a")
     b = Board(site, count=3, per_page=5, prefix="/b")

@@ -65,6 +65,7 @@ class HtmlResult:
     not_modified: int = 0           # list pages answered 304
     details: int = 0                # detail pages fetched
     skipped: int = 0                # known, unchanged rows not looked at again
+    incomplete: bool = False        # a later list page failed: the pages behind it were not read
 
 
 # Given {article URL: row hash} for one page, return the URLs already stored unchanged.
@@ -82,13 +83,17 @@ def source_fingerprint(src: SourceConfig) -> str:
 
 def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, full: bool = False,
                      on_page: PageFn | None = None, attachments_label: str = "첨부파일",
-                     store_page: StoreFn | None = None) -> HtmlResult:
+                     store_page: StoreFn | None = None, resume: bool = False) -> HtmlResult:
     """Walk the list pages of one source and collect new or changed articles.
 
     With ``store_page``, each page's items are handed over as soon as the page (and its detail
     pages) is read and are not kept here: memory stays bounded however many pages a board has,
     and what was read is kept when a later page fails. Without it they end up in
     ``result.items``.
+
+    Paging stops at the first page of articles already stored, as older pages hold nothing
+    new; except with ``resume`` (the last run stopped at a failed list page, so the pages behind
+    it were never read): then it walks on to the board's end, still skipping known articles.
 
     Detail and next pages are fetched only on the source's own host (that of ``url``, of where
     its first page redirected, and ``allow_hosts``): a board is not a way to make feedkit fetch
@@ -116,6 +121,7 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
                 break   # paged past the end of a board that answers "not found"
             # Keep what the earlier pages gave; report this page and stop paging.
             result.rejected.append(f"list page {page_no}: {exc}")
+            result.incomplete = True
             break
         if response.not_modified:
             result.not_modified += 1
@@ -159,7 +165,7 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
             result.items += page_items
         if on_page:
             on_page(response.url, "fetched", len(rows), len(new_items))
-        if not new_items and not full:
+        if not new_items and not full and not resume:
             break   # only known articles here: older pages hold nothing new
         next_url = _next_page(src, doc, response.url, page_no)
         if not next_url or next_url in visited:

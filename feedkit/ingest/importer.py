@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from feedkit.ingest.files import check_readable, read_records
 from feedkit.ingest.normalize import KNOWN_FIELDS, RecordError, normalize_record
 from feedkit.model import Article
+from feedkit.publication import build_time, date_warning
 from feedkit.store import Store, UpsertResult
 
 
@@ -45,9 +47,10 @@ class BatchCollector:
     articles wait in :attr:`pending` until the caller drains them into the store.
     """
 
-    def __init__(self, tz: ZoneInfo, report: ImportReport):
+    def __init__(self, tz: ZoneInfo, report: ImportReport, now: datetime | None = None):
         self.tz = tz
         self.report = report
+        self.now = build_time(now)  # only for warnings about implausible dates
         self.pending: list[Article] = []
         self._seen: dict[str, str] = {}
 
@@ -68,6 +71,9 @@ class BatchCollector:
             return None
         self._seen[article.id] = where
         self.pending.append(article)
+        warning = date_warning(article.published, self.now)
+        if warning:
+            self.report.warnings.append(f"{where}: {warning}")
         return article
 
     def drain(self) -> list[Article]:

@@ -244,10 +244,13 @@ def sanitize_html(value: Any, base: str) -> str:
 
 _PREFIX = re.compile(r"^(?:작성일|등록일|게시일|수정일|날짜|일자|date)\s*[:：]?\s*", re.I)
 _NEW_BADGE = re.compile(r"^(?:N|NEW|new|새글)\s*(?=\d)")
+# A 12-hour clock's marker, before the time as Korean writes it ("오후 3:20") or after it as
+# English does ("3:20 PM").
+_AMPM = r"(오전|오후|[AaPp]\.?[Mm]\.?)"
 _NUMERIC = re.compile(
     r"^(\d{4}|\d{2})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?"
     r"(?:\s*\([^)]*\))?"  # weekday like (화)
-    r"(?:[\sT]+(오전|오후|AM|PM|am|pm)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+    rf"(?:[\sT]+{_AMPM}?\s*(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?(?:\s*{_AMPM})?)?$"
 )
 # A board cell often holds more than the date ("보도자료 등록 2025-12-10",
 # "작성일 : 2025-12-05 17:09 조회 96"): as a last resort, the first full date (four-digit year)
@@ -255,7 +258,7 @@ _NUMERIC = re.compile(
 _EMBEDDED = re.compile(
     r"(?<!\d)(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})(?!\d)\.?"
     r"(?:\s*\([^)]*\))?"
-    r"(?:[\sT]+(오전|오후|AM|PM|am|pm)?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d))?"
+    rf"(?:[\sT]+{_AMPM}?\s*(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?(?!\d)(?:\s*{_AMPM}(?![A-Za-z]))?)?"
 )
 _BRACKETS = re.compile(r"^[\[(<〔【]\s*(.*?)\s*[\])>〕】]$")
 _KOREAN = re.compile(
@@ -306,38 +309,38 @@ def _parse_date_text(raw: str) -> datetime:
         raise RecordError("missing date")
     m = _NUMERIC.match(text)
     if m:
-        y, mo, d, ampm, hh, mm, ss = m.groups()
+        y, mo, d, before, hh, mm, ss, after = m.groups()
         year = int(y) + (2000 if len(y) == 2 else 0)
-        return _make(raw, year, mo, d, _hour12(hh, ampm), mm, ss)
+        return _make(raw, year, mo, d, _hour12(hh, before or after), mm, ss)
     m = _KOREAN.match(text)
     if m:
         y, mo, d, ampm, hh, mm = m.groups()
-        hour = int(hh) if hh else 0
-        if ampm == "오후" and hour < 12:
-            hour += 12
-        elif ampm == "오전" and hour == 12:
-            hour = 0
-        return _make(raw, int(y), mo, d, str(hour), mm, None)
-    if re.search(r"[A-Za-z]{3},? ", text) or re.search(r"[+-]\d{4}$|GMT|UTC", text):
+        return _make(raw, int(y), mo, d, _hour12(hh, ampm), mm, None)
+    # RFC 822 ("Tue, 11 Jun 2024 14:30:00 +0900"). Not for a 12-hour time: email.utils would
+    # read "12:30 AM" as 12:30 in a time zone called "AM".
+    if (re.search(r"[A-Za-z]{3},? ", text) or re.search(r"[+-]\d{4}$|GMT|UTC", text)) and not (
+            re.search(r"\d\s*[AaPp]\.?[Mm]\b", text)):
         try:
             return parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             pass
     m = _EMBEDDED.search(text)
     if m:
-        y, mo, d, ampm, hh, mm, ss = m.groups()
-        return _make(raw, int(y), mo, d, _hour12(hh, ampm), mm, ss)
+        y, mo, d, before, hh, mm, ss, after = m.groups()
+        return _make(raw, int(y), mo, d, _hour12(hh, before or after), mm, ss)
     return _dateutil(raw, text)
 
 
 def _hour12(hh: str | None, ampm: str | None) -> str | None:
-    """"오후 3:20" / "3:20 PM" → 15; a 12-hour clock's 12 AM is midnight."""
+    """"오후 3:20" / "3:20 PM" → 15; a 12-hour clock's 12 AM (오전 12시) is midnight and its
+    12 PM (오후 12시) noon."""
     if hh is None or not ampm:
         return hh
     hour = int(hh)
-    if ampm in ("오후", "PM", "pm") and hour < 12:
+    pm = ampm == "오후" or ampm[0] in "Pp"
+    if pm and hour < 12:
         hour += 12
-    elif ampm in ("오전", "AM", "am") and hour == 12:
+    elif not pm and hour == 12:
         hour = 0
     return str(hour)
 

@@ -31,6 +31,7 @@ from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, impo
 from feedkit.store import Store, UpsertResult
 
 ROW_MARK = "html-row:"   # meta key prefix: html-row:<source id>:<article URL> → row hash
+RESUME_MARK = "html-resume:"   # html-resume:<source id> → "1" while a list page is owed
 
 
 @dataclass
@@ -221,6 +222,7 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
         from feedkit.ingest.html_source import read_html_source
 
         prefix = f"{ROW_MARK}{source_id(src)}:"
+        resume_key = RESUME_MARK + source_id(src)
         on_page = progress.page if progress else None
 
         def store_page(items) -> None:
@@ -238,7 +240,9 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
 
         result = read_html_source(src, fetcher, _known_fn(store, prefix), full=full,
                                   on_page=on_page, attachments_label=attachments_label,
-                                  store_page=store_page)
+                                  store_page=store_page,
+                                  resume=store.get_meta(resume_key) == "1")
+        marks.append((resume_key, "1" if result.incomplete else ""))
         sr.pages, sr.not_modified = result.pages, result.not_modified
         sr.details, sr.skipped = result.details, result.skipped
         ir.rejected[:0] = result.rejected      # reading problems first, then normalising ones

@@ -1,0 +1,143 @@
+"""The output writer, as the web server and the readers of the output folder see it.
+
+A build replaces each changed file by writing a temporary file beside it and renaming it into
+place. What that buys, checked here from the outside: a reader holding the old file keeps reading
+complete old bytes, a write that fails half-way (the disk fills up) leaves the old file as it
+was, and the new files are readable by a web server (mode 0644 under the usual umask 022, i.e.
+what the umask says, as for any other file the user creates).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import feedparser
+import pytest
+from conftest import Site
+
+from feedkit.site import write_atomic
+
+NEWS = "https://www.brcn.go.kr/news/"
+
+
+def add_articles(site: Site, count: int, *, body: str = "", start: int = 0) -> None:
+    """Import ``count`` new articles of 세무과 through the CLI."""
+    src = site.root / f"more-{start}.jsonl"
+    src.write_text("".join(json.dumps({
+        "title": f"새 소식 {start + i}", "url": f"{NEWS}{start + i}",
+        "published": f"2025-01-{1 + i % 28:02d} 09:00", "category": "세무과",
+        "content_html": f"<p>{body}</p>" if body else ""}, ensure_ascii=False) + "\n"
+        for i in range(count)), encoding="utf-8")
+    site.run("import", str(src))
+
+
+def output_files(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def test_a_reader_holding_the_old_feed_keeps_reading_the_old_feed(built_site: Site) -> None:
+    """A web server in the middle of sending feed.xml must not send half of the new one."""
+    feed = built_site.out / "feed.xml"
+    before = feed.read_bytes()
+    with feed.open("rb") as reader:
+        old_inode = os.fstat(reader.fileno()).st_ino
+        add_articles(built_site, 1)
+        built_site.run("build")
+        assert reader.read() == before               # the old file, whole
+    after = feed.read_bytes()
+    assert after != before and "새 소식 0" in after.decode("utf-8")
+    assert feed.stat().st_ino != old_inode            # replaced, not overwritten in place
+    assert not [p for p in built_site.out.rglob("*.tmp")]
+
+
+def test_write_atomic_replaces_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "feed.xml"
+    target.write_bytes(b"<old/>")
+    inode = target.stat().st_ino
+    with target.open("rb") as reader:
+        assert write_atomic(target, b"<new/>") is True
+        assert reader.read() == b"<old/>"
+    assert target.read_bytes() == b"<new/>" and target.stat().st_ino != inode
+    assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)],
+                         ids=["umask022-0644", "umask027-0640", "umask002-0664"])
+def test_output_files_get_the_mode_the_umask_gives(tmp_path: Path, umask: int,
+                                                   mode: int) -> None:
+    """A web server running as another user must be able to read the feeds (0644 under the
+    usual umask 022); a site that chose a stricter umask gets that, as with any other file."""
+    site = Site(tmp_path / "site")
+    site.run("import")
+    old = os.umask(umask)
+    try:
+        site.run("build")
+        add_articles(site, 1)          # a second build replaces files that already exist
+        site.run("build")
+    finally:
+        os.umask(old)
+    files = output_files(site.out)
+    assert len(files) > 10
+    assert {p.relative_to(site.out).as_posix(): oct(stat.S_IMODE(p.stat().st_mode))
+            for p in files} == {p.relative_to(site.out).as_posix(): oct(mode) for p in files}
+
+
+def _limit_file_size(limit: int):
+    """For the child: files may not grow past ``limit`` bytes (as on a full disk, the write
+    fails with EFBIG instead of the process being killed)."""
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    return apply
+
+
+def test_a_build_that_fails_writing_leaves_every_old_file_whole(built_site: Site) -> None:
+    """The disk fills up while the new feeds are written: the build fails with a one-line
+    error, and every output file is either its old version or a complete new one."""
+    before = {p: p.read_bytes() for p in output_files(built_site.out)}
+    add_articles(built_site, 30, body="보령 머드축제 소식입니다. " * 300)  # ~1 MB of new feeds
+    limit = 200_000
+    assert all(len(data) < limit for data in before.values())
+    result = subprocess.run(
+        [sys.executable, "-m", "feedkit", "--config", str(built_site.config), "build"],
+        capture_output=True, text=True, preexec_fn=_limit_file_size(limit), timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "cannot write: File too large" in line and "atom.xml" in line
+    assert output_files(built_site.out) == sorted(before), "no temporary file left behind"
+    untouched = 0
+    for path, old in before.items():
+        data = path.read_bytes()
+        if data == old:
+            untouched += 1
+        else:   # written before the failure: then complete, and a valid feed/page
+            assert path.suffix in (".xml", ".json", ".html"), path
+            if path.suffix == ".xml":
+                assert not feedparser.parse(data).bozo, path
+    assert (built_site.out / "atom.xml").read_bytes() == before[built_site.out / "atom.xml"]
+    assert untouched >= 1
+    # With room again, the next build finishes the job.
+    built_site.run("build")
+    titles = {e.title for e in feedparser.parse(
+        (built_site.out / "atom.xml").read_bytes()).entries}
+    assert "새 소식 29" in titles
+
+
+def test_write_atomic_that_fails_half_way_keeps_the_old_bytes(tmp_path: Path) -> None:
+    target = tmp_path / "feed.xml"
+    target.write_bytes(b"<old/>" * 10)
+    code = ("import sys; from pathlib import Path; from feedkit.site import write_atomic; "
+            "write_atomic(Path(sys.argv[1]), b'x' * 100_000)")
+    result = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True,
+                            text=True, preexec_fn=_limit_file_size(50_000), timeout=60)
+    assert result.returncode != 0 and "File too large" in result.stderr
+    assert target.read_bytes() == b"<old/>" * 10
+    assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
