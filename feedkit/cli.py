@@ -629,9 +629,11 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     are retried with backoff; exits 3 if some recipients failed and others were sent, 1 if
     none could be sent. A week without articles sends nothing and exits 0.
     """
+    from feedkit.config import check_placeholders
     from feedkit.mail import send_week
 
     config = obj.config
+    check_placeholders(config)   # never mail readers a "TODO" site title or link
     _warn_unsubscribe(obj)
     now = _now(obj, now_text, today)
     if week_text:

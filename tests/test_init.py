@@ -66,6 +66,13 @@ def test_init_scaffolds_a_site_that_builds_once_the_todos_are_set(tmp_path: Path
         "[site] title", "[site] url", "[site] feed_url"], lines
     assert "'TODO: 우리 시 새소식'" in lines[0]
     assert not (site / "public").exists()
+    # Nor does a digest go out with them.
+    config_text = (site / "config.toml").read_text(encoding="utf-8")
+    (site / "config.toml").write_text(config_text.replace(
+        '# from = "우리 시 소식', 'from = "우리 시 소식').replace("# [digest]", "[digest]"),
+        encoding="utf-8")
+    send = run("--config", str(site), "digest", "send", "--week", "2026-W45", "--dry-run")
+    assert send.exit_code == 2 and "[site] title: still the placeholder" in send.stderr
     fill_in(site / "config.toml")
     built = run("--config", str(site), "build")
     assert built.exit_code == 0, built.output
