@@ -7,6 +7,7 @@ them, so ``feedkit --help`` stays fast.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -43,7 +44,14 @@ class Context:
     def open_store(self):
         from feedkit.store import Store
 
-        return Store(self.config.store_path)
+        return Store(self.config.store_path, busy_timeout=self.config.store.busy_timeout)
+
+    @property
+    def store_path(self) -> Path:
+        """For messages: the store file of the loaded config."""
+        if self._config is None:
+            return Path("the article store")
+        return self._config.store_path
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
@@ -75,6 +83,13 @@ class FeedkitGroup(click.Group):
             for line in str(exc).splitlines() or [""]:
                 click.echo(f"feedkit: error: {line}", err=True)
             ctx.exit(exc.exit_code)
+        except sqlite3.Error as exc:   # the store, mid-command: locked too long, damaged, full
+            from feedkit.store import StoreError
+
+            obj = ctx.find_object(Context)
+            path = obj.store_path if obj is not None else Path("the article store")
+            click.echo(f"feedkit: error: {StoreError(path, exc)}", err=True)
+            ctx.exit(StoreError.exit_code)
         except KeyboardInterrupt:
             click.echo("feedkit: interrupted", err=True)
             ctx.exit(130)
@@ -200,9 +215,10 @@ def _stamp_import(store) -> None:
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: [build] out, usually public/).")
-@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]",
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]", envvar="FEEDKIT_NOW",
               help="Build as of this moment (site timezone unless an offset is given): "
-                   "articles dated later are held back. For tests and reproducible rebuilds.")
+                   "articles dated later are held back. For tests and reproducible rebuilds; "
+                   "also $FEEDKIT_NOW.")
 @pass_ctx
 def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     """Write feeds, category feeds and the index page into the output folder.

@@ -70,11 +70,47 @@ MIGRATIONS: list[str] = [
         fetched_at     TEXT NOT NULL
     );
     """,
+    # 2: category feed slugs, remembered, so a category's feed URL never moves: the first
+    # category to claim a slug keeps it and a later one that romanises alike gets a suffix.
+    # A store that already has categories was built with the old rule (a clash gave both
+    # names a hash): the flag makes the next build record those live URLs before anything new.
+    """
+    CREATE TABLE category_slugs (
+        category  TEXT PRIMARY KEY,
+        slug      TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO meta (key, value)
+        SELECT 'category_slugs_legacy', '1'
+        WHERE EXISTS (SELECT 1 FROM articles WHERE category != '')
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 _COLUMNS = ("id, url, title, summary, content_html, published, updated, author, category, "
             "tags, image, hash")
+
+
+class StoreError(FeedkitError):
+    """SQLite could not do what was asked of the store file: one line saying which file, what
+    went wrong and what to do (never a traceback)."""
+
+    def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
+        self.path, self.cause = path, exc
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
+                      "wait for it to finish, or raise [store] busy_timeout")
+        elif isinstance(exc, sqlite3.DatabaseError) and (
+                "malformed" in text or "not a database" in text or "corrupt" in text):
+            advice = ("the file is damaged; restore it from a backup or rebuild it with "
+                      "'feedkit import' from your export (and --send-log)")
+        elif "readonly" in text or "read-only" in text:
+            advice = "it cannot be written; check the file's and its folder's permissions"
+        elif "disk is full" in text or "full" in text:
+            advice = "the disk is full; free some space"
+        else:
+            advice = "check the file"
+        super().__init__(f"{path}: {what}: {text}: {advice}")
 
 
 @dataclass
@@ -125,19 +161,66 @@ def _row_to_article(row: sqlite3.Row | tuple) -> StoredArticle:
 class Store:
     """A connection to one store file. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0):
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=30000")
+            if not self.path.exists():
+                self._create()
+            elif self.path.is_file() and self.path.stat().st_size == 0:
+                # SQLite would take an empty file for a new, empty store and carry on: the
+                # articles and the digest send log (who already got which week) silently gone,
+                # and the next send mailing everyone again. feedkit never leaves one (see
+                # _create), so an empty file is a store that was truncated or replaced.
+                raise FeedkitError(
+                    f"{self.path}: the article store is an empty file (0 bytes), not a store; "
+                    "restore it from a backup or rebuild it with 'feedkit import' from your "
+                    "export (and --send-log), or delete it to start a new, empty store")
+            self.db = self._connect(self.path)
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise FeedkitError(f"{self.path}: cannot open the article store: {exc}") from None
+            raise StoreError(self.path, exc, "cannot open the article store") from None
         except OSError as exc:
-            raise FeedkitError(f"{self.path}: cannot open the article store: {exc}") from None
+            raise FeedkitError(f"{self.path}: cannot open the article store: "
+                               f"{exc.strerror or exc}") from None
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        return db
+
+    def _create(self) -> None:
+        """A new store appears complete or not at all: built under a temporary name, then
+        hard-linked into place, which fails if another process got there first (then its
+        store is the one used). So no reader ever sees a half-made or empty file."""
+        import os
+        import tempfile
+
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".new",
+                                        dir=self.path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            tmp.unlink()   # let SQLite create it
+            db = self._connect(tmp)
+            try:
+                self.db = db
+                self._migrate()
+            finally:
+                db.close()   # the last connection: the WAL is checkpointed into the file
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass   # another process created the store meanwhile: use that one
+            except OSError:
+                if not self.path.exists():   # a file system without hard links
+                    os.replace(tmp, self.path)
+        finally:
+            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                leftover.unlink(missing_ok=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -163,17 +246,27 @@ class Store:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        self._check_version(version)
+        while version < SCHEMA_VERSION:
+            # The version is read again inside the write transaction: two processes opening
+            # an older store at once must not both run the same step ("table already exists").
+            with self.transaction():
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                self._check_version(version)
+                if version >= SCHEMA_VERSION:
+                    break
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                version += 1
+                self.db.execute(f"PRAGMA user_version = {version}")
+
+    def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise FeedkitError(
                 f"{self.path}: store schema version {version} is newer than this feedkit "
                 f"understands ({SCHEMA_VERSION}); upgrade feedkit"
             )
-        for step in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {step + 1}")
 
     @property
     def schema_version(self) -> int:
@@ -322,6 +415,37 @@ class Store:
         """Every article ordered by id: the stable order export relies on."""
         for row in self.db.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY id"):
             yield _row_to_article(row).article
+
+    # -- category slugs (feed URLs that never move) --------------------------------------------
+
+    def category_slugs(self, names: Sequence[str], overrides: dict[str, str] | None = None
+                       ) -> dict[str, str]:
+        """A slug for every name in ``names`` (in claiming order: who came first), remembering
+        new assignments; see :func:`feedkit.slugs.assign_slugs`. Commits its own writes."""
+        from feedkit.slugs import assign_slugs, category_slugs
+
+        known = dict(self.db.execute("SELECT category, slug FROM category_slugs"))
+        seeded: dict[str, str] = {}
+        legacy_flag = self.get_meta("category_slugs_legacy")
+        if legacy_flag == "1":
+            # The URLs an older feedkit published for the categories it knew: keep them.
+            legacy = category_slugs(names, overrides)
+            seeded = {n: legacy[n] for n in names
+                      if n not in known and n not in (overrides or {})}
+            known.update(seeded)
+        result, changed = assign_slugs(names, overrides or {}, known)
+        write = {**{n: s for n, s in seeded.items() if result.get(n) == s}, **changed}
+        if write or legacy_flag is not None:
+            with self.transaction():
+                self.db.execute("DELETE FROM meta WHERE key = 'category_slugs_legacy'")
+                for name, slug in write.items():
+                    self.db.execute("DELETE FROM category_slugs WHERE slug = ? AND category != ?",
+                                    (slug, name))
+                    self.db.execute(
+                        "INSERT INTO category_slugs (category, slug) VALUES (?, ?) "
+                        "ON CONFLICT (category) DO UPDATE SET slug = excluded.slug",
+                        (name, slug))
+        return result
 
     # -- build bookkeeping (lets a no-op build skip generating anything) ----------------------
 
