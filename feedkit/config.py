@@ -128,8 +128,12 @@ class BuildConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    subject: str = _doc("Subject template; {week_label}, {week}, {site_title}, {count} are "
-                        "filled in.", default="{site_title} 주간 소식 {week_label}")
+    subject: str = _doc("Subject template; {title} (the digest's title), {week_label} ('12월 "
+                        "첫째 주 (12월 1일 – 7일)'), {week} (ISO, '2025-W49'), {site_title}, "
+                        "{count} are filled in.", default="{title} · {week_label}")
+    title: str = _doc("The digest's name (email heading, archive, digest feed); default: the "
+                      "site title with '주간 소식' ('보령시 새소식' gives '보령시 주간 소식', "
+                      "not '새소식 주간 소식'), or '<site title> weekly'.", default="")
     from_: str = _doc("From address, e.g. '보령시 소식 <news@example.org>'.", default="")
     to: tuple[str, ...] = _doc("Recipient addresses (usually one list address).", default=())
     unsubscribe: tuple[str, ...] = _doc(
@@ -141,14 +145,23 @@ class DigestConfig:
     subscribe: str = _doc("How readers subscribe: a mailto: address or an https page, shown on "
                           "the web archive (which never shows an unsubscribe link).", default="")
     recipients_file: str = _doc(
-        "File of recipients for a small self-run list: one address per line, or CSV with an "
-        "'email' column; relative to config.toml.", default="")
+        "File of recipients for a small self-run list: one address per line (several on a line "
+        "separated by commas), or CSV with an 'email' column; relative to config.toml. Keep it "
+        "outside the site's repository (a warning says so when git would commit it).",
+        default="")
+    recipients_env: str = _doc(
+        "Name of an environment variable holding recipients (one per line or comma-separated), "
+        "e.g. FEEDKIT_RECIPIENTS set from a CI secret; read at send time.", default="")
     list_id: str = _doc("List-Id header (RFC 2919); default: '<site title> <digest.HOST>' with "
                         "HOST from [site] feed_url.", default="")
     reason: str = _doc("Footer line saying why the reader gets the email (default: a sentence "
                        "naming the site).", default="")
     categories: tuple[str, ...] = _doc(
         "Section order: these categories first, in this order; the rest by size.", default=())
+    fold_below: int = _doc("Sections with fewer articles than this fold together: 읍·면·동 "
+                           "departments into one '읍·면·동 소식' section, the rest into '기타 "
+                           "소식' (only when two or more would fold; [digest] categories never "
+                           "fold). 0 or 1: every department keeps its own section.", default=2)
     summary_chars: int = _doc("Summaries are cut at a word boundary before this many characters "
                               "(0 hides them).", default=160)
     max_items: int = _doc("At most this many articles per section in the email (0: no fixed cap; "
@@ -184,6 +197,23 @@ class SmtpConfig:
                         default=3)
     retry_delay: float = _doc("Seconds before the first retry; doubles on each further one.",
                               default=2.0)
+    connections: int = _doc("SMTP connections used at once when sending a digest.", default=3)
+    max_per_second: float = _doc("At most this many messages per second over all connections "
+                                 "(0: no limit), for relays that throttle.", default=0.0)
+    max_per_day: int = _doc("At most this many messages per rolling 24 hours (0: no limit); the "
+                            "rest wait for the next run (the send log keeps track).", default=0)
+    ca_file: str = _doc("PEM file of extra CA certificates to trust (a private CA on a city's "
+                        "own relay); relative to config.toml.", default="")
+    allow_plain_login: bool = _doc("Allow a username (and so the password) over tls = 'none': "
+                                   "only for a trusted relay on the same host or network.",
+                                   default=False)
+    dkim_selector: str = _doc("DKIM selector: sign every message (with dkim_domain) when the "
+                              "relay does not; the key comes from $FEEDKIT_DKIM_KEY or "
+                              "dkim_key_file.", default="")
+    dkim_domain: str = _doc("DKIM signing domain (d=), usually the From address's domain.",
+                            default="")
+    dkim_key_file: str = _doc("PEM private key file for DKIM, when $FEEDKIT_DKIM_KEY is unset; "
+                              "keep it outside the repository.", default="")
 
     @property
     def tls_mode(self) -> str:
@@ -657,7 +687,7 @@ def _check_fetch(fetch: FetchConfig, name: str) -> None:
 
 SMTP_TLS_MODES = ("starttls", "implicit", "none")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SUBJECT_FIELDS = {"week_label": "", "week": "", "site_title": "", "count": 0}
+_SUBJECT_FIELDS = {"title": "", "week_label": "", "week": "", "site_title": "", "count": 0}
 
 
 def _check_digest(config: Config, name: str) -> None:
@@ -681,7 +711,7 @@ def _check_digest(config: Config, name: str) -> None:
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"{name}: [digest] subject: unknown placeholder {exc} (known: "
                           f"{', '.join('{' + k + '}' for k in _SUBJECT_FIELDS)})") from None
-    for key in ("summary_chars", "max_items"):
+    for key in ("summary_chars", "max_items", "fold_below"):
         if getattr(digest, key) < 0:
             raise ConfigError(f"{name}: [digest] {key}: must not be negative")
     if digest.max_html_bytes < 10_000:
@@ -701,3 +731,17 @@ def _check_digest(config: Config, name: str) -> None:
         raise ConfigError(f"{name}: [smtp] port: not a TCP port: {smtp.port}")
     if smtp.retries < 0 or smtp.timeout <= 0 or smtp.retry_delay < 0:
         raise ConfigError(f"{name}: [smtp] retries, timeout and retry_delay must be positive")
+    if not 1 <= smtp.connections <= 50:
+        raise ConfigError(f"{name}: [smtp] connections: expected 1 to 50, got {smtp.connections}")
+    if smtp.max_per_second < 0 or smtp.max_per_day < 0:
+        raise ConfigError(f"{name}: [smtp] max_per_second and max_per_day must not be negative")
+    if smtp.username and smtp.tls_mode == "none" and not smtp.allow_plain_login:
+        raise ConfigError(f"{name}: [smtp] username: with tls = \"none\" the password would "
+                          "cross the network in clear; use tls = \"starttls\" or \"implicit\", "
+                          "or set allow_plain_login = true for a trusted local relay")
+    if bool(smtp.dkim_selector) != bool(smtp.dkim_domain):
+        raise ConfigError(f"{name}: [smtp] dkim_selector and dkim_domain go together")
+    if digest.recipients_env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*",
+                                                  digest.recipients_env):
+        raise ConfigError(f"{name}: [digest] recipients_env: {digest.recipients_env!r} is not "
+                          "an environment variable name")
