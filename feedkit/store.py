@@ -11,6 +11,7 @@ content hash, so re-importing the same data costs one indexed read and no write.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -100,6 +101,12 @@ class StoreError(FeedkitError):
     def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
         self.path, self.cause = path, exc
         text = str(exc)
+        if text.startswith("Could not decode to UTF-8"):
+            # Garbage inside a text value: the file is damaged where SQLite's own checks do not
+            # look. Name the column, not the garbage (it would flood the one line).
+            column = re.search(r"column '([^']*)'", text)
+            text = ("malformed text (not UTF-8) in column "
+                    f"{column.group(1) if column else '?'}")
         if "locked" in text or "busy" in text:
             advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
                       "wait for it to finish, or raise [store] busy_timeout")
