@@ -7,6 +7,7 @@ them, so ``feedkit --help`` stays fast.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -43,7 +44,14 @@ class Context:
     def open_store(self):
         from feedkit.store import Store
 
-        return Store(self.config.store_path)
+        return Store(self.config.store_path, busy_timeout=self.config.store.busy_timeout)
+
+    @property
+    def store_path(self) -> Path:
+        """For messages: the store file of the loaded config."""
+        if self._config is None:
+            return Path("the article store")
+        return self._config.store_path
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
@@ -75,6 +83,13 @@ class FeedkitGroup(click.Group):
             for line in str(exc).splitlines() or [""]:
                 click.echo(f"feedkit: error: {line}", err=True)
             ctx.exit(exc.exit_code)
+        except sqlite3.Error as exc:   # the store, mid-command: locked too long, damaged, full
+            from feedkit.store import StoreError
+
+            obj = ctx.find_object(Context)
+            path = obj.store_path if obj is not None else Path("the article store")
+            click.echo(f"feedkit: error: {StoreError(path, exc)}", err=True)
+            ctx.exit(StoreError.exit_code)
         except KeyboardInterrupt:
             click.echo("feedkit: interrupted", err=True)
             ctx.exit(130)
@@ -200,9 +215,10 @@ def _stamp_import(store) -> None:
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: [build] out, usually public/).")
-@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]",
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]", envvar="FEEDKIT_NOW",
               help="Build as of this moment (site timezone unless an offset is given): "
-                   "articles dated later are held back. For tests and reproducible rebuilds.")
+                   "articles dated later are held back. For tests and reproducible rebuilds; "
+                   "also $FEEDKIT_NOW.")
 @pass_ctx
 def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     """Write feeds, category feeds and the index page into the output folder.
@@ -616,7 +632,8 @@ def _write_out(target: Path, data: bytes) -> None:
 
 @digest.command("send")
 @_week_options
-@click.option("--dry-run", is_flag=True, help="Show who would get which message; send nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Count who would get the digest (with -v: list the addresses); send nothing.")
 @pass_ctx
 def digest_send(obj: Context, week_text: str | None, today, now_text: str | None,
                 dry_run: bool) -> None:
@@ -651,17 +668,28 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
         report = send_week(config, store, week, now=now, dry_run=dry_run,
                            echo=obj.detail, progress=bar)
+    # Addresses are personal data: normal output names readers by a short key only; -v
+    # (for a person at a terminal, not a CI log) shows the addresses too.
+    verbose = obj.verbosity > 0
+    for line in report.warnings:
+        obj.warn(line)
     for line in report.problems:
         obj.warn(f"warning: {line}")
+    for where, value in report.rejected:
+        obj.detail(f"{where}: rejected entry: {value!r}")
     if report.empty:
         obj.info(f"{label}: no articles published that week; nothing to send")
         return
-    for addr, mid in report.planned:
-        obj.info(f"would send to {addr} ({mid})")
+    if verbose:
+        for addr, mid in report.planned:
+            obj.info(f"would send to {addr} ({mid})")
+    elif report.planned:
+        obj.info(f"would send {len(report.planned)} message(s); -v lists the addresses")
     for addr, why in report.failed:
-        obj.warn(f"{addr}: failed: {why}")
+        obj.warn(f"{report.name(addr, verbose=verbose)}: failed: {why}")
     for addr, why in report.deferred:
-        obj.warn(f"{addr}: not sent (temporary failure, retries used up): {why}")
+        obj.warn(f"{report.name(addr, verbose=verbose)}: not sent (temporary failure, retries "
+                 f"used up): {why}")
     obj.info(report.summary())
     if not report.ok:
         sys.exit(EXIT_PARTIAL if report.sent else 1)

@@ -19,7 +19,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedkit.errors import ConfigError
@@ -55,6 +55,8 @@ class SiteConfig:
 @dataclass(frozen=True)
 class StoreConfig:
     path: str = _doc("SQLite article store file, relative to config.toml.", default="articles.db")
+    busy_timeout: float = _doc("Seconds to wait for another process writing to the store "
+                               "before giving up.", default=30.0)
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,13 @@ class DigestConfig:
     subscribe: str = _doc("How readers subscribe: a mailto: address or an https page, shown on "
                           "the web archive (which never shows an unsubscribe link).", default="")
     recipients_file: str = _doc(
-        "File of recipients for a small self-run list: one address per line, or CSV with an "
-        "'email' column; relative to config.toml.", default="")
+        "File of recipients for a small self-run list: one address per line (several on a line "
+        "separated by commas), or CSV with an 'email' column; relative to config.toml. Keep it "
+        "outside the site's repository (a warning says so when git would commit it).",
+        default="")
+    recipients_env: str = _doc(
+        "Name of an environment variable holding recipients (one per line or comma-separated), "
+        "e.g. FEEDKIT_RECIPIENTS set from a CI secret; read at send time.", default="")
     list_id: str = _doc("List-Id header (RFC 2919); default: '<site title> <digest.HOST>' with "
                         "HOST from [site] feed_url.", default="")
     reason: str = _doc("Footer line saying why the reader gets the email (default: a sentence "
@@ -182,6 +189,23 @@ class SmtpConfig:
                         default=3)
     retry_delay: float = _doc("Seconds before the first retry; doubles on each further one.",
                               default=2.0)
+    connections: int = _doc("SMTP connections used at once when sending a digest.", default=3)
+    max_per_second: float = _doc("At most this many messages per second over all connections "
+                                 "(0: no limit), for relays that throttle.", default=0.0)
+    max_per_day: int = _doc("At most this many messages per rolling 24 hours (0: no limit); the "
+                            "rest wait for the next run (the send log keeps track).", default=0)
+    ca_file: str = _doc("PEM file of extra CA certificates to trust (a private CA on a city's "
+                        "own relay); relative to config.toml.", default="")
+    allow_plain_login: bool = _doc("Allow a username (and so the password) over tls = 'none': "
+                                   "only for a trusted relay on the same host or network.",
+                                   default=False)
+    dkim_selector: str = _doc("DKIM selector: sign every message (with dkim_domain) when the "
+                              "relay does not; the key comes from $FEEDKIT_DKIM_KEY or "
+                              "dkim_key_file.", default="")
+    dkim_domain: str = _doc("DKIM signing domain (d=), usually the From address's domain.",
+                            default="")
+    dkim_key_file: str = _doc("PEM private key file for DKIM, when $FEEDKIT_DKIM_KEY is unset; "
+                              "keep it outside the repository.", default="")
 
     @property
     def tls_mode(self) -> str:
@@ -328,7 +352,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             values[section] = _build(cls, raw, f"{name}: [{section}]")
     config = Config(path=path, **values)
     _check(config, name)
-    return config
+    return _canonical_urls(config)
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
@@ -351,6 +375,9 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
+_INT_LIMIT = 2 ** 63
+
+
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if hint is bool:
@@ -360,6 +387,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if not -_INT_LIMIT <= value < _INT_LIMIT:   # TOML allows it; SQLite and C do not
+            raise ConfigError(f"{where}: {value} is out of range (at most {_INT_LIMIT - 1})")
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -394,10 +423,20 @@ def placeholder_keys(config: Config) -> list[str]:
     lines = []
     for f in dataclasses.fields(SiteConfig):
         value = getattr(config.site, f.name)
-        if isinstance(value, str) and PLACEHOLDER in value:
+        if isinstance(value, str) and (PLACEHOLDER in value or _placeholder_host(value)):
             lines.append(f"{config.path.name}: [site] {toml_key(f)}: still the placeholder "
                          f"{value!r}; set the real value")
     return lines
+
+
+def _placeholder_host(value: str) -> bool:
+    """``https://todo.example.go.kr/``: the scaffold's TODO host after canonical_url lower-cased
+    it (a whole host label, so a real host such as photodocs.example is not mistaken)."""
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        return False
+    return PLACEHOLDER.lower() in host.split(".")
 
 
 def check_placeholders(config: Config) -> None:
@@ -420,6 +459,45 @@ def check_http_url(value: str) -> str | None:
     return None
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(value: str) -> str:
+    """An http(s) URL in the form feeds should carry: lower-case scheme and host, no default
+    port, ``/`` for an empty path (RFC 3986 normalisation; the W3C validator's NonCanonicalURI
+    otherwise). Anything else comes back unchanged."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return value
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return value
+    host = parts.hostname  # urlsplit lower-cases it
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}{at}{host}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+
+
+def _canonical_urls(config: Config) -> Config:
+    """Every configured http(s) URL in canonical form, once, at load: feeds, pages and mail all
+    see ``https://example.org/`` however the config spelled it (``https://Example.org``)."""
+    replace = dataclasses.replace
+    site = replace(config.site, url=canonical_url(config.site.url),
+                   feed_url=canonical_url(config.site.feed_url))
+    sources = tuple(replace(s, url=canonical_url(s.url)) if s.url else s
+                    for s in config.sources)
+    digest = replace(config.digest,
+                     unsubscribe=tuple(canonical_url(u) for u in config.digest.unsubscribe),
+                     subscribe=canonical_url(config.digest.subscribe))
+    return replace(config, site=site, sources=sources, digest=digest)
+
+
 def _check(config: Config, name: str) -> None:
     site = config.site
     for key in ("url", "feed_url"):
@@ -431,6 +509,19 @@ def _check(config: Config, name: str) -> None:
                           f"got {site.feed_url!r}")
     if not site.title.strip():
         raise ConfigError(f"{name}: [site] title: must not be empty")
+    # These end up in mail headers (Subject, From, Reply-To, List-Id): a line break would be a
+    # header injection, caught today only when the digest is sent. Say so when the file loads.
+    one_line = [("site", "title", site.title)] + [
+        ("digest", key, getattr(config.digest, attr))
+        for key, attr in (("subject", "subject"), ("from", "from_"), ("reply_to", "reply_to"),
+                          ("list_id", "list_id"))]
+    for section, key, value in one_line:
+        bad = next((c for c in value if c in "\r\n\x00"), None)
+        if bad is not None:
+            raise ConfigError(f"{name}: [{section}] {key}: must be one line (it contains "
+                              f"{bad!r}); remove the line break")
+    if config.store.busy_timeout < 0:
+        raise ConfigError(f"{name}: [store] busy_timeout: must not be negative")
     if not _LANGUAGE_RE.match(site.language):
         raise ConfigError(f"{name}: [site] language: {site.language!r} is not a BCP 47 tag "
                           "(use e.g. ko or ko-KR, with a hyphen)")
@@ -632,3 +723,17 @@ def _check_digest(config: Config, name: str) -> None:
         raise ConfigError(f"{name}: [smtp] port: not a TCP port: {smtp.port}")
     if smtp.retries < 0 or smtp.timeout <= 0 or smtp.retry_delay < 0:
         raise ConfigError(f"{name}: [smtp] retries, timeout and retry_delay must be positive")
+    if not 1 <= smtp.connections <= 50:
+        raise ConfigError(f"{name}: [smtp] connections: expected 1 to 50, got {smtp.connections}")
+    if smtp.max_per_second < 0 or smtp.max_per_day < 0:
+        raise ConfigError(f"{name}: [smtp] max_per_second and max_per_day must not be negative")
+    if smtp.username and smtp.tls_mode == "none" and not smtp.allow_plain_login:
+        raise ConfigError(f"{name}: [smtp] username: with tls = \"none\" the password would "
+                          "cross the network in clear; use tls = \"starttls\" or \"implicit\", "
+                          "or set allow_plain_login = true for a trusted local relay")
+    if bool(smtp.dkim_selector) != bool(smtp.dkim_domain):
+        raise ConfigError(f"{name}: [smtp] dkim_selector and dkim_domain go together")
+    if digest.recipients_env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*",
+                                                  digest.recipients_env):
+        raise ConfigError(f"{name}: [digest] recipients_env: {digest.recipients_env!r} is not "
+                          "an environment variable name")

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from feedkit import __version__
 from feedkit.config import FEED_FILENAMES as FILENAMES
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError
 from feedkit.store import Store, StoredArticle
 
 STYLESHEET = "feed.xsl"
@@ -55,7 +55,40 @@ def write_atomic(path: Path, data: bytes) -> bool:
     old file open keeps reading the old bytes. The temporary file is created with mode 0666
     and the process umask, exactly as a plain write would create it (0644 under the usual
     umask 022), rather than ``mkstemp``'s private 0600, which a web server could not read.
+
+    A file system that refuses (read-only, full, a file where a folder should be) raises
+    :class:`FeedkitError` naming the file and what to do; the old file is left as it was.
     """
+    try:
+        return _write_atomic(path, data)
+    except OSError as exc:
+        raise FeedkitError(f"{path}: cannot write: {why_not_written(exc)}") from None
+
+
+def why_not_written(exc: OSError) -> str:
+    """An OSError from writing an output file, as the one line a user can act on."""
+    import errno
+
+    reason = exc.strerror or str(exc)
+    advice = {
+        errno.EROFS: "the folder is on a read-only file system; point the output "
+                     "([build] out or --out) at a writable folder",
+        errno.ENOSPC: "the disk is full; free some space and run again",
+        errno.EDQUOT: "the disk quota is used up; free some space and run again",
+        errno.ENOTDIR: "a file stands where a folder should be; point the output "
+                       "([build] out or --out) at a folder",
+        errno.EEXIST: "a file stands where a folder should be; point the output "
+                      "([build] out or --out) at a folder",
+        errno.EACCES: "permission denied; check the folder's permissions",
+        errno.EPERM: "not permitted; check the folder's permissions",
+    }.get(exc.errno or 0, "")
+    # The file that failed, when it is not the one already named (a folder on the way, say).
+    where = f" ({exc.filename})" if exc.filename and not str(exc.filename).endswith(".tmp") \
+        else ""
+    return f"{reason}{where}" + (f": {advice}" if advice else "")
+
+
+def _write_atomic(path: Path, data: bytes) -> bool:
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
@@ -211,17 +244,28 @@ class FeedSet:
 
 
 def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
-    from feedkit.slugs import category_slugs
-
     limit = config.feeds.limit
     sets = [FeedSet("", config.site.title, None, store.latest_keys(limit, until=until))]
     if config.feeds.per_category:
-        cats = [c.name for c in store.categories(until)]
-        slugs = category_slugs(cats, config.feeds.category_slugs)
-        for name in cats:
-            sets.append(FeedSet(slugs[name], f"{config.site.title} — {name}", name,
-                                store.latest_keys(limit, name, until)))
+        cats = store.categories(until)
+        # Claiming order: the category published first keeps a contested slug.
+        claim = [c.name for c in sorted(cats, key=lambda c: (c.first, c.name))]
+        slugs = store.category_slugs(claim, config.feeds.category_slugs)
+        for c in cats:
+            sets.append(FeedSet(slugs[c.name], f"{config.site.title} — {c.name}", c.name,
+                                store.latest_keys(limit, c.name, until)))
     return sets
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Before anything is rendered: the output folder, or the nearest part of its path that
+    exists, must be a folder (``out = "/etc/passwd"`` is a mistake, said as one)."""
+    for part in (out_dir, *out_dir.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ConfigError(f"{out_dir}: cannot build there: {part} is a file, not a "
+                                   "folder; point the output ([build] out or --out) at a folder")
+            return
 
 
 def build(config: Config, store: Store, out_dir: Path | None = None,
@@ -236,6 +280,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
     out_dir = (out_dir or config.out_dir).resolve()
+    check_out_dir(out_dir)
     if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "
                            "(run 'feedkit import' or 'feedkit update' first)")

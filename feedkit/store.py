@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +22,8 @@ from feedkit.errors import FeedkitError
 from feedkit.model import Article
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
-MIGRATIONS: list[str] = [
+# A step is SQL, or a function of the connection for what SQL cannot do alone.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: articles, indexes for "latest N", "latest N in category" and "published in [a, b)".
     """
     CREATE TABLE articles (
@@ -70,11 +71,49 @@ MIGRATIONS: list[str] = [
         fetched_at     TEXT NOT NULL
     );
     """,
+    # 2: category feed slugs, remembered, so a category's feed URL never moves: the first
+    # category to claim a slug keeps it and a later one that romanises alike gets a suffix.
+    # A store that already has categories was built with the old rule (a clash gave both
+    # names a hash): the flag makes the next build record those live URLs before anything new.
+    """
+    CREATE TABLE category_slugs (
+        category  TEXT PRIMARY KEY,
+        slug      TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO meta (key, value)
+        SELECT 'category_slugs_legacy', '1'
+        WHERE EXISTS (SELECT 1 FROM articles WHERE category != '')
+    """,
+    # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
+    lambda db: _hash_send_log(db),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 _COLUMNS = ("id, url, title, summary, content_html, published, updated, author, category, "
             "tags, image, hash")
+
+
+class StoreError(FeedkitError):
+    """SQLite could not do what was asked of the store file: one line saying which file, what
+    went wrong and what to do (never a traceback)."""
+
+    def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
+        self.path, self.cause = path, exc
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
+                      "wait for it to finish, or raise [store] busy_timeout")
+        elif isinstance(exc, sqlite3.DatabaseError) and (
+                "malformed" in text or "not a database" in text or "corrupt" in text):
+            advice = ("the file is damaged; restore it from a backup or rebuild it with "
+                      "'feedkit import' from your export (and --send-log)")
+        elif "readonly" in text or "read-only" in text:
+            advice = "it cannot be written; check the file's and its folder's permissions"
+        elif "disk is full" in text or "full" in text:
+            advice = "the disk is full; free some space"
+        else:
+            advice = "check the file"
+        super().__init__(f"{path}: {what}: {text}: {advice}")
 
 
 @dataclass
@@ -125,19 +164,66 @@ def _row_to_article(row: sqlite3.Row | tuple) -> StoredArticle:
 class Store:
     """A connection to one store file. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0):
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=30000")
+            if not self.path.exists():
+                self._create()
+            elif self.path.is_file() and self.path.stat().st_size == 0:
+                # SQLite would take an empty file for a new, empty store and carry on: the
+                # articles and the digest send log (who already got which week) silently gone,
+                # and the next send mailing everyone again. feedkit never leaves one (see
+                # _create), so an empty file is a store that was truncated or replaced.
+                raise FeedkitError(
+                    f"{self.path}: the article store is an empty file (0 bytes), not a store; "
+                    "restore it from a backup or rebuild it with 'feedkit import' from your "
+                    "export (and --send-log), or delete it to start a new, empty store")
+            self.db = self._connect(self.path)
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise FeedkitError(f"{self.path}: cannot open the article store: {exc}") from None
+            raise StoreError(self.path, exc, "cannot open the article store") from None
         except OSError as exc:
-            raise FeedkitError(f"{self.path}: cannot open the article store: {exc}") from None
+            raise FeedkitError(f"{self.path}: cannot open the article store: "
+                               f"{exc.strerror or exc}") from None
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        return db
+
+    def _create(self) -> None:
+        """A new store appears complete or not at all: built under a temporary name, then
+        hard-linked into place, which fails if another process got there first (then its
+        store is the one used). So no reader ever sees a half-made or empty file."""
+        import os
+        import tempfile
+
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".new",
+                                        dir=self.path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            tmp.unlink()   # let SQLite create it
+            db = self._connect(tmp)
+            try:
+                self.db = db
+                self._migrate()
+            finally:
+                db.close()   # the last connection: the WAL is checkpointed into the file
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass   # another process created the store meanwhile: use that one
+            except OSError:
+                if not self.path.exists():   # a file system without hard links
+                    os.replace(tmp, self.path)
+        finally:
+            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                leftover.unlink(missing_ok=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -163,17 +249,31 @@ class Store:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        self._check_version(version)
+        while version < SCHEMA_VERSION:
+            # The version is read again inside the write transaction: two processes opening
+            # an older store at once must not both run the same step ("table already exists").
+            with self.transaction():
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                self._check_version(version)
+                if version >= SCHEMA_VERSION:
+                    break
+                migration = MIGRATIONS[version]
+                if callable(migration):
+                    migration(self.db)
+                else:
+                    for statement in migration.split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
+                version += 1
+                self.db.execute(f"PRAGMA user_version = {version}")
+
+    def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise FeedkitError(
                 f"{self.path}: store schema version {version} is newer than this feedkit "
                 f"understands ({SCHEMA_VERSION}); upgrade feedkit"
             )
-        for step in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {step + 1}")
 
     @property
     def schema_version(self) -> int:
@@ -323,6 +423,37 @@ class Store:
         for row in self.db.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY id"):
             yield _row_to_article(row).article
 
+    # -- category slugs (feed URLs that never move) --------------------------------------------
+
+    def category_slugs(self, names: Sequence[str], overrides: dict[str, str] | None = None
+                       ) -> dict[str, str]:
+        """A slug for every name in ``names`` (in claiming order: who came first), remembering
+        new assignments; see :func:`feedkit.slugs.assign_slugs`. Commits its own writes."""
+        from feedkit.slugs import assign_slugs, category_slugs
+
+        known = dict(self.db.execute("SELECT category, slug FROM category_slugs"))
+        seeded: dict[str, str] = {}
+        legacy_flag = self.get_meta("category_slugs_legacy")
+        if legacy_flag == "1":
+            # The URLs an older feedkit published for the categories it knew: keep them.
+            legacy = category_slugs(names, overrides)
+            seeded = {n: legacy[n] for n in names
+                      if n not in known and n not in (overrides or {})}
+            known.update(seeded)
+        result, changed = assign_slugs(names, overrides or {}, known)
+        write = {**{n: s for n, s in seeded.items() if result.get(n) == s}, **changed}
+        if write or legacy_flag is not None:
+            with self.transaction():
+                self.db.execute("DELETE FROM meta WHERE key = 'category_slugs_legacy'")
+                for name, slug in write.items():
+                    self.db.execute("DELETE FROM category_slugs WHERE slug = ? AND category != ?",
+                                    (slug, name))
+                    self.db.execute(
+                        "INSERT INTO category_slugs (category, slug) VALUES (?, ?) "
+                        "ON CONFLICT (category) DO UPDATE SET slug = excluded.slug",
+                        (name, slug))
+        return result
+
     # -- build bookkeeping (lets a no-op build skip generating anything) ----------------------
 
     def output_fingerprints(self) -> dict[str, tuple[str, str]]:
@@ -352,7 +483,8 @@ class Store:
             "ORDER BY published_ts DESC, id DESC", params).fetchall()
 
     def send_log(self, week: str) -> dict[str, SendRecord]:
-        """What the send log knows about one digest week, by recipient (lower-cased)."""
+        """What the send log knows about one digest week, by recipient key (the keyed hash of
+        :func:`feedkit.privacy.recipient_key`: the log never holds an address)."""
         rows = self.db.execute(
             "SELECT recipient, message_id, status, attempts, error, updated_at FROM send_log "
             "WHERE week = ?", (week,))
@@ -370,6 +502,40 @@ class Store:
             "status = excluded.status, attempts = send_log.attempts + ?, "
             "error = excluded.error, updated_at = excluded.updated_at",
             (week, recipient, message_id, status, int(attempt), error, now, int(attempt)))
+
+
+def _hash_send_log(db: sqlite3.Connection) -> None:
+    """Replace every address in clear in the send log (written by feedkit before it hashed
+    them) by its keyed hash, and scrub it from the error text. Needs ``$FEEDKIT_SECRET`` only
+    when there is such a row: a store that never sent migrates without it."""
+    from feedkit.privacy import KEY_PREFIX, is_key, recipient_key, scrub, send_secret
+
+    rows = [r for r in db.execute(
+        "SELECT week, recipient, message_id, status, attempts, error, updated_at FROM send_log")
+        if not is_key(r[1])]
+    if not rows:
+        return
+    try:
+        secret = send_secret()
+    except FeedkitError as exc:
+        raise type(exc)(f"the store's send log holds addresses in clear (written by an older "
+                        f"feedkit) and is upgraded to keyed hashes: {exc}") from None
+    db.execute(f"DELETE FROM send_log WHERE recipient NOT LIKE '{KEY_PREFIX}%'")
+    merge_send_log(db, [(week, recipient_key(address, secret), mid, status, attempts,
+                         scrub(error, address), at)
+                        for week, address, mid, status, attempts, error, at in rows])
+
+
+def merge_send_log(db: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    """Insert ``(week, recipient, message_id, status, attempts, error, updated_at)`` rows; a
+    reader already marked ``sent`` stays sent (two spellings of one address, or an import
+    over a store that has moved on, never downgrade it)."""
+    db.executemany(
+        "INSERT INTO send_log (week, recipient, message_id, status, attempts, error, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (week, recipient) DO UPDATE SET message_id = excluded.message_id, "
+        "status = excluded.status, attempts = excluded.attempts, error = excluded.error, "
+        "updated_at = excluded.updated_at WHERE send_log.status != 'sent'", rows)
 
 
 @dataclass(frozen=True)
