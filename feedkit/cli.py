@@ -215,9 +215,10 @@ def _stamp_import(store) -> None:
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: [build] out, usually public/).")
-@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]",
+@click.option("--now", "now_text", metavar="YYYY-MM-DD[THH:MM[:SS]]", envvar="FEEDKIT_NOW",
               help="Build as of this moment (site timezone unless an offset is given): "
-                   "articles dated later are held back. For tests and reproducible rebuilds.")
+                   "articles dated later are held back. For tests and reproducible rebuilds; "
+                   "also $FEEDKIT_NOW.")
 @pass_ctx
 def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     """Write feeds, category feeds and the index page into the output folder.

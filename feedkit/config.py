@@ -19,7 +19,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedkit.errors import ConfigError
@@ -330,7 +330,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             values[section] = _build(cls, raw, f"{name}: [{section}]")
     config = Config(path=path, **values)
     _check(config, name)
-    return config
+    return _canonical_urls(config)
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
@@ -401,10 +401,20 @@ def placeholder_keys(config: Config) -> list[str]:
     lines = []
     for f in dataclasses.fields(SiteConfig):
         value = getattr(config.site, f.name)
-        if isinstance(value, str) and PLACEHOLDER in value:
+        if isinstance(value, str) and (PLACEHOLDER in value or _placeholder_host(value)):
             lines.append(f"{config.path.name}: [site] {toml_key(f)}: still the placeholder "
                          f"{value!r}; set the real value")
     return lines
+
+
+def _placeholder_host(value: str) -> bool:
+    """``https://todo.example.go.kr/``: the scaffold's TODO host after canonical_url lower-cased
+    it (a whole host label, so a real host such as photodocs.example is not mistaken)."""
+    try:
+        host = urlsplit(value).hostname or ""
+    except ValueError:
+        return False
+    return PLACEHOLDER.lower() in host.split(".")
 
 
 def check_placeholders(config: Config) -> None:
@@ -425,6 +435,45 @@ def check_http_url(value: str) -> str | None:
     if not parts.hostname:
         return f"URL has no host: {value!r}"
     return None
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(value: str) -> str:
+    """An http(s) URL in the form feeds should carry: lower-case scheme and host, no default
+    port, ``/`` for an empty path (RFC 3986 normalisation; the W3C validator's NonCanonicalURI
+    otherwise). Anything else comes back unchanged."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return value
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return value
+    host = parts.hostname  # urlsplit lower-cases it
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}{at}{host}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+
+
+def _canonical_urls(config: Config) -> Config:
+    """Every configured http(s) URL in canonical form, once, at load: feeds, pages and mail all
+    see ``https://example.org/`` however the config spelled it (``https://Example.org``)."""
+    replace = dataclasses.replace
+    site = replace(config.site, url=canonical_url(config.site.url),
+                   feed_url=canonical_url(config.site.feed_url))
+    sources = tuple(replace(s, url=canonical_url(s.url)) if s.url else s
+                    for s in config.sources)
+    digest = replace(config.digest,
+                     unsubscribe=tuple(canonical_url(u) for u in config.digest.unsubscribe),
+                     subscribe=canonical_url(config.digest.subscribe))
+    return replace(config, site=site, sources=sources, digest=digest)
 
 
 def _check(config: Config, name: str) -> None:

@@ -285,16 +285,16 @@ class FeedSet:
 
 
 def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
-    from feedkit.slugs import category_slugs
-
     limit = config.feeds.limit
     sets = [FeedSet("", config.site.title, None, store.latest_keys(limit, until=until))]
     if config.feeds.per_category:
-        cats = [c.name for c in store.categories(until)]
-        slugs = category_slugs(cats, config.feeds.category_slugs)
-        for name in cats:
-            sets.append(FeedSet(slugs[name], f"{config.site.title} — {name}", name,
-                                store.latest_keys(limit, name, until)))
+        cats = store.categories(until)
+        # Claiming order: the category published first keeps a contested slug.
+        claim = [c.name for c in sorted(cats, key=lambda c: (c.first, c.name))]
+        slugs = store.category_slugs(claim, config.feeds.category_slugs)
+        for c in cats:
+            sets.append(FeedSet(slugs[c.name], f"{config.site.title} — {c.name}", c.name,
+                                store.latest_keys(limit, c.name, until)))
     return sets
 
 

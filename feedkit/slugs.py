@@ -4,6 +4,9 @@
 table (without the sound-change rules, which need a dictionary; the point is a readable, stable
 URL, not a pronunciation guide). Names with no letters we can transliterate fall back to a short
 hash, and clashes are broken with one, so two categories never share a folder.
+
+A slug is a public URL people subscribe to, so once given it stays: :func:`assign_slugs` keeps
+what the store remembers and only a newcomer whose slug is taken gets the suffix.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 _INITIALS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch",
              "k", "t", "p", "h"]
@@ -70,3 +73,40 @@ def category_slugs(names: Iterable[str], overrides: Mapping[str, str] | None = N
         for name in group:
             result[name] = f"{slug}-{_hash(name)}" if clash else slug
     return result
+
+
+def assign_slugs(names: Sequence[str], overrides: Mapping[str, str],
+                 known: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Slugs for ``names`` given what was assigned before: ``(all, new or changed ones)``.
+
+    * ``[feeds] category_slugs`` (``overrides``) wins: the site asked for that URL;
+    * a remembered slug stays, unless an override now claims it (then that category moves:
+      the site's own choice); it is never given to another category, even while its owner is
+      overridden or has nothing published;
+    * a new name takes its plain slug if free, else the slug plus its hash. ``names`` come in
+      claiming order (oldest category first), so of two newcomers that romanise alike the
+      earlier one gets the plain slug.
+    """
+    result: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        if name in overrides:
+            result[name] = overrides[name]
+            taken.add(overrides[name])
+    # A remembered slug is a URL someone may subscribe to: never handed to another category.
+    remembered = set(known.values())
+    for name in names:
+        slug = known.get(name)
+        if name not in result and slug and slug not in taken:
+            result[name] = slug
+            taken.add(slug)
+    changed: dict[str, str] = {}
+    for name in names:
+        if name in result:
+            continue
+        slug = base_slug(name) or f"c-{_hash(name)}"
+        if slug in taken or (slug in remembered and known.get(name) != slug):
+            slug = f"{slug}-{_hash(name)}"
+        result[name] = changed[name] = slug
+        taken.add(slug)
+    return result, changed

@@ -70,6 +70,19 @@ MIGRATIONS: list[str] = [
         fetched_at     TEXT NOT NULL
     );
     """,
+    # 2: category feed slugs, remembered, so a category's feed URL never moves: the first
+    # category to claim a slug keeps it and a later one that romanises alike gets a suffix.
+    # A store that already has categories was built with the old rule (a clash gave both
+    # names a hash): the flag makes the next build record those live URLs before anything new.
+    """
+    CREATE TABLE category_slugs (
+        category  TEXT PRIMARY KEY,
+        slug      TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO meta (key, value)
+        SELECT 'category_slugs_legacy', '1'
+        WHERE EXISTS (SELECT 1 FROM articles WHERE category != '')
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -402,6 +415,37 @@ class Store:
         """Every article ordered by id: the stable order export relies on."""
         for row in self.db.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY id"):
             yield _row_to_article(row).article
+
+    # -- category slugs (feed URLs that never move) --------------------------------------------
+
+    def category_slugs(self, names: Sequence[str], overrides: dict[str, str] | None = None
+                       ) -> dict[str, str]:
+        """A slug for every name in ``names`` (in claiming order: who came first), remembering
+        new assignments; see :func:`feedkit.slugs.assign_slugs`. Commits its own writes."""
+        from feedkit.slugs import assign_slugs, category_slugs
+
+        known = dict(self.db.execute("SELECT category, slug FROM category_slugs"))
+        seeded: dict[str, str] = {}
+        legacy_flag = self.get_meta("category_slugs_legacy")
+        if legacy_flag == "1":
+            # The URLs an older feedkit published for the categories it knew: keep them.
+            legacy = category_slugs(names, overrides)
+            seeded = {n: legacy[n] for n in names
+                      if n not in known and n not in (overrides or {})}
+            known.update(seeded)
+        result, changed = assign_slugs(names, overrides or {}, known)
+        write = {**{n: s for n, s in seeded.items() if result.get(n) == s}, **changed}
+        if write or legacy_flag is not None:
+            with self.transaction():
+                self.db.execute("DELETE FROM meta WHERE key = 'category_slugs_legacy'")
+                for name, slug in write.items():
+                    self.db.execute("DELETE FROM category_slugs WHERE slug = ? AND category != ?",
+                                    (slug, name))
+                    self.db.execute(
+                        "INSERT INTO category_slugs (category, slug) VALUES (?, ?) "
+                        "ON CONFLICT (category) DO UPDATE SET slug = excluded.slug",
+                        (name, slug))
+        return result
 
     # -- build bookkeeping (lets a no-op build skip generating anything) ----------------------
 

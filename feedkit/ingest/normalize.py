@@ -137,9 +137,25 @@ def clean_summary(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 # URLs
 
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+# What may stay as it is after the authority: RFC 3986 reserved and unreserved characters,
+# except "[" and "]" (allowed only around an IPv6 host: board.php?cat[]=3 must become
+# cat%5B%5D=3, or the W3C validator and `feedkit validate` reject it as InvalidUriChar).
+_URL_SAFE = ":/?#@!$&'()*+,;=%~"
+_AUTHORITY_SAFE = _URL_SAFE + "[]"
+_SCHEME_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # The common case, checked without urlsplit: scheme, a plain host, then a path/query or nothing.
 _PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?(?:[/?#]|$)")
+
+
+def quote_url(url: str) -> str:
+    """Percent-encode what a URI may not contain (spaces, non-ASCII, ``[ ] { } | ^ \\``, a ``%``
+    that starts no escape), leaving escapes and the reserved characters that give the URL its
+    structure. Idempotent: a quoted URL comes back unchanged."""
+    m = _SCHEME_AUTHORITY.match(url)
+    head = m.group(0) if m else ""
+    rest = _LONE_PERCENT.sub("%25", url[len(head):])
+    return quote(head, safe=_AUTHORITY_SAFE) + quote(rest, safe=_URL_SAFE)
 
 
 def clean_url(value: Any, base: str = "") -> str:
@@ -154,16 +170,26 @@ def clean_url(value: Any, base: str = "") -> str:
         url = html.unescape(url)
     if base:
         url = urljoin(base, url)
-    url = quote(url, safe=_URL_SAFE)
+    url = quote_url(url)
     if _PLAIN_HTTP_URL.match(url):
         return url
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
-        raise RecordError(f"invalid URL {value!r}: {exc}") from None
+        raise RecordError(f"invalid URL {_redacted(url)!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise RecordError(f"not an absolute http(s) URL: {str(value)[:200]!r}")
+        raise RecordError(f"not an absolute http(s) URL: {_redacted(url)[:200]!r}")
+    if "@" in parts.netloc:
+        # A password in a public feed is a leak, and readers would send it to the site.
+        raise RecordError(f"URL carries a user name or password ({_redacted(url)[:200]!r}); "
+                          "feedkit will not publish credentials: link the page without them")
     return url
+
+
+def _redacted(url: str) -> str:
+    """A URL fit for an error message: any ``user:password@`` replaced by ``***@``."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +243,7 @@ def _absolutize(match: re.Match, base: str, origin: str) -> str:
         absolute = origin + raw  # the common case (root-relative), without urljoin's cost
     else:
         absolute = urljoin(base, raw)
-    return f'{match.group(1)}{html.escape(quote(absolute, safe=_URL_SAFE), quote=True)}"'
+    return f'{match.group(1)}{html.escape(quote_url(absolute), quote=True)}"'
 
 
 def sanitize_html(value: Any, base: str) -> str:
