@@ -97,11 +97,15 @@ class StoreError(FeedkitError):
     def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
         self.path, self.cause = path, exc
         text = str(exc)
+        if "Could not decode to UTF-8" in text:   # a text cell holding garbage bytes
+            text = "a text column holds bytes that are not UTF-8"
+        text = text if len(text) <= 160 else text[:160] + "…"
         if "locked" in text or "busy" in text:
             advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
                       "wait for it to finish, or raise [store] busy_timeout")
         elif isinstance(exc, sqlite3.DatabaseError) and (
-                "malformed" in text or "not a database" in text or "corrupt" in text):
+                "malformed" in text or "not a database" in text or "corrupt" in text
+                or "not UTF-8" in text):
             advice = ("the file is damaged; restore it from a backup or rebuild it with "
                       "'feedkit import' from your export (and --send-log)")
         elif "readonly" in text or "read-only" in text:
