@@ -640,7 +640,8 @@ def _write_out(target: Path, data: bytes) -> None:
 
 @digest.command("send")
 @_week_options
-@click.option("--dry-run", is_flag=True, help="Show who would get which message; send nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Count who would get the digest (with -v: list the addresses); send nothing.")
 @pass_ctx
 def digest_send(obj: Context, week_text: str | None, today, now_text: str | None,
                 dry_run: bool) -> None:
@@ -675,17 +676,28 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
         report = send_week(config, store, week, now=now, dry_run=dry_run,
                            echo=obj.detail, progress=bar)
+    # Addresses are personal data: normal output names readers by a short key only; -v
+    # (for a person at a terminal, not a CI log) shows the addresses too.
+    verbose = obj.verbosity > 0
+    for line in report.warnings:
+        obj.warn(line)
     for line in report.problems:
         obj.warn(f"warning: {line}")
+    for where, value in report.rejected:
+        obj.detail(f"{where}: rejected entry: {value!r}")
     if report.empty:
         obj.info(f"{label}: no articles published that week; nothing to send")
         return
-    for addr, mid in report.planned:
-        obj.info(f"would send to {addr} ({mid})")
+    if verbose:
+        for addr, mid in report.planned:
+            obj.info(f"would send to {addr} ({mid})")
+    elif report.planned:
+        obj.info(f"would send {len(report.planned)} message(s); -v lists the addresses")
     for addr, why in report.failed:
-        obj.warn(f"{addr}: failed: {why}")
+        obj.warn(f"{report.name(addr, verbose=verbose)}: failed: {why}")
     for addr, why in report.deferred:
-        obj.warn(f"{addr}: not sent (temporary failure, retries used up): {why}")
+        obj.warn(f"{report.name(addr, verbose=verbose)}: not sent (temporary failure, retries "
+                 f"used up): {why}")
     obj.info(report.summary())
     if not report.ok:
         sys.exit(EXIT_PARTIAL if report.sent else 1)

@@ -141,8 +141,13 @@ class DigestConfig:
     subscribe: str = _doc("How readers subscribe: a mailto: address or an https page, shown on "
                           "the web archive (which never shows an unsubscribe link).", default="")
     recipients_file: str = _doc(
-        "File of recipients for a small self-run list: one address per line, or CSV with an "
-        "'email' column; relative to config.toml.", default="")
+        "File of recipients for a small self-run list: one address per line (several on a line "
+        "separated by commas), or CSV with an 'email' column; relative to config.toml. Keep it "
+        "outside the site's repository (a warning says so when git would commit it).",
+        default="")
+    recipients_env: str = _doc(
+        "Name of an environment variable holding recipients (one per line or comma-separated), "
+        "e.g. FEEDKIT_RECIPIENTS set from a CI secret; read at send time.", default="")
     list_id: str = _doc("List-Id header (RFC 2919); default: '<site title> <digest.HOST>' with "
                         "HOST from [site] feed_url.", default="")
     reason: str = _doc("Footer line saying why the reader gets the email (default: a sentence "
@@ -184,6 +189,23 @@ class SmtpConfig:
                         default=3)
     retry_delay: float = _doc("Seconds before the first retry; doubles on each further one.",
                               default=2.0)
+    connections: int = _doc("SMTP connections used at once when sending a digest.", default=3)
+    max_per_second: float = _doc("At most this many messages per second over all connections "
+                                 "(0: no limit), for relays that throttle.", default=0.0)
+    max_per_day: int = _doc("At most this many messages per rolling 24 hours (0: no limit); the "
+                            "rest wait for the next run (the send log keeps track).", default=0)
+    ca_file: str = _doc("PEM file of extra CA certificates to trust (a private CA on a city's "
+                        "own relay); relative to config.toml.", default="")
+    allow_plain_login: bool = _doc("Allow a username (and so the password) over tls = 'none': "
+                                   "only for a trusted relay on the same host or network.",
+                                   default=False)
+    dkim_selector: str = _doc("DKIM selector: sign every message (with dkim_domain) when the "
+                              "relay does not; the key comes from $FEEDKIT_DKIM_KEY or "
+                              "dkim_key_file.", default="")
+    dkim_domain: str = _doc("DKIM signing domain (d=), usually the From address's domain.",
+                            default="")
+    dkim_key_file: str = _doc("PEM private key file for DKIM, when $FEEDKIT_DKIM_KEY is unset; "
+                              "keep it outside the repository.", default="")
 
     @property
     def tls_mode(self) -> str:
@@ -701,3 +723,17 @@ def _check_digest(config: Config, name: str) -> None:
         raise ConfigError(f"{name}: [smtp] port: not a TCP port: {smtp.port}")
     if smtp.retries < 0 or smtp.timeout <= 0 or smtp.retry_delay < 0:
         raise ConfigError(f"{name}: [smtp] retries, timeout and retry_delay must be positive")
+    if not 1 <= smtp.connections <= 50:
+        raise ConfigError(f"{name}: [smtp] connections: expected 1 to 50, got {smtp.connections}")
+    if smtp.max_per_second < 0 or smtp.max_per_day < 0:
+        raise ConfigError(f"{name}: [smtp] max_per_second and max_per_day must not be negative")
+    if smtp.username and smtp.tls_mode == "none" and not smtp.allow_plain_login:
+        raise ConfigError(f"{name}: [smtp] username: with tls = \"none\" the password would "
+                          "cross the network in clear; use tls = \"starttls\" or \"implicit\", "
+                          "or set allow_plain_login = true for a trusted local relay")
+    if bool(smtp.dkim_selector) != bool(smtp.dkim_domain):
+        raise ConfigError(f"{name}: [smtp] dkim_selector and dkim_domain go together")
+    if digest.recipients_env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*",
+                                                  digest.recipients_env):
+        raise ConfigError(f"{name}: [digest] recipients_env: {digest.recipients_env!r} is not "
+                          "an environment variable name")

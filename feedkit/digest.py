@@ -540,11 +540,21 @@ def unsubscribe_urls(templates: Sequence[str], address: str) -> list[str]:
 # The MIME message
 
 
-def message_id(config: Config, week: Week, recipient: str, domain: str) -> str:
-    """Stable per (site, week, recipient): a re-sent copy carries the same Message-ID, so mail
-    systems that de-duplicate by it can."""
-    key = f"{config.site.feed_url}\n{week.label}\n{recipient.lower()}".encode()
-    return f"<digest.{week.label}.{hashlib.sha256(key).hexdigest()[:24]}@{domain}>"
+def message_id(config: Config, week: Week, recipient: str, domain: str, *,
+               key: str | None = None) -> str:
+    """Stable per (site, week, reader): a re-sent copy carries the same Message-ID, so mail
+    systems that de-duplicate by it can.
+
+    Made from the reader's send-log ``key`` (a keyed hash), never from the address itself:
+    Message-IDs are kept in the send log, which is committed, and a plain hash of a guessable
+    address would give the address away. Without a key (a rendered preview, not sent) the
+    normalised address stands in; nothing keeps that Message-ID.
+    """
+    from feedkit.privacy import normalise_address
+
+    who = key if key is not None else "preview:" + normalise_address(recipient)
+    digest_of = hashlib.sha256(f"{config.site.feed_url}\n{week.label}\n{who}".encode())
+    return f"<digest.{week.label}.{digest_of.hexdigest()[:24]}@{domain}>"
 
 
 def list_id(config: Config) -> str:
@@ -591,8 +601,22 @@ MESSAGE_POLICY = _MessagePolicy(linesep="\r\n")
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
-    """The message as it goes on the wire (and into an .eml file)."""
-    return msg.as_bytes(policy=MESSAGE_POLICY)
+    """The message as it goes on the wire (and into an .eml file). A reader whose address has
+    a non-ASCII local part gets it in raw UTF-8 (RFC 6532), as SMTPUTF8 carries it."""
+    to = str(msg.get("To", ""))
+    policy = MESSAGE_POLICY if to.isascii() else MESSAGE_POLICY.clone(utf8=True)
+    return msg.as_bytes(policy=policy)
+
+
+def header_address(address: str) -> str:
+    """The address as the To header shows it: an internationalised domain in its IDNA form
+    (what every client understands); a non-ASCII local part stays as it is (RFC 6532)."""
+    from feedkit.privacy import ascii_domain
+
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    return f"{local}@{ascii_domain(domain) or domain}"
 
 
 # How build_message attaches the HTML; sent_size builds the very same part to measure it.
@@ -614,19 +638,20 @@ def _ascii_url(url: str) -> str:
 
 
 def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
-                  recipient: str, when: datetime) -> EmailMessage:
-    """``multipart/alternative`` (text, then HTML), UTF-8, with the list headers."""
+                  recipient: str, when: datetime, *, key: str | None = None) -> EmailMessage:
+    """``multipart/alternative`` (text, then HTML), UTF-8, with the list headers. ``key`` is
+    the reader's send-log key (see :func:`message_id`)."""
     frm = sender(config)
     urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
     html, text = body.personal(shown_unsubscribe(urls))
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = frm
-    msg["To"] = recipient
+    msg["To"] = header_address(recipient)
     if config.digest.reply_to:
         msg["Reply-To"] = config.digest.reply_to
     msg["Subject"] = subject
     msg["Date"] = format_datetime(when.astimezone(config.tz))
-    msg["Message-ID"] = message_id(config, digest.week, recipient, frm.domain)
+    msg["Message-ID"] = message_id(config, digest.week, recipient, frm.domain, key=key)
     msg["List-Id"] = list_id(config)
     if urls:
         msg["List-Unsubscribe"] = ", ".join(f"<{_ascii_url(u)}>" for u in urls)

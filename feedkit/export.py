@@ -65,37 +65,72 @@ _SEND_LOG_FIELDS = ("week", "recipient", "message_id", "status", "attempts", "er
                     "updated_at")
 
 
+def export_send_log(store: Store) -> bytes:
+    """The send log as JSON lines. Readers appear only as keyed hashes: the file is committed
+    to the site repository. A row naming an address (written into the store by hand or by an
+    old feedkit around the migration) is hashed here too, or the export refuses."""
+    from feedkit.privacy import is_key, recipient_key, scrub, send_secret
+
+    rows = [list(r) for r in store.db.execute(
+        f"SELECT {', '.join(_SEND_LOG_FIELDS)} FROM send_log ORDER BY week, recipient")]
+    if any(not is_key(r[1]) for r in rows):
+        secret = send_secret()
+        for r in rows:
+            if not is_key(r[1]):
+                r[1], r[5] = recipient_key(r[1], secret), scrub(r[5], r[1])
+        rows.sort(key=lambda r: (r[0], r[1]))
+    return "".join(json.dumps(dict(zip(_SEND_LOG_FIELDS, row, strict=True)), ensure_ascii=False)
+                   + "\n" for row in rows).encode("utf-8")
+
+
 def export_send_log_chunks(store: Store) -> Iterator[bytes]:
-    """The send log as JSON Lines chunks (a year of weekly digests to 5,000 readers is 260,000
-    rows: streamed like the articles)."""
+    """:func:`export_send_log` as JSON Lines chunks, streamed from the store when every row is
+    already a key (the normal case: a year of weekly digests to 5,000 readers is 260,000
+    rows); rows that still name an address need hashing and re-sorting, done in memory."""
+    from feedkit.privacy import is_key
+
+    if any(not is_key(r[0]) for r in store.db.execute("SELECT recipient FROM send_log")):
+        yield export_send_log(store)
+        return
     rows = store.db.execute(
         f"SELECT {', '.join(_SEND_LOG_FIELDS)} FROM send_log ORDER BY week, recipient")
-    return _chunked(json.dumps(dict(zip(_SEND_LOG_FIELDS, row, strict=True)), ensure_ascii=False)
-                    + "\n" for row in rows)
-
-
-def export_send_log(store: Store) -> bytes:
-    return b"".join(export_send_log_chunks(store))
+    yield from _chunked(json.dumps(dict(zip(_SEND_LOG_FIELDS, row, strict=True)),
+                                   ensure_ascii=False) + "\n" for row in rows)
 
 
 def import_send_log(store: Store, path: Path) -> int:
-    """Merge an exported send log into the store; a recipient already marked sent stays sent."""
+    """Merge an exported send log into the store; a recipient already marked sent stays sent.
+
+    A log exported by an older feedkit names readers by address: those are hashed on the way
+    in (this needs ``$FEEDKIT_SECRET``), so no address lands in the store or the next export.
+    """
     from feedkit.ingest.files import check_readable
+    from feedkit.privacy import is_key, recipient_key, scrub, send_secret
+    from feedkit.store import merge_send_log
 
     check_readable(path)
     rows = []
+    secret: bytes | None = None
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-            rows.append(tuple(record[k] for k in _SEND_LOG_FIELDS))
+            row = [record[k] for k in _SEND_LOG_FIELDS]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise FeedkitError(f"{path}:{number}: not a send-log record ({exc})") from None
+        if not isinstance(row[1], str) or not isinstance(row[5], str):
+            raise FeedkitError(f"{path}:{number}: not a send-log record (recipient and error "
+                               "must be strings)")
+        if not is_key(row[1]):
+            if secret is None:
+                try:
+                    secret = send_secret()
+                except FeedkitError as exc:
+                    raise type(exc)(f"{path}:{number}: this send log names readers by address "
+                                    f"(an older feedkit wrote it): {exc}") from None
+            row[1], row[5] = recipient_key(row[1], secret), scrub(row[5], row[1])
+        rows.append(tuple(row))
     with store.transaction():
-        store.db.executemany(
-            f"INSERT INTO send_log ({', '.join(_SEND_LOG_FIELDS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (week, recipient) DO UPDATE SET message_id = excluded.message_id, "
-            "status = excluded.status, attempts = excluded.attempts, error = excluded.error, "
-            "updated_at = excluded.updated_at WHERE send_log.status != 'sent'", rows)
+        merge_send_log(store.db, rows)
     return len(rows)

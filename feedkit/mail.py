@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import os
 import re
 import smtplib
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 from pathlib import Path
 
 from feedkit.config import Config, SmtpConfig
@@ -39,6 +40,7 @@ PASSWORD_ENV = "FEEDKIT_SMTP_PASSWORD"
 # Deliberately loose: the server is the judge of an address; this only catches what is clearly
 # not one (typos, a name without an address, stray commas or spaces).
 _ADDRESS_RE = re.compile(r"^[^\s@<>(),;:\"\[\]]+@[^\s@<>(),;:\"\[\]]+\.[^\s@<>(),;:\"\[\].]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,45 +48,124 @@ _ADDRESS_RE = re.compile(r"^[^\s@<>(),;:\"\[\]]+@[^\s@<>(),;:\"\[\]]+\.[^\s@<>()
 
 
 def clean_address(value: str) -> str | None:
-    """``Name <a@b.kr>`` or ``a@b.kr`` → ``a@b.kr``; None when it is not an address."""
+    """``Name <a@b.kr>`` or ``a@b.kr`` → ``a@b.kr``; None when it is not one address."""
+    return _check_address(value)[0]
+
+
+def _check_address(value: str) -> tuple[str | None, str]:
+    """(address, "") or (None, why not). A control character anywhere (a NUL, a stray CR) is
+    refused before any parsing: it must never reach ``RCPT TO``."""
+    if _CONTROL_RE.search(value):
+        return None, "contains a control character"
     value = value.strip()
     if not value:
-        return None
+        return None, "empty"
     _name, addr = parseaddr(value)
     addr = addr.strip()
     if not addr or not _ADDRESS_RE.match(addr):
-        return None
-    return addr
+        return None, "not an email address"
+    return addr, ""
+
+
+def split_addresses(value: str) -> list[str]:
+    """One line or value → its addresses: ``x@a.org, Kim <y@b.org>`` is two. Commas inside a
+    quoted display name (``"Kim, Chul" <k@c.org>``) do not split."""
+    if "," not in value and ";" not in value:
+        return [value]
+    return [formataddr((name, addr)) if name else addr
+            for name, addr in getaddresses([value.replace(";", ",")]) if name or addr] or [value]
 
 
 @dataclass
 class RecipientList:
     addresses: list[str] = field(default_factory=list)
+    # "WHERE: reason" per skipped entry, without the entry itself (it may be a mistyped
+    # address): safe to print at any verbosity.
     problems: list[str] = field(default_factory=list)
+    # (where, the rejected text): only for -v output.
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def load_recipients(config: Config) -> RecipientList:
-    """``[digest] to`` plus ``[digest] recipients_file``: valid, de-duplicated (case-blind),
-    in order; every bad entry becomes one "WHERE: reason" line and is skipped."""
+def load_recipients(config: Config, environ: Mapping[str, str] | None = None) -> RecipientList:
+    """``[digest] to``, ``recipients_env`` and ``recipients_file``: valid, de-duplicated (same
+    reader in any spelling, see :func:`feedkit.privacy.normalise_address`), in order; every bad
+    entry becomes one "WHERE: reason" line and is skipped."""
+    from feedkit.privacy import normalise_address
+
+    environ = os.environ if environ is None else environ
     result = RecipientList()
     seen: set[str] = set()
 
     def add(value: str, where: str) -> None:
-        addr = clean_address(value)
-        if addr is None:
-            result.problems.append(f"{where}: not an email address: {value.strip()!r}, skipped")
-            return
-        if addr.lower() not in seen:
-            seen.add(addr.lower())
-            result.addresses.append(addr)
+        for part in split_addresses(value):
+            addr, why = _check_address(part)
+            if addr is None:
+                result.problems.append(f"{where}: {why}, skipped")
+                result.rejected.append((where, part.strip()))
+                continue
+            norm = normalise_address(addr)
+            if norm not in seen:
+                seen.add(norm)
+                result.addresses.append(addr)
 
     for i, value in enumerate(config.digest.to, 1):
         add(value, f"{config.path.name}: [digest] to #{i}")
+    if config.digest.recipients_env:
+        name = config.digest.recipients_env
+        raw = environ.get(name, "")
+        if not raw.strip():
+            raise ConfigError(f"[digest] recipients_env: ${name} is not set or empty (set it "
+                              "from a secret: one address per line or comma-separated)")
+        for i, line in enumerate(raw.splitlines(), 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                add(line, f"${name} line {i}")
     if config.digest.recipients_file:
         path = config.resolve(config.digest.recipients_file)
+        _check_private_place(config, path, result)
         for where, value in _read_recipients_file(path):
             add(value, where)
     return result
+
+
+def _check_private_place(config: Config, path: Path, result: RecipientList) -> None:
+    """A recipients file must not be published or committed: inside the output folder it is
+    an error; inside a git work tree without being ignored, a loud warning on every run."""
+    try:
+        resolved = path.resolve()
+        resolved.relative_to(config.out_dir.resolve())
+    except ValueError:
+        pass
+    else:
+        raise ConfigError(f"{path}: the recipients file is inside the output folder "
+                          f"({config.build.out}), which is published; move it elsewhere")
+    tree = _git_exposure(resolved)
+    if tree:
+        result.warnings.append(
+            f"{path}: WARNING: this recipients file is inside the git work tree {tree} and "
+            "not ignored: a commit would publish every address. Move it outside the "
+            "repository, list it in .gitignore, or use [digest] recipients_env with a secret")
+
+
+def _git_exposure(path: Path) -> str | None:
+    """The git work tree that would commit ``path`` (inside it, not ignored), else None.
+    Without git installed there is nothing to ask, and nothing committed by it either."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None or not path.parent.is_dir():
+        return None
+    run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=10,
+                            cwd=path.parent)
+    try:
+        top = run([git, "rev-parse", "--show-toplevel"])
+        if top.returncode != 0:
+            return None
+        ignored = run([git, "check-ignore", "-q", str(path)])
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return top.stdout.strip() if ignored.returncode == 1 else None
 
 
 def _read_recipients_file(path: Path) -> list[tuple[str, str]]:
@@ -92,11 +173,11 @@ def _read_recipients_file(path: Path) -> list[tuple[str, str]]:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"{path}: recipients file not found ([digest] recipients_file)"
-                           ) from None
+                          ) from None
     except UnicodeDecodeError as exc:
-        raise FeedkitError(f"{path}: recipients file is not UTF-8 ({exc.reason})") from None
+        raise ConfigError(f"{path}: recipients file is not UTF-8 ({exc.reason})") from None
     except OSError as exc:
-        raise FeedkitError(f"{path}: cannot read recipients file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read recipients file: {exc.strerror}") from None
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
     header = [h.strip().lower() for h in next(csv.reader([first]))] if first else []
@@ -150,11 +231,28 @@ def _classify(exc: Exception) -> Exception:
     return PermanentFailure(reason) if 500 <= code < 600 else TemporaryFailure(reason)
 
 
+def envelope_address(address: str) -> tuple[str, bool]:
+    """The address as ``RCPT TO`` carries it, and whether that needs SMTPUTF8.
+
+    An internationalised domain goes out in its IDNA (``xn--``) form, which every server takes;
+    only a non-ASCII local part (``사용자@...``) needs the server's SMTPUTF8. Raises
+    :class:`PermanentFailure` for a domain IDNA cannot encode.
+    """
+    from feedkit.privacy import ascii_domain
+
+    local, _at, domain = address.rpartition("@")
+    ascii_dom = ascii_domain(domain)
+    if ascii_dom is None:
+        raise PermanentFailure("the domain has no valid IDNA (xn--) form")
+    return f"{local}@{ascii_dom}", not local.isascii()
+
+
 class SmtpSession:
     """One SMTP connection for a batch; reconnects after the server drops it."""
 
-    def __init__(self, settings: SmtpConfig):
+    def __init__(self, settings: SmtpConfig, ca_file: Path | None = None):
         self.settings = settings
+        self.ca_file = ca_file
         self.password = os.environ.get(PASSWORD_ENV, "")
         if settings.username and not self.password:
             raise ConfigError(f"[smtp] username is set but ${PASSWORD_ENV} is empty")
@@ -164,10 +262,23 @@ class SmtpSession:
     def where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
 
+    def tls_context(self) -> ssl.SSLContext:
+        """The system's trusted CAs, plus ``[smtp] ca_file`` for a relay with a private CA."""
+        context = ssl.create_default_context()
+        if self.ca_file is not None:
+            try:
+                context.load_verify_locations(cafile=str(self.ca_file))
+            except FileNotFoundError:
+                raise ConfigError(f"{self.ca_file}: [smtp] ca_file not found") from None
+            except (ssl.SSLError, OSError) as exc:
+                raise ConfigError(f"{self.ca_file}: [smtp] ca_file is not a PEM certificate "
+                                  f"file: {getattr(exc, 'reason', None) or exc}") from None
+        return context
+
     def connect(self) -> None:
         s = self.settings
         mode = s.tls_mode
-        context = ssl.create_default_context()
+        context = self.tls_context() if mode != "none" else None
         try:
             if mode == "implicit":
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
@@ -198,14 +309,24 @@ class SmtpSession:
         self.conn = conn
 
     def send(self, from_addr: str, to_addr: str, data: bytes) -> None:
+        """Hand one message over. Whatever goes wrong with this one recipient comes out as
+        :class:`PermanentFailure` or :class:`TemporaryFailure`, never as another exception:
+        one reader's address must not stop the list."""
+        rcpt, needs_utf8 = envelope_address(to_addr)
         if self.conn is None:
             try:
                 self.connect()
             except TemporaryFailure as exc:
                 raise ConnectFailure(f"cannot reach SMTP server {self.where}: {exc}") from None
         assert self.conn is not None
+        options: list[str] = []
+        if needs_utf8:
+            if not self.conn.has_extn("smtputf8"):
+                raise PermanentFailure("the address needs SMTPUTF8 (a non-ASCII local part), "
+                                       "which the server does not offer")
+            options = ["SMTPUTF8"]
         try:
-            self.conn.sendmail(from_addr, [to_addr], data)
+            self.conn.sendmail(from_addr, [rcpt], data, mail_options=options)
         except (smtplib.SMTPException, OSError) as exc:
             failure = _classify(exc)
             if isinstance(failure, TemporaryFailure):
@@ -213,6 +334,10 @@ class SmtpSession:
                 # starts on a fresh connection.
                 self.drop()
             raise failure from None
+        except (UnicodeError, ValueError) as exc:
+            # The session may be half-way through a transaction: start the next clean.
+            self.drop()
+            raise PermanentFailure(f"cannot be sent: {type(exc).__name__}: {exc}") from None
 
     def drop(self) -> None:
         if self.conn is not None:
@@ -233,15 +358,23 @@ class SmtpSession:
 
 @dataclass
 class SendReport:
+    """What a run did. Addresses are here for the caller's ``-v`` output and for tests; the
+    normal output names readers only by :func:`feedkit.privacy.short_key`."""
+
     week: str
     recipients: int = 0
     sent: list[str] = field(default_factory=list)
     already: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)     # permanent (5xx)
     deferred: list[tuple[str, str]] = field(default_factory=list)   # temporary, retries used up
-    problems: list[str] = field(default_factory=list)               # bad addresses, skipped
+    held: int = 0                                                   # over the daily limit
+    problems: list[str] = field(default_factory=list)               # bad entries, skipped
+    rejected: list[tuple[str, str]] = field(default_factory=list)   # (where, bad entry): -v only
+    warnings: list[str] = field(default_factory=list)
     planned: list[tuple[str, str]] = field(default_factory=list)    # dry run: (rcpt, msg id)
+    keys: dict[str, str] = field(default_factory=dict)              # address -> send-log key
     empty: bool = False
+    dry_run: bool = False
     shown: int = 0
     total: int = 0
 
@@ -250,18 +383,29 @@ class SendReport:
         return not self.failed and not self.deferred
 
     def summary(self) -> str:
-        if self.planned:
+        if self.dry_run:
             return (f"{self.week}: dry run, would send to {len(self.planned)} of "
                     f"{self.recipients} recipient(s) ({self.already} already sent); nothing sent")
+        held = f", {self.held} held for [smtp] max_per_day" if self.held else ""
         return (f"{self.week}: {len(self.sent)} sent, {self.already} already sent, "
-                f"{len(self.failed)} failed, {len(self.deferred)} deferred")
+                f"{len(self.failed)} failed, {len(self.deferred)} deferred{held}")
+
+    def name(self, address: str, *, verbose: bool) -> str:
+        """How output names one reader: the address only when asked for (``-v``)."""
+        from feedkit.privacy import short_key
+
+        key = short_key(self.keys[address]) if address in self.keys else "#?"
+        return f"{address} ({key})" if verbose else f"recipient {key}"
 
 
 def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = False,
               sleep: Callable[[float], None] = time.sleep,
               echo: Callable[[str], None] | None = None,
               progress: Progress | None = None) -> SendReport:
-    """Send ``week``'s digest to every recipient not yet sent to; see the module docstring."""
+    """Send ``week``'s digest to every recipient not yet sent to; see the module docstring.
+
+    ``echo`` gets per-recipient detail lines, which name addresses: give it the ``-v`` output.
+    """
     from feedkit.digest import (
         DigestRenderer,
         build_message,
@@ -273,14 +417,17 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
         shown_unsubscribe,
         unsubscribe_urls,
     )
+    from feedkit.privacy import recipient_key, scrub, send_secret
 
-    report = SendReport(week.label)
+    report = SendReport(week.label, dry_run=dry_run)
     frm = sender(config)
+    secret = send_secret()   # before anything: without it the log cannot be read or written
     recipients = load_recipients(config)
-    report.problems = recipients.problems
+    report.problems, report.rejected = recipients.problems, recipients.rejected
+    report.warnings = recipients.warnings
     report.recipients = len(recipients.addresses)
     if not recipients.addresses:
-        raise ConfigError("no recipients: set [digest] to or [digest] recipients_file")
+        raise ConfigError("no recipients: set [digest] to, recipients_env or recipients_file")
     from feedkit.publication import visible_until
 
     digest = load_digest(config, store, week, visible_until(config, now))
@@ -289,9 +436,10 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
         report.empty = True
         return report
 
+    report.keys = {a: recipient_key(a, secret) for a in recipients.addresses}
     log = store.send_log(week.label)
     pending = [a for a in recipients.addresses
-               if (rec := log.get(a.lower())) is None or rec.status != "sent"]
+               if (rec := log.get(report.keys[a])) is None or rec.status != "sent"]
     report.already = report.recipients - len(pending)
     if not pending:
         return report
@@ -306,10 +454,11 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
 
     if dry_run:
         for addr in pending:
-            report.planned.append((addr, message_id(config, week, addr, frm.domain)))
+            report.planned.append(
+                (addr, message_id(config, week, addr, frm.domain, key=report.keys[addr])))
         return report
 
-    session = SmtpSession(config.smtp)
+    session = SmtpSession(config.smtp, _ca_file(config))
     retries, delay = config.smtp.retries, config.smtp.retry_delay
     if progress is not None:
         progress.total = len(pending)
@@ -317,8 +466,8 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
         for addr in pending:
             if progress is not None:
                 progress.advance()
-            key = addr.lower()
-            msg = build_message(config, digest, body, subject, addr, now)
+            key = report.keys[addr]
+            msg = build_message(config, digest, body, subject, addr, now, key=key)
             mid = msg["Message-ID"]
             data = message_bytes(msg)
             for attempt in range(retries + 1):
@@ -326,21 +475,23 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
                 try:
                     session.send(frm.addr_spec, addr, data)
                 except PermanentFailure as exc:
-                    store.record_send(week.label, key, mid, "failed", str(exc))
-                    report.failed.append((addr, str(exc)))
+                    why = scrub(str(exc), addr)
+                    store.record_send(week.label, key, mid, "failed", why)
+                    report.failed.append((addr, why))
                     break
                 except TemporaryFailure as exc:
+                    why = scrub(str(exc), addr)
                     if attempt < retries:
                         if echo:
-                            echo(f"{addr}: {exc}; retrying")
+                            echo(f"{addr}: {why}; retrying")
                         sleep(delay * (2 ** attempt))
                         continue
-                    store.record_send(week.label, key, mid, "deferred", str(exc))
-                    report.deferred.append((addr, str(exc)))
+                    store.record_send(week.label, key, mid, "deferred", why)
+                    report.deferred.append((addr, why))
                     if isinstance(exc, ConnectFailure):
                         left = len(pending) - len(report.sent) - len(report.failed)
                         raise FeedkitError(
-                            f"{exc}; {len(report.sent)} sent, {left} not sent "
+                            f"{why}; {len(report.sent)} sent, {left} not sent "
                             "(run 'feedkit digest send' again to continue)") from None
                 else:
                     store.record_send(week.label, key, mid, "sent")
@@ -351,3 +502,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     finally:
         session.close()
     return report
+
+
+def _ca_file(config: Config) -> Path | None:
+    return config.resolve(config.smtp.ca_file) if config.smtp.ca_file else None

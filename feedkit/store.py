@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +22,8 @@ from feedkit.errors import FeedkitError
 from feedkit.model import Article
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
-MIGRATIONS: list[str] = [
+# A step is SQL, or a function of the connection for what SQL cannot do alone.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: articles, indexes for "latest N", "latest N in category" and "published in [a, b)".
     """
     CREATE TABLE articles (
@@ -83,6 +84,8 @@ MIGRATIONS: list[str] = [
         SELECT 'category_slugs_legacy', '1'
         WHERE EXISTS (SELECT 1 FROM articles WHERE category != '')
     """,
+    # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
+    lambda db: _hash_send_log(db),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -251,19 +254,24 @@ class Store:
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         self._check_version(version)
-        while version < SCHEMA_VERSION:
-            # The version is read again inside the write transaction: two processes opening
-            # an older store at once must not both run the same step ("table already exists").
-            with self.transaction():
-                version = self.db.execute("PRAGMA user_version").fetchone()[0]
-                self._check_version(version)
-                if version >= SCHEMA_VERSION:
-                    break
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                version += 1
-                self.db.execute(f"PRAGMA user_version = {version}")
+        if version >= SCHEMA_VERSION:
+            return
+        # One write transaction for every pending step: the upgrade lands whole or not at all
+        # (a step that refuses leaves the store as it was), and the version is read again
+        # inside it, so two processes opening an older store at once never both run the same
+        # step ("table articles already exists"): the second finds the work done.
+        with self.transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            self._check_version(version)
+            for step in range(version, SCHEMA_VERSION):
+                migration = MIGRATIONS[step]
+                if callable(migration):
+                    migration(self.db)
+                else:
+                    for statement in migration.split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {step + 1}")
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -480,7 +488,8 @@ class Store:
             "ORDER BY published_ts DESC, id DESC", params).fetchall()
 
     def send_log(self, week: str) -> dict[str, SendRecord]:
-        """What the send log knows about one digest week, by recipient (lower-cased)."""
+        """What the send log knows about one digest week, by recipient key (the keyed hash of
+        :func:`feedkit.privacy.recipient_key`: the log never holds an address)."""
         rows = self.db.execute(
             "SELECT recipient, message_id, status, attempts, error, updated_at FROM send_log "
             "WHERE week = ?", (week,))
@@ -498,6 +507,40 @@ class Store:
             "status = excluded.status, attempts = send_log.attempts + ?, "
             "error = excluded.error, updated_at = excluded.updated_at",
             (week, recipient, message_id, status, int(attempt), error, now, int(attempt)))
+
+
+def _hash_send_log(db: sqlite3.Connection) -> None:
+    """Replace every address in clear in the send log (written by feedkit before it hashed
+    them) by its keyed hash, and scrub it from the error text. Needs ``$FEEDKIT_SECRET`` only
+    when there is such a row: a store that never sent migrates without it."""
+    from feedkit.privacy import KEY_PREFIX, is_key, recipient_key, scrub, send_secret
+
+    rows = [r for r in db.execute(
+        "SELECT week, recipient, message_id, status, attempts, error, updated_at FROM send_log")
+        if not is_key(r[1])]
+    if not rows:
+        return
+    try:
+        secret = send_secret()
+    except FeedkitError as exc:
+        raise type(exc)(f"the store's send log holds addresses in clear (written by an older "
+                        f"feedkit) and is upgraded to keyed hashes: {exc}") from None
+    db.execute(f"DELETE FROM send_log WHERE recipient NOT LIKE '{KEY_PREFIX}%'")
+    merge_send_log(db, [(week, recipient_key(address, secret), mid, status, attempts,
+                         scrub(error, address), at)
+                        for week, address, mid, status, attempts, error, at in rows])
+
+
+def merge_send_log(db: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    """Insert ``(week, recipient, message_id, status, attempts, error, updated_at)`` rows; a
+    reader already marked ``sent`` stays sent (two spellings of one address, or an import
+    over a store that has moved on, never downgrade it)."""
+    db.executemany(
+        "INSERT INTO send_log (week, recipient, message_id, status, attempts, error, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (week, recipient) DO UPDATE SET message_id = excluded.message_id, "
+        "status = excluded.status, attempts = excluded.attempts, error = excluded.error, "
+        "updated_at = excluded.updated_at WHERE send_log.status != 'sent'", rows)
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,8 @@ def _digest_site(tmp_path: Path, port: int, from_line: str = 'from = "소식 <ne
     return ["--config", str(config), "digest", "send"]
 
 
-def test_exit_codes_of_digest_send(tmp_path: Path) -> None:
+def test_exit_codes_of_digest_send(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FEEDKIT_SECRET", "test-secret-0123456789abcdef")  # send-log key
     with smtp_server(Behaviour(on_rcpt=lambda r: "550 5.1.1 unknown" if "reader1" in r
                                else None)) as (server, port):
         no_from = _digest_site(tmp_path, port, from_line="")

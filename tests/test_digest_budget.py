@@ -9,9 +9,11 @@ standard library's parser from the bytes the server received.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
+from unittest.mock import patch
 
 import pytest
 from _digest_support import SEOUL, config_for, korean_articles, smtp_server, store_with
@@ -45,7 +47,9 @@ def _send(folder, **digest) -> tuple[object, dict[str, bytes]]:
         config = config_for(folder, smtp={"host": "127.0.0.1", "port": port, "tls": "none"},
                             digest={"to": [SHORT, LONG], "unsubscribe": [PERSONAL],
                                     "summary_chars": 0, **digest})
-        with store_with(folder, korean_articles(30, W24)) as store:
+        # the send log needs its key ($FEEDKIT_SECRET, a CI secret in real use)
+        with store_with(folder, korean_articles(30, W24)) as store, patch.dict(
+                os.environ, {"FEEDKIT_SECRET": "budget-test-secret-0123456789"}):
             report = send_week(config, store, week, now=week.end)
         assert sorted(report.sent) == sorted([SHORT, LONG]), report
         return report, _html_parts_received(handler)

@@ -78,31 +78,54 @@ def test_round_trip_holds_for_arbitrary_records(records: list[dict]) -> None:
             assert export_bytes(b) == first
 
 
-def test_send_log_survives_export_and_import(built_site: Site, tmp_path: Path) -> None:
-    """The CI workflow rebuilds the store each run; who got which digest must survive it."""
+def _log_key(address: str, secret: str) -> str:
+    """The send-log key, computed here without feedkit (HMAC-SHA256, see feedkit.privacy)."""
+    import hashlib
+    import hmac
+
+    msg = b"feedkit send-log v1\n" + address.lower().encode()
+    return "hmac-sha256:" + hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def test_send_log_survives_export_and_import(built_site: Site, tmp_path: Path,
+                                             monkeypatch) -> None:
+    """The CI workflow rebuilds the store each run; who got which digest must survive it, and
+    the exported file (committed to the site repository) names nobody."""
     import sqlite3
 
+    secret = "export-test-secret-0123456789"
+    monkeypatch.setenv("FEEDKIT_SECRET", secret)
+    ka, kb = _log_key("a@example.org", secret), _log_key("b@example.org", secret)
     with sqlite3.connect(built_site.db) as db:
+        # rows as an older feedkit wrote them: addresses in clear, one in the error text too
         db.executemany(
             "INSERT INTO send_log (week, recipient, message_id, status, attempts, error, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [("2024-W24", "a@example.org", "<m1@example.org>", "sent", 1, "", "2024-06-17T00:00"),
-             ("2024-W24", "b@example.org", "<m2@example.org>", "failed", 3, "550 no", "x")])
+             ("2024-W24", "b@example.org", "<m2@example.org>", "failed", 3,
+              "550 <B@example.org>: no", "x")])
     store_file, log_file = tmp_path / "store.jsonl", tmp_path / "send-log.jsonl"
     built_site.run("export", "--out", str(store_file), "--send-log", str(log_file))
+    exported = log_file.read_text(encoding="utf-8")
+    assert "example.org>: no" not in exported and "@example.org\"" not in exported
+    assert "a@example.org" not in exported and "b@example.org" not in exported.lower()
+    assert ka in exported and kb in exported and "550 <recipient>: no" in exported
     fresh = Site(tmp_path / "fresh")
     # A fresh store that already marked b as sent keeps "sent" (never downgraded).
     fresh.run("import", str(store_file))
     with sqlite3.connect(fresh.db) as db:
-        db.execute("INSERT INTO send_log VALUES ('2024-W24', 'b@example.org', '<m2@example.org>',"
-                   " 'sent', 4, '', 'y')")
+        db.execute("INSERT INTO send_log VALUES ('2024-W24', ?, '<m2@example.org>',"
+                   " 'sent', 4, '', 'y')", (kb,))
     fresh.run("import", "--send-log", str(log_file), str(store_file))
     rows = dict((r[0], r[1]) for r in fresh.rows(
         "SELECT recipient, status FROM send_log WHERE week = '2024-W24'"))
-    assert rows == {"a@example.org": "sent", "b@example.org": "sent"}
+    assert rows == {ka: "sent", kb: "sent"}
     again = tmp_path / "again.jsonl"
     built_site.run("export", "--send-log", str(again))
     assert again.read_bytes() == log_file.read_bytes()
+    # exporting a log that is all keys needs no secret
+    monkeypatch.delenv("FEEDKIT_SECRET")
+    fresh.run("export", "--send-log", str(tmp_path / "keys-only.jsonl"))
 
 
 # -- streaming (issue 14, item 7) ---------------------------------------------------------------

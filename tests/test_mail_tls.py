@@ -26,6 +26,11 @@ NOW = datetime(2024, 6, 17, 9, 0, tzinfo=SEOUL)
 WEEK = Week.parse("2024-W24", SEOUL)
 
 
+@pytest.fixture(autouse=True)
+def _send_secret(monkeypatch):
+    monkeypatch.setenv("FEEDKIT_SECRET", "test-secret-0123456789abcdef")
+
+
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")

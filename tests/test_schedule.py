@@ -84,7 +84,9 @@ def _send(config: Path, *args: str):
     return CliRunner().invoke(cli, ["--config", str(config), "digest", "send", *args])
 
 
-def test_hourly_runs_send_once_when_due_and_catch_up_a_missed_hour(tmp_path: Path) -> None:
+def test_hourly_runs_send_once_when_due_and_catch_up_a_missed_hour(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    monkeypatch.setenv("FEEDKIT_SECRET", "test-secret-0123456789abcdef")  # send-log key
     with smtp_server() as (server, port):
         config = write_config_toml(tmp_path, SITE.format(port=port, extra=""))
         store_with(tmp_path, korean_articles(5, datetime(2024, 6, 10, tzinfo=SEOUL))).close()
@@ -109,7 +111,9 @@ def test_hourly_runs_send_once_when_due_and_catch_up_a_missed_hour(tmp_path: Pat
         assert len(server.received) == 2
 
 
-def test_send_day_and_hour_from_config_and_explicit_week_ignores_them(tmp_path: Path) -> None:
+def test_send_day_and_hour_from_config_and_explicit_week_ignores_them(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    monkeypatch.setenv("FEEDKIT_SECRET", "test-secret-0123456789abcdef")  # send-log key
     with smtp_server() as (server, port):
         config = write_config_toml(tmp_path, SITE.format(
             port=port, extra='send_day = "wednesday"\nsend_hour = 14'))

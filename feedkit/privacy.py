@@ -1,0 +1,90 @@
+"""Subscriber addresses out of everything that is kept, committed or printed.
+
+The send log must know "this reader already got week W" across runs, and CI keeps it as a text
+file committed to the site repository (often public). So the log never holds an address: it
+holds a keyed hash (HMAC-SHA256) of the normalised address, with a key that only the sender
+knows (``$FEEDKIT_SECRET``, a CI secret). An unkeyed hash would not do: addresses are guessable,
+and anyone could hash a guess and look it up.
+
+Without the key there is nothing safe to fall back to (an unkeyed hash leaks, a clear address
+leaks more), so every operation that has to turn an address into a log key refuses with a
+configuration error (exit 2) instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+
+from feedkit.errors import ConfigError
+
+SECRET_ENV = "FEEDKIT_SECRET"
+KEY_PREFIX = "hmac-sha256:"
+MIN_SECRET_CHARS = 16
+# Domain separation: the same secret may one day key something else; a hash made for the send
+# log must never equal one made for another purpose.
+_CONTEXT = b"feedkit send-log v1\n"
+
+
+def normalise_address(address: str) -> str:
+    """The one spelling of an address that the send log keys on: NFC, lower-case, and the
+    domain in its ASCII (IDNA) form, so ``Kim@예시.한국`` and ``kim@xn--...`` are one reader."""
+    address = unicodedata.normalize("NFC", address.strip())
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address.lower()
+    return f"{local.lower()}@{ascii_domain(domain) or domain.lower()}"
+
+
+def ascii_domain(domain: str) -> str | None:
+    """The IDNA (ASCII, ``xn--``) form of a domain, lower-cased; None when it has none."""
+    domain = domain.rstrip(".")
+    if domain.isascii():
+        return domain.lower()
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+
+
+def send_secret() -> bytes:
+    """The send-log key from the environment, or a one-line configuration error."""
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        raise ConfigError(
+            f"${SECRET_ENV} is not set: the send log keys each reader by a keyed hash of the "
+            f"address and cannot without it; set it to a long random value (e.g. "
+            f"`python -c \"import secrets; print(secrets.token_hex(32))\"`) and keep it secret")
+    if len(secret) < MIN_SECRET_CHARS:
+        raise ConfigError(f"${SECRET_ENV} is too short ({len(secret)} characters): use at least "
+                          f"{MIN_SECRET_CHARS} random characters")
+    return secret.encode("utf-8")
+
+
+def recipient_key(address: str, secret: bytes | None = None) -> str:
+    """``hmac-sha256:<64 hex>`` of the normalised address: what the send log stores."""
+    secret = send_secret() if secret is None else secret
+    mac = hmac.new(secret, _CONTEXT + normalise_address(address).encode("utf-8"),
+                   hashlib.sha256)
+    return KEY_PREFIX + mac.hexdigest()
+
+
+def is_key(value: str) -> bool:
+    return value.startswith(KEY_PREFIX)
+
+
+def short_key(key: str) -> str:
+    """A short, address-free name for a reader in normal output (``#3f2a91c0``)."""
+    return "#" + key.removeprefix(KEY_PREFIX)[:8]
+
+
+def scrub(text: str, address: str) -> str:
+    """``text`` with ``address`` (any case) replaced by ``<recipient>``: servers echo the
+    address in their replies (``550 <kim@example.org>: no such user``), and those replies go
+    into the send log and the output."""
+    if not address:
+        return text
+    return re.sub(f"<?{re.escape(address)}>?", "<recipient>", text, flags=re.IGNORECASE)
