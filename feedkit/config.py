@@ -128,8 +128,12 @@ class BuildConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    subject: str = _doc("Subject template; {week_label}, {week}, {site_title}, {count} are "
-                        "filled in.", default="{site_title} 주간 소식 {week_label}")
+    subject: str = _doc("Subject template; {title} (the digest's title), {week_label} ('12월 "
+                        "첫째 주 (12월 1일 – 7일)'), {week} (ISO, '2025-W49'), {site_title}, "
+                        "{count} are filled in.", default="{title} · {week_label}")
+    title: str = _doc("The digest's name (email heading, archive, digest feed); default: the "
+                      "site title with '주간 소식' ('보령시 새소식' gives '보령시 주간 소식', "
+                      "not '새소식 주간 소식'), or '<site title> weekly'.", default="")
     from_: str = _doc("From address, e.g. '보령시 소식 <news@example.org>'.", default="")
     to: tuple[str, ...] = _doc("Recipient addresses (usually one list address).", default=())
     unsubscribe: tuple[str, ...] = _doc(
@@ -154,6 +158,10 @@ class DigestConfig:
                        "naming the site).", default="")
     categories: tuple[str, ...] = _doc(
         "Section order: these categories first, in this order; the rest by size.", default=())
+    fold_below: int = _doc("Sections with fewer articles than this fold together: 읍·면·동 "
+                           "departments into one '읍·면·동 소식' section, the rest into '기타 "
+                           "소식' (only when two or more would fold; [digest] categories never "
+                           "fold). 0 or 1: every department keeps its own section.", default=2)
     summary_chars: int = _doc("Summaries are cut at a word boundary before this many characters "
                               "(0 hides them).", default=160)
     max_items: int = _doc("At most this many articles per section in the email (0: no fixed cap; "
@@ -679,7 +687,7 @@ def _check_fetch(fetch: FetchConfig, name: str) -> None:
 
 SMTP_TLS_MODES = ("starttls", "implicit", "none")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SUBJECT_FIELDS = {"week_label": "", "week": "", "site_title": "", "count": 0}
+_SUBJECT_FIELDS = {"title": "", "week_label": "", "week": "", "site_title": "", "count": 0}
 
 
 def _check_digest(config: Config, name: str) -> None:
@@ -703,7 +711,7 @@ def _check_digest(config: Config, name: str) -> None:
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"{name}: [digest] subject: unknown placeholder {exc} (known: "
                           f"{', '.join('{' + k + '}' for k in _SUBJECT_FIELDS)})") from None
-    for key in ("summary_chars", "max_items"):
+    for key in ("summary_chars", "max_items", "fold_below"):
         if getattr(digest, key) < 0:
             raise ConfigError(f"{name}: [digest] {key}: must not be negative")
     if digest.max_html_bytes < 10_000:

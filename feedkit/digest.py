@@ -115,6 +115,25 @@ class Week:
 
         return format_range(self.first_day, self.last_day, language)
 
+    def title(self, language: str, *, year: bool = False) -> str:
+        """What readers see: ``12월 첫째 주 (12월 1일 – 7일)``, ``Week of 1–7 December 2025``
+        (see :func:`feedkit.dates.week_label`); ``label`` (ISO) is for file names."""
+        from feedkit.dates import week_label
+
+        return week_label(self.first_day, language, year=year)
+
+    def name(self, language: str, *, year: bool = False) -> str:
+        """``12월 첫째 주`` (``2025년 12월 첫째 주``), ``Week of 1–7 December 2025``."""
+        from feedkit.dates import week_name
+
+        return week_name(self.first_day, language, year=year)
+
+    def days(self, language: str) -> str:
+        """``12월 1일 – 7일``, ``1–7 December 2025``."""
+        from feedkit.dates import week_days
+
+        return week_days(self.first_day, language)
+
     def shifted(self, weeks: int) -> Week:
         return Week.containing(self.first_day + timedelta(weeks=weeks), self.tz)
 
@@ -153,24 +172,57 @@ class Digest:
         return [a for s in self.sections for a in s.articles]
 
 
+# A Korean 읍·면·동 (town, township, neighbourhood) office: 웅천읍, 주포면, 대천1동, 빛가람동.
+_LOCAL_OFFICE = re.compile(r"\S(읍|면|동)$")
+
+
 def group_sections(articles: Sequence[Article], order: Sequence[str], language: str,
-                   slug_overrides: dict[str, str] | None = None) -> tuple[Section, ...]:
+                   slug_overrides: dict[str, str] | None = None,
+                   fold_below: int = 0) -> tuple[Section, ...]:
     """Group by category: the configured ``order`` first, then by size (largest first), then
     by name; articles without a category last. Inside a group the input order (newest first)
-    is kept."""
+    is kept.
+
+    Sections with fewer than ``fold_below`` articles (ten 동 offices with one notice each make
+    a digest of ten one-line headings) fold: Korean 읍·면·동 offices into one "읍·면·동 소식",
+    everything else into "기타 소식" with the uncategorised articles. A fold needs at least two
+    sections (one small section keeps its own name); configured ``order`` never folds."""
     from feedkit.slugs import category_slugs
 
     groups: dict[str, list[Article]] = {}
     for a in articles:
         groups.setdefault(a.category, []).append(a)
     rank = {name: i for i, name in enumerate(order)}
-    names = sorted(groups, key=lambda n: (n == "", rank.get(n, len(rank)), -len(groups[n]), n))
+    ko = is_korean(language)
+    small = [n for n in groups
+             if n and n not in rank and fold_below > 1 and len(groups[n]) < fold_below]
+    local = [n for n in small if ko and _LOCAL_OFFICE.search(n)]
+    rest = [n for n in small if n not in local]
+    folded: dict[str, list[str]] = {}
+    if len(local) >= 2:
+        folded["local"] = local
+    if len(rest) >= 2 or (rest and "" in groups):
+        folded["other"] = rest
+    gone = {n for names in folded.values() for n in names}
+    names = sorted((n for n in groups if n not in gone),
+                   key=lambda n: (n == "", rank.get(n, len(rank)), -len(groups[n]), n))
     slugs = category_slugs([n for n in names if n], slug_overrides)
-    other = "기타 소식" if is_korean(language) else "Other news"
-    return tuple(
-        Section(name, name or other, slugs[name] if name else "other", tuple(groups[name]))
-        for name in names
-    )
+    other = "기타 소식" if ko else "Other news"
+    sections = [Section(name, name, slugs[name], tuple(groups[name])) for name in names if name]
+
+    def merged(names: Sequence[str]) -> tuple[Article, ...]:
+        # newest first, as every section; ties keep the input order
+        pool = [a for n in names for a in groups[n]]
+        order_of = {id(a): i for i, a in enumerate(articles)}
+        return tuple(sorted(pool, key=lambda a: order_of[id(a)]))
+
+    if "local" in folded:
+        sections.append(Section("", "읍·면·동 소식", "local", merged(folded["local"])))
+    if "other" in folded or "" in groups:
+        sections.append(Section("", other, "other", merged([*folded.get("other", ()), ""]
+                                                          if "" in groups
+                                                          else folded["other"])))
+    return tuple(sections)
 
 
 def load_digest(config: Config, store, week: Week, until: int | None = None) -> Digest:
@@ -183,7 +235,7 @@ def load_digest(config: Config, store, week: Week, until: int | None = None) -> 
 
 def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:
     return Digest(week, group_sections(articles, config.digest.categories, config.site.language,
-                                       config.feeds.category_slugs))
+                                       config.feeds.category_slugs, config.digest.fold_below))
 
 
 def allocate(sections: Sequence[Section], budget: int | None, per_section: int = 0) -> list[int]:
@@ -220,6 +272,23 @@ def safe_url(url: str) -> str:
     if any(c.isspace() or ord(c) < 32 for c in url):
         return ""
     return url
+
+
+_SPACES = re.compile(r"\s+")
+_LEADING_PUNCT = re.compile(r"^[\s\-–—:·|,.]+")
+
+
+def trim_title(summary: str, title: str) -> str:
+    """The summary without a copy of the title in front: many boards' first paragraph repeats
+    the headline ("보령시, 머드축제 개최 보령시, 머드축제 개최 …"), which a digest shows right
+    under that headline. Compared with runs of white space collapsed; "" if nothing else."""
+    text = _SPACES.sub(" ", summary).strip()
+    head = _SPACES.sub(" ", title).strip()
+    if head and text.startswith(head):
+        rest = text[len(head):]
+        if not rest or not rest[0].isalnum():  # a whole title, not "보령시" of "보령시청은"
+            return _LEADING_PUNCT.sub("", rest)
+    return summary
 
 
 def cut_summary(text: str, limit: int) -> str:
@@ -321,22 +390,32 @@ class DigestRenderer:
 
     @staticmethod
     def title_for(config: Config) -> str:
-        ko = is_korean(config.site.language)
-        return f"{config.site.title} {'주간 소식' if ko else 'weekly'}"
+        """``[digest] title``, else the site title with "주간 소식" ("weekly"); a Korean site
+        title that already ends in 소식 ("보령시 새소식") gives "보령시 주간 소식", not
+        "보령시 새소식 주간 소식"."""
+        if config.digest.title:
+            return config.digest.title
+        site_title = config.site.title.strip()
+        if not is_korean(config.site.language):
+            return f"{site_title} weekly"
+        for ending in (" 새소식", " 소식"):
+            if site_title.endswith(ending):
+                return f"{site_title[:-len(ending)].rstrip()} 주간 소식"
+        return f"{site_title} 주간 소식"
 
     def subject(self, digest: Digest) -> str:
         return self.config.digest.subject.format(
-            week_label=digest.week.range_text(self.language), week=digest.week.label,
-            site_title=self.site.title, count=digest.total)
+            title=self.title(), week_label=digest.week.title(self.language),
+            week=digest.week.label, site_title=self.site.title, count=digest.total)
 
     def reason(self) -> str:
         if self.config.digest.reason:
             return self.config.digest.reason
         if is_korean(self.language):
-            return f"{self.site.title} 주간 소식지를 신청하셔서 이 메일을 받으셨습니다."
-        return f"You receive this email because you subscribed to {self.site.title} weekly."
+            return f"{self.title()} 수신을 신청하셔서 이 메일을 받으셨습니다."
+        return f"You receive this email because you subscribed to {self.title()}."
 
-    def _item(self, a: Article) -> dict:
+    def _item(self, a: Article, section: Section) -> dict:
         from feedkit.dates import format_date
 
         local = a.published.astimezone(self.tz)
@@ -346,8 +425,10 @@ class DigestRenderer:
             "url": safe_url(a.url),
             "date": format_date(local, self.language, year=False),
             "datetime": local.isoformat(),
-            "category": a.category,
-            "summary": cut_summary(a.summary, self.config.digest.summary_chars),
+            # the section heading names the department already, except in a folded section
+            "category": a.category if a.category != section.category else "",
+            "summary": cut_summary(trim_title(a.summary, a.title),
+                                   self.config.digest.summary_chars),
             "image": image,
         }
 
@@ -368,7 +449,7 @@ class DigestRenderer:
                 "title": section.title,
                 "anchor": section.anchor,
                 "count": len(section.articles),
-                "items": [self._item(a) for a in section.articles[:n]],
+                "items": [self._item(a, section) for a in section.articles[:n]],
                 "hidden": len(section.articles) - n,
                 "more_url": f"{web_url}#{section.anchor}",
             })
@@ -379,8 +460,11 @@ class DigestRenderer:
             "language": self.language,
             "site": self.site,
             "title": self.title(),
-            "week": digest.week.label,
-            "week_label": digest.week.range_text(self.language),
+            "week": digest.week.label,                              # ISO: file names only
+            "week_label": digest.week.title(self.language),         # 12월 첫째 주 (12월 1일 – 7일)
+            "week_title": digest.week.title(self.language, year=True),
+            "week_name": digest.week.name(self.language, year=True),  # 2025년 12월 첫째 주
+            "week_days": digest.week.days(self.language),           # 12월 1일 – 7일
             "total": digest.total,
             "shown": shown,
             "hidden": digest.total - shown,
@@ -589,10 +673,20 @@ class _MessagePolicy(EmailPolicy):
         if name.lower() == "list-unsubscribe":
             entries = re.findall(r"<[^<>]*>", str(value))
             return f"{name}: " + ("," + self.linesep + " ").join(entries) + self.linesep
+        if name.lower() == "subject" and not str(value).isascii():
+            # Python 3.11/3.12's folder drops the space at a fold between two encoded words
+            # ("6월 둘째 주 (6월" arrives as "6월 둘째 주(6월"); email.header keeps every space
+            # inside the encoded words.
+            from email.header import Header
+
+            encoded = Header(str(value), "utf-8", header_name=name).encode(
+                linesep=self.linesep, maxlinelen=self.max_line_length)
+            return f"{name}: {encoded}{self.linesep}"
         return super().fold(name, value)
 
     def fold_binary(self, name: str, value: str) -> bytes:
-        if name.lower() == "list-unsubscribe":
+        if name.lower() == "list-unsubscribe" or (name.lower() == "subject"
+                                                   and not str(value).isascii()):
             return self.fold(name, value).encode("ascii")
         return super().fold_binary(name, value)
 
@@ -737,9 +831,9 @@ def plan_archive(config: Config, store, plan) -> None:
             week = Week.parse(label, tz)
             nav = {
                 "prev": older and {"url": f"{older}.html",
-                                   "label": Week.parse(older, tz).range_text(language)},
+                                   "label": Week.parse(older, tz).name(language, year=True)},
                 "next": newer and {"url": f"{newer}.html",
-                                   "label": Week.parse(newer, tz).range_text(language)},
+                                   "label": Week.parse(newer, tz).name(language, year=True)},
             }
             digest = load_digest(config, store, week, until)
             return {rel: renderer().web_page(digest, nav).encode("utf-8")}
@@ -771,7 +865,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
         years.setdefault(week.year, []).append({
             "label": label,
             "url": f"{label}.html",
-            "range": week.range_text(language),
+            "range": week.title(language),
             "count": len(rows),
             "headlines": [r[3] for r in rows[:3]],
         })
@@ -797,7 +891,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
         url = renderer.web_url(week)
         newest = max(a.published for a in articles)
         items.append(Article(
-            id=url, url=url, title=f"{renderer.title()} · {week.range_text(language)}",
+            id=url, url=url, title=f"{renderer.title()} · {week.title(language, year=True)}",
             published=newest, updated=max([newest, *(a.updated for a in articles)]),
             summary=" · ".join(a.title for a in articles[:5]),
             content_html=_headlines_html(digest, language),

@@ -75,7 +75,7 @@ def test_messages_arrive_with_their_headers_and_a_second_run_sends_nothing(tmp_p
             msg = got.message
             assert got.mail_from == "news@example.org"
             assert msg["To"] == got.rcpt[0]
-            assert msg["Subject"] == "보령시 새소식 주간 소식 2024년 6월 10일 – 6월 16일"
+            assert msg["Subject"] == "보령시 주간 소식 · 6월 둘째 주 (6월 10일 – 16일)"
             assert msg["List-Id"] and msg["List-Unsubscribe"] and msg["Message-ID"]
             assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
             assert msg["Date"].datetime == NOW
