@@ -100,15 +100,16 @@ class StoreError(FeedkitError):
     def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
         self.path, self.cause = path, exc
         text = str(exc)
-        if "Could not decode to UTF-8" in text:   # a text cell holding garbage bytes
-            text = "a text column holds bytes that are not UTF-8"
-        text = text if len(text) <= 160 else text[:160] + "…"
+        if text.startswith("Could not decode to UTF-8"):
+            # feedkit writes only UTF-8: undecodable text is damage SQLite did not notice (the
+            # bytes landed inside a row). Name the column, not the garbage.
+            text = "malformed text in the store (" + text.split(" with text", 1)[0] + ")"
+            exc = sqlite3.DatabaseError(text)
         if "locked" in text or "busy" in text:
             advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
                       "wait for it to finish, or raise [store] busy_timeout")
         elif isinstance(exc, sqlite3.DatabaseError) and (
-                "malformed" in text or "not a database" in text or "corrupt" in text
-                or "not UTF-8" in text):
+                "malformed" in text or "not a database" in text or "corrupt" in text):
             advice = ("the file is damaged; restore it from a backup or rebuild it with "
                       "'feedkit import' from your export (and --send-log)")
         elif "readonly" in text or "read-only" in text:
@@ -256,22 +257,23 @@ class Store:
         self._check_version(version)
         if version >= SCHEMA_VERSION:
             return
-        # One write transaction for every pending step: the upgrade lands whole or not at all
-        # (a step that refuses leaves the store as it was), and the version is read again
-        # inside it, so two processes opening an older store at once never both run the same
-        # step ("table articles already exists"): the second finds the work done.
+        # One transaction for the whole upgrade: a step that refuses (the send-log hashing
+        # without its key) leaves the store exactly as it was, at its old version. The version
+        # is read again inside the write transaction: two processes opening an older store at
+        # once must not both run the same step ("table already exists").
         with self.transaction():
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             self._check_version(version)
-            for step in range(version, SCHEMA_VERSION):
-                migration = MIGRATIONS[step]
+            while version < SCHEMA_VERSION:
+                migration = MIGRATIONS[version]
                 if callable(migration):
                     migration(self.db)
                 else:
                     for statement in migration.split(";"):
                         if statement.strip():
                             self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {step + 1}")
+                version += 1
+                self.db.execute(f"PRAGMA user_version = {version}")
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:

@@ -180,7 +180,8 @@ def test_garbage_inside_a_text_cell(site):
                    (b"\xff\xfe garbage \xc3",))
     code, err = feedkit(site, "export")
     assert code == 1
-    assert_one_line(err, str(site.db), "not UTF-8", "the file is damaged; restore it from a backup")
+    assert_one_line(err, str(site.db), "malformed text in the store", "title",
+                    "the file is damaged; restore it from a backup")
     assert len(err) < 600
 
 
