@@ -5,7 +5,7 @@ Run it from the repo root (mutmut works in ./mutants, a git-ignored copy of the 
 
     pip install -e ".[test,mutation]"
     python bench/mutation.py                 # every group
-    python bench/mutation.py slugs dates     # some groups
+    python bench/mutation.py slugs dates     # some groups (slugs writer fetch dates budget)
     python bench/mutation.py --jobs 4        # parallel test runs (default 2)
     python bench/mutation.py --report        # only print the scores of the last runs
 
@@ -48,6 +48,12 @@ GROUPS: dict[str, list[str]] = {
               "feedkit.ingest.normalize.x__hour12__*",
               "feedkit.ingest.normalize.x__make__*",
               "feedkit.ingest.normalize.x__dateutil__*"],
+    # The digest's size budget: the HTML part as sent (CRLF, escaped personal links) must stay
+    # under [digest] max_html_bytes, with room kept for each recipient's unsubscribe link.
+    "budget": ["feedkit.digest.xǁDigestRendererǁemail__*",
+               "feedkit.digest.xǁDigestRendererǁ_fit__*",
+               "feedkit.digest.x_link_reserve__*",
+               "feedkit.digest.x_sent_size__*"],
 }
 
 
