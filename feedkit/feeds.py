@@ -161,6 +161,9 @@ def render_rss(meta: FeedMeta, articles: Sequence[Article], filename: str = "fee
         fe.description(html.escape(article.summary or article.title, quote=False),
                        isSummary=True)
         fe.dc.dc_creator(creator(meta, article), replace=True)
+    # The channel <description> is read as HTML like the items': a config sentence such as
+    # "AT&T <안내>" is text, so it is escaped once more (the validator's NotHtml otherwise).
+    fg.description(html.escape(meta.description or meta.title, quote=False))
     fg.link(href=meta.self_url(filename), rel="self", replace=True)
     fg.link(href=meta.site_url, rel="alternate")  # last: feedgen's RSS <link> is the last one
     body = fg.rss_str(pretty=True, xml_declaration=False)
@@ -175,6 +178,7 @@ def render_atom(meta: FeedMeta, articles: Sequence[Article], filename: str = "at
         # be IRIs) and the summary (description() put RSS's escaped HTML there).
         fe.id(entry_id(article, meta.site_url))
         fe.summary(article.summary or article.title)
+    fg.subtitle(meta.description or meta.title)  # plain text in Atom (render_rss escaped it)
     self_url = meta.self_url(filename)
     fg.id(self_url)
     fg.link(href=meta.site_url, rel="alternate", type="text/html", replace=True)
