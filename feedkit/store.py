@@ -100,6 +100,11 @@ class StoreError(FeedkitError):
     def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
         self.path, self.cause = path, exc
         text = str(exc)
+        if text.startswith("Could not decode to UTF-8"):
+            # feedkit writes only UTF-8: undecodable text is damage SQLite did not notice (the
+            # bytes landed inside a row). Name the column, not the garbage.
+            text = "malformed text in the store (" + text.split(" with text", 1)[0] + ")"
+            exc = sqlite3.DatabaseError(text)
         if "locked" in text or "busy" in text:
             advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
                       "wait for it to finish, or raise [store] busy_timeout")
@@ -250,14 +255,16 @@ class Store:
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         self._check_version(version)
-        while version < SCHEMA_VERSION:
-            # The version is read again inside the write transaction: two processes opening
-            # an older store at once must not both run the same step ("table already exists").
-            with self.transaction():
-                version = self.db.execute("PRAGMA user_version").fetchone()[0]
-                self._check_version(version)
-                if version >= SCHEMA_VERSION:
-                    break
+        if version >= SCHEMA_VERSION:
+            return
+        # One transaction for the whole upgrade: a step that refuses (the send-log hashing
+        # without its key) leaves the store exactly as it was, at its old version. The version
+        # is read again inside the write transaction: two processes opening an older store at
+        # once must not both run the same step ("table already exists").
+        with self.transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            self._check_version(version)
+            while version < SCHEMA_VERSION:
                 migration = MIGRATIONS[version]
                 if callable(migration):
                     migration(self.db)
