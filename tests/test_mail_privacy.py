@@ -137,7 +137,8 @@ def test_an_old_store_is_migrated_to_hashes(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"addresses in clear .*FEEDKIT_SECRET is not set"):
         Store(db_path)
     with sqlite3.connect(db_path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        # the steps before the send-log one may have run; the send-log step has not
+        assert db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION
         assert db.execute("SELECT count(*) FROM send_log WHERE recipient = 'kim@example.com'"
                           ).fetchone()[0] == 2
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
