@@ -76,10 +76,10 @@ def test_a_rerun_sends_nothing_twice_and_keeps_failures_failed(tmp_path):
 
 def test_commas_nul_bytes_and_control_characters_in_a_recipients_file(tmp_path):
     (tmp_path / "readers.txt").write_bytes(
-        "x@example.org,y@example.org\n"
-        "z@example.org; \"Kim, Chul\" <k@example.org>\n"
-        "nul\x00@example.org\n"
-        "cr@example.org\rBcc: evil@example.org\n".encode())
+        b"x@example.org,y@example.org\n"
+        b"z@example.org; \"Kim, Chul\" <k@example.org>\n"
+        b"nul\x00@example.org\n"
+        b"cr@example.org\rBcc: evil@example.org\n")
     config = config_for(tmp_path, digest={"to": [], "recipients_file": "readers.txt"})
     got = load_recipients(config)
     assert got.addresses == ["x@example.org", "y@example.org", "z@example.org",

@@ -56,7 +56,8 @@ def fold(subject: str) -> bytes:
 
 SUBJECTS = [
     "보령시 주간 소식 · 12월 다섯째 주 (12월 29일 – 2026년 1월 4일)",
-    "보령시 주간 소식 2025년 12월 30일 – 12월 31일 행사 안내와 12월 30일 시민 참여 설명회 개최 결과",
+    "보령시 주간 소식 2025년 12월 30일 – 12월 31일 행사 안내와 12월 30일 시민 참여 "
+    "설명회 개최 결과",
     "대천해수욕장 머드축제 개막 안내 · 보령시 문화관광과 · 2025년 7월 18일 금요일 오후 7시 개막식",
     "Boryeong weekly 2025-W49: 머드 축제 Mud Festival opens on 18 July at Daecheon Beach",
     "보령시 새소식 Weekly digest – December 2025 (12월 1일 – 7일) with English words in between",
