@@ -388,32 +388,40 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
     Deterministic: the same store gives the same bytes, so the file diffs well in git, and
     export -> import -> export is byte-identical.
     """
-    from feedkit.export import export_bytes, export_send_log
+    from feedkit.export import export_chunks, export_send_log_chunks
+    from feedkit.site import write_atomic_stream
 
+    def counted(chunks, tally: list[int]):
+        for chunk in chunks:
+            tally[0] += chunk.count(b"\n")
+            yield chunk
+
+    # Streamed from the store to the file (or stdout) as it is read: memory stays flat
+    # however large the store. Each file is still replaced atomically, and left untouched
+    # when its bytes are the same.
     with obj.open_store() as store:
-        data = export_bytes(store)
-        count = store.count()
-        log = export_send_log(store) if send_log else b""
+        if send_log:
+            tally = [0]
+            changed = write_atomic_stream(send_log, counted(export_send_log_chunks(store), tally))
+            obj.info(f"{send_log}: {tally[0]} send-log records"
+                     f"{'' if changed else ' (unchanged)'}")
         if state:
             from feedkit.health import export_state
 
             state_bytes = export_state(store)
-    if send_log:
-        changed = _write_file(send_log, log)
-        records = log.count(b"\n")
-        obj.info(f"{send_log}: {records} send-log records{'' if changed else ' (unchanged)'}")
-    if state:
-        changed = _write_file(state, state_bytes)
-        records = state_bytes.count(b"\n")
-        obj.detail(f"{state}: {records} state records"
-                   f"{'' if changed else ' (unchanged)'}")
-    if out_file is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    changed = _write_file(out_file, data)
-    obj.info(f"{out_file}: {count} articles{'' if changed else ' (unchanged)'}")
+            changed = _write_file(state, state_bytes)
+            records = state_bytes.count(b"\n")
+            obj.detail(f"{state}: {records} state records"
+                       f"{'' if changed else ' (unchanged)'}")
+        if out_file is None:
+            sys.stdout.flush()
+            for chunk in export_chunks(store):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return
+        tally = [0]
+        changed = write_atomic_stream(out_file, counted(export_chunks(store), tally))
+    obj.info(f"{out_file}: {tally[0]} articles{'' if changed else ' (unchanged)'}")
 
 
 @cli.command()

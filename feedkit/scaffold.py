@@ -6,9 +6,10 @@ It writes a commented ``config.toml`` that asks only for what has no sensible de
 fixes in later feedkit versions reach every site that did not customise them.
 
 It never destroys work: without ``--force`` it refuses to overwrite anything; with ``--force`` it
-refreshes the scaffold's own files (workflow, ``.gitignore``, ``requirements.txt``, and the
-templates when ``--templates`` is given) but leaves an existing ``config.toml`` alone, writing
-the new template beside it as ``config.toml.new``; the data file is never emptied.
+refreshes the scaffold's own files (workflow, ``requirements.txt``, the templates when
+``--templates`` is given; ``.gitignore`` gets our missing lines added) but leaves an existing
+``config.toml`` alone, writing the new template beside it as ``config.toml.new``; the data file
+is never emptied.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ def requirements_text(spec: InstallSpec) -> str:
     return ("# The feedkit this site runs (written by 'feedkit init'). The distribution is\n"
             "# 'feedkit-city': the name 'feedkit' on the package index is another project.\n"
             f"{note}{spec.requirement}\n")
+
+
+def merged_gitignore(existing: bytes, ours: bytes) -> bytes:
+    """The site's own .gitignore plus any of our lines it lacks: its additions are work too,
+    and dropping our recipients rule could publish a mailing list."""
+    have = {line.strip() for line in existing.decode("utf-8", "replace").splitlines()}
+    missing = [line for line in ours.decode("utf-8").splitlines()
+               if line.strip() and line.strip() not in have]
+    if not missing:
+        return existing
+    sep = b"" if existing.endswith(b"\n") or not existing else b"\n"
+    return existing + sep + ("\n".join(missing) + "\n").encode("utf-8")
 
 
 def config_template(templates: bool) -> bytes:
@@ -102,6 +115,8 @@ def init_site(target: Path, force: bool = False, templates: bool = False,
             report.skipped.append(rel)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
+        if rel == ".gitignore" and path.exists():
+            data = merged_gitignore(path.read_bytes(), data)
         if path.exists() and path.read_bytes() == data:
             report.skipped.append(rel)
             continue

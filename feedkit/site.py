@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -63,6 +63,47 @@ def write_atomic(path: Path, data: bytes) -> bool:
         return _write_atomic(path, data)
     except OSError as exc:
         raise FeedkitError(f"{path}: cannot write: {why_not_written(exc)}") from None
+
+
+def write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> bool:
+    """:func:`write_atomic` for output too large to hold in memory (the export of a big store).
+
+    Chunks go to the temporary file as they come, and are compared on the way with the file
+    already there: if every byte matches, the temporary file is dropped and the old one is not
+    touched (same mtime, no diff for rsync or git), else it replaces the old one by rename.
+    Returns True when the file changed. Errors as in :func:`write_atomic`.
+    """
+    try:
+        return _write_atomic_stream(path, chunks)
+    except OSError as exc:
+        raise FeedkitError(f"{path}: cannot write: {why_not_written(exc)}") from None
+
+
+def _write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> bool:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        old = path.open("rb") if path.is_file() else None
+    except OSError:
+        old = None
+    same = old is not None
+    fd, tmp = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                if same and old.read(len(chunk)) != chunk:
+                    same = False
+        if same and old.read(1) == b"":
+            tmp.unlink()
+            return False
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        if old is not None:
+            old.close()
+    return True
 
 
 def why_not_written(exc: OSError) -> str:

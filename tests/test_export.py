@@ -126,3 +126,88 @@ def test_send_log_survives_export_and_import(built_site: Site, tmp_path: Path,
     # exporting a log that is all keys needs no secret
     monkeypatch.delenv("FEEDKIT_SECRET")
     fresh.run("export", "--send-log", str(tmp_path / "keys-only.jsonl"))
+
+
+# -- streaming (issue 14, item 7) ---------------------------------------------------------------
+
+
+def _store_with(tmp_path: Path, count: int, body_chars: int = 2000) -> Path:
+    src = tmp_path / f"in-{count}.jsonl"
+    with src.open("w", encoding="utf-8") as fh:
+        for i in range(count):
+            fh.write(json.dumps({"title": f"기사 {i}", "url": f"https://a.example/{i:06d}",
+                                 "published": "2025-01-02T09:00:00+09:00",
+                                 "content_html": f"<p>{'보령 ' * (body_chars // 3)}{i}</p>"},
+                                ensure_ascii=False) + "\n")
+    db = tmp_path / f"s-{count}.db"
+    with Store(db) as store:
+        import_files(store, [FileSpec(src)], ZoneInfo("Asia/Seoul"))
+    return db
+
+
+def test_export_streams_with_memory_far_below_its_size(tmp_path: Path) -> None:
+    """Peak Python memory while exporting 3,000 articles (about 17 MB of JSON Lines) stays a
+    small fraction of the output: it is written as it is read, never held whole."""
+    import tracemalloc
+
+    from feedkit.export import export_chunks
+    from feedkit.site import write_atomic_stream
+
+    db = _store_with(tmp_path, 3000)
+    target = tmp_path / "out.jsonl"
+    with Store(db) as store:
+        tracemalloc.start()
+        try:
+            assert write_atomic_stream(target, export_chunks(store)) is True
+            _size, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        expected = export_bytes(store)
+    assert target.read_bytes() == expected
+    assert len(expected) > 15_000_000
+    assert peak < len(expected) / 10, f"peak {peak:,} bytes for {len(expected):,} exported"
+
+
+def test_streamed_export_replaces_only_a_different_file(tmp_path: Path) -> None:
+    from feedkit.export import export_chunks
+    from feedkit.site import write_atomic_stream
+
+    db = _store_with(tmp_path, 1200, body_chars=30)
+    target = tmp_path / "out.jsonl"
+    with Store(db) as store:
+        expected = export_bytes(store)
+        # Same bytes: untouched. A prefix, a longer file, one byte changed: replaced.
+        for old in (expected, expected[:-100], expected + b"{}\n",
+                    expected[:5000] + b"X" + expected[5001:], b""):
+            target.write_bytes(old)
+            mtime = target.stat().st_mtime_ns
+            changed = write_atomic_stream(target, export_chunks(store))
+            assert changed is (old != expected)
+            assert target.read_bytes() == expected
+            if not changed:
+                assert target.stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_export_that_fails_half_way_leaves_the_old_file(built_site: Site,
+                                                             tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "store.jsonl"
+    target.write_bytes(b"previous export\n")
+
+    def failing():
+        yield b'{"id": "1"}\n'
+        raise OSError(28, "No space left on device")
+
+    from feedkit.errors import FeedkitError
+    from feedkit.site import write_atomic_stream
+
+    try:
+        write_atomic_stream(target, failing())
+    except FeedkitError as exc:
+        assert "No space left on device: the disk is full" in str(exc)
+    else:
+        raise AssertionError("no error")
+    assert target.read_bytes() == b"previous export\n"
+    assert [p.name for p in folder.iterdir()] == ["store.jsonl"]

@@ -297,3 +297,42 @@ date = "span"
     body = sqlite3.connect(tmp_path / "articles.db").execute(
         "SELECT content_html FROM articles").fetchone()[0]
     assert "상세 본문" in body
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="needs openssl")
+def test_https_through_the_guarded_connection_still_verifies_certificates(tmp_path, monkeypatch):
+    """The deadline and address rules sit under TLS, not instead of it: an untrusted
+    certificate is refused, a trusted one (via $SSL_CERT_FILE) is read."""
+    import ssl
+    import subprocess
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(crt), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+
+    class Hello(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(crt, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/x"
+    try:
+        with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetcher().get(url, check_robots=False)
+        monkeypatch.setenv("SSL_CERT_FILE", str(crt))
+        assert fetcher().get(url, check_robots=False).body == b"hello"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -164,11 +164,25 @@ def test_garbage_in_the_middle_of_the_store(site):
     size = site.db.stat().st_size
     assert size > 200_000
     with site.db.open("r+b") as fh:
-        fh.seek(size // 2)
-        fh.write(os.urandom(64 * 1024))
+        fh.seek(size // 2 // 4096 * 4096)   # a page boundary in the middle: its header too
+        fh.write(b"\xde\xad" * 32 * 1024)
     code, err = feedkit(site, "export")
     assert code == 1
-    assert_one_line(err, str(site.db), "malformed", "restore it from a backup")
+    assert_one_line(err, str(site.db), "database disk image is malformed",
+                    "the file is damaged; restore it from a backup")
+
+
+def test_garbage_inside_a_text_cell(site):
+    """Bytes that are not UTF-8 where the store keeps a title: the same kind of damage."""
+    assert feedkit(site, "import")[0] == 0
+    with sqlite3.connect(site.db) as db:
+        db.execute("UPDATE articles SET title = CAST(? AS TEXT) WHERE rowid = 1",
+                   (b"\xff\xfe garbage \xc3",))
+    code, err = feedkit(site, "export")
+    assert code == 1
+    assert_one_line(err, str(site.db), "malformed text in the store", "title",
+                    "the file is damaged; restore it from a backup")
+    assert len(err) < 600
 
 
 # -- the store file itself (item 6) ---------------------------------------------------------------

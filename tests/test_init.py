@@ -118,6 +118,8 @@ def test_force_refreshes_the_scaffold_and_keeps_the_sites_work(tmp_path: Path) -
     (tmp_path / "requirements.txt").write_text("feedkit\n", encoding="utf-8")
     custom = tmp_path / "templates" / "index.html.j2"
     custom.write_text("mine\n", encoding="utf-8")
+    ignore = tmp_path / ".gitignore"
+    ignore.write_text("/secrets/\n/public/\n", encoding="utf-8")   # theirs, ours partly gone
 
     forced = run("init", str(tmp_path), "--force")
     assert forced.exit_code == 0, forced.output
@@ -130,6 +132,9 @@ def test_force_refreshes_the_scaffold_and_keeps_the_sites_work(tmp_path: Path) -
     assert DISTRIBUTION in (tmp_path / "requirements.txt").read_text(encoding="utf-8") or \
         str(REPO) in (tmp_path / "requirements.txt").read_text(encoding="utf-8")
     assert custom.read_text(encoding="utf-8") == "mine\n", "templates only with --templates"
+    ignored = ignore.read_text(encoding="utf-8").splitlines()
+    assert ignored[:2] == ["/secrets/", "/public/"] and ignored.count("/public/") == 1
+    assert "/recipients*" in ignored and "/articles.db" in ignored
     # --force --templates does refresh the copies (the user asked for them).
     assert run("init", str(tmp_path), "--force", "--templates").exit_code == 0
     assert custom.read_bytes() == (REPO / "templates" / "index.html.j2").read_bytes()
