@@ -18,7 +18,7 @@ Why it is shaped like this:
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import html as html_lib
@@ -738,7 +738,8 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     the reader's send-log key (see :func:`message_id`)."""
     frm = sender(config)
     urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
-    html, text = body.personal(shown_unsubscribe(urls))
+    link = shown_unsubscribe(urls)
+    html, text = body.personal(link)
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = frm
     msg["To"] = header_address(recipient)
@@ -755,11 +756,20 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(html, **HTML_PART)
-    # A boundary from the content instead of a random one keeps `digest render --eml`
-    # reproducible; "=_" never occurs in base64 bodies, so it cannot collide.
-    digest_of = hashlib.sha256(f"{msg['Message-ID']}\n{text}\n{html}".encode()).hexdigest()
-    msg.set_boundary(f"=_feedkit_{digest_of[:32]}")
+    msg.set_boundary(mime_boundary(msg["Message-ID"], link, body_fingerprint(body)))
     return msg
+
+
+def body_fingerprint(body: EmailBody) -> str:
+    return hashlib.sha256(f"{body.text}\0{body.html}".encode()).hexdigest()
+
+
+def mime_boundary(mid: str, link: str, fingerprint: str) -> str:
+    """A boundary from the content instead of a random one keeps `digest render --eml`
+    reproducible; "=_" never occurs in base64 bodies, so it cannot collide. Made from the
+    shared body's fingerprint (hashed once per week) and the personal parts."""
+    return "=_feedkit_" + hashlib.sha256(f"{mid}\n{link}\n{fingerprint}".encode()
+                                         ).hexdigest()[:32]
 
 
 class MessageFactory:
@@ -792,9 +802,11 @@ class MessageFactory:
             self.post = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         self.fixed_unsubscribe = (None if self.personal_urls or not self.templates
                                   else self._unsubscribe_header(list(self.templates)))
-        self.html_parts = body.html.split(UNSUBSCRIBE_PLACEHOLDER)
-        self.text_parts = body.text.split(UNSUBSCRIBE_PLACEHOLDER)
+        # Line ends become CRLF once here, not in every message (a personal link has none).
+        self.html_parts = [_crlf(p) for p in body.html.split(UNSUBSCRIBE_PLACEHOLDER)]
+        self.text_parts = [_crlf(p) for p in body.text.split(UNSUBSCRIBE_PLACEHOLDER)]
         self.body = body
+        self.fingerprint = body_fingerprint(body)
 
     def _head(self, *, utf8: bool) -> tuple[dict[str, bytes], EmailPolicy]:
         """The shared headers, folded once; a reader whose address needs SMTPUTF8 gets the
@@ -823,8 +835,7 @@ class MessageFactory:
         mid = message_id(self.config, self.week, recipient, self.frm.domain, key=key)
         to = header_address(recipient)
         head, policy = self._head(utf8=not to.isascii())
-        boundary = "=_feedkit_" + hashlib.sha256(
-            f"{mid}\n{text}\n{html}".encode()).hexdigest()[:32]
+        boundary = mime_boundary(mid, link, self.fingerprint)
         out = [head["from"], self._header("To", to, policy)]
         if "reply-to" in head:
             out.append(head["reply-to"])
@@ -847,13 +858,19 @@ class MessageFactory:
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
+def _crlf(text: str) -> str:
+    return _LINE_END.sub("\r\n", text)
+
+
 def _base64_body(text: str) -> bytes:
-    """A text part's body as the email package encodes it: every line end CRLF, a final CRLF,
-    base64 in 76-column lines (57 bytes each), each line ended by CRLF."""
-    data = _LINE_END.sub("\r\n", text).encode("utf-8")
+    """A text part's body (line ends already CRLF) as the email package encodes it: a final
+    CRLF, then base64 in 76-column lines (57 bytes each), each line ended by CRLF. One
+    encoder call for the whole body, then slicing: a tenth of the time of a call per line."""
+    data = text.encode("utf-8")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"".join([encoded[i:i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
 
 
 def issue_time(week: Week) -> datetime:
