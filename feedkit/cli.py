@@ -320,7 +320,8 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
                             sources=sources)
         _stamp_import(store)
         now = datetime.now(UTC).isoformat(timespec="minutes")
-        streaks = record_run(store, [(sr.label, sr.error) for sr in report.sources], now)
+        streaks = record_run(store, [(sr.label, sr.error) for sr in report.sources], now,
+                             configured=[s.label for s in config.sources])
         # Every source's own errors first: whatever fails next, the reasons are on screen.
         for sr in report.sources:
             for line in sr.warnings:

@@ -254,12 +254,7 @@ class OutputPlan:
         recorded = []
         for rel, data in sorted(self.files.items()):
             path = self.out_dir / safe_relpath(rel)
-            try:
-                changed = write_atomic(path, data)
-            except OSError as exc:   # disk full, file too large, read-only folder...
-                raise FeedkitError(f"{path}: cannot write: {exc.strerror or exc}; it and the "
-                                   "files after it keep their previous version") from None
-            if changed:
+            if write_atomic(path, data):   # FeedkitError if the disk is full, say
                 self.report.written.append(rel)
             else:
                 self.report.unchanged += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
+from realworld import missing_reason, real_world_dir
 
 from feedkit.cli import cli
 
@@ -24,16 +25,38 @@ os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="feedkit-test-ca
 SAMPLE = REPO / "data" / "boryeong.jsonl"
 
 
-def real_world_dir() -> Path | None:
-    """The licence-restricted real data, read in place from ../shared (never copied here)."""
-    env = os.environ.get("FEEDKIT_REAL_WORLD")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "real-world")
-    candidates.append(REPO.parents[1] / "shared" / "real-world")
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return None
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``real_world`` skip, each by name, when the real-world data is absent."""
+    if real_world_dir() is not None:
+        return
+    reason = missing_reason()
+    for item in items:
+        if item.get_closest_marker("real_world"):
+            item.add_marker(pytest.mark.skip(reason=f"{item.name}: {reason}"))
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say once, plainly, which tests did not run for want of the real-world data; on GitHub
+    Actions also list every skipped test and why in the job's summary page."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    real = [r for r in skipped if "needs the real-world data" in _skip_reason(r)]
+    if real:
+        terminalreporter.write_sep("-", f"{len(real)} real-world tests skipped")
+        terminalreporter.write_line(missing_reason())
+        for r in real:
+            terminalreporter.write_line(f"  {r.nodeid}")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        lines = [f"### {len(skipped)} tests skipped", ""]
+        lines += [f"- `{r.nodeid}`: {_skip_reason(r).removeprefix('Skipped: ')}"
+                  for r in skipped]
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines if skipped else ["### No test skipped"]) + "\n")
 
 
 SITE_CONFIG = """\

@@ -8,23 +8,14 @@ assert what feedkit actually sent.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 Reply = tuple[int, dict[str, str], bytes]
-
-
-def real_world_dir() -> Path | None:
-    """``../shared/real-world`` beside the repo (or $FEEDKIT_REAL_WORLD), None when absent."""
-    env = os.environ.get("FEEDKIT_REAL_WORLD")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "real-world"
-    return path if path.is_dir() else None
 
 
 @dataclass

@@ -159,7 +159,7 @@ def test_empty_store_is_a_clear_error(site: Site) -> None:
 
 @pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../b", "", "a//b", "./a"])
 def test_output_paths_cannot_escape(bad: str) -> None:
-    with pytest.raises(FeedkitError):
+    with pytest.raises(FeedkitError, match=r"^refusing unsafe output path "):
         safe_relpath(bad)
 
 

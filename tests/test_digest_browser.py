@@ -5,7 +5,7 @@ view of the HTML), not for Outlook's Word engine. Headless Chromium will not mak
 narrower than 500px, so each page is loaded in an iframe of the exact width, served by a real
 http.server on 127.0.0.1, and a script in the harness page measures it after load.
 
-Skips cleanly where /usr/bin/chromium (or a Korean font) is not installed:
+Skips cleanly, saying why, where Chromium or a Korean font is not installed (tests/tools.py):
 ``apt-get install chromium fonts-noto-cjk``. Screenshots go to tests/artifacts/ (gitignored).
 """
 
@@ -15,34 +15,21 @@ import dataclasses
 import functools
 import http.server
 import json
-import shutil
 import subprocess
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import tools
 from _digest_support import SEOUL, config_for, korean_articles
 
 from feedkit.digest import DigestRenderer, Week, make_digest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
-def _has_korean_font() -> bool:
-    fc_list = shutil.which("fc-list")
-    if not fc_list:
-        return False
-    out = subprocess.run([fc_list, ":lang=ko"], capture_output=True, text=True).stdout
-    return bool(out.strip())
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium "
-                       "(apt-get install chromium fonts-noto-cjk)"),
-]
+pytestmark = pytest.mark.browser
 
 HARNESS = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><style>body{margin:0} iframe{border:0;display:block}</style>
@@ -94,8 +81,8 @@ window.addEventListener("load", function () {
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """Render a 50-article Korean week (with a few nasty long words) and serve the folder."""
-    if not _has_korean_font():
-        pytest.skip("no Korean font installed (apt-get install fonts-noto-cjk)")
+    tools.chromium()
+    tools.korean_font()
     folder = tmp_path_factory.mktemp("browser")
     config = config_for(folder)
     start = datetime(2024, 6, 10, tzinfo=SEOUL)
@@ -130,7 +117,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def _chromium(*args: str) -> str:
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+    cmd = [tools.chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
            "--no-first-run", "--disable-extensions", "--virtual-time-budget=5000", *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     return done.stdout

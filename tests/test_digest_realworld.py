@@ -5,27 +5,19 @@ bodies, duplicate items, empty summaries."""
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from _digest_support import SEOUL, config_for, store_with
 from lxml import html as lxml_html
+from realworld import real_world_dir
 
 from feedkit.digest import DigestRenderer, Week, load_digest
 from feedkit.ingest.normalize import RecordError, normalize_record
 
-
-def _real_world() -> Path:
-    env = os.environ.get("FEEDKIT_REAL_WORLD")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "real-world"
-
-
-DATA = _real_world() / "real_korean_news.jsonl"
-pytestmark = pytest.mark.skipif(not DATA.is_file(), reason=f"{DATA} not present")
+REAL = real_world_dir()
+DATA = REAL / "real_korean_news.jsonl" if REAL else None
+pytestmark = pytest.mark.real_world
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from loopback_server import Site, real_world_dir, serve
+from loopback_server import Site, serve
+from realworld import real_world_dir
 from test_html_source import make_config, update
 
 # A WordPress feed as news.seoul.go.kr writes it: pubDate without a zone (Seoul time), the
@@ -167,7 +168,7 @@ def test_not_a_feed_fails_that_source_only(site, tmp_path):
     assert good.error == "" and good.counts.inserted == 2
 
 
-@pytest.mark.skipif(real_world_dir() is None, reason="../shared/real-world is not present")
+@pytest.mark.real_world
 def test_truncated_real_seoul_feed_excerpt(tmp_path):
     src = (real_world_dir() / "feeds" /
            "news.seoul.go.kr_gov_tag-sangsaenghongbo_feed.EXCERPT-TRUNCATED.xml.txt")

@@ -194,7 +194,7 @@ def test_backoff_doubles(site):
     slept: list[float] = []
     f = Fetcher(FetchSettings(**{**FAST.__dict__, "retries": 3, "backoff": 0.5}),
                 sleep=slept.append, private_hosts={"127.0.0.1"})
-    with pytest.raises(FetchError):
+    with pytest.raises(FetchError, match=r"/down: HTTP 500 Internal Server Error after 4 attempts"):
         f.get(site.url("/down"))
     assert slept == [0.5, 1.0, 2.0]
 

@@ -101,9 +101,16 @@ def test_impossible_dates_are_rejected_as_impossible(text: str) -> None:
         parse_date(text, SEOUL)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "soon", "June 11", "지난 2일", "1700-01-01"])
-def test_unusable_dates_are_rejected(text: str) -> None:
-    with pytest.raises(RecordError):
+@pytest.mark.parametrize(("text", "reason"), [
+    ("", r"^missing date$"),
+    ("   ", r"^missing date$"),
+    ("soon", r"^unrecognised date 'soon'$"),
+    ("June 11", r"^unrecognised date 'June 11'$"),       # no year: never guess one
+    ("지난 2일", r"^unrecognised date '지난 2일'$"),
+    ("1700-01-01", r"^implausible date '1700-01-01'$"),
+])
+def test_unusable_dates_are_rejected(text: str, reason: str) -> None:
+    with pytest.raises(RecordError, match=reason):
         parse_date(text, SEOUL)
 
 
@@ -188,9 +195,15 @@ def test_clean_url_makes_valid_absolute_uris(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("raw", ["/relative/path", "ftp://a.example/x", "javascript:alert(1)",
-                                 "mailto:a@b.example", "", None, "https://"])
+                                 "mailto:a@b.example", "https://"])
 def test_clean_url_rejects_what_a_feed_cannot_link_to(raw) -> None:
-    with pytest.raises(RecordError):
+    with pytest.raises(RecordError, match=rf"^not an absolute http\(s\) URL: '{re.escape(raw)}'$"):
+        clean_url(raw)
+
+
+@pytest.mark.parametrize("raw", ["", None])
+def test_clean_url_says_when_there_is_no_url(raw) -> None:
+    with pytest.raises(RecordError, match=r"^missing URL$"):
         clean_url(raw)
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import Site, real_world_dir
+from conftest import Site
+from realworld import real_world_dir
 
 from feedkit.validate import validate_dir
 
 REAL = real_world_dir()
-pytestmark = pytest.mark.skipif(REAL is None, reason="../shared/real-world is not present")
+pytestmark = pytest.mark.real_world
 
 
 @pytest.fixture(scope="module")

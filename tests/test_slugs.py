@@ -76,6 +76,15 @@ def test_long_names_are_cut_at_sixty_characters_without_a_trailing_hyphen() -> N
     slug = base_slug("보령시 " * 20)                   # "boryeongsi-boryeongsi-..."
     assert len(slug) <= 60 and not slug.endswith("-")
     assert slug.startswith("boryeongsi-boryeongsi-")
+    assert base_slug("x" * 59 + " y") == "x" * 59     # the cut falls on the hyphen
+    assert base_slug("★ " + "x" * 70) == "x" * 60     # leading symbols do not count
+
+
+def test_only_the_hangul_syllables_block_is_romanised() -> None:
+    """힣 (U+D7A3) is the last syllable; the code point after it is not one."""
+    assert base_slug("힣") == "hit"
+    assert base_slug("힣\ud7a4") == "hit"
+    assert base_slug("\uabff가") == "ga"               # the code point before 가 neither
 
 
 # ---------------------------------------------------------------------------------------------

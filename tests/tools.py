@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,20 @@ def vnu_jar() -> Path:
 
 
 def chromium() -> str:
-    return executable("chromium", "chromium fonts-noto-cjk")
+    """Chromium: the Debian/Ubuntu package's ``chromium`` (GitHub's Ubuntu runners have one on
+    PATH too), else ``chromium-browser``."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("needs chromium (apt-get install chromium fonts-noto-cjk)")
+    return found
+
+
+def korean_font() -> None:
+    """Skip unless fontconfig knows a font with Hangul (else pages render as boxes)."""
+    fc_list = executable("fc-list", "fontconfig")
+    out = subprocess.run([fc_list, ":lang=ko"], capture_output=True, text=True).stdout
+    if not out.strip():
+        pytest.skip("needs a Korean font (apt-get install fonts-noto-cjk)")
 
 
 def newsboat() -> str:

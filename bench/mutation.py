@@ -1,0 +1,102 @@
+"""Mutation testing with mutmut 3 over the code whose mistakes cost users most.
+
+Not part of .ci/run: every mutant runs the tests that cover its function, which takes minutes.
+Run it from the repo root (mutmut works in ./mutants, a git-ignored copy of the tree):
+
+    pip install -e ".[test,mutation]"
+    python bench/mutation.py                 # every group
+    python bench/mutation.py slugs dates     # some groups
+    python bench/mutation.py --jobs 4        # parallel test runs (default 2)
+    python bench/mutation.py --report        # only print the scores of the last runs
+
+It prints each group's score (killed / mutants tested) and lists every mutant left alive;
+``mutmut show NAME`` shows one. Which files mutmut mutates and which test files it may pick
+from are in pyproject.toml ``[tool.mutmut]``; the groups below pick the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import importlib.util
+import subprocess
+import sys
+import time
+
+# Group -> mutant name patterns. mutmut names a mutant ``module.x_function__mutmut_N``, or
+# ``module.xǁClassǁmethod__mutmut_N`` for a method.
+GROUPS: dict[str, list[str]] = {
+    # Category slugs: the public URL of every category feed.
+    "slugs": ["feedkit.slugs.*"],
+    # The output writer: atomic replace, file mode, failed writes, safe paths.
+    "writer": ["feedkit.site.x_write_atomic__*", "feedkit.site.x__write_atomic__*",
+               "feedkit.site.x__create_temp__*",
+               "feedkit.site.xǁOutputPlanǁcommit__*", "feedkit.site.x_safe_relpath__*"],
+    # Fetch rules: robots.txt, Crawl-delay, per-host delay, retries and Retry-After,
+    # conditional-GET validators (staged, committed, discarded when a source fails).
+    "fetch": ["feedkit.ingest.fetch.xǁFetcherǁ_load_robots__*",
+              "feedkit.ingest.fetch.xǁFetcherǁ_check_robots__*",
+              "feedkit.ingest.fetch.xǁFetcherǁ_crawl_delay__*",
+              "feedkit.ingest.fetch.xǁFetcherǁ_wait_turn__*",
+              "feedkit.ingest.fetch.xǁFetcherǁ_attempts__*",
+              "feedkit.ingest.fetch.x__retry_after__*",
+              "feedkit.ingest.fetch.xǁHttpCacheǁ*",
+              "feedkit.ingest.update.x_run_update__*"],
+    # Date parsing: every date a board or feed gives, 12-hour clocks included.
+    "dates": ["feedkit.ingest.normalize.x_parse_date__*",
+              "feedkit.ingest.normalize.x__parse_date_text__*",
+              "feedkit.ingest.normalize.x__hour12__*",
+              "feedkit.ingest.normalize.x__make__*",
+              "feedkit.ingest.normalize.x__dateutil__*"],
+}
+
+
+def run_mutmut(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mutmut", *args], capture_output=True,
+                          text=True)
+
+
+def statuses() -> dict[str, str]:
+    out = run_mutmut("results", "--all", "true").stdout
+    return dict(line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
+
+
+def report(groups: list[str]) -> None:
+    status = statuses()
+    for group in groups:
+        mine = {name: s for name, s in status.items()
+                if any(fnmatch.fnmatchcase(name, p) for p in GROUPS[group])}
+        tested = {name: s for name, s in mine.items() if s != "not checked"}
+        killed = sum(s == "killed" for s in tested.values())
+        score = f"{100 * killed / len(tested):.1f} %" if tested else "not run"
+        print(f"{group}: {killed}/{len(tested)} killed ({score})")
+        for name, s in sorted(tested.items()):
+            if s != "killed":
+                print(f"    {s}: {name}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("groups", nargs="*", choices=[[], *GROUPS], metavar="GROUP",
+                        help=f"one of {', '.join(GROUPS)} (default: all)")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel test runs (default 2)")
+    parser.add_argument("--report", action="store_true", help="only print the last scores")
+    args = parser.parse_args()
+    groups = args.groups or list(GROUPS)
+    if importlib.util.find_spec("mutmut") is None:
+        print("mutmut is not installed: pip install -e '.[test,mutation]'", file=sys.stderr)
+        return 2
+    if not args.report:
+        for group in groups:
+            started = time.monotonic()
+            result = run_mutmut("run", "--max-children", str(args.jobs), *GROUPS[group])
+            if result.returncode != 0:
+                print(result.stdout[-3000:] + result.stderr[-3000:], file=sys.stderr)
+                return 1
+            print(f"ran {group} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    report(groups)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
