@@ -336,3 +336,23 @@ def test_https_through_the_guarded_connection_still_verifies_certificates(tmp_pa
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_resolver_that_never_answers_is_cut_at_the_deadline():
+    """getaddrinfo has no timeout; a stuck DNS lookup must not outlast the request's deadline.
+    (The resolver is the injectable one, sleeping as a dead DNS server makes getaddrinfo do.)"""
+    stop = threading.Event()
+
+    def stuck(host: str, port: int) -> list[str]:
+        stop.wait(30)
+        return ["127.0.0.1"]
+
+    f = Fetcher(FetchSettings(delay=0, retries=0, timeout=TIMEOUT), resolve=stuck,
+                private_hosts={"news.example.org"})
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match=r"news\.example\.org/x: timed out after 2 s"):
+            f.get("http://news.example.org/x", check_robots=False)
+    finally:
+        stop.set()
+    assert TIMEOUT - 0.1 <= time.monotonic() - started < TIMEOUT + SLACK
