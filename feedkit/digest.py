@@ -790,8 +790,20 @@ def week_rows(config: Config, store, until: int | None = None
     return {k: weeks[k] for k in sorted(weeks, reverse=True)}
 
 
+def current_week(config: Config, now: datetime) -> Week:
+    """The week ``now`` is in, in the site's timezone: the first one the archive leaves out."""
+    return Week.containing(now.astimezone(config.tz).date(), config.tz)
+
+
 def plan_archive(config: Config, store, plan) -> None:
-    """Add the archive to a build: one page per week that has articles, the index, the feed.
+    """Add the archive to a build: one page per completed week that has articles, the index,
+    the feed.
+
+    Completed weeks only, like the email: a page and a digest-feed item for the week in
+    progress would change all week under its readers. A week joins the archive with the first
+    build after its Monday 00:00 ends it (site timezone); the same store, config and day give
+    the same bytes. Articles held back as future-dated (``plan.until``) lie in weeks that have
+    not ended, so they stay out as well.
 
     Each page is an :meth:`OutputPlan.unit` whose fingerprint covers the week's articles (ids
     and content hashes), its neighbours (the prev/next links), the templates and the config, so
@@ -805,8 +817,15 @@ def plan_archive(config: Config, store, plan) -> None:
                        templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
-    until = plan.until
-    if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back)):
+    from feedkit.publication import build_time
+
+    this_week = current_week(config, build_time(plan.now))
+    # the newest second the archive shows: the end of last week, and never past plan.until
+    until = int(this_week.start.timestamp()) - 1
+    if plan.until is not None:
+        until = min(until, plan.until)
+    if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back,
+                                                 this_week.label)):
         return
     weeks = week_rows(config, store, until)
     if not weeks:

@@ -185,8 +185,12 @@ class OutputPlan:
     """Collects what a build will write; each unit is skipped if its inputs are unchanged."""
 
     def __init__(self, store: Store, out_dir: Path,
-                 progress: Callable[[int], None] | None = None, until: int | None = None):
+                 progress: Callable[[int], None] | None = None, until: int | None = None,
+                 now: datetime | None = None):
         self.store = store
+        # The moment the build publishes as of: the digest archive holds the weeks that ended
+        # before it (feedkit.digest.plan_archive).
+        self.now = now
         # Articles published after this Unix second are held back (feedkit.publication); every
         # unit of the build, the digest archive included, selects with it.
         self.until = until
@@ -311,6 +315,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     ``progress`` is told how many files each rendered unit produced. Articles dated after
     ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
     from feedkit.config import check_placeholders
+    from feedkit.digest import current_week
     from feedkit.publication import build_time, visible_until
     from feedkit.templating import find_template, templates_digest
 
@@ -320,18 +325,21 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "
                            "(run 'feedkit import' or 'feedkit update' first)")
-    until = visible_until(config, build_time(now))
+    moment = build_time(now)
+    until = visible_until(config, moment)
     if not store.latest_keys(1, until=until):
         raise FeedkitError("nothing to publish yet: every stored article is dated in the "
                            "future ([build] publish_future = true publishes ahead)")
     user_templates = config.templates_dir
-    plan = OutputPlan(store, out_dir, progress, until)
+    plan = OutputPlan(store, out_dir, progress, until, moment)
     code = code_stamp()
     # The common case in a cron job: nothing at all changed since the last build. One look at
     # the store's generation counter (plus the files' size and mtime) proves it; the articles
     # still held back are part of it, so one whose time has come triggers a build.
+    # So is the week in progress: when it ends, the archive gains it, store change or not.
     if plan.reuse_group("", fingerprint(code, config, templates_state(config),
-                                         store.generation, plan.held_back)):
+                                         store.generation, plan.held_back,
+                                         current_week(config, moment).label)):
         return plan.report
     site, feeds_cfg = config.site, config.feeds
     sets = _feed_sets(config, store, until)
