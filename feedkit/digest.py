@@ -18,6 +18,7 @@ Why it is shaped like this:
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import html as html_lib
@@ -737,7 +738,8 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     the reader's send-log key (see :func:`message_id`)."""
     frm = sender(config)
     urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
-    html, text = body.personal(shown_unsubscribe(urls))
+    link = shown_unsubscribe(urls)
+    html, text = body.personal(link)
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = frm
     msg["To"] = header_address(recipient)
@@ -754,11 +756,121 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(html, **HTML_PART)
-    # A boundary from the content instead of a random one keeps `digest render --eml`
-    # reproducible; "=_" never occurs in base64 bodies, so it cannot collide.
-    digest_of = hashlib.sha256(f"{msg['Message-ID']}\n{text}\n{html}".encode()).hexdigest()
-    msg.set_boundary(f"=_feedkit_{digest_of[:32]}")
+    msg.set_boundary(mime_boundary(msg["Message-ID"], link, body_fingerprint(body)))
     return msg
+
+
+def body_fingerprint(body: EmailBody) -> str:
+    return hashlib.sha256(f"{body.text}\0{body.html}".encode()).hexdigest()
+
+
+def mime_boundary(mid: str, link: str, fingerprint: str) -> str:
+    """A boundary from the content instead of a random one keeps `digest render --eml`
+    reproducible; "=_" never occurs in base64 bodies, so it cannot collide. Made from the
+    shared body's fingerprint (hashed once per week) and the personal parts."""
+    return "=_feedkit_" + hashlib.sha256(f"{mid}\n{link}\n{fingerprint}".encode()
+                                         ).hexdigest()[:32]
+
+
+class MessageFactory:
+    """Builds one week's message for each reader as fast as the wire takes it.
+
+    Everything that is the same for every reader is done once: the shared headers are folded,
+    the bodies split at the personal unsubscribe link. Per reader there is only string
+    substitution, one base64 pass per part and a handful of short headers. The bytes are the
+    same as :func:`message_bytes` of :func:`build_message` (a test holds them equal), which
+    stays the readable reference and what ``digest render --eml`` uses.
+    """
+
+    def __init__(self, config: Config, digest: Digest, body: EmailBody, subject: str,
+                 when: datetime):
+        self.config, self.week = config, digest.week
+        self.frm = sender(config)
+        self.templates = config.digest.unsubscribe
+        self.personal_urls = is_personal(self.templates)
+        shared = EmailMessage(policy=MESSAGE_POLICY)
+        shared["From"] = self.frm
+        if config.digest.reply_to:
+            shared["Reply-To"] = config.digest.reply_to
+        shared["Subject"] = subject
+        shared["Date"] = format_datetime(when.astimezone(config.tz))
+        shared["List-Id"] = list_id(config)
+        self._shared = shared
+        self._heads: dict[bool, dict[str, bytes]] = {}
+        self.post = b""
+        if self.templates and any(u.startswith("https:") for u in self.templates):
+            self.post = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        self.fixed_unsubscribe = (None if self.personal_urls or not self.templates
+                                  else self._unsubscribe_header(list(self.templates)))
+        # Line ends become CRLF once here, not in every message (a personal link has none).
+        self.html_parts = [_crlf(p) for p in body.html.split(UNSUBSCRIBE_PLACEHOLDER)]
+        self.text_parts = [_crlf(p) for p in body.text.split(UNSUBSCRIBE_PLACEHOLDER)]
+        self.body = body
+        self.fingerprint = body_fingerprint(body)
+
+    def _head(self, *, utf8: bool) -> tuple[dict[str, bytes], EmailPolicy]:
+        """The shared headers, folded once; a reader whose address needs SMTPUTF8 gets the
+        whole message under the UTF-8 policy, as :func:`message_bytes` writes it."""
+        policy = MESSAGE_POLICY.clone(utf8=True) if utf8 else MESSAGE_POLICY
+        if utf8 not in self._heads:
+            self._heads[utf8] = {k.lower(): policy.fold_binary(k, v)
+                                 for k, v in self._shared.raw_items()}
+        return self._heads[utf8], policy
+
+    @staticmethod
+    def _header(name: str, value: str, policy: EmailPolicy = MESSAGE_POLICY) -> bytes:
+        return policy.fold_binary(*policy.header_store_parse(name, value))
+
+    def _unsubscribe_header(self, urls: list[str]) -> bytes:
+        value = ", ".join(f"<{_ascii_url(u)}>" for u in urls)
+        return self._header("List-Unsubscribe", value)
+
+    def message(self, recipient: str, key: str | None) -> tuple[str, bytes]:
+        """(Message-ID, the message's bytes) for one reader."""
+        urls = (unsubscribe_urls(self.templates, recipient) if self.personal_urls
+                else list(self.templates))
+        link = shown_unsubscribe(urls)
+        html = html_lib.escape(link).join(self.html_parts)
+        text = link.join(self.text_parts)
+        mid = message_id(self.config, self.week, recipient, self.frm.domain, key=key)
+        to = header_address(recipient)
+        head, policy = self._head(utf8=not to.isascii())
+        boundary = mime_boundary(mid, link, self.fingerprint)
+        out = [head["from"], self._header("To", to, policy)]
+        if "reply-to" in head:
+            out.append(head["reply-to"])
+        out += [head["subject"], head["date"], b"Message-ID: " + mid.encode() + b"\r\n",
+                head["list-id"]]
+        if urls:
+            out.append(self.fixed_unsubscribe or self._unsubscribe_header(urls))
+            out.append(self.post)
+        bound = boundary.encode()
+        out += [b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+                b"Content-Type: multipart/alternative;\r\n boundary=\"", bound, b"\"\r\n\r\n",
+                b"--", bound, b"\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n", _base64_body(text),
+                b"\r\n--", bound, b"\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\nMIME-Version: 1.0\r\n\r\n",
+                _base64_body(html), b"\r\n--", bound, b"--\r\n"]
+        return mid, b"".join(out)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _crlf(text: str) -> str:
+    return _LINE_END.sub("\r\n", text)
+
+
+def _base64_body(text: str) -> bytes:
+    """A text part's body (line ends already CRLF) as the email package encodes it: a final
+    CRLF, then base64 in 76-column lines (57 bytes each), each line ended by CRLF. One
+    encoder call for the whole body, then slicing: a tenth of the time of a call per line."""
+    data = text.encode("utf-8")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"".join([encoded[i:i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
 
 
 def issue_time(week: Week) -> datetime:
