@@ -161,12 +161,26 @@ def _render_eml(folder: Path, unsubscribe: list[str], monkeypatch) -> bytes:
     return eml.read_bytes()
 
 
+def _sample_unsubscribe(path: Path) -> list[str]:
+    """The unsubscribe URLs a sample config shows, its commented-out ones included."""
+    text = path.read_text(encoding="utf-8")
+    block = text[text.index("unsubscribe = "):]
+    block = block[:block.index("]") + 1]
+    return re.findall(r'"((?:mailto|https?):[^"]+)"', block)
+
+
+def test_sample_configs_show_a_token_https_link_beside_mailto():
+    for path in (tools.REPO / "config.toml", tools.REPO / "templates/scaffold/config.toml"):
+        urls = _sample_unsubscribe(path)
+        assert [u.split(":")[0] for u in urls] == ["mailto", "https"], (path, urls)
+        assert "{token}" in urls[1] and "{email}" not in " ".join(urls), (path, urls)
+
+
 def test_rendered_digest_with_the_recommended_unsubscribe_links_is_not_spammy(
         tmp_path, monkeypatch):
-    """The form the README and sample config recommend: mailto plus https with {token}."""
-    eml = _render_eml(tmp_path / "token", ["mailto:leave@lists.example.org",
-                                           "https://news.example.org/unsubscribe/{token}"],
-                      monkeypatch)
+    """The form the sample config shows: mailto plus https with {token}."""
+    urls = _sample_unsubscribe(tools.REPO / "config.toml")
+    eml = _render_eml(tmp_path / "token", urls, monkeypatch)
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in eml
     score, rules = _spamassassin(eml, tmp_path)
     assert "GB_CUSTOM_HTM_URI" not in rules, rules
