@@ -22,6 +22,7 @@ import binascii
 import hashlib
 import hmac
 import html as html_lib
+import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -537,18 +538,24 @@ class DigestRenderer:
         """The largest article count whose email fits ``budget`` bytes.
 
         Size grows almost linearly with the count, so each probe interpolates between the
-        nearest fitting and failing sizes (usually two or three renders instead of a bisection's
-        eight); a probe always lies strictly inside the bracket, so it terminates, and after a
-        few probes it falls back to halving.
+        nearest fitting and failing sizes (usually three or four renders instead of a
+        bisection's eight). Before anything fits, the line through the two smallest failing
+        sizes extrapolates down (the template's fixed size makes a line through zero guess
+        too high, probe after probe just over the budget). A probe always lies strictly inside
+        the bracket, so it terminates, and after a few probes it falls back to halving.
         """
         lo, lo_size = 0, 0           # largest count known to fit (0: none yet)
         hi, hi_size = total, size    # smallest count known not to fit
+        prev: tuple[int, int] | None = None  # the failing probe before (hi, hi_size)
         best: tuple[str, list[int]] | None = None
         probes = 0
         while hi - lo > 1:
-            if probes < 4:
+            if probes < 5:
                 if lo:
                     n = lo + int((hi - lo) * (budget - lo_size) / max(hi_size - lo_size, 1))
+                elif prev and prev[1] > hi_size:
+                    per_article = (prev[1] - hi_size) / (prev[0] - hi)
+                    n = hi - math.ceil((hi_size - budget) / per_article)
                 else:
                     n = int(hi * budget / hi_size)
             else:
@@ -559,7 +566,7 @@ class DigestRenderer:
             if s <= budget:
                 lo, lo_size, best = n, s, (out, counts)
             else:
-                hi, hi_size = n, s
+                prev, (hi, hi_size) = (hi, hi_size), (n, s)
         if best is None:
             raise FeedkitError(
                 f"{digest.week.label}: not even one article fits in [digest] max_html_bytes = "

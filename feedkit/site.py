@@ -80,25 +80,50 @@ def write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> bool:
 
 
 def _write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> bool:
+    # While the output matches the old file nothing is written at all (the usual unchanged
+    # run costs reading, not writing); at the first difference the temporary file starts with
+    # the matching prefix, copied from the old file, and the rest streams into it.
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         old = path.open("rb") if path.is_file() else None
     except OSError:
         old = None
-    same = old is not None
-    fd, tmp = _create_temp(path)
+    matched = 0
+    out = None
+    tmp: Path | None = None
+
+    def start() -> None:
+        nonlocal out, tmp
+        fd, tmp = _create_temp(path)
+        out = os.fdopen(fd, "wb")
+        if matched:
+            assert old is not None
+            old.seek(0)
+            left = matched
+            while left:
+                piece = old.read(min(left, 1 << 20))
+                out.write(piece)
+                left -= len(piece)
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-                if same and old.read(len(chunk)) != chunk:
-                    same = False
-        if same and old.read(1) == b"":
-            tmp.unlink()
-            return False
+        for chunk in chunks:
+            if out is None:
+                if old is not None and old.read(len(chunk)) == chunk:
+                    matched += len(chunk)
+                    continue
+                start()
+            out.write(chunk)
+        if out is None:
+            if old is not None and old.read(1) == b"":
+                return False          # every byte the same: the old file stays untouched
+            start()                   # the new output is shorter than the old file
+        out.close()
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if out is not None:
+            out.close()
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     finally:
         if old is not None:

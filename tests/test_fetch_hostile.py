@@ -183,6 +183,17 @@ def test_a_public_name_resolving_to_loopback_is_never_connected_to(site):
     assert site.hits("/secret")[0].headers["host"] == f"news.example.org:{site.port}"
 
 
+def test_a_source_on_a_name_resolving_to_a_private_address_says_so(site):
+    """With robots.txt checked first (as update does), the refusal is still the first thing
+    said, not "robots.txt could not be read"."""
+    f = Fetcher(FetchSettings(delay=0, retries=0, timeout=TIMEOUT),
+                resolve=lambda host, port: ["10.0.0.5"])
+    with pytest.raises(FetchError, match=r"^http://intranet\.example\.org/robots\.txt: "
+                                         r"intranet\.example\.org is on the non-public address "
+                                         r"10\.0\.0\.5; feedkit fetches private"):
+        f.get("http://intranet.example.org/board")
+
+
 def test_redirect_to_a_private_address_is_refused(site):
     """A configured public source (its name resolved by a fake resolver to the real loopback
     server, allowed like an operator's own address) redirecting to link-local metadata."""

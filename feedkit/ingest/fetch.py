@@ -64,6 +64,10 @@ class FetchError(FeedkitError):
     """A URL could not be fetched; the message names the URL and why."""
 
 
+class AddressRefusedError(FetchError):
+    """The URL's host is on an address feedkit does not fetch from (see check_addresses)."""
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     user_agent: str = f"feedkit/{__version__}"
@@ -308,12 +312,12 @@ class Fetcher:
             response = exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, AddressRefused):
-                raise FetchError(f"{url}: {exc.reason}") from None
+                raise AddressRefusedError(f"{url}: {exc.reason}") from None
             if isinstance(exc.reason, TimeoutError) or guard.expired:
                 raise _Retryable(f"timed out after {s.timeout:g} s") from None
             raise _Retryable(_network_reason(exc.reason)) from None
         except AddressRefused as exc:
-            raise FetchError(f"{url}: {exc}") from None
+            raise AddressRefusedError(f"{url}: {exc}") from None
         except TimeoutError:
             raise _Retryable(f"timed out after {s.timeout:g} s") from None
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
@@ -420,6 +424,8 @@ class Fetcher:
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         try:
             response = self._get(origin + "/robots.txt", False, ROBOTS_MAX_BYTES, False)
+        except AddressRefusedError:
+            raise   # said as it is, not as "robots.txt could not be read"
         except FetchError as exc:
             text = str(exc)
             m = re.search(r"HTTP (\d{3})", text)
