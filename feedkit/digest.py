@@ -810,8 +810,8 @@ class MessageFactory:
         self.fixed_unsubscribe = (None if self.personal_urls or not self.templates
                                   else self._unsubscribe_header(list(self.templates)))
         # Line ends become CRLF once here, not in every message (a personal link has none).
-        self.html_parts = [_crlf(p) for p in body.html.split(UNSUBSCRIBE_PLACEHOLDER)]
-        self.text_parts = [_crlf(p) for p in body.text.split(UNSUBSCRIBE_PLACEHOLDER)]
+        self.html_part = _Base64Part(body.html)
+        self.text_part = _Base64Part(body.text)
         self.body = body
         self.fingerprint = body_fingerprint(body)
 
@@ -837,8 +837,6 @@ class MessageFactory:
         urls = (unsubscribe_urls(self.templates, recipient) if self.personal_urls
                 else list(self.templates))
         link = shown_unsubscribe(urls)
-        html = html_lib.escape(link).join(self.html_parts)
-        text = link.join(self.text_parts)
         mid = message_id(self.config, self.week, recipient, self.frm.domain, key=key)
         to = header_address(recipient)
         head, policy = self._head(utf8=not to.isascii())
@@ -855,10 +853,10 @@ class MessageFactory:
         out += [b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
                 b"Content-Type: multipart/alternative;\r\n boundary=\"", bound, b"\"\r\n\r\n",
                 b"--", bound, b"\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
-                b"Content-Transfer-Encoding: base64\r\n\r\n", _base64_body(text),
+                b"Content-Transfer-Encoding: base64\r\n\r\n", self.text_part.encode(link),
                 b"\r\n--", bound, b"\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
                 b"Content-Transfer-Encoding: base64\r\nMIME-Version: 1.0\r\n\r\n",
-                _base64_body(html), b"\r\n--", bound, b"--\r\n"]
+                self.html_part.encode(html_lib.escape(link)), b"\r\n--", bound, b"--\r\n"]
         return mid, b"".join(out)
 
 
@@ -869,13 +867,36 @@ def _crlf(text: str) -> str:
     return _LINE_END.sub("\r\n", text)
 
 
-def _base64_body(text: str) -> bytes:
-    """A text part's body (line ends already CRLF) as the email package encodes it: a final
-    CRLF, then base64 in 76-column lines (57 bytes each), each line ended by CRLF. One
-    encoder call for the whole body, then slicing: a tenth of the time of a call per line."""
-    data = text.encode("utf-8")
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
+class _Base64Part:
+    """One text part's body as the email package encodes it (every line end CRLF, a final
+    CRLF, base64 in 76-column lines of 57 bytes each, each ended by CRLF), with the personal
+    link filled in per reader. Everything before the link, cut at a multiple of 57 bytes, is
+    encoded once: per reader only the footer's few kilobytes are."""
+
+    def __init__(self, text: str):
+        self.parts = [_crlf(p).encode("utf-8") for p in text.split(UNSUBSCRIBE_PLACEHOLDER)]
+        if len(self.parts) == 1:   # nothing personal: the whole body once
+            self.head, self.rest = _base64_lines(_final_crlf(self.parts[0])), b""
+            self.static = True
+        else:
+            cut = len(self.parts[0]) // 57 * 57
+            self.head, self.rest = _base64_lines(self.parts[0][:cut]), self.parts[0][cut:]
+            self.static = False
+
+    def encode(self, link: str) -> bytes:
+        if self.static:
+            return self.head
+        tail = link.encode("utf-8").join([self.rest, *self.parts[1:]])
+        return self.head + _base64_lines(_final_crlf(tail))
+
+
+def _final_crlf(data: bytes) -> bytes:
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _base64_lines(data: bytes) -> bytes:
+    """Base64 in 76-column CRLF lines: one encoder call for the whole, then slicing (a tenth
+    of the time of a call per line)."""
     encoded = binascii.b2a_base64(data, newline=False)
     return b"".join([encoded[i:i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
 

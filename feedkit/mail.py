@@ -1,18 +1,27 @@
 """Sending the digest over SMTP, with a send log so nobody gets it twice and nobody is lost.
 
-The send log (table ``send_log``: week, recipient, Message-ID, status, attempts, error, time)
+The send log (table ``send_log``: week, reader key, Message-ID, status, attempts, error, time)
 is written *before* each hand-over (status ``sending``) and right after it (``sent``,
 ``deferred`` for a temporary failure, ``failed`` for a permanent one), each write committed at
-once. A re-run of the same week sends to every recipient whose status is not ``sent``.
+once. A re-run of the same week sends to every reader whose status is not ``sent``. Readers are
+keyed by an HMAC of their address (:mod:`feedkit.privacy`), never by the address.
 
 The one window no client can close: the server has accepted a message and the run dies before
-the log says ``sent``. Such a recipient is still ``sending`` and gets the message again on the
+the log says ``sent``. Such a reader is still ``sending`` and gets the message again on the
 re-run — at-least-once, because "never lost" must win over "never twice" for a city's notices.
-The copy carries the same Message-ID, which lets mail systems that de-duplicate drop it.
+With N connections at most N readers can be in that window at once. The copy carries the same
+Message-ID, which lets mail systems that de-duplicate drop it.
+
+Speed: the week is rendered once; each reader's message is the shared bytes with a few headers
+and the personal unsubscribe link substituted (:class:`feedkit.digest.MessageFactory`).
+``[smtp] connections`` connections send at once, each in its own thread with its own
+:class:`SmtpSession`, taking the next reader from one queue; the log writes go through one lock.
+``[smtp] max_per_second`` spaces hand-overs evenly over all connections; ``max_per_day`` holds
+the rest of the list for the next run.
 
 Temporary failures (4xx replies, disconnects, timeouts) are retried with exponential backoff on a
-fresh connection; permanent ones (5xx) are recorded and reported, and the batch goes on. One
-connection serves the whole batch.
+fresh connection; permanent ones (5xx, an address the server cannot take) are recorded and
+reported, and the list goes on. A server that cannot be reached at all stops the run.
 """
 
 from __future__ import annotations
