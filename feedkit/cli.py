@@ -320,7 +320,8 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
                             sources=sources)
         _stamp_import(store)
         now = datetime.now(UTC).isoformat(timespec="minutes")
-        streaks = record_run(store, [(sr.label, sr.error) for sr in report.sources], now)
+        streaks = record_run(store, [(sr.label, sr.error) for sr in report.sources], now,
+                             configured=[s.label for s in config.sources])
         # Every source's own errors first: whatever fails next, the reasons are on screen.
         for sr in report.sources:
             for line in sr.warnings:
@@ -642,9 +643,14 @@ def _write_out(target: Path, data: bytes) -> None:
 @_week_options
 @click.option("--dry-run", is_flag=True,
               help="Count who would get the digest (with -v: list the addresses); send nothing.")
+@click.option("--connections", type=click.IntRange(1, 50), metavar="N",
+              help="SMTP connections at once for this run (default: [smtp] connections).")
+@click.option("--max-per-second", type=click.FloatRange(min=0), metavar="RATE",
+              help="At most RATE messages a second for this run, 0 for no limit (default: "
+                   "[smtp] max_per_second).")
 @pass_ctx
 def digest_send(obj: Context, week_text: str | None, today, now_text: str | None,
-                dry_run: bool) -> None:
+                dry_run: bool, connections: int | None, max_per_second: float | None) -> None:
     """Send a week's digest over SMTP to every recipient not yet sent to.
 
     Without --week: last week's digest, once it is due ([digest] send_day and send_hour in the
@@ -675,7 +681,8 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     label = f"{week.label} ({week.range_text(config.site.language)})"
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
         report = send_week(config, store, week, now=now, dry_run=dry_run,
-                           echo=obj.detail, progress=bar)
+                           echo=obj.detail, progress=bar, connections=connections,
+                           max_per_second=max_per_second)
     # Addresses are personal data: normal output names readers by a short key only; -v
     # (for a person at a terminal, not a CI log) shows the addresses too.
     verbose = obj.verbosity > 0

@@ -18,9 +18,11 @@ Why it is shaped like this:
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import html as html_lib
+import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -536,18 +538,24 @@ class DigestRenderer:
         """The largest article count whose email fits ``budget`` bytes.
 
         Size grows almost linearly with the count, so each probe interpolates between the
-        nearest fitting and failing sizes (usually two or three renders instead of a bisection's
-        eight); a probe always lies strictly inside the bracket, so it terminates, and after a
-        few probes it falls back to halving.
+        nearest fitting and failing sizes (usually three or four renders instead of a
+        bisection's eight). Before anything fits, the line through the two smallest failing
+        sizes extrapolates down (the template's fixed size makes a line through zero guess
+        too high, probe after probe just over the budget). A probe always lies strictly inside
+        the bracket, so it terminates, and after a few probes it falls back to halving.
         """
         lo, lo_size = 0, 0           # largest count known to fit (0: none yet)
         hi, hi_size = total, size    # smallest count known not to fit
+        prev: tuple[int, int] | None = None  # the failing probe before (hi, hi_size)
         best: tuple[str, list[int]] | None = None
         probes = 0
         while hi - lo > 1:
-            if probes < 4:
+            if probes < 5:
                 if lo:
                     n = lo + int((hi - lo) * (budget - lo_size) / max(hi_size - lo_size, 1))
+                elif prev and prev[1] > hi_size:
+                    per_article = (prev[1] - hi_size) / (prev[0] - hi)
+                    n = hi - math.ceil((hi_size - budget) / per_article)
                 else:
                     n = int(hi * budget / hi_size)
             else:
@@ -558,7 +566,7 @@ class DigestRenderer:
             if s <= budget:
                 lo, lo_size, best = n, s, (out, counts)
             else:
-                hi, hi_size = n, s
+                prev, (hi, hi_size) = (hi, hi_size), (n, s)
         if best is None:
             raise FeedkitError(
                 f"{digest.week.label}: not even one article fits in [digest] max_html_bytes = "
@@ -737,7 +745,8 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     the reader's send-log key (see :func:`message_id`)."""
     frm = sender(config)
     urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
-    html, text = body.personal(shown_unsubscribe(urls))
+    link = shown_unsubscribe(urls)
+    html, text = body.personal(link)
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = frm
     msg["To"] = header_address(recipient)
@@ -754,11 +763,142 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(html, **HTML_PART)
-    # A boundary from the content instead of a random one keeps `digest render --eml`
-    # reproducible; "=_" never occurs in base64 bodies, so it cannot collide.
-    digest_of = hashlib.sha256(f"{msg['Message-ID']}\n{text}\n{html}".encode()).hexdigest()
-    msg.set_boundary(f"=_feedkit_{digest_of[:32]}")
+    msg.set_boundary(mime_boundary(msg["Message-ID"], link, body_fingerprint(body)))
     return msg
+
+
+def body_fingerprint(body: EmailBody) -> str:
+    return hashlib.sha256(f"{body.text}\0{body.html}".encode()).hexdigest()
+
+
+def mime_boundary(mid: str, link: str, fingerprint: str) -> str:
+    """A boundary from the content instead of a random one keeps `digest render --eml`
+    reproducible; "=_" never occurs in base64 bodies, so it cannot collide. Made from the
+    shared body's fingerprint (hashed once per week) and the personal parts."""
+    return "=_feedkit_" + hashlib.sha256(f"{mid}\n{link}\n{fingerprint}".encode()
+                                         ).hexdigest()[:32]
+
+
+class MessageFactory:
+    """Builds one week's message for each reader as fast as the wire takes it.
+
+    Everything that is the same for every reader is done once: the shared headers are folded,
+    the bodies split at the personal unsubscribe link. Per reader there is only string
+    substitution, one base64 pass per part and a handful of short headers. The bytes are the
+    same as :func:`message_bytes` of :func:`build_message` (a test holds them equal), which
+    stays the readable reference and what ``digest render --eml`` uses.
+    """
+
+    def __init__(self, config: Config, digest: Digest, body: EmailBody, subject: str,
+                 when: datetime):
+        self.config, self.week = config, digest.week
+        self.frm = sender(config)
+        self.templates = config.digest.unsubscribe
+        self.personal_urls = is_personal(self.templates)
+        shared = EmailMessage(policy=MESSAGE_POLICY)
+        shared["From"] = self.frm
+        if config.digest.reply_to:
+            shared["Reply-To"] = config.digest.reply_to
+        shared["Subject"] = subject
+        shared["Date"] = format_datetime(when.astimezone(config.tz))
+        shared["List-Id"] = list_id(config)
+        self._shared = shared
+        self._heads: dict[bool, dict[str, bytes]] = {}
+        self.post = b""
+        if self.templates and any(u.startswith("https:") for u in self.templates):
+            self.post = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        self.fixed_unsubscribe = (None if self.personal_urls or not self.templates
+                                  else self._unsubscribe_header(list(self.templates)))
+        # Line ends become CRLF once here, not in every message (a personal link has none).
+        self.html_part = _Base64Part(body.html)
+        self.text_part = _Base64Part(body.text)
+        self.body = body
+        self.fingerprint = body_fingerprint(body)
+
+    def _head(self, *, utf8: bool) -> tuple[dict[str, bytes], EmailPolicy]:
+        """The shared headers, folded once; a reader whose address needs SMTPUTF8 gets the
+        whole message under the UTF-8 policy, as :func:`message_bytes` writes it."""
+        policy = MESSAGE_POLICY.clone(utf8=True) if utf8 else MESSAGE_POLICY
+        if utf8 not in self._heads:
+            self._heads[utf8] = {k.lower(): policy.fold_binary(k, v)
+                                 for k, v in self._shared.raw_items()}
+        return self._heads[utf8], policy
+
+    @staticmethod
+    def _header(name: str, value: str, policy: EmailPolicy = MESSAGE_POLICY) -> bytes:
+        return policy.fold_binary(*policy.header_store_parse(name, value))
+
+    def _unsubscribe_header(self, urls: list[str]) -> bytes:
+        value = ", ".join(f"<{_ascii_url(u)}>" for u in urls)
+        return self._header("List-Unsubscribe", value)
+
+    def message(self, recipient: str, key: str | None) -> tuple[str, bytes]:
+        """(Message-ID, the message's bytes) for one reader."""
+        urls = (unsubscribe_urls(self.templates, recipient) if self.personal_urls
+                else list(self.templates))
+        link = shown_unsubscribe(urls)
+        mid = message_id(self.config, self.week, recipient, self.frm.domain, key=key)
+        to = header_address(recipient)
+        head, policy = self._head(utf8=not to.isascii())
+        boundary = mime_boundary(mid, link, self.fingerprint)
+        out = [head["from"], self._header("To", to, policy)]
+        if "reply-to" in head:
+            out.append(head["reply-to"])
+        out += [head["subject"], head["date"], b"Message-ID: " + mid.encode() + b"\r\n",
+                head["list-id"]]
+        if urls:
+            out.append(self.fixed_unsubscribe or self._unsubscribe_header(urls))
+            out.append(self.post)
+        bound = boundary.encode()
+        out += [b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+                b"Content-Type: multipart/alternative;\r\n boundary=\"", bound, b"\"\r\n\r\n",
+                b"--", bound, b"\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n", self.text_part.encode(link),
+                b"\r\n--", bound, b"\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\nMIME-Version: 1.0\r\n\r\n",
+                self.html_part.encode(html_lib.escape(link)), b"\r\n--", bound, b"--\r\n"]
+        return mid, b"".join(out)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _crlf(text: str) -> str:
+    return _LINE_END.sub("\r\n", text)
+
+
+class _Base64Part:
+    """One text part's body as the email package encodes it (every line end CRLF, a final
+    CRLF, base64 in 76-column lines of 57 bytes each, each ended by CRLF), with the personal
+    link filled in per reader. Everything before the link, cut at a multiple of 57 bytes, is
+    encoded once: per reader only the footer's few kilobytes are."""
+
+    def __init__(self, text: str):
+        self.parts = [_crlf(p).encode("utf-8") for p in text.split(UNSUBSCRIBE_PLACEHOLDER)]
+        if len(self.parts) == 1:   # nothing personal: the whole body once
+            self.head, self.rest = _base64_lines(_final_crlf(self.parts[0])), b""
+            self.static = True
+        else:
+            cut = len(self.parts[0]) // 57 * 57
+            self.head, self.rest = _base64_lines(self.parts[0][:cut]), self.parts[0][cut:]
+            self.static = False
+
+    def encode(self, link: str) -> bytes:
+        if self.static:
+            return self.head
+        tail = link.encode("utf-8").join([self.rest, *self.parts[1:]])
+        return self.head + _base64_lines(_final_crlf(tail))
+
+
+def _final_crlf(data: bytes) -> bytes:
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _base64_lines(data: bytes) -> bytes:
+    """Base64 in 76-column CRLF lines: one encoder call for the whole, then slicing (a tenth
+    of the time of a call per line)."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"".join([encoded[i:i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
 
 
 def issue_time(week: Week) -> datetime:
@@ -790,8 +930,20 @@ def week_rows(config: Config, store, until: int | None = None
     return {k: weeks[k] for k in sorted(weeks, reverse=True)}
 
 
+def current_week(config: Config, now: datetime) -> Week:
+    """The week ``now`` is in, in the site's timezone: the first one the archive leaves out."""
+    return Week.containing(now.astimezone(config.tz).date(), config.tz)
+
+
 def plan_archive(config: Config, store, plan) -> None:
-    """Add the archive to a build: one page per week that has articles, the index, the feed.
+    """Add the archive to a build: one page per completed week that has articles, the index,
+    the feed.
+
+    Completed weeks only, like the email: a page and a digest-feed item for the week in
+    progress would change all week under its readers. A week joins the archive with the first
+    build after its Monday 00:00 ends it (site timezone); the same store, config and day give
+    the same bytes. Articles held back as future-dated (``plan.until``) lie in weeks that have
+    not ended, so they stay out as well.
 
     Each page is an :meth:`OutputPlan.unit` whose fingerprint covers the week's articles (ids
     and content hashes), its neighbours (the prev/next links), the templates and the config, so
@@ -802,11 +954,19 @@ def plan_archive(config: Config, store, plan) -> None:
 
     user_dir = digest_templates_dir(config)
     base = fingerprint(code_stamp(), config.site, config.digest, config.feeds.category_slugs,
+                       config.feeds.stylesheet,
                        templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
-    until = plan.until
-    if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back)):
+    from feedkit.publication import build_time
+
+    this_week = current_week(config, build_time(plan.now))
+    # the newest second the archive shows: the end of last week, and never past plan.until
+    until = int(this_week.start.timestamp()) - 1
+    if plan.until is not None:
+        until = min(until, plan.until)
+    if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back,
+                                                 this_week.label)):
         return
     weeks = week_rows(config, store, until)
     if not weeks:
@@ -906,7 +1066,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
         language=language,
         author=config.author,
         email=site.email,
-        stylesheet="../feed.xsl",
+        stylesheet="../feed.xsl" if config.feeds.stylesheet else "",
         full_content=True,
     )
     return render_rss(meta, items, "feed.xml")

@@ -39,11 +39,19 @@ class Streak:
                 f"last error: {self.error}")
 
 
-def record_run(store: Store, results: Iterable[tuple[str, str]], now: str) -> list[Streak]:
+def record_run(store: Store, results: Iterable[tuple[str, str]], now: str,
+               configured: Iterable[str] | None = None) -> list[Streak]:
     """Count this run: ``results`` is ``(source label, error or "")`` per source that ran. A
-    success clears the source's streak. Returns the streaks of the sources that failed now."""
+    success clears the source's streak. With ``configured`` (every source label in the config),
+    streaks of sources no longer configured are dropped too, so a renamed or removed source is
+    not reported forever. Returns the streaks of the sources that failed now."""
     streaks = []
     with store.transaction():
+        if configured is not None:
+            keep = set(configured)
+            for old in failing(store):
+                if old.source not in keep:
+                    store.db.execute("DELETE FROM meta WHERE key = ?", (PREFIX + old.source,))
         for source, error in results:
             key = PREFIX + source
             if not error:

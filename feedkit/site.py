@@ -26,6 +26,7 @@ from feedkit.store import Store, StoredArticle
 
 STYLESHEET = "feed.xsl"
 INDEX_TEMPLATE = "index.html.j2"
+FEEDS_TEMPLATE = "feeds.html.j2"
 
 
 @dataclass
@@ -80,25 +81,50 @@ def write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> bool:
 
 
 def _write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> bool:
+    # While the output matches the old file nothing is written at all (the usual unchanged
+    # run costs reading, not writing); at the first difference the temporary file starts with
+    # the matching prefix, copied from the old file, and the rest streams into it.
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         old = path.open("rb") if path.is_file() else None
     except OSError:
         old = None
-    same = old is not None
-    fd, tmp = _create_temp(path)
+    matched = 0
+    out = None
+    tmp: Path | None = None
+
+    def start() -> None:
+        nonlocal out, tmp
+        fd, tmp = _create_temp(path)
+        out = os.fdopen(fd, "wb")
+        if matched:
+            assert old is not None
+            old.seek(0)
+            left = matched
+            while left:
+                piece = old.read(min(left, 1 << 20))
+                out.write(piece)
+                left -= len(piece)
+
     try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-                if same and old.read(len(chunk)) != chunk:
-                    same = False
-        if same and old.read(1) == b"":
-            tmp.unlink()
-            return False
+        for chunk in chunks:
+            if out is None:
+                if old is not None and old.read(len(chunk)) == chunk:
+                    matched += len(chunk)
+                    continue
+                start()
+            out.write(chunk)
+        if out is None:
+            if old is not None and old.read(1) == b"":
+                return False          # every byte the same: the old file stays untouched
+            start()                   # the new output is shorter than the old file
+        out.close()
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if out is not None:
+            out.close()
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     finally:
         if old is not None:
@@ -185,8 +211,12 @@ class OutputPlan:
     """Collects what a build will write; each unit is skipped if its inputs are unchanged."""
 
     def __init__(self, store: Store, out_dir: Path,
-                 progress: Callable[[int], None] | None = None, until: int | None = None):
+                 progress: Callable[[int], None] | None = None, until: int | None = None,
+                 now: datetime | None = None):
         self.store = store
+        # The moment the build publishes as of: the digest archive holds the weeks that ended
+        # before it (feedkit.digest.plan_archive).
+        self.now = now
         # Articles published after this Unix second are held back (feedkit.publication); every
         # unit of the build, the digest archive included, selects with it.
         self.until = until
@@ -278,6 +308,12 @@ class FeedSet:
     def folder(self) -> str:
         return f"category/{self.key}/" if self.key else ""
 
+    @property
+    def page(self) -> str:
+        """The HTML page people are sent to instead of the raw feed: what a feed is, the
+        address to copy, the latest items (a category folder's own index.html)."""
+        return self.folder + "index.html" if self.key else "feeds.html"
+
 
 def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
     limit = config.feeds.limit
@@ -311,6 +347,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     ``progress`` is told how many files each rendered unit produced. Articles dated after
     ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
     from feedkit.config import check_placeholders
+    from feedkit.digest import current_week
     from feedkit.publication import build_time, visible_until
     from feedkit.templating import find_template, templates_digest
 
@@ -320,30 +357,39 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     if store.is_empty():
         raise FeedkitError("nothing to build: the article store is empty "
                            "(run 'feedkit import' or 'feedkit update' first)")
-    until = visible_until(config, build_time(now))
+    moment = build_time(now)
+    until = visible_until(config, moment)
     if not store.latest_keys(1, until=until):
         raise FeedkitError("nothing to publish yet: every stored article is dated in the "
                            "future ([build] publish_future = true publishes ahead)")
     user_templates = config.templates_dir
-    plan = OutputPlan(store, out_dir, progress, until)
+    plan = OutputPlan(store, out_dir, progress, until, moment)
     code = code_stamp()
     # The common case in a cron job: nothing at all changed since the last build. One look at
     # the store's generation counter (plus the files' size and mtime) proves it; the articles
     # still held back are part of it, so one whose time has come triggers a build.
+    # So is the week in progress: when it ends, the archive gains it, store change or not.
     if plan.reuse_group("", fingerprint(code, config, templates_state(config),
-                                         store.generation, plan.held_back)):
+                                         store.generation, plan.held_back,
+                                         current_week(config, moment).label)):
         return plan.report
     site, feeds_cfg = config.site, config.feeds
     sets = _feed_sets(config, store, until)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
-    xsl_hash = templates_digest([STYLESHEET], user_templates)
-
+    page_limit = config.build.index_limit
+    page_print = fingerprint(code, site, formats, page_limit,
+                             templates_digest([FEEDS_TEMPLATE], user_templates),
+                             [(s.key, s.title, len(s.keys)) for s in sets])
     for fs in sets:
         rels = [fs.folder + FILENAMES[f] for f in formats]
-        print_ = fingerprint(code, site, feeds_cfg.full_content, formats, fs.title,
-                             fs.folder, fs.keys)
+        print_ = fingerprint(code, site, feeds_cfg.full_content, feeds_cfg.stylesheet, formats,
+                             fs.title, fs.folder, fs.keys)
         plan.unit(rels, print_,
                   lambda fs=fs: _render_feed_set(config, store, fs, formats, until))
+        plan.unit([fs.page], fingerprint(page_print, fs.key, fs.keys[:page_limit]),
+                  lambda fs=fs: {fs.page: _render_feed_page(
+                      config, sets, fs, formats,
+                      store.latest(page_limit, fs.category, until))})
 
     index_limit = config.build.index_limit
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
@@ -352,8 +398,9 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
                               config.digest.archive)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, store.latest(index_limit, until=until), formats)})
-    plan.unit([STYLESHEET], xsl_hash,
-              lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
+    if feeds_cfg.stylesheet:
+        plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
+                  lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
     if config.digest.archive:
         from feedkit.digest import plan_archive
 
@@ -391,7 +438,7 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
         language=site.language,
         author=config.author,
         email=site.email,
-        stylesheet="../" * depth + STYLESHEET,
+        stylesheet="../" * depth + STYLESHEET if config.feeds.stylesheet else "",
         full_content=config.feeds.full_content,
     )
     articles = [s.article for s in store.latest(config.feeds.limit, fs.category, until)]
@@ -405,11 +452,30 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
 
     feeds = [
         {"title": fs.title, "category": fs.category, "count": len(fs.keys),
-         "links": {f: fs.folder + FILENAMES[f] for f in formats}}
+         "links": {f: fs.folder + FILENAMES[f] for f in formats}, "page": fs.page}
         for fs in sets
     ]
     html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
                   articles=[s.article for s in latest], feeds=feeds, formats=formats,
                   language=config.site.language,
                   digest_archive="digest/index.html" if config.digest.archive else "")
+    return html.encode("utf-8")
+
+
+def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats: list[str],
+                      latest: list[StoredArticle]) -> bytes:
+    """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
+    feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
+    so this page, not the XML, is what the index and the digest point people to."""
+    from feedkit.templating import render
+
+    root = "../" * fs.folder.count("/")
+    addresses = [{"format": f, "url": config.site.feed_url + fs.folder + FILENAMES[f]}
+                 for f in formats]
+    others = [{"category": s.category, "count": len(s.keys), "page": root + s.page}
+              for s in sets if s is not fs]
+    html = render(FEEDS_TEMPLATE, config.templates_dir, site=config.site, title=fs.title,
+                  category=fs.category, addresses=addresses, formats=formats,
+                  articles=[s.article for s in latest], others=others, root=root,
+                  page_url=config.site.feed_url + fs.page, language=config.site.language)
     return html.encode("utf-8")

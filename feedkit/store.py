@@ -194,7 +194,10 @@ class Store:
                                f"{exc.strerror or exc}") from None
 
     def _connect(self, path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout)
+        # check_same_thread=False: `digest send` writes its log from each SMTP connection's
+        # thread, one at a time under its own lock (feedkit.mail._Run).
+        db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout,
+                             check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
@@ -509,6 +512,14 @@ class Store:
             "status = excluded.status, attempts = send_log.attempts + ?, "
             "error = excluded.error, updated_at = excluded.updated_at",
             (week, recipient, message_id, status, int(attempt), error, now, int(attempt)))
+
+
+    def sent_since(self, since: datetime) -> int:
+        """Messages the send log marked sent at or after ``since`` (any week): what a daily
+        limit of the relay has already used."""
+        stamp = since.astimezone(UTC).isoformat(timespec="seconds")
+        return self.db.execute("SELECT count(*) FROM send_log WHERE status = 'sent' AND "
+                               "updated_at >= ?", (stamp,)).fetchone()[0]
 
 
 def _hash_send_log(db: sqlite3.Connection) -> None:

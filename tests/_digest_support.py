@@ -174,15 +174,16 @@ class RecordingHandler:
 
 
 @contextmanager
-def smtp_server(behaviour: Behaviour | None = None):
-    """Yield ``(handler, port)`` for an aiosmtpd server on 127.0.0.1 (any free port)."""
+def smtp_server(behaviour: Behaviour | None = None, **controller_options):
+    """Yield ``(handler, port)`` for an aiosmtpd server on 127.0.0.1 (any free port);
+    ``controller_options`` go to aiosmtpd's Controller (e.g. ``enable_SMTPUTF8=True``)."""
     from aiosmtpd.controller import Controller
 
     handler = RecordingHandler(behaviour or Behaviour())
     with socket.socket() as probe:  # a free port (aiosmtpd's controller cannot use port 0)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **controller_options)
     controller.start()
     try:
         yield handler, port

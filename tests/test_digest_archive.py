@@ -264,3 +264,99 @@ def test_config_rejects_a_subscribe_value_that_is_not_a_link(tmp_path):
 
     with pytest.raises(ConfigError, match=r"\[digest\] subscribe: expected a mailto: or http"):
         config_for(tmp_path, digest={"subscribe": "join us at the city hall"})
+
+
+# -- completed weeks only (issue 9, item 14) -------------------------------------------------
+
+
+def _digest_files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((out / "digest").iterdir())}
+
+
+def test_the_archive_and_digest_feed_hold_completed_weeks_only(tmp_path):
+    """On Wednesday of W25 the archive has W24 and before, not the week in progress."""
+    articles = _three_weeks()  # W22, W24, W25
+    config = config_for(tmp_path)
+    store = store_with(tmp_path, articles)
+    out = tmp_path / "public"
+    build(config, store, out, now=datetime(2024, 6, 19, 9, 0, tzinfo=SEOUL))
+    store.close()
+    pages = sorted(p.name for p in (out / "digest").glob("20*.html"))
+    assert pages == ["2024-W22.html", "2024-W24.html"]
+    index = lxml_html.parse(str(out / "digest" / "index.html")).getroot()
+    assert [h for h in index.xpath("//a/@href") if h.startswith("20")] == [
+        "2024-W24.html", "2024-W22.html"]
+    w24 = lxml_html.parse(str(out / "digest" / "2024-W24.html")).getroot()
+    assert w24.xpath("//a[@rel='next']") == []  # no link to a page that does not exist yet
+    feed = feedparser.parse((out / "digest" / "feed.xml").read_bytes())
+    assert [e.link for e in feed.entries] == [
+        "https://news.example.org/boryeong/digest/2024-W24.html",
+        "https://news.example.org/boryeong/digest/2024-W22.html"]
+    # the site's own feeds still carry this week's news
+    site_feed = feedparser.parse((out / "feed.xml").read_bytes())
+    assert any(e.link.endswith("/r0000") for e in site_feed.entries)
+
+
+def test_same_store_same_day_same_archive_bytes(tmp_path):
+    """Morning and night of the same Wednesday, with news arriving in between: the archive
+    does not change (the new article belongs to the week in progress)."""
+    articles = _three_weeks()
+    late = korean_articles(1, datetime(2024, 6, 19, 12, 0, tzinfo=SEOUL), days=1, prefix="z")
+    outs = []
+    for name, when, extra in (("morning", datetime(2024, 6, 19, 0, 0), []),
+                              ("night", datetime(2024, 6, 19, 23, 59, 59), late)):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = config_for(folder)
+        with store_with(folder, articles + extra) as store:
+            build(config, store, folder / "public", now=when.replace(tzinfo=SEOUL))
+        outs.append(_digest_files(folder / "public"))
+    assert outs[0] == outs[1]
+    assert "2024-W25.html" not in outs[0]
+
+
+def test_a_week_joins_the_archive_when_it_ends_even_if_the_store_did_not_change(tmp_path):
+    articles = _three_weeks()
+    config = config_for(tmp_path)
+    store = store_with(tmp_path, articles)
+    out = tmp_path / "public"
+    sunday_night = datetime(2024, 6, 23, 23, 59, 59, tzinfo=SEOUL)
+    build(config, store, out, now=sunday_night)
+    assert not (out / "digest" / "2024-W25.html").exists()
+    assert build(config, store, out, now=sunday_night).written == []
+    report = build(config, store, out, now=datetime(2024, 6, 24, 0, 0, tzinfo=SEOUL))
+    store.close()
+    assert "digest/2024-W25.html" in report.written
+    assert "digest/feed.xml" in report.written and "digest/index.html" in report.written
+    # the week before now links forward to it
+    w24 = lxml_html.parse(str(out / "digest" / "2024-W24.html")).getroot()
+    assert w24.xpath("//a[@rel='next']/@href") == ["2024-W25.html"]
+
+
+def test_future_dated_articles_open_no_archive_week(tmp_path):
+    """A record dated 2099 is held back (feeds rule); and even a site that publishes ahead
+    gets no 2099-W01 page: that week has not ended."""
+    future = korean_articles(1, datetime(2099, 1, 1, 9, 0, tzinfo=SEOUL), days=1, prefix="f")
+    for name, publish_future in (("held", False), ("ahead", True)):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = config_for(folder, build={"out": "public",
+                                           "publish_future": publish_future})
+        with store_with(folder, _three_weeks() + future) as store:
+            build(config, store, folder / "public",
+                  now=datetime(2024, 7, 1, 9, 0, tzinfo=SEOUL))
+        files = _digest_files(folder / "public")
+        assert "2099-W01.html" not in files
+        assert b"2099" not in files["feed.xml"] and b"2099" not in files["index.html"]
+        assert sorted(f for f in files if f.startswith("20")) == [
+            "2024-W22.html", "2024-W24.html", "2024-W25.html"]
+
+
+def test_cli_build_now_pins_the_archive(tmp_path):
+    store_with(tmp_path, _three_weeks()).close()
+    path = write_config_toml(tmp_path, SITE_AND_SENDER_TOML)
+    result = CliRunner().invoke(cli, ["--config", str(path), "build",
+                                      "--now", "2024-06-19 09:00"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "public" / "digest").glob("20*.html")) == [
+        "2024-W22.html", "2024-W24.html"]

@@ -15,6 +15,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
+import pytest
 import tools
 from _digest_support import SEOUL, config_for, korean_articles, store_with
 
@@ -44,51 +45,78 @@ def _vnu(*files: Path) -> list[dict]:
     return [m for m in json.loads(done.stderr)["messages"] if m["type"] == "error"]
 
 
-def _week(folder: Path, n: int = 40):
-    config = config_for(folder)
+def _week(folder: Path, n: int = 40, **site):
+    config = config_for(folder, site=site) if site else config_for(folder)
     articles = sorted(korean_articles(n, W24), key=lambda a: a.published, reverse=True)
-    # lead images on a third of them: the Outlook width problem lives on <img>
+    # lead images on a third of them (the Outlook width problem lives on <img>), and three
+    # one-notice 동/면 offices, which fold into one section
     articles = [dataclasses.replace(a, image=f"https://www.brcn.go.kr/img/{i}.jpg")
                 if i % 3 == 0 else a for i, a in enumerate(articles)]
+    for i, office in zip((1, 2, 4), ("대천1동", "웅천읍", "주포면"), strict=True):
+        articles[i] = dataclasses.replace(articles[i], category=office)
     return config, make_digest(config, Week.parse("2024-W24", SEOUL), articles)
 
 
-def test_email_html_passes_vnu_with_only_legacy_email_attributes(tmp_path):
-    config, digest = _week(tmp_path)
+def _email_as_received(config, digest) -> bytes:
+    """The HTML part exactly as a mail client decodes it from the bytes on the wire."""
     renderer = DigestRenderer(config)
     msg = build_message(config, digest, renderer.email(digest), renderer.subject(digest),
                         "reader@example.com", issue_time(digest.week))
-    # the HTML part exactly as a mail client decodes it from the bytes on the wire
     received = message_from_bytes(message_bytes(msg), policy=default_policy)
-    page = tmp_path / "email.html"
-    page.write_bytes(received.get_body(("html",)).get_payload(decode=True))
-    errors = _vnu(page)
-    real = [m["message"] for m in errors if not LEGACY_EMAIL.search(m["message"])]
-    assert real == [], real
-    # Outlook's Word engine needs a pixel width on images (it ignores max-width)
-    html = page.read_text(encoding="utf-8")
-    widths = re.findall(r'<img\b[^>]*\bwidth="([^"]*)"', html)
-    assert widths and set(widths) == {"552"}, widths
-    assert re.search(r"<body\b[^>]*\bwidth=", html) is None
+    return received.get_body(("html",)).get_payload(decode=True)
 
 
-def test_archive_pages_pass_vnu_without_any_error(tmp_path):
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory) -> tuple[Path, dict[str, list[str]]]:
+    """Korean and English emails and a built archive, checked in one vnu run (a JVM start
+    costs seconds): ``(folder, {file name: [error messages]})``."""
     from click.testing import CliRunner
 
     from feedkit.cli import cli
 
-    _config, digest = _week(tmp_path)
-    store_with(tmp_path, digest.articles()).close()
-    (tmp_path / "config.toml").write_text(
+    folder = tmp_path_factory.mktemp("vnu")
+    config, digest = _week(folder)
+    (folder / "email-ko.html").write_bytes(_email_as_received(config, digest))
+    en = folder / "en"
+    en.mkdir()
+    config_en, digest_en = _week(en, title="Springfield News", language="en")
+    (folder / "email-en.html").write_bytes(_email_as_received(config_en, digest_en))
+
+    store_with(folder, digest.articles()).close()
+    (folder / "config.toml").write_text(
         '[site]\ntitle = "보령시 새소식"\nurl = "https://www.brcn.go.kr/"\n'
         'feed_url = "https://news.example.org/boryeong/"\n'
         '[digest]\nsubscribe = "https://news.example.org/subscribe"\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "build"])
+    result = CliRunner().invoke(cli, ["--config", str(folder / "config.toml"), "build",
+                                      "--now", "2024-06-19 09:00"])
     assert result.exit_code == 0, result.output
-    pages = sorted((tmp_path / "public" / "digest").glob("*.html"))
-    assert {p.name for p in pages} == {"2024-W24.html", "index.html"}
-    errors = _vnu(*pages)
-    assert errors == [], [(Path(m["url"]).name, m["message"]) for m in errors]
+    pages = [folder / "email-ko.html", folder / "email-en.html",
+             *sorted((folder / "public" / "digest").glob("*.html"))]
+    errors: dict[str, list[str]] = {p.name: [] for p in pages}
+    for m in _vnu(*pages):
+        errors[Path(m["url"].removeprefix("file:")).name].append(m["message"])
+    return folder, errors
+
+
+def test_email_html_passes_vnu_with_only_legacy_email_attributes(checked):
+    folder, errors = checked
+    for name in ("email-ko.html", "email-en.html"):
+        real = [m for m in errors[name] if not LEGACY_EMAIL.search(m)]
+        assert real == [], (name, real)
+        # Outlook's Word engine needs a pixel width on images (it ignores max-width)
+        html = (folder / name).read_text(encoding="utf-8")
+        widths = re.findall(r'<img\b[^>]*\bwidth="([^"]*)"', html)
+        assert widths and set(widths) == {"552"}, widths
+        assert re.search(r"<body\b[^>]*\bwidth=", html) is None
+        assert '<meta name="x-apple-disable-message-reformatting" content="">' in html
+    assert "읍·면·동 소식" in (folder / "email-ko.html").read_text(encoding="utf-8")
+
+
+def test_archive_pages_pass_vnu_without_any_error(checked):
+    _folder, errors = checked
+    pages = {n: e for n, e in errors.items() if not n.startswith("email-")}
+    assert set(pages) == {"2024-W24.html", "index.html"}
+    assert pages == {"2024-W24.html": [], "index.html": []}
 
 
 # -- SpamAssassin ----------------------------------------------------------------------------
@@ -133,12 +161,26 @@ def _render_eml(folder: Path, unsubscribe: list[str], monkeypatch) -> bytes:
     return eml.read_bytes()
 
 
+def _sample_unsubscribe(path: Path) -> list[str]:
+    """The unsubscribe URLs a sample config shows, its commented-out ones included."""
+    text = path.read_text(encoding="utf-8")
+    block = text[text.index("unsubscribe = "):]
+    block = block[:block.index("]") + 1]
+    return re.findall(r'"((?:mailto|https?):[^"]+)"', block)
+
+
+def test_sample_configs_show_a_token_https_link_beside_mailto():
+    for path in (tools.REPO / "config.toml", tools.REPO / "templates/scaffold/config.toml"):
+        urls = _sample_unsubscribe(path)
+        assert [u.split(":")[0] for u in urls] == ["mailto", "https"], (path, urls)
+        assert "{token}" in urls[1] and "{email}" not in " ".join(urls), (path, urls)
+
+
 def test_rendered_digest_with_the_recommended_unsubscribe_links_is_not_spammy(
         tmp_path, monkeypatch):
-    """The form the README and sample config recommend: mailto plus https with {token}."""
-    eml = _render_eml(tmp_path / "token", ["mailto:leave@lists.example.org",
-                                           "https://news.example.org/unsubscribe/{token}"],
-                      monkeypatch)
+    """The form the sample config shows: mailto plus https with {token}."""
+    urls = _sample_unsubscribe(tools.REPO / "config.toml")
+    eml = _render_eml(tmp_path / "token", urls, monkeypatch)
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in eml
     score, rules = _spamassassin(eml, tmp_path)
     assert "GB_CUSTOM_HTM_URI" not in rules, rules

@@ -183,6 +183,17 @@ def test_a_public_name_resolving_to_loopback_is_never_connected_to(site):
     assert site.hits("/secret")[0].headers["host"] == f"news.example.org:{site.port}"
 
 
+def test_a_source_on_a_name_resolving_to_a_private_address_says_so(site):
+    """With robots.txt checked first (as update does), the refusal is still the first thing
+    said, not "robots.txt could not be read"."""
+    f = Fetcher(FetchSettings(delay=0, retries=0, timeout=TIMEOUT),
+                resolve=lambda host, port: ["10.0.0.5"])
+    with pytest.raises(FetchError, match=r"^http://intranet\.example\.org/robots\.txt: "
+                                         r"intranet\.example\.org is on the non-public address "
+                                         r"10\.0\.0\.5; feedkit fetches private"):
+        f.get("http://intranet.example.org/board")
+
+
 def test_redirect_to_a_private_address_is_refused(site):
     """A configured public source (its name resolved by a fake resolver to the real loopback
     server, allowed like an operator's own address) redirecting to link-local metadata."""
@@ -336,3 +347,23 @@ def test_https_through_the_guarded_connection_still_verifies_certificates(tmp_pa
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_resolver_that_never_answers_is_cut_at_the_deadline():
+    """getaddrinfo has no timeout; a stuck DNS lookup must not outlast the request's deadline.
+    (The resolver is the injectable one, sleeping as a dead DNS server makes getaddrinfo do.)"""
+    stop = threading.Event()
+
+    def stuck(host: str, port: int) -> list[str]:
+        stop.wait(30)
+        return ["127.0.0.1"]
+
+    f = Fetcher(FetchSettings(delay=0, retries=0, timeout=TIMEOUT), resolve=stuck,
+                private_hosts={"news.example.org"})
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match=r"news\.example\.org/x: timed out after 2 s"):
+            f.get("http://news.example.org/x", check_robots=False)
+    finally:
+        stop.set()
+    assert TIMEOUT - 0.1 <= time.monotonic() - started < TIMEOUT + SLACK

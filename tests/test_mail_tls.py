@@ -17,7 +17,7 @@ from _digest_support import SEOUL, Behaviour, RecordingHandler, config_for, kore
 from _digest_support import store_with as make_store
 
 from feedkit.digest import Week
-from feedkit.errors import FeedkitError
+from feedkit.errors import ConfigError, FeedkitError
 from feedkit.mail import send_week
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -110,4 +110,27 @@ def test_untrusted_certificate_is_refused(tmp_path, cert, monkeypatch):
         with pytest.raises(FeedkitError, match="TLS failed"):
             send_week(config, store, WEEK, now=NOW)
         assert server.received == []
+        store.close()
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit"])
+def test_ca_file_trusts_a_private_ca(tmp_path, cert, monkeypatch, implicit):
+    """[smtp] ca_file: a city relay with a certificate from its own CA, trusted without
+    touching the system's store (no $SSL_CERT_FILE here)."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("FEEDKIT_SMTP_PASSWORD", "pa55")
+    with tls_server(cert, implicit=implicit) as (server, port):
+        smtp = {"port": port, "tls": "implicit" if implicit else "starttls",
+                "username": "news", "ca_file": str(cert[0])}
+        config = config_for(tmp_path, digest={"to": ["a@example.com"]}, smtp=smtp)
+        store = make_store(tmp_path, korean_articles(3, W24))
+        report = send_week(config, store, WEEK, now=NOW)
+        assert report.ok and server.count_by_recipient() == {"a@example.com": 1}
+        store.db.execute("DELETE FROM send_log")
+        # a ca_file that is not a certificate: a configuration error naming the file
+        (tmp_path / "not-a-cert.pem").write_text("hello\n", encoding="utf-8")
+        config = config_for(tmp_path, digest={"to": ["a@example.com"]},
+                            smtp={**smtp, "ca_file": "not-a-cert.pem"})
+        with pytest.raises(ConfigError, match=r"not-a-cert\.pem: \[smtp\] ca_file"):
+            send_week(config, store, WEEK, now=NOW)
         store.close()

@@ -6,6 +6,7 @@ in which the workflow's `run:` steps are executed in order with bash, as GitHub 
 step and the `uses:` actions aside). The sources are on loopback: one board that works, one feed
 that is down. SMTP is aiosmtpd on loopback. Three hourly runs on a Monday: 07:17 (digest not due
 yet), 09:17 (the 08:17 run was dropped: catch up and send), 10:17 (nothing more to send).
+Recipients come from the FEEDKIT_RECIPIENTS secret and from a private file outside the repository.
 Afterwards no recipient address is anywhere in what was pushed.
 """
 
@@ -24,6 +25,7 @@ from _digest_support import smtp_server
 from loopback_server import Board, Site, board_source, serve
 
 RECIPIENTS = ["kim.reader@example.com", "Lee.Reader@Example.org", "park.reader@example.net"]
+FILE_RECIPIENT = "choi.reader@example.kr"   # from a private file outside the repository
 SECRET_LIST = f"{RECIPIENTS[0]}\n이영희 <{RECIPIENTS[1]}>\n{RECIPIENTS[2]}\n"
 SEND_LOG_KEY = "k" * 40
 FEEDKIT_BIN = Path(sys.executable).parent
@@ -121,6 +123,7 @@ retries = 0
 [digest]
 from = "보령시 소식 <news@example.org>"
 recipients_env = "FEEDKIT_RECIPIENTS"
+recipients_file = "{private}"
 unsubscribe = "mailto:leave@example.org"
 
 [smtp]
@@ -163,13 +166,16 @@ def test_a_new_city_goes_live_with_the_scaffolded_workflow(tmp_path: Path, loopb
     with smtp_server() as (server, port):
         # 1. The team scaffolds the site, edits config.toml, pushes to an empty repository.
         site = tmp_path / "site"
+        private = tmp_path / "private" / "readers.txt"
+        private.parent.mkdir()
+        private.write_text(f"# the city's own list\n{FILE_RECIPIENT}\n", encoding="utf-8")
         init = subprocess.run([FEEDKIT_BIN / "feedkit", "init", str(site)], capture_output=True,
                               text=True)
         assert init.returncode == 0, init.stderr
         selectors = "\n".join(f'{k} = "{v}"' for k, v in board_source(board)["selectors"].items())
         (site / "config.toml").write_text(SITE_HEAD.format(
             port=port, down=loopback.url("/down/feed.xml"), board=board.list_url,
-            selectors=selectors), encoding="utf-8")
+            selectors=selectors, private=private.as_posix()), encoding="utf-8")
         git("init", "-q", "-b", "main", cwd=site)
         git("add", "-A", cwd=site)
         git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "site",
@@ -205,7 +211,7 @@ def test_a_new_city_goes_live_with_the_scaffolded_workflow(tmp_path: Path, loopb
         assert "2025-W01: not due until 2025-01-06 08:00" in first.stdout
         assert second.ran and third.ran
         assert sorted(r.lower() for got in server.received for r in got.rcpt) == sorted(
-            r.lower() for r in RECIPIENTS)
+            r.lower() for r in [*RECIPIENTS, FILE_RECIPIENT])
         assert all("2025-W01" in got.message["Message-ID"] for got in server.received)
 
     # 4. The pushed history: the store and the streak of the down source are there...
@@ -220,7 +226,7 @@ def test_a_new_city_goes_live_with_the_scaffolded_workflow(tmp_path: Path, loopb
     everything = everything.decode("utf-8", "replace").lower()
     everything += git("log", "--all", "-p", "--format=%an %ae %cn %ce %B", cwd=remote).lower()
     assert "send-log.jsonl" in everything  # what we are looking through is really there
-    for address in RECIPIENTS:
+    for address in [*RECIPIENTS, FILE_RECIPIENT]:
         for needle in (address.lower(), address.split("@")[0].lower()):
             assert needle not in everything, f"{needle} is in the pushed history"
     assert "이영희" not in everything
@@ -229,4 +235,5 @@ def test_a_new_city_goes_live_with_the_scaffolded_workflow(tmp_path: Path, loopb
         for path in (checkout / "public").rglob("*"):
             if path.is_file():
                 text = path.read_bytes().decode("utf-8", "replace").lower()
-                assert not any(a.split("@")[0].lower() in text for a in RECIPIENTS), path
+                assert not any(a.split("@")[0].lower() in text
+                               for a in [*RECIPIENTS, FILE_RECIPIENT]), path

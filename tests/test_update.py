@@ -300,6 +300,11 @@ def test_a_source_failing_many_runs_in_a_row_is_reported_louder(site, tmp_path, 
     assert restored.exit_code == 0, restored.output
     assert "4 runs in a row" in run(config).stderr
 
+    # --source runs only some sources: the others' streaks are left as they are.
+    assert "5 runs in a row" in run(config, "--source", "소식지").stderr
+    assert "runs in a row" not in run(config, "--source", "보도자료").stderr
+    assert "6 runs in a row" in run(config).stderr
+
     # The source comes back: its streak is gone, and the exit code is 0 again.
     site.page("/down/feed", "<rss version='2.0'><channel><title>t</title></channel></rss>",
               content_type="application/rss+xml")
@@ -357,3 +362,17 @@ def test_attachments_are_labelled_in_the_site_language(site, tmp_path):
     (html,) = [r[0] for r in sqlite3.connect(tmp_path / "articles.db").execute(
         "SELECT content_html FROM articles")]
     assert "Attachments" in html and "첨부파일" not in html
+
+
+def test_a_removed_source_is_not_reported_forever(site, tmp_path):
+    board = Board(site, count=2, per_page=5)
+    site.page("/down/feed", "maintenance", status=503)
+    down = {"kind": "feed", "name": "옛 소식지", "url": site.url("/down/feed")}
+    config = write_config(tmp_path, [down, board_source(board)])
+    assert run(config).exit_code == 3
+    stats = CliRunner().invoke(cli, ["--config", str(config), "stats"])
+    assert "옛 소식지: 1 run(s) in a row" in stats.stdout
+    write_config(tmp_path, [board_source(board)])       # the team removes the dead source
+    assert run(config).exit_code == 0
+    stats = CliRunner().invoke(cli, ["--config", str(config), "stats"])
+    assert "옛 소식지" not in stats.stdout

@@ -9,8 +9,8 @@ being a good guest on a city's small web server hold everywhere, not per reader:
 * one request at a time, and at least ``delay`` seconds between two requests to one host;
 * conditional GET: the ETag / Last-Modified of the last good answer are kept in the store's
   ``http_cache`` table, so an unchanged list page or feed costs a ``304 Not Modified``;
-* a total time limit per request that really is a deadline: connect, TLS handshake, status line,
-  headers and body together end by it, however slowly a server drips bytes (see
+* a total time limit per request that really is a deadline: DNS, connect, TLS handshake, status
+  line, headers and body together end by it, however slowly a server drips bytes (see
   :class:`_Guard`: every socket read gets only the time that is left);
 * retries with exponential backoff on network errors, timeouts, 429 and 5xx (``Retry-After``
   honoured), a byte cap per response (also after gzip), and redirects followed one hop at a time
@@ -62,6 +62,10 @@ _CHUNK = 65536
 
 class FetchError(FeedkitError):
     """A URL could not be fetched; the message names the URL and why."""
+
+
+class AddressRefusedError(FetchError):
+    """The URL's host is on an address feedkit does not fetch from (see check_addresses)."""
 
 
 @dataclass(frozen=True)
@@ -308,12 +312,12 @@ class Fetcher:
             response = exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, AddressRefused):
-                raise FetchError(f"{url}: {exc.reason}") from None
+                raise AddressRefusedError(f"{url}: {exc.reason}") from None
             if isinstance(exc.reason, TimeoutError) or guard.expired:
                 raise _Retryable(f"timed out after {s.timeout:g} s") from None
             raise _Retryable(_network_reason(exc.reason)) from None
         except AddressRefused as exc:
-            raise FetchError(f"{url}: {exc}") from None
+            raise AddressRefusedError(f"{url}: {exc}") from None
         except TimeoutError:
             raise _Retryable(f"timed out after {s.timeout:g} s") from None
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
@@ -375,7 +379,9 @@ class Fetcher:
     def _connect(self, host: str, port: int, guard: _Guard) -> socket.socket:
         """A TCP connection to ``host`` on an address that passed :func:`check_addresses`."""
         try:
-            addresses = self.resolve(host, port)
+            addresses = _within(guard, self.resolve, host, port)
+        except TimeoutError:
+            raise
         except OSError as exc:
             raise OSError(f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
                           ) from None
@@ -418,6 +424,8 @@ class Fetcher:
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         try:
             response = self._get(origin + "/robots.txt", False, ROBOTS_MAX_BYTES, False)
+        except AddressRefusedError:
+            raise   # said as it is, not as "robots.txt could not be read"
         except FetchError as exc:
             text = str(exc)
             m = re.search(r"HTTP (\d{3})", text)
@@ -508,6 +516,31 @@ def check_addresses(host: str, addresses: Iterable[str],
                 "loopback and link-local addresses only for a source configured by that "
                 "address (e.g. url = \"http://10.0.0.5/\")")
     return addresses
+
+
+def _within(guard: _Guard, fn: Callable[[str, int], list[str]], host: str,
+            port: int) -> list[str]:
+    """``fn(host, port)`` (a DNS lookup) bounded by the deadline too: ``getaddrinfo`` has no
+    timeout of its own, and a resolver that never answers would hold the run forever. It runs
+    in a daemon thread that is abandoned, not waited for, when the deadline comes first."""
+    result: list = []
+    error: list[BaseException] = []
+
+    def lookup() -> None:
+        try:
+            result.append(fn(host, port))
+        except BaseException as exc:   # handed to the caller below
+            error.append(exc)
+
+    thread = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    thread.start()
+    thread.join(guard.left())
+    if thread.is_alive():
+        guard.expired = True
+        raise TimeoutError(f"no DNS answer for {host} before the deadline")
+    if error:
+        raise error[0]
+    return result[0]
 
 
 def _system_resolve(host: str, port: int) -> list[str]:
