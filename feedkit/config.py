@@ -107,6 +107,10 @@ class FeedsConfig:
     formats: tuple[str, ...] = _doc("Which feeds to write: rss, atom, json.", default=FEED_FORMATS)
     per_category: bool = _doc("Also write one set of feeds per category.", default=True)
     full_content: bool = _doc("Include full article HTML, not only the summary.", default=True)
+    stylesheet: bool = _doc(
+        "Link RSS and Atom feeds to feed.xsl so a browser shows them as a page. Off by default: "
+        "Chromium covers XSLT-styled pages with a removal banner; feeds.html is the page to "
+        "send people to.", default=False)
     category_slugs: dict[str, str] = _doc(
         "Override the URL slug of a category, e.g. { \"세무과\" = \"tax\" }.", default_factory=dict
     )

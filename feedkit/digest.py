@@ -954,6 +954,7 @@ def plan_archive(config: Config, store, plan) -> None:
 
     user_dir = digest_templates_dir(config)
     base = fingerprint(code_stamp(), config.site, config.digest, config.feeds.category_slugs,
+                       config.feeds.stylesheet,
                        templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
@@ -1065,7 +1066,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
         language=language,
         author=config.author,
         email=site.email,
-        stylesheet="../feed.xsl",
+        stylesheet="../feed.xsl" if config.feeds.stylesheet else "",
         full_content=True,
     )
     return render_rss(meta, items, "feed.xml")

@@ -26,6 +26,7 @@ from feedkit.store import Store, StoredArticle
 
 STYLESHEET = "feed.xsl"
 INDEX_TEMPLATE = "index.html.j2"
+FEEDS_TEMPLATE = "feeds.html.j2"
 
 
 @dataclass
@@ -307,6 +308,12 @@ class FeedSet:
     def folder(self) -> str:
         return f"category/{self.key}/" if self.key else ""
 
+    @property
+    def page(self) -> str:
+        """The HTML page people are sent to instead of the raw feed: what a feed is, the
+        address to copy, the latest items (a category folder's own index.html)."""
+        return self.folder + "index.html" if self.key else "feeds.html"
+
 
 def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
     limit = config.feeds.limit
@@ -369,14 +376,20 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     site, feeds_cfg = config.site, config.feeds
     sets = _feed_sets(config, store, until)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
-    xsl_hash = templates_digest([STYLESHEET], user_templates)
-
+    page_limit = config.build.index_limit
+    page_print = fingerprint(code, site, formats, page_limit,
+                             templates_digest([FEEDS_TEMPLATE], user_templates),
+                             [(s.key, s.title, len(s.keys)) for s in sets])
     for fs in sets:
         rels = [fs.folder + FILENAMES[f] for f in formats]
-        print_ = fingerprint(code, site, feeds_cfg.full_content, formats, fs.title,
-                             fs.folder, fs.keys)
+        print_ = fingerprint(code, site, feeds_cfg.full_content, feeds_cfg.stylesheet, formats,
+                             fs.title, fs.folder, fs.keys)
         plan.unit(rels, print_,
                   lambda fs=fs: _render_feed_set(config, store, fs, formats, until))
+        plan.unit([fs.page], fingerprint(page_print, fs.key, fs.keys[:page_limit]),
+                  lambda fs=fs: {fs.page: _render_feed_page(
+                      config, sets, fs, formats,
+                      store.latest(page_limit, fs.category, until))})
 
     index_limit = config.build.index_limit
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
@@ -385,8 +398,9 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
                               config.digest.archive)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, store.latest(index_limit, until=until), formats)})
-    plan.unit([STYLESHEET], xsl_hash,
-              lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
+    if feeds_cfg.stylesheet:
+        plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
+                  lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
     if config.digest.archive:
         from feedkit.digest import plan_archive
 
@@ -424,7 +438,7 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
         language=site.language,
         author=config.author,
         email=site.email,
-        stylesheet="../" * depth + STYLESHEET,
+        stylesheet="../" * depth + STYLESHEET if config.feeds.stylesheet else "",
         full_content=config.feeds.full_content,
     )
     articles = [s.article for s in store.latest(config.feeds.limit, fs.category, until)]
@@ -438,11 +452,30 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
 
     feeds = [
         {"title": fs.title, "category": fs.category, "count": len(fs.keys),
-         "links": {f: fs.folder + FILENAMES[f] for f in formats}}
+         "links": {f: fs.folder + FILENAMES[f] for f in formats}, "page": fs.page}
         for fs in sets
     ]
     html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
                   articles=[s.article for s in latest], feeds=feeds, formats=formats,
                   language=config.site.language,
                   digest_archive="digest/index.html" if config.digest.archive else "")
+    return html.encode("utf-8")
+
+
+def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats: list[str],
+                      latest: list[StoredArticle]) -> bytes:
+    """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
+    feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
+    so this page, not the XML, is what the index and the digest point people to."""
+    from feedkit.templating import render
+
+    root = "../" * fs.folder.count("/")
+    addresses = [{"format": f, "url": config.site.feed_url + fs.folder + FILENAMES[f]}
+                 for f in formats]
+    others = [{"category": s.category, "count": len(s.keys), "page": root + s.page}
+              for s in sets if s is not fs]
+    html = render(FEEDS_TEMPLATE, config.templates_dir, site=config.site, title=fs.title,
+                  category=fs.category, addresses=addresses, formats=formats,
+                  articles=[s.article for s in latest], others=others, root=root,
+                  page_url=config.site.feed_url + fs.page, language=config.site.language)
     return html.encode("utf-8")

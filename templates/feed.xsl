@@ -3,6 +3,8 @@
   Shown when a person opens feed.xml or atom.xml in a browser: a readable page that says what a
   feed is and how to subscribe, then lists the items. Feed readers ignore it.
   XSLT 1.0 (the only version browsers run); handles RSS 2.0 and Atom 1.0.
+  Only linked from the feeds when [feeds] stylesheet = true: Chromium now covers XSLT-styled
+  pages with a banner announcing XSLT's removal, so feeds.html is the page people are sent to.
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -85,8 +87,46 @@
         <xsl:call-template name="rfc822-date"><xsl:with-param name="d" select="pubDate"/></xsl:call-template>
         <xsl:if test="category"> · <xsl:value-of select="category[1]"/></xsl:if>
       </div>
-      <p><xsl:value-of select="description"/></p>
+      <!-- An RSS description is HTML: feedkit escapes the plain-text summary once more
+           ("AT&amp;T" in the XML is "AT&amp;amp;T"). Undo that escaping here, or the page shows
+           "AT&amp;T". Only &lt; &gt; &amp; occur (html.escape with quote=False); &amp; last. -->
+      <p><xsl:call-template name="unescape">
+        <xsl:with-param name="text">
+          <xsl:call-template name="unescape">
+            <xsl:with-param name="text">
+              <xsl:call-template name="unescape">
+                <xsl:with-param name="text" select="string(description)"/>
+                <xsl:with-param name="from" select="'&amp;lt;'"/>
+                <xsl:with-param name="to" select="'&lt;'"/>
+              </xsl:call-template>
+            </xsl:with-param>
+            <xsl:with-param name="from" select="'&amp;gt;'"/>
+            <xsl:with-param name="to" select="'&gt;'"/>
+          </xsl:call-template>
+        </xsl:with-param>
+        <xsl:with-param name="from" select="'&amp;amp;'"/>
+        <xsl:with-param name="to" select="'&amp;'"/>
+      </xsl:call-template></p>
     </li>
+  </xsl:template>
+
+  <!-- Replace every "from" in "text" with "to" (XSLT 1.0 has no replace()). -->
+  <xsl:template name="unescape">
+    <xsl:param name="text"/>
+    <xsl:param name="from"/>
+    <xsl:param name="to"/>
+    <xsl:choose>
+      <xsl:when test="contains($text, $from)">
+        <xsl:value-of select="substring-before($text, $from)"/>
+        <xsl:value-of select="$to"/>
+        <xsl:call-template name="unescape">
+          <xsl:with-param name="text" select="substring-after($text, $from)"/>
+          <xsl:with-param name="from" select="$from"/>
+          <xsl:with-param name="to" select="$to"/>
+        </xsl:call-template>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 
   <xsl:template match="atom:entry">

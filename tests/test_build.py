@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Site
+from conftest import Site
 
 from feedkit.errors import FeedkitError
 from feedkit.site import safe_relpath, write_atomic
@@ -29,13 +29,15 @@ def snapshot(out: Path) -> dict[str, tuple[str, int, int]]:
 
 def test_output_folder_layout(built_site: Site) -> None:
     files = set(snapshot(built_site.out))
-    assert {"index.html", "feed.xml", "atom.xml", "feed.json", "feed.xsl"} <= files
+    assert {"index.html", "feeds.html", "feed.xml", "atom.xml", "feed.json"} <= files
+    assert "feed.xsl" not in files  # only with [feeds] stylesheet = true
     cats = [r[0] for r in built_site.rows("SELECT DISTINCT category FROM articles "
                                           "WHERE category != ''")]
     folders = {f.split("/")[1] for f in files if f.startswith("category/")}
     assert len(folders) == len(cats)
     for folder in folders:
-        assert {f"category/{folder}/{n}" for n in ("feed.xml", "atom.xml", "feed.json")} <= files
+        assert {f"category/{folder}/{n}" for n in ("feed.xml", "atom.xml", "feed.json",
+                                                   "index.html")} <= files
     assert not [f for f in files if f.endswith(".tmp")], "no temporary files left behind"
 
 
@@ -70,7 +72,8 @@ def test_changed_article_rewrites_only_what_shows_it(built_site: Site, tmp_path:
     after = snapshot(built_site.out)
     changed = {k for k in after if after[k] != before.get(k)}
     year, week, _ = datetime.fromisoformat(row[3]).isocalendar()
-    must = {"feed.xml", "atom.xml", "feed.json", "index.html", f"digest/{year}-W{week:02d}.html"}
+    must = {"feed.xml", "atom.xml", "feed.json", "index.html", "feeds.html",
+            f"digest/{year}-W{week:02d}.html"}
     may = {"digest/index.html", "digest/feed.xml"}  # they list that week's headlines
     assert must <= changed <= must | may, changed
 
@@ -110,9 +113,8 @@ def test_user_templates_override_bundled_ones(built_site: Site, tmp_path: Path) 
     built_site.run("build")
     index = (built_site.out / "index.html").read_text(encoding="utf-8")
     assert index == "<p>보령시 새소식 — 7</p>\n"
-    # The stylesheet was not overridden, so the bundled one is used.
-    assert (built_site.out / "feed.xsl").read_bytes() == (REPO / "templates" / "feed.xsl"
-                                                          ).read_bytes()
+    # The feed page was not overridden, so the bundled template is used.
+    assert "피드로 새 소식 받아 보기" in (built_site.out / "feeds.html").read_text("utf-8")
 
 
 class _IndexParser(HTMLParser):

@@ -116,8 +116,22 @@ def test_json_feed_matches_the_store(built_site: Site) -> None:
             row["published"])
 
 
-def test_feeds_open_as_a_page_in_a_browser(built_site: Site) -> None:
-    for path in feed_files(built_site.out):
+def test_feeds_carry_no_stylesheet_by_default(built_site: Site) -> None:
+    """Chromium covers XSLT-styled feeds with a removal banner (issue 9, Feeds 8)."""
+    for path in [*feed_files(built_site.out), built_site.out / "digest" / "feed.xml"]:
+        assert b"xml-stylesheet" not in path.read_bytes()[:300], path
+    assert not (built_site.out / "feed.xsl").exists()
+
+
+def _with_stylesheet(site: Site) -> Site:
+    site.edit_config(("[feeds]\n", "[feeds]\nstylesheet = true\n"))
+    site.run("build")
+    return site
+
+
+def test_stylesheet_on_request_links_every_feed_to_feed_xsl(built_site: Site) -> None:
+    _with_stylesheet(built_site)
+    for path in [*feed_files(built_site.out), built_site.out / "digest" / "feed.xml"]:
         head = path.read_bytes()[:200].decode("utf-8")
         match = re.search(r'<\?xml-stylesheet type="text/xsl" href="([^"]+)"\?>', head)
         assert match, path
@@ -176,6 +190,7 @@ def test_stylesheet_renders_a_readable_korean_page(built_site: Site, name: str) 
     """Run the XSL with a real XSLT 1.0 processor (libxslt, as browsers use)."""
     from lxml import etree
 
+    _with_stylesheet(built_site)
     transform = etree.XSLT(etree.parse(str(built_site.out / "feed.xsl")))
     page = str(transform(etree.parse(str(built_site.out / name))))
     assert '<html lang="ko">' in page
@@ -196,7 +211,7 @@ def test_stylesheet_speaks_the_feeds_language(tmp_path: Path) -> None:
     src.write_text('{"title": "Bin collection changes", "url": "https://council.example/7", '
                    '"published": "2024-06-11 14:30"}\n', encoding="utf-8")
     site.run("import", str(src))
-    site.run("build")
+    _with_stylesheet(site)
     transform = etree.XSLT(etree.parse(str(site.out / "feed.xsl")))
     for name in ("feed.xml", "atom.xml"):
         page = str(transform(etree.parse(str(site.out / name))))

@@ -102,8 +102,12 @@ def test_built_files_come_back_byte_for_byte_with_browser_content_types(built_si
         "atom.xml": "application/xml; charset=utf-8",
         "feed.json": "application/json; charset=utf-8",
         "feed.xsl": "text/xsl; charset=utf-8",
+        "feeds.html": "text/html; charset=utf-8",
         "digest/feed.xml": "application/xml; charset=utf-8",
     }
+    # feed.xsl is written only for sites that ask for it.
+    built_site.edit_config(("[feeds]\n", "[feeds]\nstylesheet = true\n"))
+    built_site.run("build")
     with running(built_site) as server:
         for rel, ctype in expected.items():
             status, headers, body = fetch(server.url("/" + rel))
