@@ -5,8 +5,8 @@ feed link opens and of the front page.
 
 Builds the bundled Boryeong sample (data/boryeong.jsonl) with the real CLI into a temporary
 folder, pinned to a fixed "now" so the picture does not depend on the day, and screenshots
-public/feeds.html and public/index.html with headless Chromium (apt-get install chromium fonts-noto-cjk) at 800x900,
-the size of the README's other pictures.
+public/feeds.html and public/index.html with headless Chromium (apt-get install chromium
+fonts-noto-cjk) at 800x900, the size of the README's other pictures.
 """
 
 from __future__ import annotations
