@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from datetime import datetime
 
 from lxml import etree
@@ -33,6 +34,17 @@ _ATOM_ENTRY_CHILDREN = _words(
 _ATOM_ENTRY_SINGLES = _words("content id published rights source summary title updated")
 
 
+def _atom_children(parent: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """The Atom elements directly under ``parent``, with their local names. Extension elements
+    are skipped here: their namespaces are checked separately."""
+    for child in parent:
+        if not isinstance(child.tag, str):
+            continue
+        ns, local = _split(child.tag)
+        if ns == ATOM_NS:
+            yield child, local
+
+
 class AtomChecks(CheckerBase):
     """Atom 1.0: feed metadata, ids, dates, persons, text constructs, entries."""
 
@@ -45,12 +57,7 @@ class AtomChecks(CheckerBase):
         feed_updated_el = None
         author_before_entries = False
         misplaced = False
-        for child in root:
-            if not isinstance(child.tag, str):
-                continue
-            ns, local = _split(child.tag)
-            if ns != ATOM_NS:
-                continue  # extension element (namespace checked separately)
+        for child, local in _atom_children(root):
             if local == "entry":
                 entries.append(child)
                 continue
@@ -259,12 +266,7 @@ class AtomChecks(CheckerBase):
             present: set[str] = set()
             links: list[etree._Element] = []
             content = None
-            for child in entry:
-                if not isinstance(child.tag, str):
-                    continue
-                ns, local = _split(child.tag)
-                if ns != ATOM_NS:
-                    continue
+            for child, local in _atom_children(entry):
                 present.add(local)
                 if local not in _ATOM_ENTRY_CHILDREN:
                     self.flag(child, "UndefinedElement", f"Undefined entry element: {local}")

@@ -107,15 +107,20 @@ class JsonChecks(CheckerBase):
             self.jflag(where, code, f"must be an RFC 3339 date-time: {value!r}")
         return when
 
+    def _json_array(self, where: str, obj: dict, key: str) -> list | None:
+        """An optional array member: None when absent or not an array (``InvalidValue``)."""
+        value = obj.get(key)
+        if value is not None and not isinstance(value, list):
+            self.jflag(f"{where}.{key}", "InvalidValue", f"{key} must be an array")
+            return None
+        return value
+
     def _json_authors(self, where: str, obj: dict) -> None:
         if "author" in obj:
             self.jflag(f"{where}.author", "Deprecated", "author is deprecated in JSON Feed "
                        "1.1; use authors (an array)")
-        authors = obj.get("authors")
+        authors = self._json_array(where, obj, "authors")
         if authors is None:
-            return
-        if not isinstance(authors, list):
-            self.jflag(f"{where}.authors", "InvalidValue", "authors must be an array")
             return
         for j, author in enumerate(authors):
             at = f"{where}.authors[{j}]"
@@ -167,11 +172,8 @@ class JsonChecks(CheckerBase):
             self.jflag(f"{where}.tags", "InvalidValue", "tags must be an array of strings")
         self._json_language(f"{where}.language", item.get("language"))
         self._json_authors(where, item)
-        attachments = item.get("attachments")
+        attachments = self._json_array(where, item, "attachments")
         if attachments is None:
-            return
-        if not isinstance(attachments, list):
-            self.jflag(f"{where}.attachments", "InvalidValue", "attachments must be an array")
             return
         for j, att in enumerate(attachments):
             at = f"{where}.attachments[{j}]"

@@ -85,10 +85,7 @@ class RssChecks(CheckerBase):
                 self.flag(child, "UndefinedElement", f"Undefined channel element: {label}")
                 continue
             if label == "title":
-                channel_title = self._text(child)
-                if not channel_title:
-                    self.flag(child, "NotBlank", "title should not be blank")
-                self._check_nonhtml(child, channel_title)
+                channel_title = self._check_plain(child, label)
             elif label == "link":
                 channel_link = self._text(child)
                 self._check_uri_value(child, channel_link, "link")
@@ -151,6 +148,14 @@ class RssChecks(CheckerBase):
                       "lastBuildDate is older than the newest item's pubDate (feedkit rule)")
         self._check_media(root)
 
+    def _check_plain(self, el: etree._Element, what: str) -> str:
+        """A title or category: plain text that must not be blank; returns the value."""
+        value = self._text(el)
+        if not value:
+            self.flag(el, "NotBlank", f"{what} should not be blank")
+        self._check_nonhtml(el, value)
+        return value
+
     def _check_person(self, el: etree._Element) -> None:
         value = self._text(el)
         code = _email_with_name_problem(value)
@@ -210,10 +215,7 @@ class RssChecks(CheckerBase):
                     present.append(label)
                     continue
                 if label == "title":
-                    value = self._text(child)
-                    if not value:
-                        self.flag(child, "NotBlank", "title should not be blank")
-                    self._check_nonhtml(child, value)
+                    self._check_plain(child, label)
                 elif label in ("link", "comments"):
                     self._check_uri_value(child, self._text(child), label)
                 elif label in ("description", "content:encoded"):
@@ -230,10 +232,7 @@ class RssChecks(CheckerBase):
                 elif label == "author":
                     self._check_person(child)
                 elif label == "category":
-                    value = self._text(child)
-                    if not value:
-                        self.flag(child, "NotBlank", "category should not be blank")
-                    self._check_nonhtml(child, value)
+                    self._check_plain(child, label)
                 elif label == "enclosure":
                     enclosures += 1
                     if enclosures == 2:
