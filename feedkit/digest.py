@@ -828,9 +828,19 @@ class MessageFactory:
     def _header(name: str, value: str, policy: EmailPolicy = MESSAGE_POLICY) -> bytes:
         return policy.fold_binary(*policy.header_store_parse(name, value))
 
-    def _unsubscribe_header(self, urls: list[str]) -> bytes:
-        value = ", ".join(f"<{_ascii_url(u)}>" for u in urls)
-        return self._header("List-Unsubscribe", value)
+    @staticmethod
+    def _unsubscribe_header(urls: list[str]) -> bytes:
+        # What _MessagePolicy.fold writes: one <URL> per line. _ascii_url percent-encodes
+        # "<" and ">", so the entries are exactly the URLs.
+        entries = ",\r\n ".join(f"<{_ascii_url(u)}>" for u in urls)
+        return f"List-Unsubscribe: {entries}\r\n".encode("ascii")
+
+    def _to_header(self, to: str, policy: EmailPolicy) -> bytes:
+        # A plain address on one line is written as it is; anything else (a long or
+        # internationalised one) goes through the email package's folder.
+        if len(to) <= 70 and _PLAIN_ADDRESS.fullmatch(to):
+            return b"To: " + to.encode("ascii") + b"\r\n"
+        return self._header("To", to, policy)
 
     def message(self, recipient: str, key: str | None) -> tuple[str, bytes]:
         """(Message-ID, the message's bytes) for one reader."""
@@ -841,7 +851,7 @@ class MessageFactory:
         to = header_address(recipient)
         head, policy = self._head(utf8=not to.isascii())
         boundary = mime_boundary(mid, link, self.fingerprint)
-        out = [head["from"], self._header("To", to, policy)]
+        out = [head["from"], self._to_header(to, policy)]
         if "reply-to" in head:
             out.append(head["reply-to"])
         out += [head["subject"], head["date"], b"Message-ID: " + mid.encode() + b"\r\n",
@@ -861,6 +871,9 @@ class MessageFactory:
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+# RFC 5322 dot-atom local part and a host name: nothing the header folder would quote or encode.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 def _crlf(text: str) -> str:

@@ -10,7 +10,8 @@ What it takes for zero W3C validator warnings, and where feedgen needs steering:
   sources): the validator's DuplicateUpdated warning is better than a time no source gave;
 * the lead image is an RSS ``enclosure`` (``length="0"``: the size is unknown, as the RSS
   Board's profile and the W3C validator ask), an Atom ``link rel="enclosure"`` and JSON Feed
-  ``image``, besides ``media:content``; every RSS item names its author or department;
+  ``image``, besides ``media:content``; every RSS item and Atom entry names its author or
+  department (readers do not apply the channel's author to items);
 * Atom content is ``type="html"`` (feedgen's ``CDATA`` type is invalid Atom);
 * the RSS ``<link>`` is whichever ``link()`` came last, so the alternate link is set last;
 * each format gets its own ``rel="self"`` URL;
@@ -80,11 +81,6 @@ def creator(meta: FeedMeta, article: Article) -> str:
     return article.author or article.category or meta.author
 
 
-def _own_author(meta: FeedMeta, article: Article) -> bool:
-    """An entry names its author only when it differs from the feed's (no repeated noise)."""
-    return bool(article.author) and article.author != meta.author
-
-
 def _image_type(url: str) -> str | None:
     path = urlsplit(url).path.lower()
     for ext, mime in _IMAGE_TYPES.items():
@@ -129,8 +125,9 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
             fe.content(article.content_html, type="html")
         for term in ((article.category,) if article.category else ()) + article.tags:
             fe.category(term=term)
-        if _own_author(meta, article):
-            fe.author({"name": article.author})
+        # Named on every entry, not only when it differs from the feed's: newsboat (and others)
+        # do not apply an Atom feed's author to its entries and show them blank.
+        fe.author({"name": creator(meta, article)})
         mime = _image_type(article.image) if article.image else None
         if mime:
             # What readers use: RSS <enclosure> (newsboat stores no media:content), Atom

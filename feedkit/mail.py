@@ -246,6 +246,35 @@ def _classify(exc: Exception) -> Exception:
     return PermanentFailure(reason) if 500 <= code < 600 else TemporaryFailure(reason)
 
 
+class _QuickData:
+    """smtplib's DATA without its dot-stuffing pass when there is nothing to stuff.
+
+    smtplib runs a regular expression over every message to double a leading "." on each line
+    (RFC 5321 §4.5.2): a third of the client's own work per message. feedkit's messages are
+    headers and base64, where no line starts with "."; one search proves it, and any message
+    where it fails takes smtplib's path unchanged.
+    """
+
+    def data(self, msg):
+        if (isinstance(msg, bytes) and msg.endswith(b"\r\n") and not msg.startswith(b".")
+                and b"\n." not in msg):
+            self.putcmd("data")
+            code, reply = self.getreply()
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            self.send(msg + b".\r\n")
+            return self.getreply()
+        return super().data(msg)
+
+
+class _SMTP(_QuickData, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_QuickData, smtplib.SMTP_SSL):
+    pass
+
+
 def envelope_address(address: str) -> tuple[str, bool]:
     """The address as ``RCPT TO`` carries it, and whether that needs SMTPUTF8.
 
@@ -298,10 +327,10 @@ class SmtpSession:
         context = self.context
         try:
             if mode == "implicit":
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                                      context=context)
+                conn: smtplib.SMTP = _SMTP_SSL(s.host, s.port, timeout=s.timeout,
+                                               context=context)
             else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                conn = _SMTP(s.host, s.port, timeout=s.timeout)
             conn.ehlo()
             if mode == "starttls":
                 if not conn.has_extn("starttls"):

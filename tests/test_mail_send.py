@@ -52,12 +52,31 @@ def test_the_fast_build_is_byte_identical_to_the_email_package(tmp_path, unsubsc
     subject = renderer.subject(digest)
     factory = MessageFactory(config, digest, body, subject, NOW)
     for reader in ["kim@example.com", "Lee.Young+news@Example.COM", "user@예시.한국",
-                   "사용자@예시.한국", "o'brien@example.org"]:
+                   "사용자@예시.한국", "o'brien@example.org", "a.b-c@mail.example.co.kr",
+                   "x" * 60 + "@" + "long-domain-" * 3 + "example.org", "üser@example.org"]:
         reference = message_bytes(build_message(config, digest, body, subject, reader, NOW,
                                                 key="k:" + reader))
         mid, fast = factory.message(reader, "k:" + reader)
         assert fast == reference, reader
         assert message_from_bytes(fast, policy=default_policy)["Message-ID"] == mid
+
+
+def test_a_message_with_a_leading_dot_line_is_still_dot_stuffed(tmp_path):
+    """The quick DATA path is only for messages with nothing to stuff; anything else goes
+    through smtplib's own stuffing, and the server gets the lines back intact."""
+    import smtplib
+
+    from feedkit.mail import _SMTP
+
+    with smtp_server() as (server, port):
+        conn = _SMTP("127.0.0.1", port, timeout=5)
+        plain = b"Subject: a\r\n\r\nline one\r\nline two\r\n"
+        dotted = b"Subject: b\r\n\r\n.hidden\r\n..two\r\n"
+        conn.sendmail("news@example.org", ["a@example.com"], plain)
+        conn.sendmail("news@example.org", ["b@example.com"], dotted)
+        conn.quit()
+    assert [r.data for r in server.received] == [plain, dotted]
+    assert issubclass(_SMTP, smtplib.SMTP)
 
 
 def test_several_connections_are_used_and_each_reader_gets_one(tmp_path):

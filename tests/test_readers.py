@@ -80,8 +80,10 @@ def test_newsboat_reads_the_real_second(reader_site: Site, name: str, tmp_path: 
     assert len(items) == 3
 
 
-def test_newsboat_shows_an_author_for_every_rss_item(reader_site: Site, tmp_path: Path) -> None:
-    items = _newsboat_items(reader_site, "feed.xml", tmp_path)
+@pytest.mark.parametrize("name", ["feed.xml", "atom.xml"])
+def test_newsboat_shows_an_author_for_every_item(reader_site: Site, name: str,
+                                                 tmp_path: Path) -> None:
+    items = _newsboat_items(reader_site, name, tmp_path)
     assert {guid: v[1] for guid, v in items.items()} == {
         "frac": "보령시 새소식",   # the site's own: [site] author defaults to the title
         "frac2": "세무과",          # no author: the department
