@@ -132,6 +132,11 @@ def test_no_robots_file_means_no_crawl_delay(site):
     f.get(site.url("/a"))
     f.get(site.url("/b"))
     assert slept == []
+    g = Fetcher(FetchSettings(**{**FAST.__dict__, "delay": 0}), sleep=slept.append,
+                private_hosts={"127.0.0.1"})
+    g.get(site.url("/a"), check_robots=False)        # robots.txt never read: no delay either
+    g.get(site.url("/b"), check_robots=False)
+    assert slept == []
 
 
 def test_a_refusal_names_the_robots_file_and_the_token(site):
