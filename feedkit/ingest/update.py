@@ -176,7 +176,7 @@ def run_update(config: Config, store: Store, *, full: bool = False, build: bool 
             progress.done(sr)
     report.fetch = fetcher.stats
     if build:
-        from feedkit.site import build as build_site
+        from feedkit.build import build as build_site
 
         report.build = build_site(config, store, out_dir)
     report.seconds = time.monotonic() - started
