@@ -657,8 +657,9 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     site's timezone, default Monday 08:00); before that it says "not due until ..." and exits
     0, so every scheduled run can call it and the first run after the due time sends. A send
     log in the store makes re-runs safe: each recipient gets the week once. Temporary failures
-    are retried with backoff; exits 3 if some recipients failed and others were sent, 1 if
-    none could be sent. A week without articles sends nothing and exits 0.
+    are retried with backoff; exits 3 if some recipients failed and the others have the week
+    (from this run or an earlier one), 1 if nobody could be sent to. A week without articles
+    sends nothing and exits 0.
     """
     from feedkit.config import check_placeholders
     from feedkit.mail import send_week
@@ -707,7 +708,9 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
                  f"used up): {why}")
     obj.info(report.summary())
     if not report.ok:
-        sys.exit(EXIT_PARTIAL if report.sent else 1)
+        # Partly done when anyone has the week, from this run or an earlier one: a reader
+        # refused on every hourly retry must not turn each later run into a failure.
+        sys.exit(EXIT_PARTIAL if report.sent or report.already else 1)
 
 
 @cli.command()

@@ -29,6 +29,8 @@ GITIGNORE = """\
 # Never commit subscriber addresses: recipients come from the FEEDKIT_RECIPIENTS secret.
 /recipients*
 *.recipients
+# A rendered message (`digest render --eml`) carries its recipient's address in To:.
+*.eml
 .venv/
 """
 

@@ -188,3 +188,21 @@ def test_project_is_published_under_its_own_name() -> None:
     assert meta["project"]["scripts"] == {"feedkit": "feedkit.cli:main"}
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "pip install feedkit\n" not in readme and "pip install feedkit " not in readme
+
+
+def test_git_add_all_in_a_fresh_site_leaves_out_addresses_and_build_output(tmp_path) -> None:
+    """README step 7 is `git add -A`: what a team has lying around by then (a rendered .eml
+    with a To: address, a recipients file, the store, public/, the venv) must stay out of it,
+    as git itself decides."""
+    site = tmp_path / "site"
+    assert run("init", str(site)).exit_code == 0
+    for rel in ("digest.eml", "recipients.txt", "articles.db", "public/index.html",
+                ".venv/pyvenv.cfg", "digest.html"):
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text("x\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(site)], check=True)
+    subprocess.run(["git", "-C", str(site), "add", "-A"], check=True)
+    added = subprocess.run(["git", "-C", str(site), "diff", "--cached", "--name-only"],
+                           check=True, capture_output=True, text=True).stdout.split()
+    assert sorted(added) == [".github/workflows/feedkit.yml", ".gitignore", "config.toml",
+                             "data/articles.jsonl", "digest.html", "requirements.txt"]

@@ -314,6 +314,34 @@ def test_cli_send_reports_failures_and_exits_non_zero(tmp_path):
         assert len(server.received) == 2
 
 
+def test_cli_rerun_with_a_reader_still_failing_is_partly_done_not_a_failure(tmp_path):
+    """Every hourly run of a due week retries the one refused reader; the others got the week
+    on an earlier run, so the run is partly done (3), not "nobody could be sent to" (1), which
+    would turn every hourly CI run red for the rest of the week."""
+    behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 unknown" if "reader1" in rcpt
+                          else None)
+    with smtp_server(behaviour) as (server, port):
+        _write_config(tmp_path, port, READERS[:3])
+        store_with(tmp_path, korean_articles(3, W24)).close()
+        first = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
+        assert first.exit_code == 3, first.output
+        rerun = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
+        assert "2024-W24: 0 sent, 2 already sent, 1 failed" in rerun.output
+        assert rerun.exit_code == 3, rerun.output
+        assert len(server.received) == 2
+
+
+def test_cli_send_where_every_reader_fails_exits_one(tmp_path):
+    behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 unknown")
+    with smtp_server(behaviour) as (server, port):
+        _write_config(tmp_path, port, READERS[:2])
+        store_with(tmp_path, korean_articles(3, W24)).close()
+        result = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
+        assert "2024-W24: 0 sent, 0 already sent, 2 failed" in result.output
+        assert result.exit_code == 1, result.output
+        assert server.received == []
+
+
 def test_unreachable_server_fails_with_one_line(tmp_path):
     import socket
 
