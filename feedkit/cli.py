@@ -316,7 +316,7 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
     progress = Progress(sys.stderr, verbose=obj.verbosity > 0,
                         quiet=obj.verbosity < 0, echo=click.echo)
     with obj.open_store() as store:
-        report = run_update(config, store, full=full, build=False, progress=progress,
+        report = run_update(config, store, full=full, progress=progress,
                             sources=sources)
         _stamp_import(store)
         now = datetime.now(UTC).isoformat(timespec="minutes")
