@@ -187,11 +187,13 @@ def _stamp(path: Path) -> str:
 
 
 def code_stamp() -> tuple:
-    """Size and mtime of feedkit's own modules: a changed feedkit (even an editable install
-    with the same version number) must not be mistaken for an unchanged build."""
+    """Size and mtime of feedkit's own modules, subpackages included (``validate/rss.py`` is
+    as much the build's code as ``feeds.py``): a changed feedkit (even an editable install with
+    the same version number) must not be mistaken for an unchanged build. Paths are relative to
+    the package, so the same code installed elsewhere gives the same stamp."""
     here = Path(__file__).resolve().parent
-    return (__version__, *sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                 for p in here.glob("*.py")))
+    return (__version__, *sorted((p.relative_to(here).as_posix(), p.stat().st_size,
+                                  p.stat().st_mtime_ns) for p in here.rglob("*.py")))
 
 
 def fingerprint(*parts: object) -> str:

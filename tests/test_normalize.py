@@ -39,6 +39,8 @@ XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uff
         ("N2025-12-10", datetime(2025, 12, 10, tzinfo=SEOUL)),
         ("2025-12-12 17:44:00", datetime(2025, 12, 12, 17, 44, tzinfo=SEOUL)),
         ("2025.12.05 16:40", datetime(2025, 12, 5, 16, 40, tzinfo=SEOUL)),
+        ("2025.12.05 16:40:59", datetime(2025, 12, 5, 16, 40, 59, tzinfo=SEOUL)),
+        ("2024/06/11 오후 2:30:15", datetime(2024, 6, 11, 14, 30, 15, tzinfo=SEOUL)),
         # Aware inputs keep their instant (shown in the site's zone).
         ("2025-12-05T09:00:00+09:00", datetime(2025, 12, 5, 9, 0, tzinfo=SEOUL)),
         ("2025-12-13T16:51:45.684+00:00", datetime(2025, 12, 13, 16, 51, 45, 684000, tzinfo=UTC)),
@@ -109,6 +111,12 @@ def test_impossible_dates_are_rejected_as_impossible(text: str) -> None:
     ("June 11", r"^unrecognised date 'June 11'$"),       # no year: never guess one
     ("지난 2일", r"^unrecognised date '지난 2일'$"),
     ("1700-01-01", r"^implausible date '1700-01-01'$"),
+    ("February 31, 2024", r"^impossible date 'February 31, 2024'$"),
+    ("보도자료 2024 공지", r"^unrecognised date '보도자료 2024 공지'$"),
+    # a long cell is quoted only in part: its first 60 characters
+    ("x" * 30 + " 2024 " + "y" * 40,
+     "^unrecognised date '" + "x" * 30 + " 2024 " + "y" * 24 + "'$"),
+    ("June 11 " + "z" * 70, "^unrecognised date 'June 11 " + "z" * 52 + "'$"),
 ])
 def test_unusable_dates_are_rejected(text: str, reason: str) -> None:
     with pytest.raises(RecordError, match=reason):

@@ -22,7 +22,7 @@ import feedparser
 import pytest
 from conftest import Site
 
-from feedkit.output import write_atomic
+from feedkit.output import write_atomic, write_atomic_stream
 
 NEWS = "https://www.brcn.go.kr/news/"
 
@@ -141,3 +141,27 @@ def test_write_atomic_that_fails_half_way_keeps_the_old_bytes(tmp_path: Path) ->
     assert result.returncode != 0 and "File too large" in result.stderr
     assert target.read_bytes() == b"<old/>" * 10
     assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
+
+
+def test_streamed_writes_are_atomic_too(tmp_path: Path) -> None:
+    """The export of a big store is written in chunks: same promises as write_atomic."""
+    target = tmp_path / "articles.jsonl"
+    target.write_bytes(b'{"old": 1}\n')
+    old = os.umask(0o022)
+    try:
+        with target.open("rb") as reader:
+            assert write_atomic_stream(target, iter([b'{"new": ', b"1}\n"])) is True
+            assert reader.read() == b'{"old": 1}\n'
+    finally:
+        os.umask(old)
+    assert target.read_bytes() == b'{"new": 1}\n'
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    before = target.stat()
+    assert write_atomic_stream(target, iter([b'{"new"', b": 1}\n"])) is False
+    after = target.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert write_atomic_stream(target, iter([b'{"new": 1}\n', b"more\n"])) is True
+    assert target.read_bytes() == b'{"new": 1}\nmore\n'
+    assert write_atomic_stream(target, iter([b'{"new": 1}\n'])) is True   # shorter: changed
+    assert target.read_bytes() == b'{"new": 1}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["articles.jsonl"]

@@ -7,6 +7,7 @@ by jamo, without the sound-change rules. They are not computed by feedkit.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ import feedparser
 import pytest
 from conftest import Site
 
-from feedkit.slugs import base_slug
+from feedkit.slugs import base_slug, category_slugs
 
 # Every initial consonant, before ㅏ (RR table 2: ㄱ g, ㄲ kk, ㄴ n, ㄷ d, ㄸ tt, ㄹ r, ㅁ m, ㅂ b,
 # ㅃ pp, ㅅ s, ㅆ ss, ㅇ silent, ㅈ j, ㅉ jj, ㅊ ch, ㅋ k, ㅌ t, ㅍ p, ㅎ h).
@@ -164,3 +165,27 @@ def test_a_pinned_slug_is_not_taken_by_another_category(tmp_path: Path) -> None:
     assert got.pop("tax") == {"세무과"}
     ((folder, cats),) = got.items()
     assert cats == {"Tax"} and re.fullmatch(r"tax-[0-9a-f]{8}", folder), folder
+
+
+# ---------------------------------------------------------------------------------------------
+# The rule older feedkit versions used (every name of a clash hashed, order-independent). A
+# store upgraded from one seeds its category URLs with it, so those URLs do not move.
+
+def blake(name: str) -> str:
+    """The hash suffix as the rule defines it: BLAKE2b, 4 bytes, of the UTF-8 name."""
+    return hashlib.blake2b(name.encode("utf-8"), digest_size=4).hexdigest()
+
+
+def test_legacy_rule_plain_names_keep_their_plain_slug() -> None:
+    assert category_slugs(["세무과", "관광과"]) == {"세무과": "semugwa", "관광과": "gwangwanggwa"}
+
+
+def test_legacy_rule_hashes_every_name_of_a_clash() -> None:
+    assert category_slugs(["Tax", "tax", "세무과"]) == {
+        "Tax": f"tax-{blake('Tax')}", "tax": f"tax-{blake('tax')}", "세무과": "semugwa"}
+
+
+def test_legacy_rule_overrides_and_names_without_letters() -> None:
+    got = category_slugs(["관광과", "세무과", "★", "Tourism"], {"관광과": "tourism"})
+    assert got == {"관광과": "tourism", "세무과": "semugwa", "★": f"c-{blake('★')}",
+                   "Tourism": f"tourism-{blake('Tourism')}"}

@@ -317,6 +317,53 @@ def test_a_source_failing_many_runs_in_a_row_is_reported_louder(site, tmp_path, 
     assert state.read_bytes() == b""
 
 
+def test_update_full_reads_every_page_again(site, tmp_path):
+    """``--full``: no conditional GET and no skipping of known rows, every page is read again
+    (and, with --verbose in a log, each page gets its own line)."""
+    board = Board(site, count=3, per_page=5)
+    config = write_config(tmp_path, [board_source(board)])
+    assert run(config).exit_code == 0
+    before = len(site.log)
+    result = CliRunner().invoke(cli, ["--config", str(config), "--verbose", "update", "--full"])
+    assert result.exit_code == 0, result.stderr
+    hits = site.log[before:]
+    assert all("if-none-match" not in h.headers for h in hits)
+    assert sum("view.do" in h.path for h in hits) == 3            # every detail page again
+    assert "보도자료: 2 page(s), 3 detail page(s), 0 new, 0 changed, 3 unchanged" in result.stdout
+    assert f"보도자료: {board.list_url}: fetched, 3 item(s)" in result.output
+
+
+def test_run_update_as_a_library_builds_and_then_asks_conditionally(site, tmp_path):
+    """The library call with its defaults: update, then build; the next call sends the
+    validators (a 304), also with a Fetcher the caller made."""
+    from feedkit.config import load_config
+    from feedkit.ingest.fetch import Fetcher, FetchSettings
+    from feedkit.ingest.update import run_update
+    from feedkit.store import Store
+
+    board = Board(site, count=2, per_page=5)
+    config = load_config(write_config(tmp_path, [board_source(board)]))
+    with Store(config.store_path) as store:
+        first = run_update(config, store)
+        assert first.ok and first.build is not None
+        assert (tmp_path / "public" / "feed.xml").is_file()
+        fetcher = Fetcher(FetchSettings.from_config(config), private_hosts={"127.0.0.1"})
+        second = run_update(config, store, build=False, fetcher=fetcher)
+    assert second.sources[0].not_modified == 1 and second.build is None
+    assert site.hits("/board/list.do")[-1].headers["if-none-match"]
+
+
+def test_attachments_are_labelled_in_the_site_language(site, tmp_path):
+    board = Board(site, count=1, per_page=5)
+    config = write_config(tmp_path, [board_source(board)])
+    text = config.read_text(encoding="utf-8").replace("[site]\n", '[site]\nlanguage = "en"\n')
+    config.write_text(text, encoding="utf-8")
+    assert run(config, "--no-build").exit_code == 0
+    (html,) = [r[0] for r in sqlite3.connect(tmp_path / "articles.db").execute(
+        "SELECT content_html FROM articles")]
+    assert "Attachments" in html and "첨부파일" not in html
+
+
 def test_a_removed_source_is_not_reported_forever(site, tmp_path):
     board = Board(site, count=2, per_page=5)
     site.page("/down/feed", "maintenance", status=503)
