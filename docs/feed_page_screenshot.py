@@ -1,11 +1,12 @@
-"""Regenerate docs/img/feed-page.png, the README's picture of the page a feed link opens.
+"""Regenerate docs/img/feed-page.png and docs/img/index.png, the README's pictures of the page a
+feed link opens and of the front page.
 
     python docs/feed_page_screenshot.py
 
 Builds the bundled Boryeong sample (data/boryeong.jsonl) with the real CLI into a temporary
 folder, pinned to a fixed "now" so the picture does not depend on the day, and screenshots
-public/feeds.html with headless Chromium (apt-get install chromium fonts-noto-cjk) at 800x900,
-the size of the README's other pictures.
+public/feeds.html and public/index.html with headless Chromium (apt-get install chromium
+fonts-noto-cjk) at 800x900, the size of the README's other pictures.
 """
 
 from __future__ import annotations
@@ -43,18 +44,21 @@ def build(folder: Path) -> Path:
         result = CliRunner().invoke(cli, ["--config", str(config), *args])
         if result.exit_code:
             raise SystemExit(f"feedkit {' '.join(args)} failed:\n{result.output}")
-    return folder / "public" / "feeds.html"
+    return folder / "public"
 
 
 def main() -> None:
-    target = REPO / "docs" / "img" / "feed-page.png"
+    shots = {"feeds.html": "feed-page.png", "index.html": "index.png"}
     with tempfile.TemporaryDirectory() as tmp:
-        page = build(Path(tmp))
-        subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                        "--hide-scrollbars", "--window-size=800,900",
-                        "--virtual-time-budget=3000", f"--screenshot={target}", page.as_uri()],
-                       check=True, capture_output=True, timeout=120)
-    print(target)
+        public = build(Path(tmp))
+        for page, picture in shots.items():
+            target = REPO / "docs" / "img" / picture
+            subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                            "--hide-scrollbars", "--window-size=800,900",
+                            "--virtual-time-budget=3000", f"--screenshot={target}",
+                            (public / page).as_uri()],
+                           check=True, capture_output=True, timeout=120)
+            print(target)
 
 
 if __name__ == "__main__":
