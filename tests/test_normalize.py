@@ -14,6 +14,7 @@ from feedkit.ingest.normalize import (
     RecordError,
     clean_summary,
     clean_text,
+    clean_title,
     clean_url,
     normalize_record,
     parse_date,
@@ -286,3 +287,15 @@ def test_normalize_record_caps_very_long_titles() -> None:
 def test_normalize_record_rejects_with_a_reason(record: dict, reason: str) -> None:
     with pytest.raises(RecordError, match=reason):
         normalize_record(record, SEOUL)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("송년행사 개...", "송년행사 개…"),
+    ("송년행사 개 … ...", "송년행사 개…"),
+    ("제목...………", "제목…"),       # more cut marks than badge layers: all go, one "…" stays
+    ("...………", ""),                # nothing but cut marks: no title at all
+])
+def test_clean_title_is_idempotent_on_stacked_cut_marks(raw: str, expected: str) -> None:
+    # hypothesis found "...………" -> "...…" -> "" (an export that would not import again).
+    assert clean_title(raw) == expected
+    assert clean_title(expected) == expected
