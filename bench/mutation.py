@@ -55,8 +55,7 @@ GROUPS: dict[str, list[str]] = {
                "feedkit.digest.x_link_reserve__*",
                "feedkit.digest.x_sent_size__*"],
     # The send loop and its log: each recipient once, failures retried or reported, every
-    # attempt logged, the rate limit kept (add tests/test_mail*.py to [tool.mutmut]'s
-    # pytest_add_cli_args_test_selection for this group).
+    # attempt logged, the rate limit kept.
     "mail": ["feedkit.mail.x_deliver__*", "feedkit.mail.x__connection__*",
              "feedkit.mail.x_send_week__*", "feedkit.mail.xǁ_Runǁlog__*",
              "feedkit.mail.xǁRateLimiterǁacquire__*", "feedkit.mail.x__classify__*"],
