@@ -139,8 +139,9 @@ def bench_render(config, store) -> None:
 
 
 def bench_archive(config, store, out: Path) -> None:
+    from feedkit.build import build
     from feedkit.digest import plan_archive
-    from feedkit.site import OutputPlan, build
+    from feedkit.output import OutputPlan
 
     shutil.rmtree(out, ignore_errors=True)
     store.db.execute("DELETE FROM outputs")

@@ -29,9 +29,9 @@ GROUPS: dict[str, list[str]] = {
     # Category slugs: the public URL of every category feed.
     "slugs": ["feedkit.slugs.*"],
     # The output writer: atomic replace, file mode, failed writes, safe paths.
-    "writer": ["feedkit.site.x_write_atomic__*", "feedkit.site.x__write_atomic__*",
-               "feedkit.site.x__create_temp__*", "feedkit.site.x__write_atomic_stream__*",
-               "feedkit.site.xǁOutputPlanǁcommit__*", "feedkit.site.x_safe_relpath__*"],
+    "writer": ["feedkit.output.x_write_atomic__*", "feedkit.output.x__write_atomic__*",
+               "feedkit.output.x__create_temp__*", "feedkit.output.x__write_atomic_stream__*",
+               "feedkit.output.xǁOutputPlanǁcommit__*", "feedkit.output.x_safe_relpath__*"],
     # Fetch rules: robots.txt, Crawl-delay, per-host delay, retries and Retry-After,
     # conditional-GET validators (staged, committed, discarded when a source fails).
     "fetch": ["feedkit.ingest.fetch.xǁFetcherǁ_load_robots__*",

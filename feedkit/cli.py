@@ -226,7 +226,7 @@ def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     Only files whose content changed are rewritten; a failed build leaves the old output intact.
     Articles dated in the future wait until their time unless [build] publish_future is set.
     """
-    from feedkit.site import build as build_site
+    from feedkit.build import build as build_site
 
     config = obj.config
     from feedkit.schedule import parse_now  # the same --now as the digest commands
@@ -316,7 +316,7 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
     progress = Progress(sys.stderr, verbose=obj.verbosity > 0,
                         quiet=obj.verbosity < 0, echo=click.echo)
     with obj.open_store() as store:
-        report = run_update(config, store, full=full, build=False, progress=progress,
+        report = run_update(config, store, full=full, progress=progress,
                             sources=sources)
         _stamp_import(store)
         now = datetime.now(UTC).isoformat(timespec="minutes")
@@ -349,7 +349,7 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
 
 def _build_after_update(obj: Context, config, store, out_dir: Path | None, report):
     """Build; an empty store after failed sources says which sources and why."""
-    from feedkit.site import build as build_site
+    from feedkit.build import build as build_site
 
     if store.is_empty() and report.failed:
         lines = ["nothing to build: the article store is empty and "
@@ -390,7 +390,7 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
     export -> import -> export is byte-identical.
     """
     from feedkit.export import export_chunks, export_send_log_chunks
-    from feedkit.site import write_atomic_stream
+    from feedkit.output import write_atomic_stream
 
     def counted(chunks, tally: list[int]):
         for chunk in chunks:
@@ -620,7 +620,7 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
 
 def _write_file(target: Path, data: bytes) -> bool:
     """write_atomic with an OS error as one line (exit 1), not a traceback."""
-    from feedkit.site import write_atomic
+    from feedkit.output import write_atomic
 
     try:
         return write_atomic(target, data)
@@ -633,7 +633,7 @@ def _write_out(target: Path, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    from feedkit.site import write_atomic
+    from feedkit.output import write_atomic
 
     try:
         write_atomic(target, data)

@@ -962,7 +962,7 @@ def plan_archive(config: Config, store, plan) -> None:
     and content hashes), its neighbours (the prev/next links), the templates and the config, so
     a build after an import re-renders only the weeks whose articles changed.
     """
-    from feedkit.site import code_stamp, fingerprint
+    from feedkit.output import code_stamp, fingerprint
     from feedkit.templating import templates_digest
 
     user_dir = digest_templates_dir(config)

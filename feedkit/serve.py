@@ -347,7 +347,7 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: b
           log: Log | None = None) -> None:
     """Build (unless ``build=False``), then serve until Ctrl-C, which returns normally."""
     if build:
-        from feedkit.site import build as build_site
+        from feedkit.build import build as build_site
         from feedkit.store import Store
 
         with Store(config.store_path) as store:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from datetime import datetime
 from html.parser import HTMLParser
@@ -13,7 +14,7 @@ import pytest
 from conftest import Site
 
 from feedkit.errors import FeedkitError
-from feedkit.site import safe_relpath, write_atomic
+from feedkit.output import safe_relpath, write_atomic
 
 
 def snapshot(out: Path) -> dict[str, tuple[str, int, int]]:
@@ -159,7 +160,8 @@ def test_empty_store_is_a_clear_error(site: Site) -> None:
     assert "the article store is empty" in result.stderr
 
 
-@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../b", "", "a//b", "./a"])
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../b", "", "a//b", "./a",
+                                 "category\\..\\..\\x", "feed.xml\x00.html"])
 def test_output_paths_cannot_escape(bad: str) -> None:
     with pytest.raises(FeedkitError, match=r"^refusing unsafe output path "):
         safe_relpath(bad)
@@ -211,3 +213,13 @@ def test_a_site_in_another_language_and_timezone(tmp_path: Path) -> None:
     week = (site.out / "digest" / "2024-W24.html").read_text(encoding="utf-8")
     assert "Council tax bands" in week and "lang=\"en-GB\"" in week
     assert site.run("validate").exit_code == 0
+
+
+def test_a_touched_but_identical_file_is_counted_unchanged(built_site: Site) -> None:
+    """Only its mtime changed: the unit is rendered again, the bytes match, nothing is
+    rewritten, and the summary counts every file as unchanged."""
+    total = sum(1 for p in built_site.out.rglob("*") if p.is_file())
+    feed = built_site.out / "feed.xml"
+    os.utime(feed, ns=(feed.stat().st_atime_ns, feed.stat().st_mtime_ns + 10**9))
+    result = built_site.run("build")
+    assert f": 0 written, {total} unchanged" in result.output

@@ -14,6 +14,7 @@ import pytest
 from _digest_support import SEOUL, config_for, korean_articles, store_with
 from lxml import html as lxml_html
 
+from feedkit.build import build
 from feedkit.dates import week_label, week_name
 from feedkit.digest import (
     DigestRenderer,
@@ -24,7 +25,6 @@ from feedkit.digest import (
     message_bytes,
 )
 from feedkit.model import Article
-from feedkit.site import build
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 

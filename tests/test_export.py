@@ -151,7 +151,7 @@ def test_export_streams_with_memory_far_below_its_size(tmp_path: Path) -> None:
     import tracemalloc
 
     from feedkit.export import export_chunks
-    from feedkit.site import write_atomic_stream
+    from feedkit.output import write_atomic_stream
 
     db = _store_with(tmp_path, 3000)
     target = tmp_path / "out.jsonl"
@@ -170,7 +170,7 @@ def test_export_streams_with_memory_far_below_its_size(tmp_path: Path) -> None:
 
 def test_streamed_export_replaces_only_a_different_file(tmp_path: Path) -> None:
     from feedkit.export import export_chunks
-    from feedkit.site import write_atomic_stream
+    from feedkit.output import write_atomic_stream
 
     db = _store_with(tmp_path, 1200, body_chars=30)
     target = tmp_path / "out.jsonl"
@@ -201,7 +201,7 @@ def test_an_export_that_fails_half_way_leaves_the_old_file(built_site: Site,
         raise OSError(28, "No space left on device")
 
     from feedkit.errors import FeedkitError
-    from feedkit.site import write_atomic_stream
+    from feedkit.output import write_atomic_stream
 
     try:
         write_atomic_stream(target, failing())

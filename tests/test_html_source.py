@@ -33,7 +33,7 @@ def make_config(tmp_path: Path, *sources: dict, fetch: dict | None = None):
 
 def update(config, **kw):
     with Store(config.store_path) as store:
-        return run_update(config, store, build=False, **kw)
+        return run_update(config, store, **kw)
 
 
 def stored(config) -> dict[str, sqlite3.Row]:

@@ -77,7 +77,7 @@ def test_naju_table_board(site, tmp_path):
     site.page("/www/administration/reporting/coverage", page.read_bytes())
     config = example("naju-table.toml", site, tmp_path)
     with Store(config.store_path) as store:
-        report = run_update(config, store, build=False)
+        report = run_update(config, store)
     sr = report.sources[0]
     assert sr.error == "" and sr.rejected == []
     rows = stored(config.store_path)
@@ -105,7 +105,7 @@ def test_naju_board_as_euc_kr(site, tmp_path):
               content_type="text/html; charset=EUC-KR")
     config = example("naju-table.toml", site, tmp_path)
     with Store(config.store_path) as store:
-        sr = run_update(config, store, build=False).sources[0]
+        sr = run_update(config, store).sources[0]
     assert sr.error == "" and sr.rejected == []
     rows = stored(config.store_path)
     for exp in rows_of("list_table", "나주시 보도자료"):
@@ -119,7 +119,7 @@ def test_gangjin_card_list(site, tmp_path):
     site.page("/www/government/news/press", page.read_bytes())
     config = example("gangjin-cards.toml", site, tmp_path)
     with Store(config.store_path) as store:
-        sr = run_update(config, store, build=False).sources[0]
+        sr = run_update(config, store).sources[0]
     assert sr.error == "" and sr.rejected == []
     rows = stored(config.store_path)
     expected = rows_of("list_cards", "강진군 보도자료")
@@ -152,7 +152,7 @@ def test_gwangju_detail_page(site, tmp_path):
         AI산업...</a></td><td class="date">2025-12-05</td></tr></tbody></table>""")
     config = example("gwangju-detail.toml", site, tmp_path)
     with Store(config.store_path) as store:
-        sr = run_update(config, store, build=False).sources[0]
+        sr = run_update(config, store).sources[0]
     assert sr.error == "" and sr.rejected == [] and sr.details == 1
     (exp,) = rows_of("detail", "광주광역시 보도자료")
     got = stored(config.store_path)[detail_path]

@@ -14,6 +14,7 @@ from feedkit.ingest.normalize import (
     RecordError,
     clean_summary,
     clean_text,
+    clean_title,
     clean_url,
     normalize_record,
     parse_date,
@@ -84,11 +85,47 @@ def test_parse_date_forms(text: str, expected: datetime) -> None:
         ("작성일 : 2024-06-11 오전 12:30 조회 96", 0, 30),
         ("등록 2024-06-11 12:10 AM 조회 5", 0, 10),
         ("June 11, 2024 12:30 AM", 0, 30),
+        ("June 11, 2024 12:30 am", 0, 30),
         ("11 Jun 2024 3:20 PM", 15, 20),
     ],
 )
 def test_twelve_hour_clock(text: str, hour: int, minute: int) -> None:
     assert parse_date(text, SEOUL) == datetime(2024, 6, 11, hour, minute, tzinfo=SEOUL)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[2024-06-11]", datetime(2024, 6, 11, tzinfo=SEOUL)),
+    ("(작성일: 2024.06.11)", datetime(2024, 6, 11, tzinfo=SEOUL)),
+    ("【N2024-06-11 09:05】", datetime(2024, 6, 11, 9, 5, tzinfo=SEOUL)),
+    ("보도자료 등록 2025-12-10 17:09:30 조회 3", datetime(2025, 12, 10, 17, 9, 30, tzinfo=SEOUL)),
+    ("1970-01-01", datetime(1970, 1, 1, tzinfo=SEOUL)),
+    ("2200-12-31", datetime(2200, 12, 31, tzinfo=SEOUL)),
+])
+def test_board_cells_brackets_and_the_plausible_range(text: str, expected: datetime) -> None:
+    assert parse_date(text, SEOUL) == expected
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (1718064000, r"^ambiguous numeric date 1718064000: give an ISO 8601 string$"),
+    (20240611.0, r"^ambiguous numeric date 20240611\.0: give an ISO 8601 string$"),
+    (True, r"^unrecognised date 'True'$"),
+    ("1969-12-31", r"^implausible date '1969-12-31'$"),
+    ("2201-01-01", r"^implausible date '2201-01-01'$"),
+    ("등록 2024-02-30 조회 5", r"^impossible date '등록 2024-02-30 조회 5' "),
+])
+def test_values_that_are_not_dates(value, reason: str) -> None:
+    with pytest.raises(RecordError, match=reason):
+        parse_date(value, SEOUL)
+
+
+def test_date_and_datetime_objects() -> None:
+    from datetime import date
+
+    assert parse_date(date(2024, 6, 11), SEOUL) == datetime(2024, 6, 11, tzinfo=SEOUL)
+    assert parse_date(datetime(2024, 6, 11, 9, 30), SEOUL) == datetime(2024, 6, 11, 9, 30,
+                                                                         tzinfo=SEOUL)
+    aware = parse_date(datetime(2024, 6, 11, 0, 30, tzinfo=UTC), SEOUL)
+    assert aware == datetime(2024, 6, 11, 9, 30, tzinfo=SEOUL) and aware.tzinfo == SEOUL
 
 
 def test_naive_dates_are_read_in_the_site_timezone() -> None:
@@ -250,3 +287,15 @@ def test_normalize_record_caps_very_long_titles() -> None:
 def test_normalize_record_rejects_with_a_reason(record: dict, reason: str) -> None:
     with pytest.raises(RecordError, match=reason):
         normalize_record(record, SEOUL)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("송년행사 개...", "송년행사 개…"),
+    ("송년행사 개 … ...", "송년행사 개…"),
+    ("제목...………", "제목…"),       # more cut marks than badge layers: all go, one "…" stays
+    ("...………", ""),                # nothing but cut marks: no title at all
+])
+def test_clean_title_is_idempotent_on_stacked_cut_marks(raw: str, expected: str) -> None:
+    # hypothesis found "...………" -> "...…" -> "" (an export that would not import again).
+    assert clean_title(raw) == expected
+    assert clean_title(expected) == expected

@@ -333,9 +333,11 @@ def test_update_full_reads_every_page_again(site, tmp_path):
     assert f"보도자료: {board.list_url}: fetched, 3 item(s)" in result.output
 
 
-def test_run_update_as_a_library_builds_and_then_asks_conditionally(site, tmp_path):
-    """The library call with its defaults: update, then build; the next call sends the
+def test_run_update_as_a_library_only_updates_and_then_asks_conditionally(site, tmp_path):
+    """The library call with its defaults: update and report, never build (issue 10: ingest
+    depends on the store, not on the output; the caller builds); the next call sends the
     validators (a 304), also with a Fetcher the caller made."""
+    from feedkit.build import build
     from feedkit.config import load_config
     from feedkit.ingest.fetch import Fetcher, FetchSettings
     from feedkit.ingest.update import run_update
@@ -345,11 +347,13 @@ def test_run_update_as_a_library_builds_and_then_asks_conditionally(site, tmp_pa
     config = load_config(write_config(tmp_path, [board_source(board)]))
     with Store(config.store_path) as store:
         first = run_update(config, store)
-        assert first.ok and first.build is not None
+        assert first.ok and first.totals().inserted == 2
+        assert not (tmp_path / "public").exists()
+        build(config, store)
         assert (tmp_path / "public" / "feed.xml").is_file()
         fetcher = Fetcher(FetchSettings.from_config(config), private_hosts={"127.0.0.1"})
-        second = run_update(config, store, build=False, fetcher=fetcher)
-    assert second.sources[0].not_modified == 1 and second.build is None
+        second = run_update(config, store, fetcher=fetcher)
+    assert second.sources[0].not_modified == 1
     assert site.hits("/board/list.do")[-1].headers["if-none-match"]
 
 

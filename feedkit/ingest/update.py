@@ -1,4 +1,8 @@
-"""``feedkit update``: read every configured source, store new and changed articles, build.
+"""``feedkit update``: read every configured source, store new and changed articles.
+
+It returns an :class:`UpdateReport` and never builds: the CLI prints every source's errors from
+that report first, then runs :func:`feedkit.build.build` (ingest depends on the store, never on
+the output).
 
 Each source is read and stored on its own, in its own transaction, so one source that fails
 (a site down, a layout that changed, a missing file) costs only its own articles for this run:
@@ -15,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from feedkit.config import FILE_SOURCE_KINDS, Config, SourceConfig
 from feedkit.errors import FeedkitError
@@ -73,7 +77,6 @@ class SourceReport:
 class UpdateReport:
     sources: list[SourceReport] = field(default_factory=list)
     fetch: FetchStats = field(default_factory=FetchStats)
-    build: Any = None           # site.BuildReport when a build ran
     seconds: float = 0.0
 
     @property
@@ -142,11 +145,11 @@ def source_id(src: SourceConfig) -> str:
     return hashlib.blake2b((src.url or src.path).encode("utf-8"), digest_size=5).hexdigest()
 
 
-def run_update(config: Config, store: Store, *, full: bool = False, build: bool = True,
-               out_dir=None, progress: Progress | None = None,
+def run_update(config: Config, store: Store, *, full: bool = False,
+               progress: Progress | None = None,
                fetcher: Fetcher | None = None,
                sources: list[SourceConfig] | None = None) -> UpdateReport:
-    """Update every source (or ``sources``), then build unless ``build`` is False."""
+    """Update every source (or ``sources``) and report; building is the caller's job."""
     started = time.monotonic()
     report = UpdateReport()
     cache = HttpCache(store.db)
@@ -175,10 +178,6 @@ def run_update(config: Config, store: Store, *, full: bool = False, build: bool 
         if progress:
             progress.done(sr)
     report.fetch = fetcher.stats
-    if build:
-        from feedkit.site import build as build_site
-
-        report.build = build_site(config, store, out_dir)
     report.seconds = time.monotonic() - started
     return report
 

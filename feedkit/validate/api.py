@@ -24,9 +24,9 @@ MAX_FEED_BYTES = 5_000_000
 
 
 class _Checker(RssChecks, AtomChecks, JsonChecks):
-    """Validates one document; ``self.result`` holds problems and facts for cross-file checks."""
-
-    # -- entry point ------------------------------------------------------------------------
+    """Validates one document of any of the three formats: detects which (JSON or XML, then
+    ``<rss>`` or Atom ``<feed>``) and runs that format's checks; ``self.result`` holds problems
+    and facts for cross-file checks."""
 
     def run(self, expected_self_url: str | None, content_type: str | None) -> _Result:
         if len(self.data) > MAX_FEED_BYTES:
@@ -44,7 +44,6 @@ class _Checker(RssChecks, AtomChecks, JsonChecks):
         if expected_self_url and self.result.kind:
             self.check_self_location(expected_self_url)
         return self.result
-
 
     # -- XML --------------------------------------------------------------------------------
 

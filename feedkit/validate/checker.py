@@ -42,7 +42,10 @@ def _split(tag: str) -> tuple[str, str]:
 
 
 class CheckerBase:
-    """Validates one document; ``self.result`` holds problems and facts for cross-file checks."""
+    """What every format's checks build on: one document's bytes and name, ``self.result``
+    (problems and facts for cross-file checks), reporting with element paths, and the checks
+    of values in elements. The format mixins (:mod:`.rss`, :mod:`.atom`, :mod:`.jsonfeed`)
+    derive from it; :class:`feedkit.validate.api._Checker` combines them."""
 
     def __init__(self, data: bytes, name: str) -> None:
         self.data = data
@@ -234,6 +237,8 @@ class CheckerBase:
                     self.flag(child, code, f"{self._label(parent)} contains more than one "
                               f"{label}")
                 seen.add(label)
+
+    # -- Media RSS (in RSS and Atom) --------------------------------------------------------
 
     def _check_media(self, root: etree._Element) -> None:
         """Media RSS rules the W3C validator applies (only when ``media:`` elements are used)."""

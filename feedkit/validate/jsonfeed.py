@@ -19,8 +19,6 @@ JSONFEED_10 = "https://jsonfeed.org/version/1"
 class JsonChecks(CheckerBase):
     """JSON Feed 1.1: feed members, authors, items, attachments."""
 
-    # -- JSON Feed 1.1 ----------------------------------------------------------------------
-
     def jflag(self, where: str, code: str, message: str, severity: str | None = None) -> None:
         self.add(f"{self.name}:{where}", code, message, severity)
 

@@ -1,0 +1,200 @@
+"""The build: the one place that turns the store into the output folder.
+
+Feeds (main and per category, every configured format), their HTML pages, the index page, the
+optional stylesheet and the digest web archive, each planned as a unit of an
+:class:`feedkit.output.OutputPlan` (skipped when its inputs are unchanged) and written together
+at the end, atomically: a build that fails part-way leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from feedkit.config import FEED_FILENAMES as FILENAMES
+from feedkit.config import Config
+from feedkit.errors import FeedkitError
+from feedkit.output import BuildReport, OutputPlan, check_out_dir, code_stamp, fingerprint
+from feedkit.store import Store, StoredArticle
+
+STYLESHEET = "feed.xsl"
+INDEX_TEMPLATE = "index.html.j2"
+FEEDS_TEMPLATE = "feeds.html.j2"
+
+
+@dataclass(frozen=True)
+class FeedSet:
+    """One feed in every configured format: the main one or one category's."""
+
+    key: str                       # "" for the main feed, else the category slug
+    title: str
+    category: str | None
+    keys: list[tuple[str, str]]    # (id, hash) of its articles: the fingerprint's input
+
+    @property
+    def folder(self) -> str:
+        return f"category/{self.key}/" if self.key else ""
+
+    @property
+    def page(self) -> str:
+        """The HTML page people are sent to instead of the raw feed: what a feed is, the
+        address to copy, the latest items (a category folder's own index.html)."""
+        return self.folder + "index.html" if self.key else "feeds.html"
+
+
+def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
+    limit = config.feeds.limit
+    sets = [FeedSet("", config.site.title, None, store.latest_keys(limit, until=until))]
+    if config.feeds.per_category:
+        cats = store.categories(until)
+        # Claiming order: the category published first keeps a contested slug.
+        claim = [c.name for c in sorted(cats, key=lambda c: (c.first, c.name))]
+        slugs = store.category_slugs(claim, config.feeds.category_slugs)
+        for c in cats:
+            sets.append(FeedSet(slugs[c.name], f"{config.site.title} — {c.name}", c.name,
+                                store.latest_keys(limit, c.name, until)))
+    return sets
+
+
+def build(config: Config, store: Store, out_dir: Path | None = None,
+          progress: Callable[[int], None] | None = None,
+          now: datetime | None = None) -> BuildReport:
+    """Render everything that changed into ``out_dir`` (default ``[build] out``);
+    ``progress`` is told how many files each rendered unit produced. Articles dated after
+    ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
+    from feedkit.config import check_placeholders
+    from feedkit.digest import current_week
+    from feedkit.publication import build_time, visible_until
+    from feedkit.templating import find_template, templates_digest
+
+    check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
+    out_dir = (out_dir or config.out_dir).resolve()
+    check_out_dir(out_dir)
+    if store.is_empty():
+        raise FeedkitError("nothing to build: the article store is empty "
+                           "(run 'feedkit import' or 'feedkit update' first)")
+    moment = build_time(now)
+    until = visible_until(config, moment)
+    if not store.latest_keys(1, until=until):
+        raise FeedkitError("nothing to publish yet: every stored article is dated in the "
+                           "future ([build] publish_future = true publishes ahead)")
+    user_templates = config.templates_dir
+    plan = OutputPlan(store, out_dir, progress, until, moment)
+    code = code_stamp()
+    # The common case in a cron job: nothing at all changed since the last build. One look at
+    # the store's generation counter (plus the files' size and mtime) proves it; the articles
+    # still held back are part of it, so one whose time has come triggers a build.
+    # So is the week in progress: when it ends, the archive gains it, store change or not.
+    if plan.reuse_group("", fingerprint(code, config, templates_state(config),
+                                         store.generation, plan.held_back,
+                                         current_week(config, moment).label)):
+        return plan.report
+    site, feeds_cfg = config.site, config.feeds
+    sets = _feed_sets(config, store, until)
+    formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
+    page_limit = config.build.index_limit
+    page_print = fingerprint(code, site, formats, page_limit,
+                             templates_digest([FEEDS_TEMPLATE], user_templates),
+                             [(s.key, s.title, len(s.keys)) for s in sets])
+    for fs in sets:
+        rels = [fs.folder + FILENAMES[f] for f in formats]
+        print_ = fingerprint(code, site, feeds_cfg.full_content, feeds_cfg.stylesheet, formats,
+                             fs.title, fs.folder, fs.keys)
+        plan.unit(rels, print_,
+                  lambda fs=fs: _render_feed_set(config, store, fs, formats, until))
+        plan.unit([fs.page], fingerprint(page_print, fs.key, fs.keys[:page_limit]),
+                  lambda fs=fs: {fs.page: _render_feed_page(
+                      config, sets, fs, formats,
+                      store.latest(page_limit, fs.category, until))})
+
+    index_limit = config.build.index_limit
+    index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
+                              for s in sets], store.latest_keys(index_limit, until=until),
+                              templates_digest([INDEX_TEMPLATE], user_templates),
+                              config.digest.archive)
+    plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
+        config, sets, store.latest(index_limit, until=until), formats)})
+    if feeds_cfg.stylesheet:
+        plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
+                  lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
+    if config.digest.archive:
+        from feedkit.digest import plan_archive
+
+        plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
+    return plan.commit()
+
+
+def templates_state(config: Config) -> str:
+    """A hash of every template a build may read (the site's own folders and the bundled one)."""
+    from feedkit.templating import bundled_templates_dir
+
+    h = hashlib.sha256()
+    folders = [config.templates_dir, config.resolve(config.digest.templates)
+               if config.digest.templates else None, bundled_templates_dir()]
+    for folder in folders:
+        if folder is None or not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[str],
+                     until: int | None = None) -> dict[str, bytes]:
+    from feedkit.feeds import FeedMeta, render_feeds
+
+    site = config.site
+    depth = fs.folder.count("/")
+    meta = FeedMeta(
+        title=fs.title,
+        description=site.description or fs.title,
+        site_url=site.url,
+        base_url=site.feed_url + fs.folder,
+        language=site.language,
+        author=config.author,
+        email=site.email,
+        stylesheet="../" * depth + STYLESHEET if config.feeds.stylesheet else "",
+        full_content=config.feeds.full_content,
+    )
+    articles = [s.article for s in store.latest(config.feeds.limit, fs.category, until)]
+    rendered = render_feeds(meta, articles, formats)
+    return {fs.folder + name: data for name, data in rendered.items()}
+
+
+def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
+                  formats: list[str]) -> bytes:
+    from feedkit.templating import render
+
+    feeds = [
+        {"title": fs.title, "category": fs.category, "count": len(fs.keys),
+         "links": {f: fs.folder + FILENAMES[f] for f in formats}, "page": fs.page}
+        for fs in sets
+    ]
+    html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
+                  articles=[s.article for s in latest], feeds=feeds, formats=formats,
+                  language=config.site.language,
+                  digest_archive="digest/index.html" if config.digest.archive else "")
+    return html.encode("utf-8")
+
+
+def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats: list[str],
+                      latest: list[StoredArticle]) -> bytes:
+    """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
+    feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
+    so this page, not the XML, is what the index and the digest point people to."""
+    from feedkit.templating import render
+
+    root = "../" * fs.folder.count("/")
+    addresses = [{"format": f, "url": config.site.feed_url + fs.folder + FILENAMES[f]}
+                 for f in formats]
+    others = [{"category": s.category, "count": len(s.keys), "page": root + s.page}
+              for s in sets if s is not fs]
+    html = render(FEEDS_TEMPLATE, config.templates_dir, site=config.site, title=fs.title,
+                  category=fs.category, addresses=addresses, formats=formats,
+                  articles=[s.article for s in latest], others=others, root=root,
+                  page_url=config.site.feed_url + fs.page, language=config.site.language)
+    return html.encode("utf-8")
