@@ -108,12 +108,49 @@ def test_robots_unreachable_means_stay_away(site):
     assert len(site.hits("/robots.txt")) == 2     # one request and its one retry
 
 
-@pytest.mark.parametrize("status", [404, 403, 410])
+@pytest.mark.parametrize("status", [400, 404, 403, 410, 499])
 def test_robots_client_error_means_no_rules(site, status):
     """RFC 9309 2.3.1.3: a 4xx robots.txt is "unavailable": crawling is allowed."""
     site.page("/robots.txt", "Disallow: /", status=status, content_type="text/plain")
     site.page("/a", "허용")
     assert fetcher().get(site.url("/a")).text() == "허용"
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_robots_server_errors_all_mean_stay_away(site, status):
+    site.page("/robots.txt", "oops", status=status)
+    with pytest.raises(FetchError, match=rf"robots\.txt could not be read .*HTTP {status}"):
+        fetcher(retries=0).get(site.url("/a"))
+
+
+def test_no_robots_file_means_no_crawl_delay(site):
+    site.page("/a", "a")
+    site.page("/b", "b")
+    slept: list[float] = []
+    f = Fetcher(FetchSettings(**{**FAST.__dict__, "delay": 0}), sleep=slept.append,
+                private_hosts={"127.0.0.1"})
+    f.get(site.url("/a"))
+    f.get(site.url("/b"))
+    assert slept == []
+    g = Fetcher(FetchSettings(**{**FAST.__dict__, "delay": 0}), sleep=slept.append,
+                private_hosts={"127.0.0.1"})
+    g.get(site.url("/a"), check_robots=False)        # robots.txt never read: no delay either
+    g.get(site.url("/b"), check_robots=False)
+    assert slept == []
+
+
+def test_a_refusal_names_the_robots_file_and_the_token(site):
+    site.page("/robots.txt", "User-agent: feedkit\nDisallow: /x\n", content_type="text/plain")
+    with pytest.raises(FetchError) as info:
+        fetcher().get(site.url("/x/1"))
+    assert str(info.value) == (f"{site.url('/x/1')}: disallowed by {site.base}/robots.txt "
+                               "for 'feedkit'")
+
+
+def test_one_attempt_is_not_called_attempts(site):
+    site.page("/down", "no", status=503)
+    with pytest.raises(FetchError, match=r"/down: HTTP 503 Service Unavailable$"):
+        fetcher(retries=0).get(site.url("/down"))
 
 
 def test_delay_between_requests_to_one_host(site):
