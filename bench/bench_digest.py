@@ -113,7 +113,9 @@ def ensure_store(folder: Path, n: int) -> Path:
 
 
 def bench_render(config, store) -> None:
-    from feedkit.digest import DigestRenderer, Week, load_digest
+    from feedkit.digest.compose import load_digest
+    from feedkit.digest.render import DigestRenderer
+    from feedkit.digest.week import Week
 
     week = Week.parse(BUSY_WEEK, config.tz)
     digest = load_digest(config, store, week)
@@ -129,7 +131,7 @@ def bench_render(config, store) -> None:
     print(f"email, {digest.total}-article week inlined: median {statistics.median(times):.1f} ms"
           f" (min {min(times):.1f}, first/cold {cold:.0f} ms), "
           f"HTML {len(body.html.encode()) / 1024:.1f} KiB, {body.shown} shown")
-    from feedkit.digest import make_digest
+    from feedkit.digest.compose import make_digest
 
     big = make_digest(config, week, digest.articles() * 6)  # 300: the busy week six times
     t = time.perf_counter()
@@ -140,7 +142,7 @@ def bench_render(config, store) -> None:
 
 def bench_archive(config, store, out: Path) -> None:
     from feedkit.build import build
-    from feedkit.digest import plan_archive
+    from feedkit.digest.archive import plan_archive
     from feedkit.output import OutputPlan
 
     shutil.rmtree(out, ignore_errors=True)
@@ -173,8 +175,8 @@ def bench_send(config, store, recipients: int) -> None:
 
     from aiosmtpd.controller import Controller
 
-    from feedkit.digest import Week
-    from feedkit.mail import send_week
+    from feedkit.digest.week import Week
+    from feedkit.mail.send import send_week
 
     class Sink:
         count = 0

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_digest import synthetic_articles  # noqa: E402
 
 from feedkit.config import parse_config  # noqa: E402
-from feedkit.digest import Week  # noqa: E402
+from feedkit.digest.week import Week  # noqa: E402
 from feedkit.store import Store  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "send"
@@ -131,7 +131,7 @@ def bare_loop(port: int, message: bytes, recipients: list[str], connections: int
 
 
 def feedkit_send(config, store, week, connections: int, rate: float = 0.0) -> tuple[float, int]:
-    from feedkit.mail import send_week
+    from feedkit.mail.send import send_week
 
     store.db.execute("DELETE FROM send_log")
     start = time.perf_counter()
@@ -158,7 +158,9 @@ def main() -> None:
     try:
         recipients = [f"reader{i:05d}@example.com" for i in range(args.recipients)]
         config, store, week = make_site(port, recipients)
-        from feedkit.digest import DigestRenderer, MessageFactory, load_digest
+        from feedkit.digest.compose import load_digest
+        from feedkit.digest.render import DigestRenderer
+        from feedkit.mail.message import MessageFactory
 
         digest = load_digest(config, store, week)
         body = DigestRenderer(config).email(digest)

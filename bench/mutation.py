@@ -50,16 +50,16 @@ GROUPS: dict[str, list[str]] = {
               "feedkit.ingest.normalize.x__dateutil__*"],
     # The digest's size budget: the HTML part as sent (CRLF, escaped personal links) must stay
     # under [digest] max_html_bytes, with room kept for each recipient's unsubscribe link.
-    "budget": ["feedkit.digest.xǁDigestRendererǁemail__*",
-               "feedkit.digest.xǁDigestRendererǁ_fit__*",
-               "feedkit.digest.x_link_reserve__*",
-               "feedkit.digest.x_sent_size__*"],
+    "budget": ["feedkit.digest.render.xǁDigestRendererǁemail__*",
+               "feedkit.digest.render.xǁDigestRendererǁ_fit__*",
+               "feedkit.digest.render.x_link_reserve__*",
+               "feedkit.digest.compose.x_sent_size__*"],
     # The send loop and its log: each recipient once, failures retried or reported, every
     # attempt logged, the rate limit kept (add tests/test_mail*.py to [tool.mutmut]'s
     # pytest_add_cli_args_test_selection for this group).
-    "mail": ["feedkit.mail.x_deliver__*", "feedkit.mail.x__connection__*",
-             "feedkit.mail.x_send_week__*", "feedkit.mail.xǁ_Runǁlog__*",
-             "feedkit.mail.xǁRateLimiterǁacquire__*", "feedkit.mail.x__classify__*"],
+    "mail": ["feedkit.mail.send.x_deliver__*", "feedkit.mail.send.x__connection__*",
+             "feedkit.mail.send.x_send_week__*", "feedkit.mail.send.xǁ_Runǁlog__*",
+             "feedkit.mail.send.xǁRateLimiterǁacquire__*", "feedkit.mail.smtp.x__classify__*"],
 }
 
 

@@ -22,7 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from feedkit.config import parse_config  # noqa: E402
-from feedkit.digest import DigestRenderer, Week, make_digest  # noqa: E402
+from feedkit.digest.compose import make_digest  # noqa: E402
+from feedkit.digest.render import DigestRenderer  # noqa: E402
+from feedkit.digest.week import Week  # noqa: E402
 from feedkit.model import Article  # noqa: E402
 
 SEOUL = ZoneInfo("Asia/Seoul")

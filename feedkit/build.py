@@ -66,7 +66,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     ``progress`` is told how many files each rendered unit produced. Articles dated after
     ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
     from feedkit.config import check_placeholders
-    from feedkit.digest import current_week
+    from feedkit.digest.week import current_week
     from feedkit.publication import build_time, visible_until
     from feedkit.templating import find_template, templates_digest
 
@@ -121,7 +121,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
         plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
                   lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
     if config.digest.archive:
-        from feedkit.digest import plan_archive
+        from feedkit.digest.archive import plan_archive
 
         plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
     return plan.commit()

@@ -517,7 +517,7 @@ def _week_options(fn):
 
 
 def _warn_unsubscribe(obj: Context) -> None:
-    from feedkit.digest import unsubscribe_warnings
+    from feedkit.digest.render import unsubscribe_warnings
 
     for line in unsubscribe_warnings(obj.config.digest.unsubscribe):
         obj.warn(f"warning: {line}")
@@ -530,7 +530,7 @@ def _now(obj: Context, now_text: str | None, today):
 
 
 def _pick_week(obj: Context, week_text: str | None, today, now_text: str | None = None):
-    from feedkit.digest import Week
+    from feedkit.digest.week import Week
 
     tz = obj.config.tz
     if week_text:
@@ -562,19 +562,16 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
     The .eml is dated at the end of its week, not "now", so the same store gives the same
     bytes. Exits 1 for a week without articles unless --allow-empty.
     """
-    from feedkit.digest import (
-        DigestRenderer,
+    from feedkit.digest.compose import load_digest, sent_size
+    from feedkit.digest.render import DigestRenderer, link_reserve, shown_unsubscribe
+    from feedkit.mail.message import (
         build_message,
         issue_time,
-        link_reserve,
-        load_digest,
         message_bytes,
         preview_unsubscribe,
-        sent_size,
-        shown_unsubscribe,
         unsubscribe_urls,
     )
-    from feedkit.mail import clean_address
+    from feedkit.mail.recipients import clean_address
     from feedkit.publication import build_time, visible_until
 
     config = obj.config
@@ -664,7 +661,7 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     sends nothing and exits 0.
     """
     from feedkit.config import check_placeholders
-    from feedkit.mail import send_week
+    from feedkit.mail.send import send_week
 
     config = obj.config
     check_placeholders(config)   # never mail readers a "TODO" site title or link

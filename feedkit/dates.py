@@ -13,14 +13,14 @@ _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oc
 _EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _is_korean(language: str) -> bool:
+def is_korean(language: str) -> bool:
     return language.lower().split("-")[0] == "ko"
 
 
 def format_date(value: date | datetime, language: str = "ko", *, year: bool = True,
                 weekday: bool = True) -> str:
     """``2024년 6월 11일 (화)`` in Korean, ``Tue 11 Jun 2024`` otherwise."""
-    if _is_korean(language):
+    if is_korean(language):
         text = f"{value.month}월 {value.day}일"
         if year:
             text = f"{value.year}년 {text}"
@@ -66,7 +66,7 @@ def week_days(monday: date, language: str = "ko") -> str:
     ``1–7 December 2025``, ``27 October – 2 November 2025``, ``29 December 2025 – 4 January
     2026`` (English always names the year; the Korean heading does)."""
     last = monday + timedelta(days=6)
-    if _is_korean(language):
+    if is_korean(language):
         end = f"{last.day}일" if last.month == monday.month else f"{last.month}월 {last.day}일"
         return f"{monday.month}월 {monday.day}일 – {end}"
     month, last_month = _EN_MONTH_NAMES[monday.month - 1], _EN_MONTH_NAMES[last.month - 1]
@@ -80,7 +80,7 @@ def week_days(monday: date, language: str = "ko") -> str:
 def week_name(monday: date, language: str = "ko", *, year: bool = False) -> str:
     """``12월 첫째 주`` (``2025년 12월 첫째 주`` with ``year``); ``Week of 1–7 December 2025``
     in English, which has no custom of numbering weeks within a month."""
-    if not _is_korean(language):
+    if not is_korean(language):
         return f"Week of {week_days(monday, language)}"
     y, m, n = week_of_month(monday)
     text = f"{m}월 {_KO_ORDINALS[n - 1]} 주"
@@ -90,6 +90,6 @@ def week_name(monday: date, language: str = "ko", *, year: bool = False) -> str:
 def week_label(monday: date, language: str = "ko", *, year: bool = False) -> str:
     """The week for a subject line or a title: ``12월 첫째 주 (12월 1일 – 7일)`` (with ``year``:
     ``2025년 12월 첫째 주 (12월 1일 – 7일)``); ``Week of 1–7 December 2025``."""
-    if not _is_korean(language):
+    if not is_korean(language):
         return week_name(monday, language)
     return f"{week_name(monday, language, year=year)} ({week_days(monday, language)})"

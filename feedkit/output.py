@@ -212,7 +212,7 @@ class OutputPlan:
                  now: datetime | None = None):
         self.store = store
         # The moment the build publishes as of: the digest archive holds the weeks that ended
-        # before it (feedkit.digest.plan_archive).
+        # before it (feedkit.digest.archive.plan_archive).
         self.now = now
         # Articles published after this Unix second are held back (feedkit.publication); every
         # unit of the build, the digest archive included, selects with it.

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from feedkit.config import WEEKDAYS
-from feedkit.digest import Week
+from feedkit.digest.week import Week
 from feedkit.errors import UsageError
 
 

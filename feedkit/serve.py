@@ -108,14 +108,14 @@ class Preview:
     today: date | None = None   # None: the real date in the site's timezone, read per request
 
     def current_week(self):
-        from feedkit.digest import Week, today_in
+        from feedkit.digest.week import Week, today_in
 
         tz = self.config.tz
         return Week.containing(self.today or today_in(tz), tz)
 
     def handle(self, path: str) -> Reply | None:
         """The reply for a ``/_preview/...`` path, or None if there is no such page."""
-        from feedkit.digest import Week
+        from feedkit.digest.week import Week
 
         if path in ("/_preview", PREVIEW_PREFIX):
             return self._index()
@@ -140,7 +140,10 @@ class Preview:
         return Store(self.config.store_path)
 
     def _week(self, week, text: bool) -> Reply:
-        from feedkit.digest import DigestRenderer, load_digest, preview_unsubscribe, week_rows
+        from feedkit.digest.archive import week_rows
+        from feedkit.digest.compose import load_digest
+        from feedkit.digest.render import DigestRenderer
+        from feedkit.mail.message import preview_unsubscribe
         from feedkit.publication import build_time, visible_until
 
         config = self.config
@@ -160,7 +163,7 @@ class Preview:
     def _empty(self, week, labels: list[str], text: bool) -> Reply:
         """A week without articles: say so, and point at the latest week that has some (not
         after this one, when there is one), since an empty digest is never sent."""
-        from feedkit.digest import is_korean
+        from feedkit.dates import is_korean
 
         ko = is_korean(self.config.site.language)
         span = f"{week.label} ({week.range_text(self.config.site.language)})"
@@ -187,7 +190,9 @@ class Preview:
 
     def _index(self) -> Reply:
         """Every week that has news, newest first, each linking to its preview."""
-        from feedkit.digest import Week, is_korean, week_rows
+        from feedkit.dates import is_korean
+        from feedkit.digest.archive import week_rows
+        from feedkit.digest.week import Week
 
         config = self.config
         with self._open_store() as store:

@@ -195,7 +195,7 @@ class Store:
 
     def _connect(self, path: Path) -> sqlite3.Connection:
         # check_same_thread=False: `digest send` writes its log from each SMTP connection's
-        # thread, one at a time under its own lock (feedkit.mail._Run).
+        # thread, one at a time under its own lock (feedkit.mail.send._Run).
         db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout,
                              check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")

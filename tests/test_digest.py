@@ -15,18 +15,11 @@ from _digest_support import SEOUL, config_for, korean_articles, store_with
 from lxml import html as lxml_html
 
 from feedkit.config import ConfigError
-from feedkit.digest import (
-    DigestRenderer,
-    Week,
-    allocate,
-    build_message,
-    issue_time,
-    load_digest,
-    make_digest,
-    message_bytes,
-    message_id,
-)
+from feedkit.digest.compose import allocate, load_digest, make_digest
+from feedkit.digest.render import DigestRenderer
+from feedkit.digest.week import Week
 from feedkit.errors import FeedkitError
+from feedkit.mail.message import build_message, issue_time, message_bytes, message_id
 from feedkit.model import Article
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)  # Monday of ISO week 2024-W24

@@ -236,7 +236,9 @@ def test_archive_pages_are_web_pages_that_say_how_to_subscribe(tmp_path):
         assert subscribe and subscribe[0].text_content() == "구독을 신청", name
         assert "feed.xml" in page.xpath("//p[contains(@class, 'subscribe')]//a/@href"), name
 
-    from feedkit.digest import DigestRenderer, Week, load_digest
+    from feedkit.digest.compose import load_digest
+    from feedkit.digest.render import DigestRenderer
+    from feedkit.digest.week import Week
 
     with store_with(tmp_path, []) as st:
         digest = load_digest(config, st, Week.parse("2024-W24", SEOUL))

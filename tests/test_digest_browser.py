@@ -24,7 +24,9 @@ import pytest
 import tools
 from _digest_support import SEOUL, config_for, korean_articles
 
-from feedkit.digest import DigestRenderer, Week, make_digest
+from feedkit.digest.compose import make_digest
+from feedkit.digest.render import DigestRenderer
+from feedkit.digest.week import Week
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 

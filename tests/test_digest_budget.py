@@ -18,8 +18,8 @@ from unittest.mock import patch
 import pytest
 from _digest_support import SEOUL, config_for, korean_articles, smtp_server, store_with
 
-from feedkit.digest import Week
-from feedkit.mail import send_week
+from feedkit.digest.week import Week
+from feedkit.mail.send import send_week
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 SHORT = "a@example.com"
@@ -89,13 +89,9 @@ def test_budget_counts_crlf_line_ends(tmp_path):
     """The same rendering measured as sent is larger than as rendered by exactly its line count
     (every LF becomes CRLF, plus the final line end), read back from the wire with the standard
     library's parser."""
-    from feedkit.digest import (
-        DigestRenderer,
-        build_message,
-        issue_time,
-        make_digest,
-        message_bytes,
-    )
+    from feedkit.digest.compose import make_digest
+    from feedkit.digest.render import DigestRenderer
+    from feedkit.mail.message import build_message, issue_time, message_bytes
 
     config = config_for(tmp_path)
     week = Week.parse("2024-W24", SEOUL)

@@ -19,14 +19,10 @@ import pytest
 import tools
 from _digest_support import SEOUL, config_for, korean_articles, store_with
 
-from feedkit.digest import (
-    DigestRenderer,
-    Week,
-    build_message,
-    issue_time,
-    make_digest,
-    message_bytes,
-)
+from feedkit.digest.compose import make_digest
+from feedkit.digest.render import DigestRenderer
+from feedkit.digest.week import Week
+from feedkit.mail.message import build_message, issue_time, message_bytes
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 

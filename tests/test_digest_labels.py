@@ -16,14 +16,10 @@ from lxml import html as lxml_html
 
 from feedkit.build import build
 from feedkit.dates import week_label, week_name
-from feedkit.digest import (
-    DigestRenderer,
-    Week,
-    build_message,
-    issue_time,
-    make_digest,
-    message_bytes,
-)
+from feedkit.digest.compose import make_digest
+from feedkit.digest.render import DigestRenderer
+from feedkit.digest.week import Week
+from feedkit.mail.message import build_message, issue_time, message_bytes
 from feedkit.model import Article
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)

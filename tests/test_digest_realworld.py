@@ -12,7 +12,9 @@ from _digest_support import SEOUL, config_for, store_with
 from lxml import html as lxml_html
 from realworld import real_world_dir
 
-from feedkit.digest import DigestRenderer, Week, load_digest
+from feedkit.digest.compose import load_digest
+from feedkit.digest.render import DigestRenderer
+from feedkit.digest.week import Week
 from feedkit.ingest.normalize import RecordError, normalize_record
 
 REAL = real_world_dir()

@@ -26,9 +26,10 @@ from _digest_support import (
 from click.testing import CliRunner
 
 from feedkit.cli import cli
-from feedkit.digest import Week
+from feedkit.digest.week import Week
 from feedkit.errors import FeedkitError
-from feedkit.mail import load_recipients, send_week
+from feedkit.mail.recipients import load_recipients
+from feedkit.mail.send import send_week
 
 SECRET = "test-secret-0123456789abcdef"
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)

@@ -8,9 +8,10 @@ from datetime import datetime
 import pytest
 from _digest_support import SEOUL, config_for, korean_articles, smtp_server, store_with
 
-from feedkit.digest import Week
+from feedkit.digest.week import Week
 from feedkit.errors import ConfigError
-from feedkit.mail import load_recipients, send_week
+from feedkit.mail.recipients import load_recipients
+from feedkit.mail.send import send_week
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 NOW = datetime(2024, 6, 17, 9, 0, tzinfo=SEOUL)

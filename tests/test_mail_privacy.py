@@ -25,9 +25,10 @@ from _digest_support import (
 from click.testing import CliRunner
 
 from feedkit.cli import cli
-from feedkit.digest import Week
+from feedkit.digest.week import Week
 from feedkit.errors import ConfigError
-from feedkit.mail import load_recipients, send_week
+from feedkit.mail.recipients import load_recipients
+from feedkit.mail.send import send_week
 from feedkit.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 SECRET = "privacy-test-secret-0123456789"

@@ -13,16 +13,12 @@ from email.policy import default as default_policy
 import pytest
 from _digest_support import SEOUL, config_for, korean_articles, smtp_server, store_with
 
-from feedkit.digest import (
-    DigestRenderer,
-    MessageFactory,
-    Week,
-    build_message,
-    load_digest,
-    message_bytes,
-)
+from feedkit.digest.compose import load_digest
+from feedkit.digest.render import DigestRenderer
+from feedkit.digest.week import Week
 from feedkit.errors import ConfigError
-from feedkit.mail import DkimSigner, RateLimiter, send_week
+from feedkit.mail.message import MessageFactory, build_message, message_bytes
+from feedkit.mail.send import DkimSigner, RateLimiter, send_week
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 NOW = datetime(2024, 6, 17, 9, 0, tzinfo=SEOUL)
@@ -66,7 +62,7 @@ def test_a_message_with_a_leading_dot_line_is_still_dot_stuffed(tmp_path):
     through smtplib's own stuffing, and the server gets the lines back intact."""
     import smtplib
 
-    from feedkit.mail import _SMTP
+    from feedkit.mail.smtp import _SMTP
 
     with smtp_server() as (server, port):
         conn = _SMTP("127.0.0.1", port, timeout=5)

@@ -16,9 +16,9 @@ import pytest
 from _digest_support import SEOUL, Behaviour, RecordingHandler, config_for, korean_articles
 from _digest_support import store_with as make_store
 
-from feedkit.digest import Week
+from feedkit.digest.week import Week
 from feedkit.errors import ConfigError, FeedkitError
-from feedkit.mail import send_week
+from feedkit.mail.send import send_week
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)

@@ -1,0 +1,174 @@
+"""The package's structure stays true: no import cycle, and no arrow against the pipeline.
+
+Reads every feedkit module's imports with ``ast`` — including imports inside functions, which
+are still dependencies even when they dodge an import-time cycle — and checks the graph:
+
+* no cycle anywhere (a module that needs another that needs it back is one room, not two);
+* the library never imports the CLI (``feedkit.cli`` only parses, calls and prints);
+* rendering never imports delivery (``feedkit.digest*`` → ``feedkit.mail*``);
+* generators never read the store (``feedkit.feeds`` → ``feedkit.store``);
+* ingest never builds (``feedkit.ingest*`` → ``feedkit.build`` / ``feedkit.output``).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import feedkit
+
+PACKAGE = Path(feedkit.__file__).resolve().parent
+
+# (what may not import, what it may not import, why). A name matches itself and its submodules.
+FORBIDDEN = [
+    ("feedkit", "feedkit.cli", "the library never imports the CLI"),
+    ("feedkit.digest", "feedkit.mail", "rendering never imports delivery"),
+    ("feedkit.feeds", "feedkit.store", "generators take records, never the store"),
+    ("feedkit.ingest", "feedkit.build", "ingest returns reports, never builds"),
+    ("feedkit.ingest", "feedkit.output", "ingest never writes output"),
+]
+# Entry points above the CLI: `python -m feedkit` runs it, docgen documents it.
+CLI_USERS = {"feedkit.cli", "feedkit.__main__", "feedkit.docgen"}
+
+
+def module_name(path: Path, root: Path) -> str:
+    rel = path.relative_to(root.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The feedkit modules ``path`` imports anywhere in its code (top level or in a function);
+    ``from feedkit.x import y`` counts ``feedkit.x.y`` when that is a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    paths = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
+    modules = set(paths)
+    graph = {name: imports_of(path, name, modules) for name, path in paths.items()}
+    # Importing a.b.c runs a/__init__ and a/b/__init__ first, but those only hold docstrings
+    # here; an edge to a package means "its __init__", which the check treats like any module.
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan), as a sorted list."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(groups)
+
+
+def _within(name: str, room: str) -> bool:
+    return name == room or name.startswith(room + ".")
+
+
+def forbidden_arrows(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for src, targets in sorted(graph.items()):
+        for dst in sorted(targets):
+            for room, banned, why in FORBIDDEN:
+                if banned == "feedkit.cli" and src in CLI_USERS:
+                    continue
+                if _within(src, room) and _within(dst, banned) and not _within(src, banned):
+                    found.append(f"{src} -> {dst}: {why}")
+    return found
+
+
+def test_the_reader_sees_every_module_and_imports_inside_functions() -> None:
+    graph = import_graph()
+    # Written by hand from the code: the build room and the rooms it calls.
+    assert {"feedkit.build", "feedkit.output", "feedkit.digest.archive",
+            "feedkit.mail.send", "feedkit.ingest.update", "feedkit.cli"} <= set(graph)
+    assert "feedkit.output" in graph["feedkit.build"]           # top-level import
+    assert "feedkit.digest.archive" in graph["feedkit.build"]   # inside build()
+    assert "feedkit.build" in graph["feedkit.cli"]              # inside a command
+
+
+def test_no_import_cycle() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_no_import_against_the_pipeline() -> None:
+    assert forbidden_arrows(import_graph()) == []
+
+
+def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> None:
+    """The checker itself on a made-up package: it must see what it is there to see."""
+    pkg = tmp_path / "feedkit"
+    files = {
+        "__init__.py": "",
+        "cli.py": "from feedkit import build\n",
+        "build.py": "from feedkit.output import write\n",
+        "output.py": "def write():\n    from feedkit.cli import main\n",   # library -> cli
+        "store.py": "",
+        "feeds.py": "def f():\n    from . import store\n",                   # relative import
+        "digest/__init__.py": "",
+        "digest/render.py": "from feedkit.mail.message import m\n",
+        "mail/__init__.py": "",
+        "mail/message.py": "from feedkit.digest import render\n",            # digest <-> mail
+        "ingest/__init__.py": "",
+        "ingest/update.py": "import feedkit.build\nfrom ..output import write\n",
+    }
+    for rel, text in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text, encoding="utf-8")
+    graph = import_graph(pkg)
+    assert cycles(graph) == [["feedkit.build", "feedkit.cli", "feedkit.output"],
+                             ["feedkit.digest.render", "feedkit.mail.message"]]
+    assert forbidden_arrows(graph) == [
+        "feedkit.digest.render -> feedkit.mail.message: rendering never imports delivery",
+        "feedkit.feeds -> feedkit.store: generators take records, never the store",
+        "feedkit.ingest.update -> feedkit.build: ingest returns reports, never builds",
+        "feedkit.ingest.update -> feedkit.output: ingest never writes output",
+        "feedkit.output -> feedkit.cli: the library never imports the CLI",
+    ]
