@@ -9,14 +9,8 @@ import time
 import pytest
 from loopback_server import Site, serve
 
-from feedkit.ingest.fetch import (
-    Fetcher,
-    FetchError,
-    FetchSettings,
-    HttpCache,
-    decode_html,
-    detect_encoding,
-)
+from feedkit.ingest.charset import decode_html, detect_encoding
+from feedkit.ingest.fetch import Fetcher, FetchError, FetchSettings, HttpCache
 from feedkit.store import Store
 
 FAST = FetchSettings(user_agent="feedkit/test (+mailto:ops@example.org)", delay=0, timeout=2,

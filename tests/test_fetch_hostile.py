@@ -15,14 +15,8 @@ from pathlib import Path
 import pytest
 from loopback_server import Site, serve
 
-from feedkit.ingest.fetch import (
-    AddressRefused,
-    Fetcher,
-    FetchError,
-    FetchSettings,
-    check_addresses,
-    private_hosts_of,
-)
+from feedkit.ingest.fetch import Fetcher, FetchError, FetchSettings
+from feedkit.ingest.netguard import AddressRefused, check_addresses, private_hosts_of
 
 TIMEOUT = 2.0
 SLACK = 1.0   # what "ends by the deadline" may overshoot by: scheduling, not another drip

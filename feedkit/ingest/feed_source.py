@@ -25,7 +25,8 @@ import feedparser
 
 from feedkit.config import SourceConfig
 from feedkit.errors import FeedkitError
-from feedkit.ingest.fetch import Fetcher, detect_encoding
+from feedkit.ingest.charset import detect_encoding
+from feedkit.ingest.fetch import Fetcher
 from feedkit.ingest.normalize import RecordError, parse_date
 
 

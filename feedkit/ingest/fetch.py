@@ -30,15 +30,10 @@ detection, so a CP949 board never reaches the store as mojibake.
 
 from __future__ import annotations
 
-import codecs
-import contextlib
 import email.message
 import http.client
-import io
-import ipaddress
 import re
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -51,12 +46,33 @@ from urllib.parse import urljoin, urlsplit
 
 from feedkit import __version__
 from feedkit.errors import FeedkitError
+from feedkit.ingest.charset import decode_html
+from feedkit.ingest.netguard import (
+    AddressRefused,
+    _Guard,
+    _GuardedHTTPHandler,
+    _GuardedHTTPSHandler,
+    _norm_host,
+    _system_resolve,
+    _within,
+    check_addresses,
+)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
 MAX_RETRY_AFTER = 120.0   # never sleep longer than this on a server's say-so
+
+
 MAX_CRAWL_DELAY = 60.0
+
+
 ROBOTS_MAX_BYTES = 512_000
+
+
 _CHUNK = 65536
 
 
@@ -459,234 +475,6 @@ class _Retryable(Exception):
     """A failure worth another attempt (network error, timeout)."""
 
 
-# ---------------------------------------------------------------------------------------------
-# Where a request may go, and by when it must be done
-
-
-class AddressRefused(OSError):
-    """A host resolved to an address feedkit does not fetch from (not retried)."""
-
-
-def _norm_host(host: str) -> str:
-    return host.strip().strip("[]").lower().rstrip(".")
-
-
-def _non_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def private_hosts_of(hosts: Iterable[str]) -> set[str]:
-    """Of the hosts an operator wrote in the config, those allowed to be private: an address
-    literal in a private, loopback or link-local range (``http://127.0.0.1:8080/``,
-    ``http://10.1.2.3/``) and ``localhost``. A *name* never qualifies, even if it resolves to a
-    private address today: DNS can change under a crawler (the classic way to make it fetch
-    ``169.254.169.254`` and publish the answer), an address written in the config cannot."""
-    out = set()
-    for host in hosts:
-        host = _norm_host(host)
-        if host == "localhost":
-            out.add(host)
-            continue
-        try:
-            if _non_public(host):
-                out.add(host)
-        except ValueError:
-            continue
-    return out
-
-
-def check_addresses(host: str, addresses: Iterable[str],
-                    private_hosts: Collection[str]) -> list[str]:
-    """The addresses ``host`` may be fetched from; raise :class:`AddressRefused` when any of
-    them is private, loopback, link-local or otherwise not public and ``host`` is not one of
-    ``private_hosts``. Any, not all: a name with one public and one internal address would
-    otherwise reach the internal one whenever the public one is slow."""
-    addresses = list(dict.fromkeys(addresses))
-    if not addresses:
-        raise OSError(f"cannot resolve {host}: no address")
-    if _norm_host(host) in private_hosts:
-        return addresses
-    for address in addresses:
-        if _non_public(address):
-            raise AddressRefused(
-                f"{host} is on the non-public address {address}; feedkit fetches private, "
-                "loopback and link-local addresses only for a source configured by that "
-                "address (e.g. url = \"http://10.0.0.5/\")")
-    return addresses
-
-
-def _within(guard: _Guard, fn: Callable[[str, int], list[str]], host: str,
-            port: int) -> list[str]:
-    """``fn(host, port)`` (a DNS lookup) bounded by the deadline too: ``getaddrinfo`` has no
-    timeout of its own, and a resolver that never answers would hold the run forever. It runs
-    in a daemon thread that is abandoned, not waited for, when the deadline comes first."""
-    result: list = []
-    error: list[BaseException] = []
-
-    def lookup() -> None:
-        try:
-            result.append(fn(host, port))
-        except BaseException as exc:   # handed to the caller below
-            error.append(exc)
-
-    thread = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
-    thread.start()
-    thread.join(guard.left())
-    if thread.is_alive():
-        guard.expired = True
-        raise TimeoutError(f"no DNS answer for {host} before the deadline")
-    if error:
-        raise error[0]
-    return result[0]
-
-
-def _system_resolve(host: str, port: int) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-
-
-class _Guard:
-    """One request's deadline and address rule, enforced at the socket.
-
-    ``http.client`` reads the status line and headers with ``readline``, which calls ``recv``
-    as often as it takes: a per-read socket timeout alone lets a server that sends one byte a
-    second hold a request open forever. So every read and write here first sets the socket's
-    timeout to the time *left* until the deadline (and fails once none is left), and the
-    connect plus TLS handshake run under a timer that shuts the socket down at the deadline.
-    """
-
-    def __init__(self, deadline: float, clock: Callable[[], float], target: str,
-                 connect: Callable[[str, int, _Guard], socket.socket]):
-        self.deadline = deadline
-        self.clock = clock
-        self.target = _norm_host(target)
-        self._connect = connect
-        self.expired = False
-
-    def left(self) -> float:
-        remaining = self.deadline - self.clock()
-        if remaining <= 0:
-            self.expired = True
-            raise TimeoutError("deadline reached")
-        return remaining
-
-    def connect(self, host: str, port: int) -> socket.socket:
-        if _norm_host(host) != self.target:
-            # A proxy from the environment (http_proxy): it resolves the target itself, so the
-            # address rule cannot be applied here; the operator chose that proxy.
-            return socket.create_connection((host, port), self.left())
-        return self._connect(host, port, self)
-
-    def watchdog(self, sock: socket.socket) -> threading.Timer:
-        def expire() -> None:
-            self.expired = True
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-        timer = threading.Timer(max(self.deadline - self.clock(), 0), expire)
-        timer.daemon = True
-        timer.start()
-        return timer
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The socket's own reader, with the time left set as the timeout before every read."""
-
-    def __init__(self, raw: io.RawIOBase, sock: socket.socket, guard: _Guard):
-        self._raw, self._sock, self._guard = raw, sock, guard
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int | None:  # type: ignore[override]
-        self._sock.settimeout(self._guard.left())
-        try:
-            return self._raw.readinto(buffer)
-        except TimeoutError:
-            self._guard.expired = True
-            raise
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()   # releases the socket's reference count, as SocketIO does
-        super().close()
-
-
-class _DeadlineSocket:
-    """Wraps a connected socket for ``http.client``: every read and write is bounded by what is
-    left of the deadline. Anything else is passed through."""
-
-    def __init__(self, sock: socket.socket, guard: _Guard):
-        self._sock, self._guard = sock, guard
-
-    def makefile(self, mode: str = "r", *args, **kwargs):
-        raw = self._sock.makefile("rb", buffering=0)
-        return io.BufferedReader(_DeadlineReader(raw, self._sock, self._guard))
-
-    def sendall(self, data) -> None:
-        self._sock.settimeout(self._guard.left())
-        self._sock.sendall(data)
-
-    def __getattr__(self, name: str):
-        return getattr(self._sock, name)
-
-
-def _guarded(base: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
-    class Guarded(base):  # type: ignore[valid-type, misc]
-        def __init__(self, *args, guard: _Guard, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._guard = guard
-            self._timer: threading.Timer | None = None
-            self._create_connection = self._guarded_create
-
-        def _guarded_create(self, address, timeout=None, source_address=None):
-            sock = self._guard.connect(*address)
-            self._timer = self._guard.watchdog(sock)
-            return sock
-
-        def connect(self) -> None:
-            try:
-                super().connect()   # TCP, then (https) the TLS handshake, under the watchdog
-            except OSError:
-                if self._guard.expired:
-                    raise TimeoutError("deadline reached") from None
-                raise
-            finally:
-                if self._timer is not None:
-                    self._timer.cancel()
-            if self._guard.expired:
-                raise TimeoutError("deadline reached")
-            self.sock = _DeadlineSocket(self.sock, self._guard)
-
-    Guarded.__name__ = f"Guarded{base.__name__}"
-    return Guarded
-
-
-_GuardedHTTP = _guarded(http.client.HTTPConnection)
-_GuardedHTTPS = _guarded(http.client.HTTPSConnection)
-
-
-class _GuardedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, guard: _Guard):
-        super().__init__()
-        self._guard = guard
-
-    def http_open(self, req):
-        return self.do_open(lambda *a, **kw: _GuardedHTTP(*a, guard=self._guard, **kw), req)
-
-
-class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, guard: _Guard):
-        super().__init__()
-        self._guard = guard
-
-    def https_open(self, req):
-        return self.do_open(lambda *a, **kw: _GuardedHTTPS(*a, guard=self._guard, **kw), req,
-                            context=self._context)
-
-
 def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -731,102 +519,3 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-# ---------------------------------------------------------------------------------------------
-# Character sets
-
-# Labels a Korean site may send, mapped to the codec that decodes what such sites really serve:
-# "EUC-KR" pages routinely contain CP949-only syllables (똠, 햏), so every EUC-KR label is read as
-# CP949, which is a superset.
-_ALIASES = {
-    "euc-kr": "cp949", "euckr": "cp949", "euc_kr": "cp949", "ks_c_5601-1987": "cp949",
-    "ks_c_5601": "cp949", "ksc5601": "cp949", "ksc_5601": "cp949", "korean": "cp949",
-    "x-windows-949": "cp949", "windows-949": "cp949", "ms949": "cp949", "uhc": "cp949",
-    "iso-2022-kr": "iso2022_kr", "utf8": "utf-8",
-}
-# Defaults some servers add when nobody configured a charset: too weak to trust over the page.
-_WEAK = {"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii", "windows-1252", "cp1252"}
-_META = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
-_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.-]+)["']""")
-
-
-def _codec(label: str) -> str | None:
-    label = label.strip().strip("\"'").lower()
-    if not label:
-        return None
-    label = _ALIASES.get(label, label)
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
-
-
-def sniff_meta_charset(data: bytes) -> str:
-    """The charset a page declares in ``<meta charset>`` / ``http-equiv`` or its XML prolog."""
-    head = data[:16384]
-    m = _XML_DECL.match(head) or _META.search(head)
-    return m.group(1).decode("ascii", "replace").lower() if m else ""
-
-
-def detect_encoding(data: bytes, http_charset: str = "", override: str = "") -> str:
-    """The codec to read ``data`` with: override, then HTTP charset, then ``<meta charset>``,
-    then detection (UTF-8 if it decodes, else CP949 if it decodes, else charset-normalizer).
-
-    A declared charset that cannot decode the bytes is ignored rather than trusted into
-    mojibake, and a "weak" HTTP default (ISO-8859-1) loses to the page's own declaration.
-    """
-    if override:
-        codec = _codec(override)
-        if codec:
-            return codec
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    candidates: list[str] = []
-    declared_http = _codec(http_charset) if http_charset else None
-    declared_meta = _codec(sniff_meta_charset(data))
-    if declared_http and http_charset.lower() not in _WEAK:
-        candidates.append(declared_http)
-    if declared_meta:
-        candidates.append(declared_meta)
-    if declared_http and http_charset.lower() in _WEAK:
-        candidates.append(declared_http)
-    for codec in candidates:
-        if codec in ("latin_1", "iso8859-1", "ascii", "cp1252") and _looks_korean(data):
-            continue  # a Western single-byte label on a page full of Korean bytes is wrong
-        if _decodes(data, codec):
-            return codec
-    for codec in ("utf-8", "cp949"):
-        if _decodes(data, codec):
-            return codec
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:200_000]).best()
-    if best is not None and best.encoding:
-        return _codec(best.encoding) or "utf-8"
-    return "utf-8"
-
-
-def _decodes(data: bytes, codec: str) -> bool:
-    try:
-        data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
-        return False
-    return True
-
-
-def _looks_korean(data: bytes) -> bool:
-    """Many byte pairs in the EUC-KR Hangul range, or valid UTF-8 Hangul."""
-    if _decodes(data, "utf-8"):
-        return bool(re.search("[\uac00-\ud7a3]", data.decode("utf-8")))
-    return len(re.findall(rb"[\xb0-\xc8][\xa1-\xfe]", data[:65536])) >= 4
-
-
-def decode_html(data: bytes, http_charset: str = "", override: str = "") -> str:
-    """Bytes of a page → text, with the codec :func:`detect_encoding` picks."""
-    codec = detect_encoding(data, http_charset, override)
-    text = data.decode(codec, errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text

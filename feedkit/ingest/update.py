@@ -23,15 +23,9 @@ from typing import IO
 
 from feedkit.config import FILE_SOURCE_KINDS, Config, SourceConfig
 from feedkit.errors import FeedkitError
-from feedkit.ingest.fetch import (
-    Fetcher,
-    FetchSettings,
-    FetchStats,
-    HttpCache,
-    host_of,
-    private_hosts_of,
-)
+from feedkit.ingest.fetch import Fetcher, FetchSettings, FetchStats, HttpCache, host_of
 from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, import_files
+from feedkit.ingest.netguard import private_hosts_of
 from feedkit.store import Store, UpsertResult
 
 ROW_MARK = "html-row:"   # meta key prefix: html-row:<source id>:<article URL> → row hash
