@@ -460,10 +460,12 @@ def init(obj: Context, directory: Path, force: bool, copy_templates: bool) -> No
     unless --force is given; --force never touches config.toml or data/.
     """
     from feedkit.config import parse_config, placeholder_keys
-    from feedkit.scaffold import config_template, init_site
+    from feedkit.scaffold import SiteWriteError, config_template, init_site
 
     try:
         report = init_site(directory, force, copy_templates)
+    except SiteWriteError:
+        raise
     except FeedkitError as exc:
         raise UsageError(str(exc)) from None
     for rel in report.written:

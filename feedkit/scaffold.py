@@ -107,6 +107,21 @@ def init_site(target: Path, force: bool = False, templates: bool = False,
         raise FeedkitError(f"{target}: would overwrite {listed} (--force refreshes the "
                            "scaffold's files and keeps config.toml and your data)")
     report = ScaffoldReport(install=spec)
+    try:
+        _write(target, files, report)
+    except OSError as exc:
+        # A folder that cannot be created or written (read-only, a file in the way, a full
+        # disk) is the environment's doing, not a bug: one line, exit 1, no traceback.
+        where = exc.filename or target
+        raise SiteWriteError(f"{where}: cannot write the site: {exc.strerror or exc}") from None
+    return report
+
+
+class SiteWriteError(FeedkitError):
+    """The scaffold could not be written (exit 1: a run-time failure, not a usage error)."""
+
+
+def _write(target: Path, files: dict[str, bytes], report: ScaffoldReport) -> None:
     for rel, data in files.items():
         path = target / rel
         if rel in KEEP and path.exists():
@@ -124,4 +139,3 @@ def init_site(target: Path, force: bool = False, templates: bool = False,
             continue
         path.write_bytes(data)
         report.written.append(rel)
-    return report

@@ -206,3 +206,15 @@ def test_git_add_all_in_a_fresh_site_leaves_out_addresses_and_build_output(tmp_p
                            check=True, capture_output=True, text=True).stdout.split()
     assert sorted(added) == [".github/workflows/feedkit.yml", ".gitignore", "config.toml",
                              "data/articles.jsonl", "digest.html", "requirements.txt"]
+
+
+def test_init_where_the_folder_cannot_be_written_is_one_line_and_exit_1(tmp_path) -> None:
+    """A file standing where the site folder should be (or a read-only disk) is a run-time
+    failure: one `feedkit: error:` line naming the path, no traceback."""
+    blocker = tmp_path / "site"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    result = run("init", str(blocker / "inner"))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, OSError)
+    assert f"{blocker / 'inner'}" in result.output and "cannot write the site" in result.output
+    assert blocker.read_text(encoding="utf-8") == "not a folder\n"
