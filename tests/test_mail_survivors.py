@@ -1,0 +1,84 @@
+"""Send-loop behaviour left unchecked by mutation testing (issue 12): how an SMTP reply code is
+classified at the 5xx boundaries, how often a temporary failure is retried (counted on the
+server), and what the send log stores (read with sqlite3) for a failed or deferred reader."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from datetime import datetime
+
+import pytest
+from _digest_support import SEOUL, Behaviour, config_for, korean_articles, smtp_server, store_with
+
+from feedkit.digest.week import Week
+from feedkit.mail.send import send_week
+
+SECRET = "test-secret-0123456789abcdef"
+W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
+NOW = datetime(2024, 6, 17, 9, 0, tzinfo=SEOUL)
+WEEK = Week.parse("2024-W24", SEOUL)
+BAD = "reader1@example.com"
+GOOD = "reader0@example.com"
+
+
+@pytest.fixture(autouse=True)
+def _send_secret(monkeypatch):
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+
+
+def _key(address: str) -> str:
+    """The send-log key, computed here independently of feedkit.privacy."""
+    msg = b"feedkit send-log v1\n" + address.lower().encode()
+    return "hmac-sha256:" + hmac.new(SECRET.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def _run(tmp_path, reply: str, retries: int = 2):
+    """Send W24 to GOOD and BAD; the server answers BAD's RCPT TO with ``reply``. Returns the
+    report, RCPT TO count per recipient as the server saw them, and BAD's send-log row."""
+    rcpts: dict[str, int] = {}
+
+    def hook(addr):
+        rcpts[addr] = rcpts.get(addr, 0) + 1
+
+    behaviour = Behaviour(hook_rcpt=hook, on_rcpt=lambda a: reply if a == BAD else None)
+    with smtp_server(behaviour) as (server, port):
+        config = config_for(tmp_path, smtp={"port": port, "retries": retries},
+                            digest={"to": [GOOD, BAD]})
+        store = store_with(tmp_path, korean_articles(4, W24))
+        report = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        store.close()
+        assert server.count_by_recipient() == {GOOD: 1}
+    with sqlite3.connect(tmp_path / "articles.db") as db:
+        row = db.execute("SELECT status, attempts, error FROM send_log "
+                         "WHERE week = '2024-W24' AND recipient = ?", (_key(BAD),)).fetchone()
+    return report, rcpts, row
+
+
+@pytest.mark.parametrize("code", [500, 550, 599])
+def test_5xx_is_permanent_not_retried(tmp_path, code):
+    report, rcpts, row = _run(tmp_path, f"{code} 5.1.1 no such user")
+    assert rcpts == {GOOD: 1, BAD: 1}
+    assert report.failed == [(BAD, f"{code} 5.1.1 no such user")]
+    assert report.deferred == []
+    assert row == ("failed", 1, f"{code} 5.1.1 no such user")
+
+
+@pytest.mark.parametrize("code", [421, 450, 499])
+@pytest.mark.parametrize("retries", [0, 2])
+def test_below_500_is_temporary_retried_exactly_retries_times(tmp_path, code, retries):
+    report, rcpts, row = _run(tmp_path, f"{code} 4.3.0 try later", retries=retries)
+    assert rcpts == {GOOD: 1, BAD: retries + 1}
+    assert report.failed == []
+    assert report.deferred == [(BAD, f"{code} 4.3.0 try later")]
+    assert row == ("deferred", retries + 1, f"{code} 4.3.0 try later")
+
+
+def test_the_recipients_address_is_scrubbed_from_a_stored_error(tmp_path):
+    report, _rcpts, row = _run(tmp_path, f"550 5.1.1 <{BAD}>: Recipient address rejected")
+    assert row[0] == "failed"
+    assert BAD not in row[2] and "reader1" not in row[2]
+    assert "Recipient address rejected" in row[2]
+    (addr, why), = report.failed
+    assert addr == BAD and BAD not in why
