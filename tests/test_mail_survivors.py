@@ -82,3 +82,28 @@ def test_the_recipients_address_is_scrubbed_from_a_stored_error(tmp_path):
     assert "Recipient address rejected" in row[2]
     (addr, why), = report.failed
     assert addr == BAD and BAD not in why
+
+
+@pytest.mark.parametrize("rate, how", [(0.5, "argument"), (0.25, "config")])
+def test_a_rate_below_one_per_second_still_spaces_hand_overs(tmp_path, rate, how):
+    """At 0.5 a second, three readers on one connection: the second waits about 2 s and the
+    third about 4 s after the first (the injected sleep records the waits instead of waiting,
+    so the clock does not move between them)."""
+    readers = [GOOD, BAD, "reader2@example.com"]
+    sleeps: list[float] = []
+    with smtp_server() as (server, port):
+        smtp = {"port": port, "connections": 1}
+        if how == "config":
+            smtp["max_per_second"] = rate
+        config = config_for(tmp_path, smtp=smtp, digest={"to": readers})
+        store = store_with(tmp_path, korean_articles(4, W24))
+        report = send_week(config, store, WEEK, now=NOW, sleep=sleeps.append,
+                           max_per_second=rate if how == "argument" else None)
+        store.close()
+        assert server.count_by_recipient() == dict.fromkeys(readers, 1)
+    assert report.ok
+    interval = 1 / rate
+    assert len(sleeps) == 2
+    # less than the full interval only by the time the sending itself took (well under 1 s)
+    assert interval - 1 < sorted(sleeps)[0] <= interval
+    assert 2 * interval - 1 < sorted(sleeps)[1] <= 2 * interval
