@@ -107,3 +107,35 @@ def test_a_rate_below_one_per_second_still_spaces_hand_overs(tmp_path, rate, how
     # less than the full interval only by the time the sending itself took (well under 1 s)
     assert interval - 1 < sorted(sleeps)[0] <= interval
     assert 2 * interval - 1 < sorted(sleeps)[1] <= 2 * interval
+
+
+def test_the_log_says_sending_before_each_hand_over(tmp_path):
+    """Read with sqlite3 while the server holds BAD's RCPT TO: BAD's row already says
+    ``sending`` with the attempt counted (a crash here must not be taken for "never sent");
+    on the retry it says ``sending`` with two attempts."""
+    seen: list[tuple] = []
+
+    def hook(addr):
+        if addr == BAD:
+            with sqlite3.connect(tmp_path / "articles.db") as db:
+                seen.append(db.execute(
+                    "SELECT status, attempts FROM send_log WHERE week = '2024-W24' "
+                    "AND recipient = ?", (_key(BAD),)).fetchone())
+
+    first = {"done": False}
+
+    def on_rcpt(addr):
+        if addr == BAD and not first["done"]:
+            first["done"] = True
+            return "451 4.3.0 try later"
+        return None
+
+    with smtp_server(Behaviour(hook_rcpt=hook, on_rcpt=on_rcpt)) as (server, port):
+        config = config_for(tmp_path, smtp={"port": port, "retries": 2},
+                            digest={"to": [BAD]})
+        store = store_with(tmp_path, korean_articles(4, W24))
+        report = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        store.close()
+        assert server.count_by_recipient() == {BAD: 1}
+    assert report.sent == [BAD]
+    assert seen == [("sending", 1), ("sending", 2)]
