@@ -139,3 +139,23 @@ def test_the_log_says_sending_before_each_hand_over(tmp_path):
         assert server.count_by_recipient() == {BAD: 1}
     assert report.sent == [BAD]
     assert seen == [("sending", 1), ("sending", 2)]
+
+
+def test_held_counts_only_readers_still_pending_when_the_day_is_over_its_limit(tmp_path):
+    """max_per_day 2 of three readers: one held. Then the limit is lowered to 1 while two were
+    already sent today (left = -1): the one pending reader is held, not two, and nothing is
+    sent."""
+    readers = [GOOD, BAD, "reader2@example.com"]
+    with smtp_server() as (server, port):
+        store = store_with(tmp_path, korean_articles(4, W24))
+        config = config_for(tmp_path, smtp={"port": port, "max_per_day": 2},
+                            digest={"to": readers})
+        first = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        assert (len(first.sent), first.held) == (2, 1)
+        config = config_for(tmp_path, smtp={"port": port, "max_per_day": 1},
+                            digest={"to": readers})
+        second = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+        store.close()
+        assert (second.sent, second.held) == ([], 1)
+        assert "1 held for [smtp] max_per_day" in second.summary()
+        assert sum(server.count_by_recipient().values()) == 2
