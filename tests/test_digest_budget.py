@@ -16,7 +16,14 @@ from email.policy import default as default_policy
 from unittest.mock import patch
 
 import pytest
-from _digest_support import SEOUL, config_for, korean_articles, smtp_server, store_with
+from _digest_support import (
+    SEOUL,
+    SITE_AND_SENDER_TOML,
+    config_for,
+    korean_articles,
+    smtp_server,
+    store_with,
+)
 
 from feedkit.digest.week import Week
 from feedkit.mail.send import send_week
@@ -113,15 +120,7 @@ def test_render_cli_reports_and_respects_the_size_as_sent(tmp_path, budget):
     from feedkit.cli import cli
 
     store_with(tmp_path, korean_articles(120, W24)).close()
-    (tmp_path / "config.toml").write_text(f"""
-[site]
-title = "보령시 새소식"
-url = "https://www.brcn.go.kr/"
-feed_url = "https://news.example.org/boryeong/"
-
-[digest]
-from = "보령시 소식 <news@example.org>"
-to = ["{SHORT}"]
+    (tmp_path / "config.toml").write_text(SITE_AND_SENDER_TOML + f"""to = ["{SHORT}"]
 unsubscribe = ["https://news.example.org/unsubscribe?list=weekly&who={{email}}"]
 max_html_bytes = {budget}
 """, encoding="utf-8")

@@ -196,6 +196,19 @@ connections = {connections}
 """)
 
 
+def _send_in_a_process(config_path: Path,
+                       proc_box: dict) -> tuple[list[str], dict, subprocess.Popen]:
+    """Run `digest send` for 2024-W24 in a child process the server's hook can SIGKILL (through
+    proc_box), and wait for it; returns the command and environment for the rerun."""
+    cmd = [sys.executable, "-m", "feedkit", "--config", str(config_path), "digest", "send",
+           "--week", "2024-W24"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc_box["proc"] = proc
+    proc.communicate(timeout=60)
+    return cmd, env, proc
+
+
 def test_a_run_killed_half_way_then_rerun_delivers_each_exactly_once(tmp_path):
     """The sender process is SIGKILLed by the server itself while it is sending the 4th
     message; the re-run must deliver the rest and nobody twice."""
@@ -210,12 +223,7 @@ def test_a_run_killed_half_way_then_rerun_delivers_each_exactly_once(tmp_path):
     with smtp_server(Behaviour(hook_rcpt=hook)) as (server, port):
         config_path = _write_config(tmp_path, port, READERS, connections=1)
         store_with(tmp_path, korean_articles(8, W24)).close()
-        cmd = [sys.executable, "-m", "feedkit", "--config", str(config_path), "digest", "send",
-               "--week", "2024-W24"]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        proc_box["proc"] = proc
-        proc.communicate(timeout=60)
+        cmd, env, proc = _send_in_a_process(config_path, proc_box)
         assert proc.returncode == -signal.SIGKILL
         assert len(server.received) == 3
         statuses = _log(tmp_path)
@@ -245,12 +253,7 @@ def test_a_run_killed_with_four_connections_resumes_without_a_duplicate_of_a_sen
     with smtp_server(Behaviour(hook_rcpt=hook)) as (server, port):
         config_path = _write_config(tmp_path, port, readers, connections=4)
         store_with(tmp_path, korean_articles(8, W24)).close()
-        cmd = [sys.executable, "-m", "feedkit", "--config", str(config_path), "digest", "send",
-               "--week", "2024-W24"]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        proc_box["proc"] = proc
-        proc.communicate(timeout=60)
+        cmd, env, proc = _send_in_a_process(config_path, proc_box)
         assert proc.returncode == -signal.SIGKILL
         at_kill = _log(tmp_path, readers)
         sent_before = {r for r, (s, _) in at_kill.items() if s == "sent"}

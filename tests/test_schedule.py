@@ -8,7 +8,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from _digest_support import SEOUL, korean_articles, smtp_server, store_with, write_config_toml
+from _digest_support import (
+    SEOUL,
+    SITE_AND_SENDER_TOML,
+    korean_articles,
+    smtp_server,
+    store_with,
+    write_config_toml,
+)
 from click.testing import CliRunner
 
 from feedkit.cli import cli
@@ -61,15 +68,7 @@ def test_now_parsing() -> None:
                                                                   tzinfo=SEOUL)
 
 
-SITE = """
-[site]
-title = "보령시 새소식"
-url = "https://www.brcn.go.kr/"
-feed_url = "https://news.example.org/boryeong/"
-
-[digest]
-from = "보령시 소식 <news@example.org>"
-to = ["a@example.com", "b@example.com"]
+SITE = SITE_AND_SENDER_TOML + """to = ["a@example.com", "b@example.com"]
 {extra}
 
 [smtp]
