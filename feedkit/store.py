@@ -86,6 +86,33 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
     lambda db: _hash_send_log(db),
+    # 4: the subscribers feedkit runs itself (see feedkit.subscribers). One row per reader,
+    # unique by the normalised address; the consent record says when, through what and under
+    # which notice they agreed; ``bounces`` counts permanent failures in a row (the last week
+    # counted in ``bounce_week``, so a re-run of one week never counts twice).
+    """
+    CREATE TABLE subscribers (
+        id               INTEGER PRIMARY KEY,
+        address          TEXT NOT NULL,
+        normalised       TEXT NOT NULL UNIQUE,
+        status           TEXT NOT NULL
+                         CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+        categories       TEXT NOT NULL DEFAULT '[]',
+        language         TEXT NOT NULL DEFAULT '',
+        consent_at       TEXT NOT NULL,
+        consent_via      TEXT NOT NULL CHECK (consent_via IN ('form', 'import', 'command')),
+        consent_version  TEXT NOT NULL DEFAULT '',
+        bounces          INTEGER NOT NULL DEFAULT 0,
+        bounce_week      TEXT NOT NULL DEFAULT '',
+        last_bounce      TEXT NOT NULL DEFAULT '',
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        confirmed_at     TEXT NOT NULL DEFAULT '',
+        left_at          TEXT NOT NULL DEFAULT '',
+        left_via         TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX subscribers_status ON subscribers (status, id)
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
