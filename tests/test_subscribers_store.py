@@ -155,7 +155,8 @@ def test_no_address_reaches_public_the_feeds_or_the_export(site) -> None:
     """The store holds subscribers; build, feeds, export (with the send log) and their output
     lines hold none of their addresses."""
     site.run("import")
-    addresses = ["resident.one@example.org", "홍길동구구@예시.한국", "kim.chul+news@mail.example.kr"]
+    addresses = ["resident.one@example.org", "홍길동구구@예시.한국",
+                 "kim.chul+news@mail.example.kr"]
     with Store(site.db) as store:
         for i, a in enumerate(addresses):
             s, _ = repo.request(store, a, ["세무과"] if i else [], "ko", "form", "v1", T0)
