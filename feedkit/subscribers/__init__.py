@@ -1,4 +1,4 @@
-"""The subscriber list feedkit runs itself: ``model`` (the record), ``repo`` (the store's
-subscriber table), and the parts built on them (the web endpoint's tokens and links, the
-personal digests of ``digest send``, bounce handling).
+"""Subscribers feedkit keeps itself: ``model`` (the record), ``repo`` (the store's subscriber
+table), ``tokens`` and ``links`` (the signed links in their emails), and what is built on them
+(the web form, the personal digests of ``digest send``, bounce handling).
 """
