@@ -187,7 +187,8 @@ def set_categories(store, sid: int, categories: Iterable[str], now: datetime
 
 
 def add(store, address: str, categories: Iterable[str], language: str, via: str,
-        consent_version: str, consent_at: datetime, now: datetime) -> tuple[Subscriber, str]:
+        consent_version: str, consent_at: datetime, now: datetime, *,
+        status: str = "active") -> tuple[Subscriber, str]:
     """An operator adds a reader whose consent they hold (``feedkit subscribers add`` or an
     import): active at once. Returns the reader and what happened:
 
@@ -196,8 +197,14 @@ def add(store, address: str, categories: Iterable[str], language: str, via: str,
     or bounced and ``via`` is ``import``: left as they are, as Mailchimp and listmonk do: an
     old list must not sign up again someone who left; only they can, through the form).
     A bounced reader added by ``command`` is active again: the operator vouches for it.
+
+    ``status`` other than ``active`` carries a list exported elsewhere (``feedkit subscribers
+    export`` writes it): a new reader is recorded with it, and a known one who is
+    ``unsubscribed`` or ``bounced`` in the file becomes so here; ``pending`` changes no one.
     """
     _check_via(via)
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     addr, key = clean(address)
     at, consent = stamp(now), stamp(consent_at)
     cats = _cats_json(categories)
@@ -205,13 +212,25 @@ def add(store, address: str, categories: Iterable[str], language: str, via: str,
         row = store.db.execute("SELECT id, status, categories, language FROM subscribers "
                                "WHERE normalised = ?", (key,)).fetchone()
         if row is None:
+            left = (at, via) if status == "unsubscribed" else ("", "")
             cur = store.db.execute(
                 "INSERT INTO subscribers (address, normalised, status, categories, language, "
                 "consent_at, consent_via, consent_version, created_at, updated_at, "
-                "confirmed_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (addr, key, cats, language, consent, via, consent_version, at, at, at))
+                "confirmed_at, left_at, left_via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (addr, key, status, cats, language, consent, via, consent_version, at, at,
+                 at if status == "active" else "", *left))
             return get(store, cur.lastrowid), "added"  # type: ignore[return-value]
-        sid, status, old_cats, old_language = row
+        sid, current, old_cats, old_language = row
+        if status != "active":
+            if status == "pending" or current == status:
+                return get(store, sid), "unchanged"  # type: ignore[return-value]
+            if status == "unsubscribed":
+                unsubscribe(store, sid, now, via)
+            else:
+                store.db.execute("UPDATE subscribers SET status = 'bounced', updated_at = ? "
+                                 "WHERE id = ?", (at, sid))
+            return get(store, sid), "updated"  # type: ignore[return-value]
+        status = current
         if status == "unsubscribed" or (status == "bounced" and via != "command"):
             return get(store, sid), "kept"  # type: ignore[return-value]
         if status == "active" and old_cats == cats and old_language == language:
