@@ -177,3 +177,17 @@ def export(obj: Context, out: Path) -> None:
     if warning:
         obj.warn(warning)
     obj.info(f"{out}: {rows} subscriber(s) written")
+
+
+@subscribers.command("bounces")
+@pass_ctx
+def bounces(obj: Context) -> None:
+    """Read new bounce reports (RFC 3464 delivery status notifications) from the [bounces]
+    IMAP mailbox and apply them: a hard bounce counts toward [bounces] max_consecutive, a soft
+    one does not. Each report read is flagged (or moved to [bounces] processed_folder), so a
+    re-run never counts it twice. Password from the variable [bounces] password_env names."""
+    from feedkit.subscribers.bounces import process_mailbox
+
+    with obj.open_store() as store:
+        report = process_mailbox(obj.config, store, now=_now())
+    obj.info(report.summary())

@@ -103,9 +103,14 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
 def load_digest(config: Config, store, week: Week, until: int | None = None) -> Digest:
     """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.publication`) leaves out
     those not yet due."""
-    articles = [s.article for s in store.published_between(week.start, week.end)
-                if until is None or int(s.article.published.timestamp()) <= until]
-    return make_digest(config, week, articles)
+    return make_digest(config, week, week_articles(store, week, until))
+
+
+def week_articles(store, week: Week, until: int | None = None) -> list[Article]:
+    """The articles of ``week`` published by ``until``, newest first: what a digest is made of
+    (personal digests filter them by department before :func:`make_digest`)."""
+    return [s.article for s in store.published_between(week.start, week.end)
+            if until is None or int(s.article.published.timestamp()) <= until]
 
 
 def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:
