@@ -78,7 +78,7 @@ def _free_port() -> int:
 def dovecot():
     """Dovecot on 127.0.0.1:PORT with one user ``bounces``. As root its login processes must
     run as another user (nobody) and mail may not belong to uid 0; as anyone else everything
-    runs as the current user."""
+    runs as the current user, without the chroots only root may make."""
     binary = executable("dovecot", "dovecot-imapd")
     root = Path(tempfile.mkdtemp(prefix="feedkit-dovecot-"))
     os.chmod(root, 0o755)
@@ -119,6 +119,7 @@ userdb {{
   args = uid={mail_uid} gid={mail_gid} home={root}/home/%u
 }}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
@@ -126,6 +127,9 @@ service imap-login {{
   inet_listener imaps {{
     port = 0
   }}
+}}
+service anvil {{
+  chroot =
 }}
 service pop3-login {{
   inet_listener pop3 {{
