@@ -339,3 +339,18 @@ def test_bundled_templates_choose_no_words_by_language():
         text = text.replace("'맑은 고딕'", "")
         assert not re.search(r"\bko\b", text), path.name
         assert not _HANGUL.search(text), (path.name, _HANGUL.search(text))
+
+
+def test_a_command_that_loads_the_config_speaks_the_sites_language_until_it_ends(site):
+    """`from feedkit.i18n import _` in a command: the site's language while the command runs
+    (the CLI activates it when it loads the config), English again afterwards."""
+    import click
+
+    from feedkit.cli.common import Context
+
+    with click.Context(click.Command("probe")):
+        obj = Context(str(site.config), 0)
+        assert i18n._("Unsubscribe") == "Unsubscribe"      # no config loaded yet
+        assert obj.config.site.language == "ko"
+        assert i18n._("Unsubscribe") == "수신 거부"
+    assert i18n._("Unsubscribe") == "Unsubscribe"
