@@ -71,8 +71,11 @@ def plan_archive(config: Config, store, plan) -> None:
     until = int(this_week.start.timestamp()) - 1
     if plan.until is not None:
         until = min(until, plan.until)
+    from feedkit.digest.editorial import notes as week_notes
+
+    notes = week_notes(store)   # editor's notes: a few rows; a changed one re-renders its week
     if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back,
-                                                 this_week.label)):
+                                                 this_week.label, sorted(notes.items()))):
         return
     weeks = week_rows(config, store, until)
     if not weeks:
@@ -90,7 +93,8 @@ def plan_archive(config: Config, store, plan) -> None:
         older = labels[i + 1] if i + 1 < len(labels) else None
         newer = labels[i - 1] if i > 0 else None
         rows = weeks[label]
-        print_ = fingerprint(base, label, older, newer, [(r[0], r[1]) for r in rows])
+        print_ = fingerprint(base, label, older, newer, [(r[0], r[1]) for r in rows],
+                             notes.get(label, ""))
         rel = f"{ARCHIVE_DIR}/{label}.html"
 
         def render_week(label=label, older=older, newer=newer, rel=rel) -> dict[str, bytes]:

@@ -217,7 +217,11 @@ class DigestRenderer:
             })
         shown = sum(counts)
         headlines = [it["title"] for s in sections for it in s["items"]][:3]
+        from feedkit.digest.note import note_html, note_text
+
         return {
+            "note_html": Markup(note_html(digest.note, self.site.url)),   # sanitised (nh3)
+            "note_text": note_text(digest.note),
             "ko": is_korean(self.language),
             "language": self.language,
             "site": self.site,
