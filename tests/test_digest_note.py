@@ -162,8 +162,8 @@ max_html_bytes = {budget}
     size0, shown0 = (lambda d: (len(d[0]), d[1]))(_eml_html(plain))
     assert size0 <= budget and 0 < shown0 < 400
 
-    longest = ("**보령시** 주간 소식 편집자의 말: " + "머드축제와 해수욕장 안내, 민원실 운영 시간 " * 80)
-    longest = longest[:2000]
+    longest = ("**보령시** 주간 소식 편집자의 말: "
+               + "머드축제와 해수욕장 안내, 민원실 운영 시간 " * 80)[:2000]
     site.run("digest", "note", "--week", "2024-W24", longest)
     noted = tmp_path / "noted.eml"
     site.run("digest", "render", "--week", "2024-W24", "--eml", str(noted))

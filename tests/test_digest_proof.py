@@ -8,7 +8,6 @@ preview server over HTTP, and the send log read back with sqlite3.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import socket
 import sqlite3
@@ -215,5 +214,111 @@ def test_the_preview_form_reports_a_bad_address_without_sending(tmp_path):
     assert smtp.received == []
 
 
-def _decoded(data: bytes) -> bytes:
-    return base64.b64decode(data)
+# -- digest send --to ----------------------------------------------------------------------------
+
+
+def _headers(received) -> list[tuple[str, str]]:
+    return [(k, str(v)) for k, v in received.message.items()]
+
+
+def _expected_token(address: str) -> str:
+    """The unsubscribe token as the README defines it: HMAC-SHA256 of the lower-cased address,
+    keyed by $FEEDKIT_UNSUBSCRIBE_SECRET, first 32 hex digits (computed here, not by feedkit)."""
+    import hashlib
+    import hmac
+
+    return hmac.new(b"unsubscribe-secret-0123456789", address.lower().encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def test_a_test_send_is_the_readers_message_with_a_test_mark_and_no_log(tmp_path):
+    """The reader kim gets the test, then the real digest: the two differ only in the subject's
+    test mark, the Message-ID (a test must never be taken for the real one) and the Date."""
+    with smtp_server() as (smtp, port):
+        site = digest_site(tmp_path, port)
+        # An earlier week really sent: its log rows must come through the test untouched.
+        site.run("digest", "send", "--week", "2024-W50", "--now", NOW)
+        smtp.received.clear()
+        before = send_log(site)
+        assert len(before) == 3
+
+        result = site.run("digest", "send", "--to", "kim@example.com", "--now", NOW)
+        assert result.exit_code == 0, result.output
+        assert f"{WEEK}: test sent to kim@example.com" in result.output
+        assert "send log is unchanged" in result.output
+        assert send_log(site) == before
+        (test,) = smtp.received
+        assert test.rcpt == ["kim@example.com"]
+
+        # The real send afterwards still goes to everyone, kim included.
+        real = site.run("digest", "send", "--now", NOW)
+        assert real.exit_code == 0, real.output
+        assert sorted(r for got in smtp.received[1:] for r in got.rcpt) == sorted(READERS)
+        kim = next(got for got in smtp.received[1:] if got.rcpt == ["kim@example.com"])
+
+    real_subject = subject_of(kim)
+    assert subject_of(test) == "[테스트] " + real_subject
+    assert test.message["Message-ID"] != kim.message["Message-ID"]
+    differ = {"Subject", "Message-ID", "Date", "Content-Type"}   # Content-Type: the boundary
+    assert [(k, v) for k, v in _headers(test) if k not in differ] == \
+           [(k, v) for k, v in _headers(kim) if k not in differ]
+    assert [k for k, _ in _headers(test)] == [k for k, _ in _headers(kim)]
+    assert [p.get_content_type() for p in test.message.walk()] == \
+           [p.get_content_type() for p in kim.message.walk()] == \
+           ["multipart/alternative", "text/plain", "text/html"]
+    assert html_part(test) == html_part(kim)
+    assert text_part(test) == text_part(kim)
+    # kim's own links, not the first reader's or a placeholder
+    token = _expected_token("kim@example.com")
+    assert f"https://news.example.org/u/{token}" in test.message["List-Unsubscribe"]
+    assert f"https://news.example.org/u/{token}" in html_part(test)
+
+
+def test_a_test_send_to_someone_not_on_the_list_gets_their_own_links(tmp_path):
+    with smtp_server() as (smtp, port):
+        site = digest_site(tmp_path, port)
+        result = site.run("digest", "send", "--to", "Editor <Editor@City.Example.kr>",
+                          "--week", WEEK)
+        assert result.exit_code == 0, result.output
+    (test,) = smtp.received
+    assert test.rcpt == ["Editor@City.Example.kr"]
+    assert test.message["To"] == "Editor@City.Example.kr"
+    token = _expected_token("Editor@City.Example.kr")
+    assert f"https://news.example.org/u/{token}" in html_part(test)
+    for reader in READERS:
+        assert _expected_token(reader) not in test.data.decode("ascii", "replace")
+    assert send_log(site) == []
+
+
+def test_an_english_site_marks_the_test_in_english(tmp_path):
+    with smtp_server() as (smtp, port):
+        site = digest_site(tmp_path, port)
+        site.edit_config(('language = "ko"', 'language = "en"'))
+        site.run("digest", "send", "--to", "editor@example.org", "--week", WEEK)
+    assert subject_of(smtp.received[0]).startswith("[TEST] ")
+
+
+def test_a_refused_test_send_fails_in_one_line_and_logs_nothing(tmp_path):
+    from _digest_support import Behaviour
+
+    behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 no such user")
+    with smtp_server(behaviour) as (_smtp, port):
+        site = digest_site(tmp_path, port)
+        result = site.run("digest", "send", "--to", "nobody@example.com", "--week", WEEK,
+                          ok=False)
+    assert result.exit_code == 1
+    assert "test send to nobody@example.com refused: 550" in result.output
+    assert "Traceback" not in result.output
+    assert send_log(site) == []
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--to", "not-an-address"], "not an email address"),
+    (["--to", "a@example.com", "--dry-run"], "--dry-run"),
+])
+def test_bad_test_sends_are_usage_errors(tmp_path, args, why):
+    with smtp_server() as (smtp, port):
+        site = digest_site(tmp_path, port)
+        result = site.run("digest", "send", "--week", WEEK, *args, ok=False)
+    assert result.exit_code == 2 and why in result.output
+    assert smtp.received == []
