@@ -90,6 +90,8 @@ def set_note(store, week: str, markdown: str, now: datetime) -> None:
         "INSERT INTO digest_notes (week, markdown, changed_at) VALUES (?, ?, ?) "
         "ON CONFLICT (week) DO UPDATE SET markdown = excluded.markdown, "
         "changed_at = excluded.changed_at", (week, markdown, _stamp(now)))
+    # A note is part of the archive page: the build's "nothing changed" shortcut reads this.
+    store._bump_generation()
 
 
 # -- as text ---------------------------------------------------------------------------------------
@@ -163,6 +165,10 @@ def _read_line(path: Path, number: int, line: str) -> tuple[str, str, object, st
     raise FeedkitError(f"{where}: kind: expected 'approval' or 'note', got {kind!r}")
 
 
+def _notes_state(store) -> list[tuple[str, str]]:
+    return store.db.execute("SELECT week, changed_at FROM digest_notes ORDER BY week").fetchall()
+
+
 def import_editorial(store, path: Path) -> int:
     """Merge an exported file into the store, keeping per week the newer decision. All or
     nothing: a bad line stops the import before anything is written. A missing file is
@@ -176,6 +182,7 @@ def import_editorial(store, path: Path) -> int:
             for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1)
             if line.strip()]
     with store.transaction():
+        notes_before = _notes_state(store)
         for week, kind, value, at in rows:
             table, column = (("digest_approvals", "approved") if kind == "approval"
                              else ("digest_notes", "markdown"))
@@ -184,4 +191,6 @@ def import_editorial(store, path: Path) -> int:
                 f"ON CONFLICT (week) DO UPDATE SET {column} = excluded.{column}, "
                 f"changed_at = excluded.changed_at WHERE excluded.changed_at > changed_at",
                 (week, value, at))
+        if _notes_state(store) != notes_before:
+            store._bump_generation()   # a note changed: so did its archive page
     return len(rows)
