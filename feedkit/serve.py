@@ -219,7 +219,7 @@ class Preview:
                 f'<p><a href="{PREVIEW_PREFIX}digest">{current.label}</a> '
                 f"({'이번 주' if ko else 'this week'}) · "
                 f'<a href="{PREVIEW_PREFIX}digest.txt">text</a></p>'
-                f"{test_send_form(config, list(weeks), self.form_token, self.today)}"
+                f"{test_send_form(config, list(weeks), self.form_token, self.today, SEND_PATH)}"
                 f"<ul>{''.join(items)}</ul>")
         return Reply(200, "text/html", _page(config, esc(title), body))
 
@@ -255,12 +255,15 @@ class Handler(SimpleHTTPRequestHandler):
             super().do_HEAD()
 
     def do_POST(self) -> None:
-        from feedkit.serve_send import handle_test_send
+        from feedkit.serve_send import handle_test_send, result_page
 
         if unquote(urlsplit(self.path).path) != SEND_PATH:
             self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "Only the test send takes a POST")
             return
-        self._reply(handle_test_send(self, self.server.preview))
+        preview = self.server.preview
+        status, text = handle_test_send(self, preview, is_loopback(self.client_address[0]))
+        title, body = result_page(preview.config.site.language, text)
+        self._reply(Reply(status, "text/html", _page(preview.config, title, body)))
 
     def _reply(self, reply: Reply, *, head: bool = False) -> None:
         self._live = True

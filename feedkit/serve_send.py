@@ -40,11 +40,11 @@ _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _SEND_LOCK = threading.Lock()   # one test at a time: a double click sends one, then the other
 
 
-def test_send_form(config: Config, labels: list[str], token: str, today: date | None) -> str:
+def test_send_form(config: Config, labels: list[str], token: str, today: date | None,
+                   action: str) -> str:
     """The form's HTML for the preview index: a week (those with news, the one ``digest send``
-    sends next preselected) and an address."""
+    sends next preselected) and an address; it posts to ``action``."""
     from feedkit.digest.week import Week, today_in
-    from feedkit.serve import SEND_PATH
 
     if not labels:
         return ""
@@ -62,7 +62,7 @@ def test_send_form(config: Config, labels: list[str], token: str, today: date | 
         legend, week_word, to_word, button = "Test send", "Week", "Send to", "Send a test"
         hint = ("Sends the email exactly as a subscriber gets it, with [TEST] before the "
                 "subject, to this address only. The send log is not changed.")
-    return (f'<form method="post" action="{SEND_PATH}"><fieldset><legend>{esc(legend)}</legend>'
+    return (f'<form method="post" action="{esc(action)}"><fieldset><legend>{esc(legend)}</legend>'
             f'<input type="hidden" name="token" value="{esc(token)}">'
             f'<label>{esc(week_word)} <select name="week">{options}</select></label> '
             f'<label>{esc(to_word)} <input type="email" name="to" required '
@@ -73,12 +73,9 @@ def test_send_form(config: Config, labels: list[str], token: str, today: date | 
 test_send_form.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-def refusal(handler) -> str | None:
+def refusal(handler, peer_is_loopback: bool) -> str | None:
     """Why this request may not send (see the module docstring), or None if it may."""
-    from feedkit.serve import is_loopback
-
-    peer = handler.client_address[0]
-    if not is_loopback(peer):
+    if not peer_is_loopback:
         return "test sends are accepted from this machine only"
     port = handler.server.port
     host = handler.headers.get("Host", "")
@@ -96,46 +93,45 @@ def refusal(handler) -> str | None:
     return None
 
 
-def handle_test_send(handler, preview):
-    """The reply to ``POST /_preview/send``."""
+def handle_test_send(handler, preview, peer_is_loopback: bool) -> tuple[int, str]:
+    """(HTTP status, the one line to show) for ``POST /_preview/send``."""
     from datetime import UTC, datetime
 
     from feedkit.digest.week import Week
     from feedkit.mail.proof import send_proof
-    from feedkit.serve import Reply, _page
 
     config = preview.config
-    ko = is_korean(config.site.language)
 
-    def page(status: int, text: str) -> Reply:
-        back = "미리보기로 돌아가기" if ko else "Back to the preview"
-        body = (f"<p>{html.escape(text)}</p>"
-                f'<p><a href="/_preview/">{html.escape(back)}</a></p>')
-        title = "테스트 발송" if ko else "Test send"
-        return Reply(status, "text/html", _page(config, html.escape(title), body))
-
-    why = refusal(handler)
+    why = refusal(handler, peer_is_loopback)
     if why:
-        return page(403, f"refused: {why}")
+        return (403, f"refused: {why}")
     try:
         length = int(handler.headers.get("Content-Length", ""))
     except ValueError:
-        return page(411, "refused: no Content-Length")
+        return (411, "refused: no Content-Length")
     if not 0 <= length <= MAX_BODY:
-        return page(413, "refused: the form is too large")
+        return (413, "refused: the form is too large")
     raw = handler.rfile.read(length)
     try:
         form = parse_qs(raw.decode("utf-8"), max_num_fields=10)
     except (UnicodeDecodeError, ValueError):
-        return page(400, "refused: not a form")
+        return (400, "refused: not a form")
     token = form.get("token", [""])[0]
     if not hmac.compare_digest(token.encode(), preview.form_token.encode()):
-        return page(403, "refused: the form is out of date (reload the preview and try again)")
+        return (403, "refused: the form is out of date (reload the preview and try again)")
     address = form.get("to", [""])[0].strip()
     try:
         week = Week.parse(form.get("week", [""])[0], config.tz)
         with _SEND_LOCK, preview._open_store() as store:
             report = send_proof(config, store, week, address, now=datetime.now(UTC))
     except FeedkitError as exc:
-        return page(400 if exc.exit_code == 2 else 502, f"error: {exc}")
-    return page(200, report.summary())
+        return (400 if exc.exit_code == 2 else 502, f"error: {exc}")
+    return (200, report.summary())
+
+
+def result_page(language: str, text: str) -> tuple[str, str]:
+    """(title, body HTML) of the page that shows a test send's outcome."""
+    ko = is_korean(language)
+    back = "미리보기로 돌아가기" if ko else "Back to the preview"
+    body = f'<p>{html.escape(text)}</p><p><a href="/_preview/">{html.escape(back)}</a></p>'
+    return html.escape("테스트 발송" if ko else "Test send"), body

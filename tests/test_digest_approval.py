@@ -219,3 +219,85 @@ def test_approve_refuses_a_bad_week(tmp_path):
     site = Site(tmp_path)
     result = site.run("digest", "approve", "--week", "2024-W60", ok=False)
     assert result.exit_code == 2 and "2024 has no ISO week 60" in result.output
+
+
+# -- the scaffolded CI workflow --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_workflow_waits_then_a_manual_run_with_approve_sends(tmp_path):
+    """The scaffolded workflow, run step by step as GitHub would (tests/test_site_workflow.py):
+    a scheduled run finds the digest due but waiting; "Run workflow" with approve = the week
+    approves and sends; the approval is committed; the next scheduled run sends nothing more."""
+    import subprocess
+
+    from loopback_server import Board, board_source, serve
+    from loopback_server import Site as LoopbackSite
+    from test_site_workflow import (
+        FEEDKIT_BIN,
+        FILE_RECIPIENT,
+        RECIPIENTS,
+        SECRET_LIST,
+        SEND_LOG_KEY,
+        SITE_HEAD,
+        git,
+        run_workflow,
+    )
+
+    web = LoopbackSite()
+    with serve(web), smtp_server() as (smtp, port):
+        board = Board(web, count=6, per_page=5)         # articles of 2025-W01
+        web.page("/down/feed.xml", "maintenance", status=503)
+        remote = tmp_path / "remote.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+        site = tmp_path / "site"
+        private = tmp_path / "private" / "readers.txt"
+        private.parent.mkdir()
+        private.write_text(f"{FILE_RECIPIENT}\n", encoding="utf-8")
+        init = subprocess.run([FEEDKIT_BIN / "feedkit", "init", str(site)], capture_output=True,
+                              text=True)
+        assert init.returncode == 0, init.stderr
+        selectors = "\n".join(f'{k} = "{v}"' for k, v in board_source(board)["selectors"].items())
+        head = SITE_HEAD.replace('unsubscribe = "mailto:leave@example.org"\n',
+                                 'unsubscribe = "mailto:leave@example.org"\n'
+                                 "require_approval = true\n")
+        assert "require_approval" in head
+        (site / "config.toml").write_text(head.format(
+            port=port, down=web.url("/down/feed.xml"), board=board.list_url,
+            selectors=selectors, private=private.as_posix()), encoding="utf-8")
+        git("init", "-q", "-b", "main", cwd=site)
+        git("add", "-A", cwd=site)
+        git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "site",
+            cwd=site)
+        git("remote", "add", "origin", str(remote), cwd=site)
+        git("push", "-q", "-u", "origin", "main", cwd=site)
+        secrets = {"FEEDKIT_SECRET": SEND_LOG_KEY, "FEEDKIT_RECIPIENTS": SECRET_LIST,
+                   "FEEDKIT_SMTP_PASSWORD": ""}
+
+        def run(now: str, inputs: dict[str, str] | None = None) -> dict:
+            checkout = tmp_path / f"run-{now[-5:].replace(':', '')}"
+            git("clone", "-q", str(remote), str(checkout), cwd=tmp_path)
+            steps = run_workflow(checkout, secrets, now, tmp_path, inputs)
+            for s in steps:
+                assert s.code == 0, f"{now} {s.name} exited {s.code}:\n{s.stdout}\n{s.stderr}"
+            return {s.name: s for s in steps}
+
+        scheduled = run("2025-01-06 09:17")
+        assert not scheduled['Approve a digest (Run workflow with "approve")'].ran
+        send = scheduled["Send the weekly digest once it is due"]
+        assert "2025-W01: waiting for approval" in send.stdout
+        assert smtp.received == []
+
+        manual = run("2025-01-06 09:40", {"approve": "2025-W01"})
+        approve = manual['Approve a digest (Run workflow with "approve")']
+        assert approve.ran and "2025-W01" in approve.stdout and "approved" in approve.stdout
+        assert sorted(r.lower() for got in smtp.received for r in got.rcpt) == sorted(
+            r.lower() for r in [*RECIPIENTS, FILE_RECIPIENT])
+
+        later = run("2025-01-06 10:17")
+        assert "0 sent, 4 already sent" in later["Send the weekly digest once it is due"].stdout
+        assert len(smtp.received) == 4
+
+    committed = git("show", "main:data/editorial.jsonl", cwd=remote)
+    record = json.loads(committed)
+    assert (record["week"], record["kind"], record["approved"]) == ("2025-W01", "approval", True)
