@@ -260,7 +260,7 @@ class Handler(SimpleHTTPRequestHandler):
             return
         preview = self.server.preview
         status, text = handle_test_send(self, preview, is_loopback(self.client_address[0]))
-        title, body = result_page(preview.config.site.language, text)
+        title, body = result_page(preview.config, text)
         self._reply(Reply(status, "text/html", _page(preview.config, title, body)))
 
     def _reply(self, reply: Reply, *, head: bool = False) -> None:

@@ -32,7 +32,6 @@ from datetime import date
 from urllib.parse import parse_qs
 
 from feedkit.config import Config
-from feedkit.dates import is_korean
 from feedkit.errors import FeedkitError
 
 MAX_BODY = 4096
@@ -48,20 +47,18 @@ def test_send_form(config: Config, labels: list[str], token: str, today: date | 
 
     if not labels:
         return ""
-    ko = is_korean(config.site.language)
+    from feedkit.i18n import for_config
+
+    _ = for_config(config).gettext
     esc = html.escape
     due = Week.last_complete(today or today_in(config.tz), config.tz).label
     chosen = next((lb for lb in labels if lb <= due), labels[0])
     options = "".join(f'<option value="{esc(lb)}"{" selected" if lb == chosen else ""}>'
                       f"{esc(lb)}</option>" for lb in labels)
-    if ko:
-        legend, week_word, to_word, button = "테스트 발송", "주", "받을 주소", "테스트 보내기"
-        hint = ("구독자가 받는 메일 그대로, 제목 앞에 [테스트]를 붙여 이 주소로만 보냅니다. "
-                "발송 기록은 바뀌지 않습니다.")
-    else:
-        legend, week_word, to_word, button = "Test send", "Week", "Send to", "Send a test"
-        hint = ("Sends the email exactly as a subscriber gets it, with [TEST] before the "
-                "subject, to this address only. The send log is not changed.")
+    legend, week_word, to_word, button = _("Test send"), _("Week"), _("Send to"), _("Send a test")
+    hint = _("Sends the email exactly as a subscriber gets it, with %(mark)s before the subject, "
+             "to this address only. The send log is not changed.") % {
+                 "mark": _("[TEST] ").strip()}
     return (f'<form method="post" action="{esc(action)}"><fieldset><legend>{esc(legend)}</legend>'
             f'<input type="hidden" name="token" value="{esc(token)}">'
             f'<label>{esc(week_word)} <select name="week">{options}</select></label> '
@@ -129,9 +126,11 @@ def handle_test_send(handler, preview, peer_is_loopback: bool) -> tuple[int, str
     return (200, report.summary())
 
 
-def result_page(language: str, text: str) -> tuple[str, str]:
+def result_page(config: Config, text: str) -> tuple[str, str]:
     """(title, body HTML) of the page that shows a test send's outcome."""
-    ko = is_korean(language)
-    back = "미리보기로 돌아가기" if ko else "Back to the preview"
-    body = f'<p>{html.escape(text)}</p><p><a href="/_preview/">{html.escape(back)}</a></p>'
-    return html.escape("테스트 발송" if ko else "Test send"), body
+    from feedkit.i18n import for_config
+
+    _ = for_config(config).gettext
+    back = html.escape(_("Back to the preview"))
+    body = f'<p>{html.escape(text)}</p><p><a href="/_preview/">{back}</a></p>'
+    return html.escape(_("Test send")), body

@@ -12,8 +12,8 @@ unsubscribe links filled in for this address, every header and the MIME structur
 (:class:`feedkit.mail.message.MessageFactory`), the DKIM signature when configured, and the SMTP
 path. What differs, on purpose:
 
-* the subject starts with a test mark ("[테스트] ", "[TEST] "), so nobody mistakes it for the
-  issue itself;
+* the subject starts with a test mark ("[TEST] ", in Korean "[테스트] "), so nobody mistakes
+  it for the issue itself;
 * the Message-ID is new for every test: the real message's ID is fixed per (week, reader), and
   a mail system that de-duplicates by Message-ID (Gmail does) would drop Monday's real digest
   as a copy of the test the editor received on Friday.
@@ -29,13 +29,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedkit.config import Config
-from feedkit.dates import is_korean
 from feedkit.errors import FeedkitError, UsageError
 
 
-def test_mark(language: str) -> str:
+def test_mark(config: Config) -> str:
     """The subject prefix of a test send, in the site's language."""
-    return "[테스트] " if is_korean(language) else "[TEST] "
+    from feedkit.i18n import for_config
+
+    # TRANSLATORS: put before the subject of a test send of the digest (keep the space).
+    return for_config(config).gettext("[TEST] ")
 
 
 test_mark.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name
@@ -118,7 +120,7 @@ def send_proof(config: Config, store, week, address: str, *, now: datetime,
     renderer = DigestRenderer(config)
     body = renderer.email(digest, reserve=link_reserve(_list_links(config, addr)))
     report.shown = body.shown
-    report.subject = test_mark(config.site.language) + renderer.subject(digest)
+    report.subject = test_mark(config) + renderer.subject(digest)
     factory = MessageFactory(config, digest, body, report.subject, now)
     # A Message-ID no real send will ever use (see the module docstring).
     mid, data = factory.message(addr, "test:" + secrets.token_hex(12))
