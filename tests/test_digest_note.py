@@ -50,6 +50,11 @@ def test_the_note_is_at_the_top_of_the_email_text_part_and_archive_page(site):
     assert cell.xpath(".//br")   # the editor's line break stays a line break
     assert html.index("이번 주") < sections_start(html)
     assert "style=" in lxml_html.tostring(cell, encoding="unicode")   # inlined like the rest
+    head = html.split("</head>")[0]
+    assert "prefers-color-scheme: dark" in head and ".note" in head   # its dark-mode rule kept
+    # a week without a note carries none of it
+    plain = html_of(site, "2024-W32")
+    assert ".note" not in plain and 'class="note' not in plain
 
     text = site.run("digest", "render", "--week", WEEK, "--text", "-").stdout
     assert NOTE in text

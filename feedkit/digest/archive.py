@@ -14,6 +14,7 @@ from feedkit.digest.render import (
     CSS_FILE,
     HTML_TEMPLATE,
     INDEX_TEMPLATE,
+    NOTE_CSS_FILE,
     DigestRenderer,
     digest_templates_dir,
     safe_url,
@@ -63,7 +64,8 @@ def plan_archive(config: Config, store, plan) -> None:
     base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
                        config.feeds.category_slugs,
                        config.feeds.stylesheet,
-                       templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
+                       templates_digest([HTML_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_TEMPLATE],
+                                        user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
     from feedkit.publication import build_time
