@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from feedkit.cli.common import Context, pass_ctx, write_file
+from feedkit.cli.common import Context, pass_ctx
 from feedkit.errors import EXIT_PARTIAL, ConfigError, FeedkitError, UsageError
 
 
@@ -196,7 +196,7 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
     export -> import -> export is byte-identical.
     """
     from feedkit.export import export_chunks, export_send_log_chunks
-    from feedkit.output import write_atomic_stream
+    from feedkit.output import write_atomic, write_atomic_stream
 
     def counted(chunks, tally: list[int]):
         for chunk in chunks:
@@ -216,7 +216,7 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
             from feedkit.health import export_state
 
             state_bytes = export_state(store)
-            changed = write_file(state, state_bytes)
+            changed = write_atomic(state, state_bytes)
             records = state_bytes.count(b"\n")
             obj.detail(f"{state}: {records} state records"
                        f"{'' if changed else ' (unchanged)'}")

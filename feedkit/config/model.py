@@ -32,7 +32,9 @@ class SiteConfig:
     url: str = _doc("The city's own website (the feeds' alternate link).")
     feed_url: str = _doc("Public URL where the output folder is served; feeds' self links use it.")
     description: str = _doc("One sentence about the site, used as feed subtitle.", default="")
-    language: str = _doc("BCP 47 language tag of the news (ko, ko-KR, en).", default="ko")
+    language: str = _doc("BCP 47 language tag of the news (ko, ko-KR, en): picks the catalog "
+                         "of words and dates (ko and en bundled, others from locale/; without "
+                         "one, English).", default="ko")
     timezone: str = _doc("IANA timezone: naive dates are read in it, digests use it.",
                          default="Asia/Seoul")
     author: str = _doc("Feed author name (defaults to the title).", default="")
