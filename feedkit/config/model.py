@@ -173,6 +173,10 @@ class DigestConfig:
                          "weekday on (monday ... sunday), in [site] timezone.", default="monday")
     send_hour: int = _doc("... and from this hour (0-23) of that day; earlier runs say 'not due "
                           "until ...' and send nothing.", default=8)
+    require_approval: bool = _doc(
+        "A week's digest is sent only once an editor has approved it ('feedkit digest approve'); "
+        "until then 'digest send' says 'waiting for approval' and exits 0. Test sends "
+        "('digest send --to') never wait.", default=False)
 
 
 @dataclass(frozen=True)
