@@ -173,8 +173,9 @@ def main() -> None:
         mix = [per_choice[choices[i % len(choices)]] for i in range(n)]
         links = "[web] url" if getattr(getattr(config, "web", None), "url", "") else \
             "[digest] unsubscribe {token}"
-        print(f"{n} subscribers over {len(choices)} choices of {len({a.category for a in articles})}"
-              f" departments; personal links from {links}; {os.cpu_count()} CPUs; "
+        departments = len({a.category for a in articles})
+        print(f"{n} subscribers over {len(choices)} choices of {departments} departments; "
+              f"personal links from {links}; {os.cpu_count()} CPUs; "
               f"{args.connections} connection(s)")
         print(f"full digest {len(full) / 1024:.1f} KiB; mean message of the mix "
               f"{sum(map(len, mix)) / n / 1024:.1f} KiB")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
+from feedkit.subscribers.schema import MIGRATION as SUBSCRIBERS_MIGRATION
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
 # A step is SQL, or a function of the connection for what SQL cannot do alone.
@@ -86,33 +87,24 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
     lambda db: _hash_send_log(db),
-    # 4: the subscribers feedkit runs itself (see feedkit.subscribers). One row per reader,
-    # unique by the normalised address; the consent record says when, through what and under
-    # which notice they agreed; ``bounces`` counts permanent failures in a row (the last week
-    # counted in ``bounce_week``, so a re-run of one week never counts twice).
+    # 4: an editor's decisions per digest week (feedkit.digest.editorial): approvals for
+    # [digest] require_approval, and notes. A revoked approval or a cleared note stays as a row
+    # (approved = 0, markdown = '') with the time of the change, so that merging an older
+    # export never brings back what an editor took back.
     """
-    CREATE TABLE subscribers (
-        id               INTEGER PRIMARY KEY,
-        address          TEXT NOT NULL,
-        normalised       TEXT NOT NULL UNIQUE,
-        status           TEXT NOT NULL
-                         CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
-        categories       TEXT NOT NULL DEFAULT '[]',
-        language         TEXT NOT NULL DEFAULT '',
-        consent_at       TEXT NOT NULL,
-        consent_via      TEXT NOT NULL CHECK (consent_via IN ('form', 'import', 'command')),
-        consent_version  TEXT NOT NULL DEFAULT '',
-        bounces          INTEGER NOT NULL DEFAULT 0,
-        bounce_week      TEXT NOT NULL DEFAULT '',
-        last_bounce      TEXT NOT NULL DEFAULT '',
-        created_at       TEXT NOT NULL,
-        updated_at       TEXT NOT NULL,
-        confirmed_at     TEXT NOT NULL DEFAULT '',
-        left_at          TEXT NOT NULL DEFAULT '',
-        left_via         TEXT NOT NULL DEFAULT ''
+    CREATE TABLE digest_approvals (
+        week        TEXT PRIMARY KEY,
+        approved    INTEGER NOT NULL,
+        changed_at  TEXT NOT NULL
     );
-    CREATE INDEX subscribers_status ON subscribers (status, id)
+    CREATE TABLE digest_notes (
+        week        TEXT PRIMARY KEY,
+        markdown    TEXT NOT NULL,
+        changed_at  TEXT NOT NULL
+    );
     """,
+    # 5: the subscribers feedkit runs itself (columns: feedkit/subscribers/schema.py).
+    SUBSCRIBERS_MIGRATION,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

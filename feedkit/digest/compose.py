@@ -33,6 +33,7 @@ class Section:
 class Digest:
     week: Week
     sections: tuple[Section, ...]
+    note: str = ""                   # the editor's note, Markdown (feedkit.digest.note)
 
     @property
     def total(self) -> int:
@@ -103,7 +104,12 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
 def load_digest(config: Config, store, week: Week, until: int | None = None) -> Digest:
     """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.publication`) leaves out
     those not yet due."""
-    return make_digest(config, week, week_articles(store, week, until))
+    from dataclasses import replace
+
+    from feedkit.digest.editorial import note
+
+    return replace(make_digest(config, week, week_articles(store, week, until)),
+                   note=note(store, week.label))
 
 
 def week_articles(store, week: Week, until: int | None = None) -> list[Article]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from feedkit.config import Config
@@ -115,6 +115,7 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     """Send ``week``'s personal digests to every active subscriber not yet sent to; see the
     module docstring. Arguments as :func:`feedkit.mail.send.send_week`."""
     from feedkit.digest.compose import make_digest, week_articles
+    from feedkit.digest.editorial import note
     from feedkit.digest.render import (
         PREFERENCES_PLACEHOLDER,
         DigestRenderer,
@@ -138,6 +139,13 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     if not articles:
         report.empty = True
         return report
+    if config.digest.require_approval:
+        from feedkit.digest.editorial import is_approved
+
+        # Not approved: a real run sends nothing; a dry run still says who would get it.
+        report.waiting = not is_approved(store, week.label)
+        if report.waiting and not dry_run:
+            return report
     editions, report.nothing_for = editions_for(readers, {a.category for a in articles})
     by_address = {s.address: s for e in editions.values() for s in e.readers}
     report.keys = {a: recipient_key(a, secret) for a in by_address}
@@ -160,6 +168,7 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     links = {a: _links_for(config, token_secret, by_address[a]) for a in pending}
     todo = set(pending)
     renderer = DigestRenderer(config)
+    editors_note = note(store, week.label)   # the editor's note goes to every edition
     factories: dict[frozenset[str] | None, MessageFactory] = {}
     edition_of: dict[str, frozenset[str] | None] = {}
     for key, edition in editions.items():
@@ -167,7 +176,7 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         if not mine:
             continue   # everyone in it has the week already: nothing to render
         chosen = articles if key is ALL else [a for a in articles if a.category in key]
-        digest = make_digest(config, week, chosen)
+        digest = replace(make_digest(config, week, chosen), note=editors_note)
         shown = [shown_unsubscribe(links[a].urls) for a in mine]
         shown += [links[a].preferences for a in mine if links[a].preferences]
         body = renderer.email(digest, reserve=link_reserve(shown), preferences=bool(base))
@@ -216,7 +225,7 @@ def count_bounces(config: Config, store, report: SubscriberReport,
         for addr, why in report.failed:
             sub = repo.record_bounce(store, by_address[addr].id, now, limit=limit, week=week,
                                      reason=why)
-            if sub is not None and sub.status == "bounced" and sub.bounces == limit:
+            if sub is not None and sub.status == "bounced":   # only active ones were sent to
                 report.bounced.append(sub.id)
 
 
