@@ -9,6 +9,7 @@ at the end, atomically: a build that fails part-way leaves the previous output a
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,7 +125,32 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
         from feedkit.digest.archive import plan_archive
 
         plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
-    return plan.commit()
+    return plan.commit(_withdrawn_outputs(config, store))
+
+
+def _withdrawn_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
+    """Which files a build that no longer makes them must delete (see
+    :mod:`feedkit.withdrawals`): an archive week page whose articles were all withdrawn, and
+    the folder of a category left with withdrawn articles only. Without this they would stay
+    as last written, the withdrawn article in them. Other outputs that stop being made (a
+    category renamed by config) keep their last content, as before."""
+    from feedkit.withdrawals import withdrawn_only_slugs
+
+    slugs = withdrawn_only_slugs(store)
+    archive = config.digest.archive
+    if not slugs and not archive:
+        return None
+
+    def prunable(rel: str) -> bool:
+        parts = rel.split("/")
+        if archive and len(parts) == 2 and parts[0] == "digest":
+            return _WEEK_PAGE.fullmatch(parts[1]) is not None
+        return len(parts) == 3 and parts[0] == "category" and parts[1] in slugs
+
+    return prunable
+
+
+_WEEK_PAGE = re.compile(r"\d{4}-W\d{2}\.html")
 
 
 def templates_state(config: Config) -> str:

@@ -86,6 +86,32 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
     lambda db: _hash_send_log(db),
+    # 4: withdrawn articles (feedkit withdraw): moved out of `articles` with the editor's reason
+    # and the time, so no feed, page or digest query can show them, and kept here so `update`
+    # and `import` can refuse to bring them back and `restore` can put them back as they were.
+    """
+    CREATE TABLE withdrawn (
+        id            TEXT PRIMARY KEY,
+        url           TEXT NOT NULL,
+        title         TEXT NOT NULL,
+        summary       TEXT NOT NULL DEFAULT '',
+        content_html  TEXT NOT NULL DEFAULT '',
+        published     TEXT NOT NULL,
+        published_ts  INTEGER NOT NULL,
+        updated       TEXT NOT NULL,
+        updated_ts    INTEGER NOT NULL,
+        author        TEXT NOT NULL DEFAULT '',
+        category      TEXT NOT NULL DEFAULT '',
+        tags          TEXT NOT NULL DEFAULT '[]',
+        image         TEXT NOT NULL DEFAULT '',
+        hash          TEXT NOT NULL,
+        first_seen    TEXT NOT NULL,
+        last_changed  TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        withdrawn_at  TEXT NOT NULL
+    );
+    CREATE INDEX withdrawn_url ON withdrawn (url)
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -126,11 +152,13 @@ class UpsertResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    withheld: int = 0   # withdrawn articles the source still offers: not brought back
 
     def add(self, other: UpsertResult) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.withheld += other.withheld
 
 
 @dataclass(frozen=True)
@@ -295,12 +323,17 @@ class Store:
         """Insert new articles and rewrite changed ones; leave identical ones untouched.
 
         Call inside :meth:`transaction` for one commit per import. An updated article keeps
-        its ``first_seen`` time.
+        its ``first_seen`` time. A withdrawn article (same id or URL, see
+        :mod:`feedkit.withdrawals`) is left out and counted as ``withheld``.
         """
         result = UpsertResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for start in range(0, len(articles), 500):
             batch = articles[start:start + 500]
+            blocked = withdrawn_among(self.db, batch)
+            if blocked:
+                result.withheld += sum(1 for a in batch if a.id in blocked)
+                batch = [a for a in batch if a.id not in blocked]
             hashes = {a.id: a.content_hash() for a in batch}
             marks = ",".join("?" * len(hashes))
             existing = dict(self.db.execute(
@@ -477,6 +510,9 @@ class Store:
             "ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint, "
             "stamp = excluded.stamp", list(rows))
 
+    def forget_outputs(self, paths: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM outputs WHERE path = ?", [(p,) for p in paths])
+
     # -- digest: week index and send log -------------------------------------------------------
 
     def article_keys(self, until: int | None = None) -> list[tuple[str, str, int, str]]:
@@ -520,6 +556,23 @@ class Store:
         stamp = since.astimezone(UTC).isoformat(timespec="seconds")
         return self.db.execute("SELECT count(*) FROM send_log WHERE status = 'sent' AND "
                                "updated_at >= ?", (stamp,)).fetchone()[0]
+
+
+def withdrawn_among(db: sqlite3.Connection, batch: Sequence[Article]) -> set[str]:
+    """Ids of the articles in ``batch`` that were withdrawn, matched by id or by URL (a source
+    that re-issues a page under a new id still points at the same address)."""
+    if not batch or db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone() is None:
+        return set()
+    ids = {a.id for a in batch}
+    urls = {a.url for a in batch}
+    marks_i, marks_u = ",".join("?" * len(ids)), ",".join("?" * len(urls))
+    hit_ids, hit_urls = set(), set()
+    for id_, url in db.execute(
+            f"SELECT id, url FROM withdrawn WHERE id IN ({marks_i}) OR url IN ({marks_u})",
+            [*ids, *urls]):
+        hit_ids.add(id_)
+        hit_urls.add(url)
+    return {a.id for a in batch if a.id in hit_ids or a.url in hit_urls}
 
 
 def _hash_send_log(db: sqlite3.Connection) -> None:
