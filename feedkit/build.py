@@ -193,8 +193,12 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
 
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
                   formats: list[str]) -> bytes:
+    from markupsafe import Markup
+
+    from feedkit.branding import brand_of, page_css
     from feedkit.templating import render
 
+    brand = brand_of(config)
     feeds = [
         {"title": fs.title, "category": fs.category, "count": len(fs.keys),
          "links": {f: fs.folder + FILENAMES[f] for f in formats}, "page": fs.page}
@@ -203,7 +207,8 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
                   articles=[s.article for s in latest], feeds=feeds, formats=formats,
                   language=config.site.language,
-                  digest_archive="digest/index.html" if config.digest.archive else "")
+                  digest_archive="digest/index.html" if config.digest.archive else "",
+                  brand=brand, brand_css=Markup(page_css(brand)))
     return html.encode("utf-8")
 
 

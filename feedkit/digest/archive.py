@@ -122,6 +122,9 @@ def plan_archive(config: Config, store, plan) -> None:
 
 
 def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
+    from markupsafe import Markup
+
+    from feedkit.branding import brand_of, page_css
     from feedkit.templating import render
 
     tz, language = config.tz, config.site.language
@@ -139,7 +142,8 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     return render(INDEX_TEMPLATE, digest_templates_dir(config), site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
                   subscribe_url=config.digest.subscribe,
-                  total=sum(len(v) for v in weeks.values()))
+                  total=sum(len(v) for v in weeks.values()),
+                  brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)))
 
 
 def _render_archive_feed(config: Config, store, labels: list[str],

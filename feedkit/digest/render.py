@@ -133,14 +133,17 @@ class DigestRenderer:
     """Renders digests for one config; reuse it across weeks (templates and CSS load once)."""
 
     def __init__(self, config: Config):
+        from feedkit.branding import brand_of, digest_css
         from feedkit.templating import find_template
 
         self.config = config
+        self.brand = brand_of(config)
         self.site = config.site
         self.language = config.site.language
         self.tz = config.tz
         self.user_dir = digest_templates_dir(config)
-        self.css = find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
+        self.css = (find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
+                    + digest_css(self.brand))
 
     # -- context ---------------------------------------------------------------------------
 
@@ -242,6 +245,7 @@ class DigestRenderer:
             "subscribe_url": self.config.digest.subscribe,
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
+            "brand": self.brand,
         }
 
     # -- outputs ---------------------------------------------------------------------------
