@@ -402,32 +402,42 @@ class Store:
         return _row_to_article(row).article if row else None
 
     @staticmethod
-    def _filter(category: str | None, until: int | None) -> tuple[str, list]:
-        """``WHERE`` for a category and/or a publication cutoff (both served by the indexes)."""
+    def _filter(category: str | Sequence[str] | None, until: int | None,
+                exclude: Sequence[str] = ()) -> tuple[str, list]:
+        """``WHERE`` for a category (or several: one shown name gathering departments, see
+        :mod:`feedkit.categories`), categories left out, and/or a publication cutoff (all
+        served by the indexes)."""
         clauses, params = [], []
-        if category is not None:
+        if isinstance(category, str):
             clauses.append("category = ?")
             params.append(category)
+        elif category is not None:
+            clauses.append(f"category IN ({','.join('?' * len(category))})")
+            params.extend(category)
+        if exclude:
+            clauses.append(f"category NOT IN ({','.join('?' * len(exclude))})")
+            params.extend(exclude)
         if until is not None:
             clauses.append("published_ts <= ?")
             params.append(until)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
-    def latest(self, limit: int, category: str | None = None,
-               until: int | None = None) -> list[StoredArticle]:
+    def latest(self, limit: int, category: str | Sequence[str] | None = None,
+               until: int | None = None, exclude: Sequence[str] = ()) -> list[StoredArticle]:
         """Newest first (ties broken by id, so the order is stable); ``until`` leaves out what
         is published after that Unix second (see :mod:`feedkit.publication`)."""
-        where, params = self._filter(category, until)
+        where, params = self._filter(category, until, exclude)
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM articles{where} ORDER BY published_ts DESC, id DESC "
             "LIMIT ?", (*params, limit))
         return [_row_to_article(r) for r in rows]
 
-    def latest_keys(self, limit: int, category: str | None = None,
-                    until: int | None = None) -> list[tuple[str, str]]:
+    def latest_keys(self, limit: int, category: str | Sequence[str] | None = None,
+                    until: int | None = None, exclude: Sequence[str] = ()
+                    ) -> list[tuple[str, str]]:
         """``(id, hash)`` of what :meth:`latest` would return, read from the indexes alone
         (plus the hash): enough to tell whether a feed needs rendering at all."""
-        where, params = self._filter(category, until)
+        where, params = self._filter(category, until, exclude)
         rows = self.db.execute(
             f"SELECT id, hash FROM articles{where} ORDER BY published_ts DESC, id DESC LIMIT ?",
             (*params, limit))
@@ -515,7 +525,8 @@ class Store:
 
     # -- digest: week index and send log -------------------------------------------------------
 
-    def article_keys(self, until: int | None = None) -> list[tuple[str, str, int, str]]:
+    def article_keys(self, until: int | None = None, exclude: Sequence[str] = ()
+                     ) -> list[tuple[str, str, int, str]]:
         """``(id, hash, published_ts, title)`` of every article (published by ``until`` when
         given), newest first.
 
@@ -523,7 +534,7 @@ class Store:
         decides what to render, and reading 20,000 full bodies to find out would cost more than
         the rendering it saves.
         """
-        where, params = self._filter(None, until)
+        where, params = self._filter(None, until, exclude)
         return self.db.execute(
             f"SELECT id, hash, published_ts, title FROM articles{where} "
             "ORDER BY published_ts DESC, id DESC", params).fetchall()

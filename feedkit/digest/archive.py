@@ -29,10 +29,14 @@ def week_rows(config: Config, store, until: int | None = None
     """``{week label: [(id, hash, published_ts, title), ...]}``, newest week first, newest
     article first inside a week; from one light query (no article bodies). Articles published
     after ``until`` are not there yet (:mod:`feedkit.publication`)."""
+    from feedkit.categories import category_map
+
     tz = config.tz
     weeks: dict[str, list[tuple[str, str, int, str]]] = {}
     day_label: dict[date, str] = {}
-    for row in store.article_keys(until):
+    cmap = category_map(config)
+    hidden = [c.name for c in store.categories() if not cmap.in_digest(c.name)] if cmap else []
+    for row in store.article_keys(until, hidden):
         day = datetime.fromtimestamp(row[2], tz).date()
         label = day_label.get(day)
         if label is None:
@@ -59,7 +63,10 @@ def plan_archive(config: Config, store, plan) -> None:
     from feedkit.templating import templates_digest
 
     user_dir = digest_templates_dir(config)
+    from feedkit.categories import category_map
+
     base = fingerprint(code_stamp(), config.site, config.digest, config.feeds.category_slugs,
+                       category_map(config),
                        config.feeds.stylesheet,
                        templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
