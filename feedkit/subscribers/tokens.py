@@ -1,0 +1,111 @@
+"""Signed tokens for the links in subscriber emails: confirm, unsubscribe, preferences.
+
+A token is the subscriber's id signed with ``$FEEDKIT_SECRET`` by itsdangerous (Flask's own
+signer, HMAC-SHA1 over a key derived per salt). Each purpose has its own salt, so a token made
+for one purpose fails the signature check for every other: an unsubscribe link in a forwarded
+digest can never confirm or change anyone's departments.
+
+Confirm tokens carry their issue time and expire (:data:`CONFIRM_MAX_AGE`): a confirmation
+email found in a mailbox months later must not turn a stale request into consent. Unsubscribe
+and preferences tokens carry no time: they sit in every digest, and RFC 8058 wants the one-click
+link to keep working as long as the message can be read. Without a timestamp they are also the
+same for every send, so a subscriber's footer links do not change from week to week.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from itsdangerous import BadData, SignatureExpired, TimestampSigner
+from itsdangerous.url_safe import URLSafeSerializer, URLSafeTimedSerializer
+
+from feedkit.errors import ConfigError
+
+SECRET_ENV = "FEEDKIT_SECRET"
+MIN_SECRET_LENGTH = 16
+"""A shorter secret could be guessed offline from one token and its id."""
+
+PURPOSES = ("confirm", "unsubscribe", "preferences")
+TIMED_PURPOSES = frozenset({"confirm"})
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+"""Seconds a confirmation link stays good: a week, time enough for a weekend away."""
+
+
+class BadToken(Exception):
+    """A token that is forged, damaged, for another purpose, or expired. The web endpoint
+    answers all of these with one page, so nothing tells a prober which it was."""
+
+    def __init__(self, message: str, *, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired
+
+
+class _ClockSigner(TimestampSigner):
+    """itsdangerous' timestamp signer with a clock that can be set, so an expired token can be
+    made and checked at a chosen time (tests, and nothing else, pass ``now``)."""
+
+    def __init__(self, *args, now: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._now = now
+
+    def get_timestamp(self) -> int:
+        return self._now if self._now is not None else int(time.time())
+
+
+def _salt(purpose: str) -> str:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r} (one of {', '.join(PURPOSES)})")
+    return f"feedkit.subscribers.{purpose}"
+
+
+def _serializer(secret: str, purpose: str, now: int | None):
+    if not secret:
+        raise ConfigError(f"${SECRET_ENV} is empty: subscriber links cannot be signed")
+    salt = _salt(purpose)
+    if purpose in TIMED_PURPOSES:
+        return URLSafeTimedSerializer(secret, salt=salt, signer=_ClockSigner,
+                                      signer_kwargs={"now": now})
+    return URLSafeSerializer(secret, salt=salt)
+
+
+def make_token(secret: str, purpose: str, sid: int, *, now: int | None = None) -> str:
+    """A URL-safe token for subscriber ``sid`` that only ``purpose`` accepts.
+
+    ``now`` (Unix seconds) sets the issue time of a timed token; left out, it is the clock's.
+    """
+    return _serializer(secret, purpose, now).dumps(int(sid))
+
+
+def read_token(secret: str, purpose: str, token: str, max_age: int | None = None,
+               *, now: int | None = None) -> int:
+    """The subscriber id in ``token``, or :class:`BadToken`.
+
+    ``max_age`` (seconds) applies to timed purposes; ``None`` means the purpose's own limit
+    (:data:`CONFIRM_MAX_AGE` for confirm tokens), so a caller cannot forget the expiry.
+    """
+    serializer = _serializer(secret, purpose, now)
+    try:
+        if purpose in TIMED_PURPOSES:
+            limit = CONFIRM_MAX_AGE if max_age is None else max_age
+            value = serializer.loads(token, max_age=limit)
+        else:
+            value = serializer.loads(token)
+    except SignatureExpired:
+        raise BadToken(f"the {purpose} link has expired", expired=True) from None
+    except BadData:
+        raise BadToken(f"not a valid {purpose} link") from None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise BadToken(f"not a valid {purpose} link")
+    return value
+
+
+def env_secret() -> str:
+    """``$FEEDKIT_SECRET``, or a :class:`ConfigError` (exit 2) saying how to set one."""
+    secret = os.environ.get(SECRET_ENV, "")
+    if len(secret) < MIN_SECRET_LENGTH:
+        what = "not set" if not secret else f"shorter than {MIN_SECRET_LENGTH} characters"
+        raise ConfigError(f"${SECRET_ENV} is {what}: subscriber links are signed with it "
+                          "(make one with: python -c \"import secrets; "
+                          "print(secrets.token_urlsafe(32))\")")
+    return secret
