@@ -23,6 +23,8 @@ REASON = "정정 보도: 선정 결과가 바뀌었음"
 
 
 def feed_titles(path: Path) -> set[str]:
+    if path.suffix == ".json":   # JSON Feed: feedparser reads only XML feeds
+        return {item["title"] for item in json.loads(path.read_bytes())["items"]}
     parsed = feedparser.parse(path.read_bytes())
     assert not parsed.bozo, parsed.bozo_exception
     return {e.title for e in parsed.entries}
