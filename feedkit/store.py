@@ -20,6 +20,7 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
+from feedkit.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
 # A step is SQL, or a function of the connection for what SQL cannot do alone.
@@ -86,32 +87,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
     lambda db: _hash_send_log(db),
-    # 4: withdrawn articles (feedkit withdraw): moved out of `articles` with the editor's reason
-    # and the time, so no feed, page or digest query can show them, and kept here so `update`
-    # and `import` can refuse to bring them back and `restore` can put them back as they were.
-    """
-    CREATE TABLE withdrawn (
-        id            TEXT PRIMARY KEY,
-        url           TEXT NOT NULL,
-        title         TEXT NOT NULL,
-        summary       TEXT NOT NULL DEFAULT '',
-        content_html  TEXT NOT NULL DEFAULT '',
-        published     TEXT NOT NULL,
-        published_ts  INTEGER NOT NULL,
-        updated       TEXT NOT NULL,
-        updated_ts    INTEGER NOT NULL,
-        author        TEXT NOT NULL DEFAULT '',
-        category      TEXT NOT NULL DEFAULT '',
-        tags          TEXT NOT NULL DEFAULT '[]',
-        image         TEXT NOT NULL DEFAULT '',
-        hash          TEXT NOT NULL,
-        first_seen    TEXT NOT NULL,
-        last_changed  TEXT NOT NULL,
-        reason        TEXT NOT NULL,
-        withdrawn_at  TEXT NOT NULL
-    );
-    CREATE INDEX withdrawn_url ON withdrawn (url)
-    """,
+    # 4: withdrawn articles, kept apart with the reason and the time (feedkit.withdrawn_table)
+    WITHDRAWN_TABLE,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -567,23 +544,6 @@ class Store:
         stamp = since.astimezone(UTC).isoformat(timespec="seconds")
         return self.db.execute("SELECT count(*) FROM send_log WHERE status = 'sent' AND "
                                "updated_at >= ?", (stamp,)).fetchone()[0]
-
-
-def withdrawn_among(db: sqlite3.Connection, batch: Sequence[Article]) -> set[str]:
-    """Ids of the articles in ``batch`` that were withdrawn, matched by id or by URL (a source
-    that re-issues a page under a new id still points at the same address)."""
-    if not batch or db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone() is None:
-        return set()
-    ids = {a.id for a in batch}
-    urls = {a.url for a in batch}
-    marks_i, marks_u = ",".join("?" * len(ids)), ",".join("?" * len(urls))
-    hit_ids, hit_urls = set(), set()
-    for id_, url in db.execute(
-            f"SELECT id, url FROM withdrawn WHERE id IN ({marks_i}) OR url IN ({marks_u})",
-            [*ids, *urls]):
-        hit_ids.add(id_)
-        hit_urls.add(url)
-    return {a.id for a in batch if a.id in hit_ids or a.url in hit_urls}
 
 
 def _hash_send_log(db: sqlite3.Connection) -> None:
