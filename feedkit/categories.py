@@ -117,8 +117,8 @@ def _names_list(key: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"[categories] {key}: must be a list of names, e.g. "
-                          f"{key} = [\"인사 발령\"]")
+        raise ConfigError(f"[categories] {key}: must be a list of names in quotes, "
+                          f"e.g. {key} = [\"Personnel notices\"]")
     names = tuple(v.strip() for v in value)
     for name in names:
         if not name:
@@ -143,7 +143,7 @@ def parse_categories(table: Mapping[str, object] | None) -> CategoryMap:
     raw_names = table.get("names", {})
     if not isinstance(raw_names, Mapping):
         raise ConfigError("[categories] names: must be a table: [categories.names] with lines "
-                          "like \"세무 소식\" = [\"세무과\"]")
+                          "like \"Tax news\" = [\"Tax Division\"]")
     names: list[tuple[str, tuple[str, ...]]] = []
     owner: dict[str, str] = {}   # department or pattern -> the shown name it went to
     for shown, value in raw_names.items():
@@ -156,7 +156,8 @@ def parse_categories(table: Mapping[str, object] | None) -> CategoryMap:
         for entry in entries:
             if entry.strip("*") == "":
                 raise ConfigError(f"[categories.names] {shown!r}: {entry!r} would gather every "
-                                  "department into one; name them, or use a pattern like \"*동\"")
+                                  "department into one; name them, or use a pattern with a "
+                                  "fixed part, like \"*-dong\"")
             if entry in owner:
                 raise ConfigError(f"[categories.names] {entry!r} is listed under both "
                                   f"{owner[entry]!r} and {shown!r}; a department is shown "
