@@ -299,7 +299,8 @@ class OutputPlan:
             self.report.removed.append(Path(key).relative_to(self.out_dir).as_posix())
         with self.store.transaction():
             self.store.record_outputs(recorded)
-            self.store.forget_outputs(stale)
+            self.store.db.executemany("DELETE FROM outputs WHERE path = ?",
+                                      [(key,) for key in stale])
         return self.report
 
     def _stale(self, prunable: Callable[[str], bool]) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
+from feedkit.selection import article_filter
 from feedkit.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
@@ -87,7 +88,23 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
     lambda db: _hash_send_log(db),
-    # 4: withdrawn articles, kept apart with the reason and the time (feedkit.withdrawn_table)
+    # 4: an editor's decisions per digest week (feedkit.digest.editorial): approvals for
+    # [digest] require_approval, and notes. A revoked approval or a cleared note stays as a row
+    # (approved = 0, markdown = '') with the time of the change, so that merging an older
+    # export never brings back what an editor took back.
+    """
+    CREATE TABLE digest_approvals (
+        week        TEXT PRIMARY KEY,
+        approved    INTEGER NOT NULL,
+        changed_at  TEXT NOT NULL
+    );
+    CREATE TABLE digest_notes (
+        week        TEXT PRIMARY KEY,
+        markdown    TEXT NOT NULL,
+        changed_at  TEXT NOT NULL
+    );
+    """,
+    # 5: withdrawn articles, kept apart with the reason and the time (feedkit.withdrawn_table)
     WITHDRAWN_TABLE,
 ]
 
@@ -378,26 +395,7 @@ class Store:
                               (article_id,)).fetchone()
         return _row_to_article(row).article if row else None
 
-    @staticmethod
-    def _filter(category: str | Sequence[str] | None, until: int | None,
-                exclude: Sequence[str] = ()) -> tuple[str, list]:
-        """``WHERE`` for a category (or several: one shown name gathering departments, see
-        :mod:`feedkit.categories`), categories left out, and/or a publication cutoff (all
-        served by the indexes)."""
-        clauses, params = [], []
-        if isinstance(category, str):
-            clauses.append("category = ?")
-            params.append(category)
-        elif category is not None:
-            clauses.append(f"category IN ({','.join('?' * len(category))})")
-            params.extend(category)
-        if exclude:
-            clauses.append(f"category NOT IN ({','.join('?' * len(exclude))})")
-            params.extend(exclude)
-        if until is not None:
-            clauses.append("published_ts <= ?")
-            params.append(until)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+    _filter = staticmethod(article_filter)
 
     def latest(self, limit: int, category: str | Sequence[str] | None = None,
                until: int | None = None, exclude: Sequence[str] = ()) -> list[StoredArticle]:
@@ -496,9 +494,6 @@ class Store:
             "INSERT INTO outputs (path, fingerprint, stamp) VALUES (?, ?, ?) "
             "ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint, "
             "stamp = excluded.stamp", list(rows))
-
-    def forget_outputs(self, paths: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM outputs WHERE path = ?", [(p,) for p in paths])
 
     # -- digest: week index and send log -------------------------------------------------------
 
