@@ -17,6 +17,7 @@ from pathlib import Path
 from feedkit.config import FEED_FILENAMES as FILENAMES
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
+from feedkit.i18n import for_config
 from feedkit.output import BuildReport, OutputPlan, check_out_dir, code_stamp, fingerprint
 from feedkit.store import Store, StoredArticle
 
@@ -83,7 +84,8 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
                            "future ([build] publish_future = true publishes ahead)")
     user_templates = config.templates_dir
     plan = OutputPlan(store, out_dir, progress, until, moment)
-    code = code_stamp()
+    # The code, and the catalogs its words come from (bundled and the site's own locale/).
+    code = (code_stamp(), for_config(config).stamp())
     # The common case in a cron job: nothing at all changed since the last build. One look at
     # the store's generation counter (plus the files' size and mtime) proves it; the articles
     # still held back are part of it, so one whose time has come triggers a build.
@@ -174,7 +176,8 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
          "links": {f: fs.folder + FILENAMES[f] for f in formats}, "page": fs.page}
         for fs in sets
     ]
-    html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
+    html = render(INDEX_TEMPLATE, config.templates_dir, i18n_language=for_config(config),
+                  site=config.site,
                   articles=[s.article for s in latest], feeds=feeds, formats=formats,
                   language=config.site.language,
                   digest_archive="digest/index.html" if config.digest.archive else "")
@@ -193,7 +196,8 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
                  for f in formats]
     others = [{"category": s.category, "count": len(s.keys), "page": root + s.page}
               for s in sets if s is not fs]
-    html = render(FEEDS_TEMPLATE, config.templates_dir, site=config.site, title=fs.title,
+    html = render(FEEDS_TEMPLATE, config.templates_dir, i18n_language=for_config(config),
+                  site=config.site, title=fs.title,
                   category=fs.category, addresses=addresses, formats=formats,
                   articles=[s.article for s in latest], others=others, root=root,
                   page_url=config.site.feed_url + fs.page, language=config.site.language)
