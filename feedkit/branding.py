@@ -183,10 +183,8 @@ _DIGEST_BRAND_CSS = """
 def brand_of(config) -> Brand | None:
     """The configured :class:`Brand` of a loaded config (checked when it was loaded)."""
     site = config.site
-    return make_brand(getattr(site, "logo", ""), getattr(site, "accent_color", ""),
-                      getattr(site, "accent_color_dark", ""),
-                      getattr(site, "contact_department", ""),
-                      getattr(site, "contact_address", ""), getattr(site, "contact_phone", ""))
+    return make_brand(site.logo, site.accent_color, site.accent_color_dark,
+                      site.contact_department, site.contact_address, site.contact_phone)
 
 
 def digest_css(brand: Brand | None) -> str:
