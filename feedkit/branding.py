@@ -177,6 +177,7 @@ _DIGEST_BRAND_CSS = """
 /* [site] logo, contact_* */
 .logo { display: block; height: 40px; width: auto; max-width: 100%; padding-bottom: 12px; }
 .contact { padding-top: 8px; }
+.contact-phone { white-space: nowrap; }
 """
 
 
@@ -213,7 +214,8 @@ def page_css(brand: Brand | None) -> str:
     if brand is None:
         return ""
     css = (".logo { display: block; height: 40px; width: auto; max-width: 100%; "
-           "margin: 0 0 .5rem; } footer.contact { margin-top: 2rem; font-size: .875rem; }")
+           "margin: 0 0 .5rem; } footer.contact { margin-top: 2rem; font-size: .875rem; } "
+           "footer.contact a { white-space: nowrap; }")
     if brand.accent:
         a, d = brand.accent, brand.accent_dark
         css += (f" a {{ color: {a}; }} header {{ border-bottom-color: {a}; }}"
