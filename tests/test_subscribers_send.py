@@ -272,3 +272,22 @@ def test_a_send_killed_half_way_resumes_with_each_subscriber_once(tmp_path):
         rows = store.db.execute("SELECT recipient FROM send_log").fetchall()
     assert statuses == {"sent"} and len(rows) == 6
     assert all(r[0].startswith("hmac-sha256:") for r in rows)
+
+
+def test_categories_shown_names_and_exclusions_apply_to_personal_digests(tmp_path):
+    """A reader may have chosen a department or the name [categories] shows it under; a
+    department left out of the digest gives nobody a digest of nothing."""
+    with smtp_server() as (server, port):
+        config = _config(tmp_path, port, categories={"names": {"문화관광": ["관광과", "도서관"]},
+                                                     "exclude_from_digest": ["세무과"]})
+        store = store_with(tmp_path, ARTICLES)
+        _add(store, "shown@example.org", ["문화관광"])
+        _add(store, "raw@example.org", ["도서관"])
+        _add(store, "excluded@example.org", ["세무과"])
+        report = send_subscribers(config, store, WEEK, now=NOW)
+        store.close()
+    assert sorted(report.sent) == ["raw@example.org", "shown@example.org"]
+    assert report.nothing_for == 1
+    got = {r.rcpt[0]: r.message for r in server.received}
+    assert _urls_in(got["shown@example.org"]) == _wanted("관광과", "도서관")
+    assert _urls_in(got["raw@example.org"]) == _wanted("도서관")

@@ -138,6 +138,7 @@ def check_config(config: Config, name: str) -> None:
         _check_source_fetching(src, where)
     _check_fetch(config.fetch, name)
     _check_digest(config, name)
+    _check_editorial_look(config, name)
     _check_bounces(config, name)
 
 
@@ -317,6 +318,20 @@ def _check_digest(config: Config, name: str) -> None:
                           "an environment variable name")
 
 
+def _check_editorial_look(config: Config, name: str) -> None:
+    """[site] branding (contrast, https logo) and [categories] (see feedkit.branding and
+    feedkit.categories, which say what is wrong; here the file name is put in front)."""
+    from feedkit.branding import brand_of
+    from feedkit.categories import category_map
+
+    try:
+        brand_of(config)
+        cmap = category_map(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if cmap.order and config.digest.categories:
+        raise ConfigError(f"{name}: [digest] categories: [categories] order replaces it; "
+                          "keep one of the two")
 AUDIENCES = ("list", "subscribers")
 IMAP_TLS_MODES = ("implicit", "starttls", "none")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")

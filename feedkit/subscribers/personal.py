@@ -78,6 +78,24 @@ def editions_for(readers: list[Subscriber], present: set[str]
     return out, nothing
 
 
+def _names_of(config: Config) -> Callable[[str], frozenset[str]]:
+    """What a reader may have chosen to get an article of a department: the department's own
+    name and the name ``[categories] names`` shows it under (the form may offer either); an
+    empty set for a department ``[categories]`` leaves out of the digest."""
+    from feedkit.categories import category_map
+
+    cmap = category_map(config)
+    if not cmap:
+        return lambda department: frozenset({department})
+
+    def names(department: str) -> frozenset[str]:
+        if not cmap.in_digest(department):
+            return frozenset()
+        return frozenset({department, cmap.shown(department)})
+
+    return names
+
+
 def web_url(config: Config) -> str:
     """``[web] url`` (the subscription endpoint), or "" when there is none."""
     return getattr(getattr(config, "web", None), "url", "") or ""
@@ -134,7 +152,9 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     signer = DkimSigner.from_config(config)
     readers = repo.active(store)
     report.recipients = len(readers)
-    articles = week_articles(store, week, visible_until(config, now))
+    names = _names_of(config)
+    articles = [a for a in week_articles(store, week, visible_until(config, now))
+                if names(a.category)]   # [categories] may leave some out of the digest
     report.total = len(articles)
     if not articles:
         report.empty = True
@@ -146,7 +166,8 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         report.waiting = not is_approved(store, week.label)
         if report.waiting and not dry_run:
             return report
-    editions, report.nothing_for = editions_for(readers, {a.category for a in articles})
+    present = set().union(*(names(a.category) for a in articles))
+    editions, report.nothing_for = editions_for(readers, present)
     by_address = {s.address: s for e in editions.values() for s in e.readers}
     report.keys = {a: recipient_key(a, secret) for a in by_address}
     log = store.send_log(week.label)
@@ -175,7 +196,7 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         mine = [s.address for s in edition.readers if s.address in todo]
         if not mine:
             continue   # everyone in it has the week already: nothing to render
-        chosen = articles if key is ALL else [a for a in articles if a.category in key]
+        chosen = articles if key is ALL else [a for a in articles if names(a.category) & key]
         digest = replace(make_digest(config, week, chosen), note=editors_note)
         shown = [shown_unsubscribe(links[a].urls) for a in mine]
         shown += [links[a].preferences for a in mine if links[a].preferences]

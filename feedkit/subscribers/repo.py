@@ -1,8 +1,9 @@
 """Subscribers in the store: plain functions over an open :class:`feedkit.store.Store`.
 
-The table (migration 4 in :mod:`feedkit.store`) keys readers by their normalised address
-(:func:`feedkit.privacy.normalise_address`, the send log's spelling), so ``Kim@Example.org``
-and ``kim@example.org`` are one reader, and keeps the address as given for sending.
+The table (:mod:`feedkit.subscribers.schema`, a migration in :mod:`feedkit.store`) keys
+readers by their normalised address (:func:`feedkit.privacy.normalise_address`, the send
+log's spelling), so ``Kim@Example.org`` and ``kim@example.org`` are one reader, and keeps the
+address as given for sending.
 
 Every write is one transaction (``BEGIN IMMEDIATE``), so the web endpoint and a ``digest send``
 or an import running at the same time never interleave a read and its write. Addresses are
