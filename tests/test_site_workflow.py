@@ -13,6 +13,7 @@ Afterwards no recipient address is anywhere in what was pushed.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ def condition(expr: str | None, results: dict[str, StepResult], failed: bool,
 def secret(text: str, secrets: dict[str, str], inputs: dict[str, str] | None = None) -> str:
     for name, value in secrets.items():
         text = text.replace("${{ secrets.%s }}" % name, value)  # noqa: UP031
+    # A secret the repository does not have is the empty string on GitHub.
+    text = re.sub(r"\$\{\{ secrets\.[A-Z0-9_]+ \}\}", "", text)
     text = text.replace("${{ inputs.approve }}", (inputs or {}).get("approve", ""))
     assert "${{" not in text, f"unknown expression in {text!r}"
     return text
@@ -242,3 +245,59 @@ def test_a_new_city_goes_live_with_the_scaffolded_workflow(tmp_path: Path, loopb
                 text = path.read_bytes().decode("utf-8", "replace").lower()
                 assert not any(a.split("@")[0].lower() in text
                                for a in [*RECIPIENTS, FILE_RECIPIENT]), path
+
+
+def readme_step_3(scaffold: str, port: int) -> str:
+    """The config edits README "Set up your own city" step 3 asks for, made on the scaffold's
+    own lines (so a changed scaffold sample is noticed): the three TODO values, [digest]
+    uncommented (from, recipients_env, the mailto + https {token} unsubscribe pair), and [smtp]
+    pointed at the loopback server."""
+    edits = [
+        ('title = "TODO: 우리 시 새소식"', 'title = "우리 시 새소식"'),
+        ('url = "https://TODO.example.go.kr/"', 'url = "https://www.example.go.kr/"'),
+        ('feed_url = "https://TODO.github.io/TODO/"',
+         'feed_url = "https://example.github.io/mycity-news/"'),
+        ("# [digest]\n", "[digest]\n"),
+        ('# from = "', 'from = "'),
+        ('# recipients_env = "', 'recipients_env = "'),
+        ('# unsubscribe = ["mailto:', 'unsubscribe = ["mailto:'),
+        ('#                "https://news.example.go.kr/unsubscribe/{token}"]',
+         '               "https://news.example.go.kr/unsubscribe/{token}"]'),
+        ("# [smtp]", "[smtp]"),
+        ('# host = "smtp.example.go.kr"', f'host = "127.0.0.1"\ntls = "none"\nport = {port}'),
+    ]
+    for old, new in edits:
+        assert old in scaffold, f"the scaffold's config.toml no longer has {old!r}"
+        scaffold = scaffold.replace(old, new, 1)
+    return scaffold
+
+
+@pytest.mark.slow
+def test_the_scaffold_sample_token_unsubscribe_link_works_in_the_workflow(tmp_path: Path) -> None:
+    """README step 3 keeps the scaffold's https {token} unsubscribe link and step 5 adds the
+    FEEDKIT_UNSUBSCRIBE_SECRET secret: the workflow must hand it to the send step, or every
+    scheduled send stops with exit 2."""
+    site = tmp_path / "site"
+    init = subprocess.run([FEEDKIT_BIN / "feedkit", "init", str(site)], capture_output=True,
+                          text=True)
+    assert init.returncode == 0, init.stderr
+    (site / "data" / "articles.jsonl").write_text(
+        '{"title": "새해 첫 소식", "url": "https://www.example.go.kr/news/1", '
+        '"published": "2025-01-02 10:00", "category": "홍보담당관"}\n', encoding="utf-8")
+    with smtp_server() as (server, port):
+        config = readme_step_3((site / "config.toml").read_text("utf-8"), port)
+        (site / "config.toml").write_text(config, encoding="utf-8")
+        secrets = {"FEEDKIT_SECRET": SEND_LOG_KEY, "FEEDKIT_RECIPIENTS": SECRET_LIST,
+                   "FEEDKIT_UNSUBSCRIBE_SECRET": "u" * 32}
+        git("init", "-q", "-b", "main", cwd=site)   # the save step commits; no remote to push to
+        steps = {s.name: s for s in run_workflow(site, secrets, "2025-01-06 09:17", tmp_path)}
+        send = steps["Send the weekly digest once it is due"]
+        assert send.ran and send.code == 0, f"{send.stdout}\n{send.stderr}"
+        assert "2025-W01: 3 sent" in send.stdout
+        assert sorted(r.lower() for got in server.received for r in got.rcpt) == sorted(
+            r.lower() for r in RECIPIENTS)
+        for got in server.received:
+            header = str(got.message["List-Unsubscribe"])
+            assert "<mailto:news-leave@example.go.kr>" in header
+            assert "https://news.example.go.kr/unsubscribe/" in header
+            assert "@" not in header.split("https://", 1)[1], header  # a token, not the address
