@@ -331,3 +331,15 @@ def test_withdrawing_the_last_article_says_the_site_was_not_rebuilt(site, tmp_pa
     assert "withdrawn: 하나뿐인 소식" in result.stdout
     assert "nothing is left to publish" in result.stderr and "was not rebuilt" in result.stderr
     assert site.rows("SELECT count(*) FROM withdrawn") == [(1,)]
+
+
+def test_restore_with_a_bad_now_changes_nothing(site):
+    """A mistyped --now is a usage error found before the store is touched (as for withdraw),
+    not an article restored and then a build that refuses to run."""
+    site.run("import")
+    site.run("withdraw", GONE_URL, "--reason", REASON, "--no-build")
+    bad = site.run("restore", GONE_URL, "--now", "2024-13-01", ok=False)
+    assert bad.exit_code == 2 and "--now: '2024-13-01' is not a date" in bad.stderr
+    assert "restored" not in bad.stdout
+    assert site.rows("SELECT count(*) FROM articles WHERE url = ?", GONE_URL) == [(0,)]
+    assert site.rows("SELECT title FROM withdrawn") == [(GONE_TITLE,)]

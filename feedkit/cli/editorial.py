@@ -89,8 +89,9 @@ def restore(obj: Context, key: str, no_build: bool, out_dir: Path | None,
     """Undo `feedkit withdraw`: the article is published again as it was, then build."""
     from feedkit.withdrawals import restore as restore_article
 
+    now = _now(obj, now_text)   # a bad --now is refused before the store changes
     with obj.open_store() as store:
         found = restore_article(store, key)
         obj.info(f"restored: {found.title} ({found.id}), withdrawn on {found.at}")
         if not no_build:
-            _build(obj, store, out_dir, _now(obj, now_text))
+            _build(obj, store, out_dir, now)
