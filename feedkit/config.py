@@ -242,6 +242,25 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    url: str = _doc("Public https address of 'feedkit web' (e.g. https://news.example.org/list/): "
+                    "the links in confirmation emails and digests point here, and the index, "
+                    "archive and feed pages link to its /subscribe. Empty: no endpoint.",
+                    default="")
+    consent_version: str = _doc("Which wording of the consent notice the form shows; stored with "
+                                "each reader's consent. Raise it when you change "
+                                "web/notice.html.j2.", default="1")
+    address_limit: int = _doc("Confirmation emails one address can be sent per 24 hours (0: no "
+                              "limit); more requests get the same page and no email.", default=3)
+    client_limit: int = _doc("Subscribe form posts one client (IP address) may make per hour "
+                             "(0: no limit); more get '429 Too Many Requests'.", default=20)
+    proxy_hops: int = _doc("Reverse proxies in front of 'feedkit web' whose X-Forwarded-For, "
+                           "-Proto, -Host and -Prefix headers are trusted: 1 behind one nginx, "
+                           "0 when clients connect directly (then those headers are ignored).",
+                           default=0)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with paths already resolved against the config file's folder."""
 
@@ -254,6 +273,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -295,6 +315,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "digest": (DigestConfig, False),
     "smtp": (SmtpConfig, False),
     "fetch": (FetchConfig, False),
+    "web": (WebConfig, False),
 }
 
 
@@ -507,7 +528,8 @@ def _canonical_urls(config: Config) -> Config:
     digest = replace(config.digest,
                      unsubscribe=tuple(canonical_url(u) for u in config.digest.unsubscribe),
                      subscribe=canonical_url(config.digest.subscribe))
-    return replace(config, site=site, sources=sources, digest=digest)
+    web = replace(config.web, url=canonical_url(config.web.url))
+    return replace(config, site=site, sources=sources, digest=digest, web=web)
 
 
 def _check(config: Config, name: str) -> None:
@@ -573,6 +595,25 @@ def _check(config: Config, name: str) -> None:
         _check_source_fetching(src, where)
     _check_fetch(config.fetch, name)
     _check_digest(config, name)
+    _check_web(config.web, name)
+
+
+def _check_web(web: WebConfig, name: str) -> None:
+    if web.url:
+        problem = check_http_url(web.url)
+        if problem:
+            raise ConfigError(f"{name}: [web] url: {problem}")
+        if urlsplit(web.url).query or urlsplit(web.url).fragment:
+            raise ConfigError(f"{name}: [web] url: must not have a query or fragment, "
+                              f"got {web.url!r}")
+    for key in ("address_limit", "client_limit"):
+        if getattr(web, key) < 0:
+            raise ConfigError(f"{name}: [web] {key}: must not be negative (0: no limit)")
+    if not 0 <= web.proxy_hops <= 5:
+        raise ConfigError(f"{name}: [web] proxy_hops: expected 0 to 5 reverse proxies, "
+                          f"got {web.proxy_hops}")
+    if not web.consent_version.strip():
+        raise ConfigError(f"{name}: [web] consent_version: must not be empty")
 
 
 LIST_SELECTOR_KEYS = ("item", "title", "link", "date", "department", "summary", "image", "author")
