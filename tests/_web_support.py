@@ -23,6 +23,25 @@ WEB_URL = "https://news.example.org/list/"
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
+class Clock:
+    """The endpoint's two clocks, moved by the test: ``now()`` stamps subscriber records and
+    dates tokens; ``monotonic()`` drives the rate limits. No test sleeps."""
+
+    def __init__(self, start: datetime = NOW):
+        self.now = start
+        self.mono = 1000.0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
 @dataclass
 class Reply:
     status: int
@@ -127,6 +146,7 @@ class Endpoint:
     port: int
     smtp: object
     folder: Path
+    clock: Clock
 
     @property
     def state(self):
@@ -149,28 +169,49 @@ class Endpoint:
         return Store(self.config.store_path)
 
 
-def site_config(folder: Path, smtp_port: int, **web):
+# Cycled by korean_articles: 35 articles give 세무과 15, 관광과 10, 복지정책과 5, 도서관 5.
+DEPARTMENTS = ("세무과", "관광과", "세무과", "복지정책과", "세무과", "관광과", "도서관")
+
+
+def site_config(folder: Path, smtp_port: int, *, site: dict | None = None, **web):
+    extra = {"site": site} if site else {}
     return config_for(folder, web={"url": WEB_URL, **web},
-                      smtp={"port": smtp_port, "retries": 0})
+                      smtp={"port": smtp_port, "retries": 0}, **extra)
 
 
 @contextmanager
-def endpoint(folder: Path, *, clock=None, articles=None, **web):
-    """A running endpoint: store with 40 Korean articles in four departments, waitress on a
-    free loopback port, aiosmtpd for the emails."""
+def endpoint(folder: Path, *, articles=None, site: dict | None = None, **web):
+    """A running endpoint: a store with ``articles`` (default: 35 Korean articles, 세무과 15,
+    관광과 10, 복지정책과 5, 도서관 5), waitress on a free loopback port, aiosmtpd for the
+    emails."""
     from feedkit.web.app import create_app
     from feedkit.web.server import make_server
 
     start = NOW - timedelta(days=10)
-    store_with(folder, articles if articles is not None else korean_articles(40, start)).close()
+    if articles is None:
+        articles = korean_articles(35, start, categories=DEPARTMENTS)
+    store_with(folder, articles).close()
+    clock = Clock()
     with smtp_server() as (handler, smtp_port):
-        config = site_config(folder, smtp_port, **web)
-        app = create_app(config, secret=SECRET, clock=clock, now=lambda: NOW)
+        config = site_config(folder, smtp_port, site=site, **web)
+        app = create_app(config, secret=SECRET, clock=clock.monotonic, now=clock)
         server = make_server(config, host="127.0.0.1", port=0, app=app)
-        thread = threading.Thread(target=server.run, daemon=True)
+        stop = threading.Event()
+        thread = threading.Thread(target=_serve_until, args=(server, stop), daemon=True)
         thread.start()
         try:
-            yield Endpoint(config, app, server.effective_port, handler, folder)
+            yield Endpoint(config, app, server.effective_port, handler, folder, clock)
         finally:
-            server.close()
+            stop.set()
             thread.join(5)
+
+
+def _serve_until(server, stop: threading.Event) -> None:
+    """waitress's loop in short turns, closed from its own thread when the test is done
+    (closing its sockets from another thread would pull them from under a select)."""
+    try:
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()

@@ -130,15 +130,17 @@ def _address_key(state: WebState, address: str) -> str:
 
 
 def _subscriber(state: WebState, purpose: str, token: str):
-    """(subscriber id, Subscriber or None) for a token, or None for a bad token."""
+    """(subscriber id, Subscriber or None, issue time or None) for a token, or None for a bad
+    token. Expiry is checked against ``state.now``, the same clock that stamps the records."""
     from feedkit.subscribers import repo
-    from feedkit.subscribers.tokens import BadToken, read_token
+    from feedkit.subscribers.tokens import BadToken, read_token_issued
 
     try:
-        sid = read_token(state.secret, purpose, token)
+        sid, issued = read_token_issued(state.secret, purpose, token,
+                                        now=int(state.now().timestamp()))
     except BadToken:
         return None
-    return sid, repo.get(_store(state), sid)
+    return sid, repo.get(_store(state), sid), issued
 
 
 def _bad_link(state: WebState, language: str) -> Response:
@@ -155,7 +157,7 @@ def _chosen(state: WebState, known: list[Department]) -> tuple[str, ...]:
 # -- the routes ---------------------------------------------------------------------------------
 
 
-def _routes(app: Flask, state: WebState) -> None:  # noqa: C901 - one place lists every route
+def _routes(app: Flask, state: WebState) -> None:
     config = state.config
 
     @app.teardown_appcontext
@@ -236,11 +238,14 @@ def _routes(app: Flask, state: WebState) -> None:  # noqa: C901 - one place list
         found = _subscriber(state, "confirm", token)
         if found is None or found[1] is None:
             return _bad_link(state, _language(state))
-        sid, sub = found
+        sid, sub, issued = found
         language = _language(state, sub.language)
-        if sub.status not in ("pending", "active"):
-            return _bad_link(state, language)   # left or bounced since: subscribe again
-        if request.method == "GET":
+        asked = int(datetime.fromisoformat(sub.consent_at).timestamp())
+        if sub.status not in ("pending", "active") or issued is None or issued < asked:
+            # Left or bounced since, or the link of an earlier request: a new request (after
+            # leaving, say) is confirmed only by the link sent for it.
+            return _bad_link(state, language)
+        if request.method != "POST":   # GET and HEAD (Flask answers HEAD with the GET view)
             return _page(state, "confirm.html.j2", language, done=sub.status == "active")
         sub = repo.confirm(_store(state), sid, state.now())
         log.info("subscriber %d confirmed", sid)
@@ -254,9 +259,9 @@ def _routes(app: Flask, state: WebState) -> None:  # noqa: C901 - one place list
         found = _subscriber(state, "unsubscribe", token)
         if found is None:
             return _bad_link(state, _language(state))
-        sid, sub = found
+        sid, sub, _issued = found
         language = _language(state, sub.language if sub else None)
-        if request.method == "GET":
+        if request.method != "POST":
             return _page(state, "unsubscribe.html.j2", language, done=False)
         # RFC 8058: the mail provider POSTs List-Unsubscribe=One-Click, with no cookie and no
         # CSRF token; the signed token in the path is the whole authority, as for the button.
@@ -274,7 +279,7 @@ def _routes(app: Flask, state: WebState) -> None:  # noqa: C901 - one place list
         found = _subscriber(state, "preferences", token)
         if found is None:
             return _bad_link(state, _language(state))
-        sid, sub = found
+        sid, sub, _issued = found
         language = _language(state, sub.language if sub else None)
         if sub is None or sub.status in ("unsubscribed", "bounced"):
             return _page(state, "preferences.html.j2", language, member=False)
@@ -331,7 +336,8 @@ def _queue_mail(state: WebState, sub, confirm: bool, key: str) -> None:
     config = state.config
     now = state.now()
     if confirm:
-        name, link = "email_confirm.txt.j2", confirm_url(config.web.url, state.secret, sub.id)
+        link = confirm_url(config.web.url, state.secret, sub.id, now=int(now.timestamp()))
+        name = "email_confirm.txt.j2"
     else:
         name, link = "email_already.txt.j2", _links(state, sub.id)["preferences"]
     subject, text = render_email(config, name, sub.language, link=link,
