@@ -43,7 +43,7 @@ def test_stamp_lists_subpackage_modules_by_relative_path(tmp_path: Path) -> None
     entries = {name: (size, mtime) for name, size, mtime in _stamp(root)[1:]}
     assert entries["validate/rss.py"] == (rss.stat().st_size, rss.stat().st_mtime_ns)
     assert "ingest/update.py" in entries
-    assert "cli.py" in entries
+    assert "cli/__init__.py" in entries
 
 
 def test_changed_subpackage_module_changes_the_stamp(tmp_path: Path) -> None:

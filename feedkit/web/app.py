@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 
 from flask import Flask, Response, g, redirect, request, url_for
 
+import feedkit.web.csrf as csrf
 from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError
-from feedkit.web import csrf
 from feedkit.web.limits import DAY, HOUR, SlidingWindow
 from feedkit.web.outbox import Outbox, Outgoing, compose
 from feedkit.web.pages import Department, departments, offered_languages, render_page

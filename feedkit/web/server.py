@@ -49,7 +49,6 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
     """Serve until Ctrl-C (or SIGTERM from systemd), which return normally."""
     import signal
 
-    quiet_logging()
     server = make_server(config, host=host, port=port)
 
     def stop(_signum, _frame):
@@ -60,8 +59,9 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
     info(f"Subscribe endpoint at {where} (public address: {config.web.url.rstrip('/')}/"
          "subscribe); Ctrl-C stops.")
     try:
-        server.run()
+        server.run()   # waitress returns (it catches KeyboardInterrupt) once stopped
     except KeyboardInterrupt:
-        info("Stopped.")
+        pass
     finally:
         server.close()
+    info("Stopped.")

@@ -1,0 +1,205 @@
+"""``feedkit digest ...``: render or send the weekly email digest."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from feedkit.cli.common import Context, FeedkitGroup, pass_ctx, write_out
+from feedkit.errors import EXIT_PARTIAL, FeedkitError, UsageError
+
+
+@click.group(cls=FeedkitGroup)
+def digest() -> None:
+    """Render or send the weekly email digest.
+
+    A digest covers one ISO week in the site's timezone (Monday 00:00 to the next Monday
+    00:00); the default is the last complete week.
+    """
+
+
+def _week_options(fn):
+    fn = click.option("--now", "now_text", metavar="'YYYY-MM-DD HH:MM'", envvar="FEEDKIT_NOW",
+                      help="Pretend it is this time, in [site] timezone (pins the default week "
+                           "and, for send, whether it is due; for tests; also $FEEDKIT_NOW).")(fn)
+    fn = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+                      help="Pretend today is this date, at its last minute (like --now).")(fn)
+    fn = click.option("--week", "week_text", metavar="YYYY-Www",
+                      help="The ISO week, e.g. 2024-W24 (default: the last complete week).")(fn)
+    return fn
+
+
+def _warn_unsubscribe(obj: Context) -> None:
+    from feedkit.digest.render import unsubscribe_warnings
+
+    for line in unsubscribe_warnings(obj.config.digest.unsubscribe):
+        obj.warn(f"warning: {line}")
+
+
+def _now(obj: Context, now_text: str | None, today):
+    from feedkit.schedule import pinned_now
+
+    return pinned_now(now_text, today.date() if today else None, obj.config.tz)
+
+
+def _pick_week(obj: Context, week_text: str | None, today, now_text: str | None = None):
+    from feedkit.digest.week import Week
+
+    tz = obj.config.tz
+    if week_text:
+        return Week.parse(week_text, tz)
+    return Week.last_complete(_now(obj, now_text, today).date(), tz)
+
+
+@digest.command("render")
+@_week_options
+@click.option("--allow-empty", is_flag=True,
+              help="Render a week with no articles instead of failing.")
+@click.option("--eml", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the whole message (RFC 5322, .eml) to FILE.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the inlined HTML part to FILE ('-' for stdout).")
+@click.option("--text", "text_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the plain-text part to FILE ('-' for stdout).")
+@click.option("--web", "web_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the web-archive page of the week (every article, not inlined).")
+@click.option("--to", "to_addr", metavar="ADDRESS",
+              help="Recipient for --eml (default: the first of [digest] to).")
+@pass_ctx
+def digest_render(obj: Context, week_text: str | None, today, now_text: str | None,
+                  allow_empty: bool,
+                  eml: Path | None, html_out: Path | None, text_out: Path | None,
+                  web_out: Path | None, to_addr: str | None) -> None:
+    """Render one week's digest: HTML (CSS inlined), plain text and/or a whole .eml message.
+
+    The .eml is dated at the end of its week, not "now", so the same store gives the same
+    bytes. Exits 1 for a week without articles unless --allow-empty.
+    """
+    from feedkit.digest.compose import load_digest, sent_size
+    from feedkit.digest.render import DigestRenderer, link_reserve, shown_unsubscribe
+    from feedkit.mail.message import (
+        build_message,
+        issue_time,
+        message_bytes,
+        preview_unsubscribe,
+        unsubscribe_urls,
+    )
+    from feedkit.mail.recipients import clean_address
+    from feedkit.publication import build_time, visible_until
+
+    config = obj.config
+    week = _pick_week(obj, week_text, today, now_text)
+    _warn_unsubscribe(obj)
+    with obj.open_store() as store:
+        dg = load_digest(config, store, week, visible_until(config, build_time()))
+    label = f"{week.label} ({week.range_text(config.site.language)})"
+    if dg.total == 0 and not allow_empty:
+        raise FeedkitError(f"{label}: no articles published that week; nothing to render "
+                           "(pass --allow-empty to render an empty digest)")
+    renderer = DigestRenderer(config)
+    if eml is not None:
+        raw = to_addr or (config.digest.to[0] if config.digest.to else "")
+        recipient = clean_address(raw) if raw else None
+        if recipient is None:
+            raise UsageError(f"--eml needs a valid recipient: pass --to ADDRESS or set "
+                               f"[digest] to (got {raw!r})")
+    preview = preview_unsubscribe(config)
+    links = [preview]
+    if eml is not None:
+        links.append(shown_unsubscribe(unsubscribe_urls(config.digest.unsubscribe, recipient)))
+    body = renderer.email(dg, reserve=link_reserve(links))
+    if eml is not None:
+        msg = build_message(config, dg, body, renderer.subject(dg), recipient, issue_time(week))
+        write_out(eml, message_bytes(msg))
+    personal_html, personal_text = body.personal(preview)
+    if html_out is not None:
+        write_out(html_out, personal_html.encode("utf-8"))
+    if text_out is not None:
+        write_out(text_out, personal_text.encode("utf-8"))
+    if web_out is not None:
+        write_out(web_out, renderer.web_page(dg).encode("utf-8"))
+    size = sent_size(personal_html)
+    capped = f", {body.hidden} left to the web view" if body.hidden else ""
+    msg_line = (f"{label}: {dg.total} article(s) in {len(dg.sections)} section(s), "
+                f"{body.shown} in the email{capped}; HTML {size / 1024:.1f} KiB as sent")
+    if html_out == Path("-") or text_out == Path("-"):
+        obj.warn(msg_line)
+    else:
+        obj.info(msg_line)
+
+
+@digest.command("send")
+@_week_options
+@click.option("--dry-run", is_flag=True,
+              help="Count who would get the digest (with -v: list the addresses); send nothing.")
+@click.option("--connections", type=click.IntRange(1, 50), metavar="N",
+              help="SMTP connections at once for this run (default: [smtp] connections).")
+@click.option("--max-per-second", type=click.FloatRange(min=0), metavar="RATE",
+              help="At most RATE messages a second for this run, 0 for no limit (default: "
+                   "[smtp] max_per_second).")
+@pass_ctx
+def digest_send(obj: Context, week_text: str | None, today, now_text: str | None,
+                dry_run: bool, connections: int | None, max_per_second: float | None) -> None:
+    """Send a week's digest over SMTP to every recipient not yet sent to.
+
+    Without --week: last week's digest, once it is due ([digest] send_day and send_hour in the
+    site's timezone, default Monday 08:00); before that it says "not due until ..." and exits
+    0, so every scheduled run can call it and the first run after the due time sends. A send
+    log in the store makes re-runs safe: each recipient gets the week once. Temporary failures
+    are retried with backoff; exits 3 if some recipients failed and the others have the week
+    (from this run or an earlier one), 1 if nobody could be sent to. A week without articles
+    sends nothing and exits 0.
+    """
+    from feedkit.config import check_placeholders
+    from feedkit.mail.send import send_week
+
+    config = obj.config
+    check_placeholders(config)   # never mail readers a "TODO" site title or link
+    _warn_unsubscribe(obj)
+    now = _now(obj, now_text, today)
+    if week_text:
+        week = _pick_week(obj, week_text, today)
+    else:
+        from feedkit.schedule import due_digest
+
+        due = due_digest(now, config.tz, config.digest.send_day, config.digest.send_hour)
+        week = due.week
+        if not due.is_due:
+            obj.info(f"{week.label}: not due until {due.at:%Y-%m-%d %H:%M} ({config.site.timezone}"
+                     f"); nothing sent")
+            return
+    label = f"{week.label} ({week.range_text(config.site.language)})"
+    with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
+        report = send_week(config, store, week, now=now, dry_run=dry_run,
+                           echo=obj.detail, progress=bar, connections=connections,
+                           max_per_second=max_per_second)
+    # Addresses are personal data: normal output names readers by a short key only; -v
+    # (for a person at a terminal, not a CI log) shows the addresses too.
+    verbose = obj.verbosity > 0
+    for line in report.warnings:
+        obj.warn(line)
+    for line in report.problems:
+        obj.warn(f"warning: {line}")
+    for where, value in report.rejected:
+        obj.detail(f"{where}: rejected entry: {value!r}")
+    if report.empty:
+        obj.info(f"{label}: no articles published that week; nothing to send")
+        return
+    if verbose:
+        for addr, mid in report.planned:
+            obj.info(f"would send to {addr} ({mid})")
+    elif report.planned:
+        obj.info(f"would send {len(report.planned)} message(s); -v lists the addresses")
+    for addr, why in report.failed:
+        obj.warn(f"{report.name(addr, verbose=verbose)}: failed: {why}")
+    for addr, why in report.deferred:
+        obj.warn(f"{report.name(addr, verbose=verbose)}: not sent (temporary failure, retries "
+                 f"used up): {why}")
+    obj.info(report.summary())
+    if not report.ok:
+        # Partly done when anyone has the week, from this run or an earlier one: a reader
+        # refused on every hourly retry must not turn each later run into a failure.
+        sys.exit(EXIT_PARTIAL if report.sent or report.already else 1)
+
