@@ -68,6 +68,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     from feedkit.config import check_placeholders
     from feedkit.digest.week import current_week
     from feedkit.publication import build_time, visible_until
+    from feedkit.subscribers.links import site_subscribe_url
     from feedkit.templating import find_template, templates_digest
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
@@ -96,7 +97,8 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     sets = _feed_sets(config, store, until)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
     page_limit = config.build.index_limit
-    page_print = fingerprint(code, site, formats, page_limit,
+    subscribe = site_subscribe_url(config)
+    page_print = fingerprint(code, site, formats, page_limit, subscribe,
                              templates_digest([FEEDS_TEMPLATE], user_templates),
                              [(s.key, s.title, len(s.keys)) for s in sets])
     for fs in sets:
@@ -114,7 +116,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
                               for s in sets], store.latest_keys(index_limit, until=until),
                               templates_digest([INDEX_TEMPLATE], user_templates),
-                              config.digest.archive)
+                              config.digest.archive, subscribe)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, store.latest(index_limit, until=until), formats)})
     if feeds_cfg.stylesheet:
@@ -167,6 +169,7 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
 
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
                   formats: list[str]) -> bytes:
+    from feedkit.subscribers.links import site_subscribe_url
     from feedkit.templating import render
 
     feeds = [
@@ -176,7 +179,7 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     ]
     html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
                   articles=[s.article for s in latest], feeds=feeds, formats=formats,
-                  language=config.site.language,
+                  language=config.site.language, subscribe_url=site_subscribe_url(config),
                   digest_archive="digest/index.html" if config.digest.archive else "")
     return html.encode("utf-8")
 
@@ -186,6 +189,7 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
     feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
     so this page, not the XML, is what the index and the digest point people to."""
+    from feedkit.subscribers.links import site_subscribe_url
     from feedkit.templating import render
 
     root = "../" * fs.folder.count("/")
@@ -196,5 +200,6 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     html = render(FEEDS_TEMPLATE, config.templates_dir, site=config.site, title=fs.title,
                   category=fs.category, addresses=addresses, formats=formats,
                   articles=[s.article for s in latest], others=others, root=root,
-                  page_url=config.site.feed_url + fs.page, language=config.site.language)
+                  page_url=config.site.feed_url + fs.page, language=config.site.language,
+                  subscribe_url=site_subscribe_url(config))
     return html.encode("utf-8")

@@ -20,6 +20,7 @@ from feedkit.digest.render import (
 )
 from feedkit.digest.week import Week, current_week
 from feedkit.model import Article
+from feedkit.subscribers.links import site_subscribe_url
 
 ARCHIVE_DIR = "digest"
 
@@ -60,7 +61,7 @@ def plan_archive(config: Config, store, plan) -> None:
 
     user_dir = digest_templates_dir(config)
     base = fingerprint(code_stamp(), config.site, config.digest, config.feeds.category_slugs,
-                       config.feeds.stylesheet,
+                       config.feeds.stylesheet, site_subscribe_url(config),
                        templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
@@ -138,7 +139,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     title = DigestRenderer.title_for(config)
     return render(INDEX_TEMPLATE, digest_templates_dir(config), site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
-                  subscribe_url=config.digest.subscribe,
+                  subscribe_url=site_subscribe_url(config),
                   total=sum(len(v) for v in weeks.values()))
 
 

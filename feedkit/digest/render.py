@@ -24,6 +24,7 @@ from feedkit.digest.compose import Digest, Section, allocate, cut_summary, sent_
 from feedkit.digest.week import Week
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
+from feedkit.subscribers.links import site_subscribe_url
 
 HTML_TEMPLATE = "digest.html.j2"
 
@@ -239,7 +240,7 @@ class DigestRenderer:
             "feed_url": base + "feed.xml",
             "unsubscribe_url": unsubscribe,
             "reason": self.reason(),
-            "subscribe_url": self.config.digest.subscribe,
+            "subscribe_url": site_subscribe_url(self.config),
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
         }

@@ -28,3 +28,12 @@ def personal_urls(web_url: str, secret: str, sid: int) -> dict[str, str]:
 def subscribe_url(web_url: str) -> str:
     """Where the form is: the pages and feeds link here when ``[web] url`` is set."""
     return f"{_base(web_url)}/subscribe"
+
+
+def site_subscribe_url(config) -> str:
+    """Where the site's pages (index, feed pages, digest archive) send people who want the
+    digest by email: ``[digest] subscribe`` when set (a list server's address, say), else this
+    endpoint's form when ``[web] url`` is set, else nothing (no link at all)."""
+    if config.digest.subscribe:
+        return config.digest.subscribe
+    return subscribe_url(config.web.url) if config.web.url else ""
