@@ -17,6 +17,7 @@ from pathlib import Path
 from feedkit.config import FEED_FILENAMES as FILENAMES
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
+from feedkit.i18n import for_config
 from feedkit.output import BuildReport, OutputPlan, check_out_dir, code_stamp, fingerprint
 from feedkit.store import Store, StoredArticle
 
@@ -68,7 +69,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     from feedkit.config import check_placeholders
     from feedkit.digest.week import current_week
     from feedkit.publication import build_time, visible_until
-    from feedkit.subscribers.links import site_subscribe_url
+    from feedkit.subscribers.links import form_url
     from feedkit.templating import find_template, templates_digest
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
@@ -84,7 +85,8 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
                            "future ([build] publish_future = true publishes ahead)")
     user_templates = config.templates_dir
     plan = OutputPlan(store, out_dir, progress, until, moment)
-    code = code_stamp()
+    # The code, and the catalogs its words come from (bundled and the site's own locale/).
+    code = (code_stamp(), for_config(config).stamp())
     # The common case in a cron job: nothing at all changed since the last build. One look at
     # the store's generation counter (plus the files' size and mtime) proves it; the articles
     # still held back are part of it, so one whose time has come triggers a build.
@@ -97,7 +99,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     sets = _feed_sets(config, store, until)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
     page_limit = config.build.index_limit
-    subscribe = site_subscribe_url(config)
+    subscribe = form_url(config)
     page_print = fingerprint(code, site, formats, page_limit, subscribe,
                              templates_digest([FEEDS_TEMPLATE], user_templates),
                              [(s.key, s.title, len(s.keys)) for s in sets])
@@ -169,7 +171,7 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
 
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
                   formats: list[str]) -> bytes:
-    from feedkit.subscribers.links import site_subscribe_url
+    from feedkit.subscribers.links import form_url
     from feedkit.templating import render
 
     feeds = [
@@ -177,9 +179,10 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
          "links": {f: fs.folder + FILENAMES[f] for f in formats}, "page": fs.page}
         for fs in sets
     ]
-    html = render(INDEX_TEMPLATE, config.templates_dir, site=config.site,
+    html = render(INDEX_TEMPLATE, config.templates_dir, i18n_language=for_config(config),
+                  site=config.site,
                   articles=[s.article for s in latest], feeds=feeds, formats=formats,
-                  language=config.site.language, subscribe_url=site_subscribe_url(config),
+                  language=config.site.language, subscribe_url=form_url(config),
                   digest_archive="digest/index.html" if config.digest.archive else "")
     return html.encode("utf-8")
 
@@ -189,7 +192,7 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
     feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
     so this page, not the XML, is what the index and the digest point people to."""
-    from feedkit.subscribers.links import site_subscribe_url
+    from feedkit.subscribers.links import form_url
     from feedkit.templating import render
 
     root = "../" * fs.folder.count("/")
@@ -197,9 +200,10 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
                  for f in formats]
     others = [{"category": s.category, "count": len(s.keys), "page": root + s.page}
               for s in sets if s is not fs]
-    html = render(FEEDS_TEMPLATE, config.templates_dir, site=config.site, title=fs.title,
+    html = render(FEEDS_TEMPLATE, config.templates_dir, i18n_language=for_config(config),
+                  site=config.site, title=fs.title,
                   category=fs.category, addresses=addresses, formats=formats,
                   articles=[s.article for s in latest], others=others, root=root,
                   page_url=config.site.feed_url + fs.page, language=config.site.language,
-                  subscribe_url=site_subscribe_url(config))
+                  subscribe_url=form_url(config))
     return html.encode("utf-8")

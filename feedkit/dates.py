@@ -1,52 +1,89 @@
-"""Showing dates to people: the Korean way for Korean sites, ISO-like elsewhere.
+"""Showing dates to people, in the site's language: patterns from the catalogs, names from CLDR.
 
-Only *presentation* lives here; parsing is :mod:`feedkit.ingest.normalize`'s job.
+Every date phrase is a catalog string whose ``{name:PATTERN}`` fields are LDML date patterns
+(``{date:EEE d MMM y}`` is "Tue 11 Jun 2024"; the Korean catalog's ``{date:y년 M월 d일 (E)}``
+is "2024년 6월 11일 (화)"), formatted by Babel with the CLDR locale of the language whose
+catalog was found (:mod:`feedkit.i18n`): the translator chooses the order and the words, CLDR
+supplies month and weekday names. Only *presentation* lives here; parsing is
+:mod:`feedkit.ingest.normalize`'s job.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-_KO_WEEKDAYS = "월화수목금토일"
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-              "Dec")
-_EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+from feedkit import i18n
+from feedkit.errors import ConfigError
+from feedkit.i18n import Language
 
 
 def is_korean(language: str) -> bool:
+    """For Korean-specific *rules* (folding 읍·면·동 offices), not for choosing words: words
+    come from the catalogs."""
     return language.lower().split("-")[0] == "ko"
 
 
-def format_date(value: date | datetime, language: str = "ko", *, year: bool = True,
+def language_of(language: str | Language) -> Language:
+    """A tag as a :class:`Language` with the bundled catalogs only; pass a site's
+    :class:`Language` (``i18n.for_config``) to use its own catalogs."""
+    return language if isinstance(language, Language) else i18n.get(language)
+
+
+class _Dated:
+    """A date that formats itself with an LDML pattern given as its format spec."""
+
+    __slots__ = ("locale", "value")
+
+    def __init__(self, value: date, locale) -> None:
+        self.value, self.locale = value, locale
+
+    def __format__(self, spec: str) -> str:
+        from babel.dates import format_date as babel_format_date
+
+        return babel_format_date(self.value, spec or "medium", locale=self.locale)
+
+
+def phrase(lang: Language, text: str, **values: object) -> str:
+    """``text`` (already translated) with its ``{name:PATTERN}`` date fields filled in."""
+    loc = lang.locale
+    try:
+        return text.format(**{k: _Dated(v, loc) if isinstance(v, date) else v
+                              for k, v in values.items()})
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        files = ", ".join(str(f) for f in lang.files) or "the catalogs"
+        raise ConfigError(f"{files}: the translation {text!r} cannot be used: {exc!r} (its "
+                          f"fields are {', '.join('{' + k + '}' for k in values)})") from None
+
+
+def format_date(value: date | datetime, language: str | Language = "ko", *, year: bool = True,
                 weekday: bool = True) -> str:
-    """``2024년 6월 11일 (화)`` in Korean, ``Tue 11 Jun 2024`` otherwise."""
-    if is_korean(language):
-        text = f"{value.month}월 {value.day}일"
-        if year:
-            text = f"{value.year}년 {text}"
-        if weekday:
-            text += f" ({_KO_WEEKDAYS[value.weekday()]})"
-        return text
-    text = f"{value.day} {_EN_MONTHS[value.month - 1]}"
-    if year:
-        text += f" {value.year}"
-    if weekday:
-        text = f"{_EN_WEEKDAYS[value.weekday()]} {text}"
-    return text
+    """``2024년 6월 11일 (화)`` in Korean, ``Tue 11 Jun 2024`` in English."""
+    lang = language_of(language)
+    if year and weekday:
+        # TRANSLATORS: a date in LDML (https://unicode.org/reports/tr35/tr35-dates.html):
+        # y year, M month number, MMM/MMMM month name, d day, E/EEE weekday. Keep {date:...}.
+        text = lang.gettext("{date:EEE d MMM y}")
+    elif year:
+        text = lang.gettext("{date:d MMM y}")
+    elif weekday:
+        text = lang.gettext("{date:EEE d MMM}")
+    else:
+        text = lang.gettext("{date:d MMM}")
+    return phrase(lang, text, date=value)
 
 
-def format_range(start: date, last: date, language: str = "ko") -> str:
+def format_range(start: date, last: date, language: str | Language = "ko") -> str:
     """A week as people write it: ``2024년 6월 10일 – 6월 16일`` (year shown once if shared)."""
-    first = format_date(start, language, weekday=False)
-    second = format_date(last, language, year=last.year != start.year, weekday=False)
-    return f"{first} – {second}"
+    lang = language_of(language)
+    if last.year == start.year:
+        # TRANSLATORS: a span of days (LDML patterns); the year once, as it is shared.
+        text = lang.gettext("{first:d MMM y} – {last:d MMM}")
+    else:
+        text = lang.gettext("{first:d MMM y} – {last:d MMM y}")
+    return phrase(lang, text, first=start, last=last)
 
 
 # -- weeks as people name them ----------------------------------------------------------------
-
-_KO_ORDINALS = ("첫째", "둘째", "셋째", "넷째", "다섯째")
-_EN_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-                   "September", "October", "November", "December")
 
 
 def week_of_month(monday: date) -> tuple[int, int, int]:
@@ -61,35 +98,56 @@ def week_of_month(monday: date) -> tuple[int, int, int]:
     return thursday.year, thursday.month, (thursday.day - 1) // 7 + 1
 
 
-def week_days(monday: date, language: str = "ko") -> str:
+def week_days(monday: date, language: str | Language = "ko") -> str:
     """The seven days, short: ``12월 1일 – 7일``, ``12월 29일 – 1월 4일``; in English
     ``1–7 December 2025``, ``27 October – 2 November 2025``, ``29 December 2025 – 4 January
     2026`` (English always names the year; the Korean heading does)."""
+    lang = language_of(language)
     last = monday + timedelta(days=6)
-    if is_korean(language):
-        end = f"{last.day}일" if last.month == monday.month else f"{last.month}월 {last.day}일"
-        return f"{monday.month}월 {monday.day}일 – {end}"
-    month, last_month = _EN_MONTH_NAMES[monday.month - 1], _EN_MONTH_NAMES[last.month - 1]
-    if last.year != monday.year:
-        return f"{monday.day} {month} {monday.year} – {last.day} {last_month} {last.year}"
-    if last.month != monday.month:
-        return f"{monday.day} {month} – {last.day} {last_month} {last.year}"
-    return f"{monday.day}–{last.day} {month} {last.year}"
+    if last.month == monday.month:
+        # TRANSLATORS: the seven days of a week within one month (LDML patterns).
+        text = lang.pgettext("week days", "{first:d}–{last:d MMMM y}")
+    elif last.year == monday.year:
+        text = lang.pgettext("week days", "{first:d MMMM} – {last:d MMMM y}")
+    else:
+        text = lang.pgettext("week days", "{first:d MMMM y} – {last:d MMMM y}")
+    return phrase(lang, text, first=monday, last=last)
 
 
-def week_name(monday: date, language: str = "ko", *, year: bool = False) -> str:
+def _nth(lang: Language, n: int) -> str:
+    names = (lang.pgettext("week of the month", "first"),
+             lang.pgettext("week of the month", "second"),
+             lang.pgettext("week of the month", "third"),
+             lang.pgettext("week of the month", "fourth"),
+             lang.pgettext("week of the month", "fifth"))
+    return names[n - 1]
+
+
+def week_name(monday: date, language: str | Language = "ko", *, year: bool = False) -> str:
     """``12월 첫째 주`` (``2025년 12월 첫째 주`` with ``year``); ``Week of 1–7 December 2025``
     in English, which has no custom of numbering weeks within a month."""
-    if not is_korean(language):
-        return f"Week of {week_days(monday, language)}"
+    lang = language_of(language)
     y, m, n = week_of_month(monday)
-    text = f"{m}월 {_KO_ORDINALS[n - 1]} 주"
-    return f"{y}년 {text}" if year else text
+    # TRANSLATORS: {days} is the week's days; {month} the month holding the week's Thursday
+    # (LDML pattern), {nth} its ordinal in that month ("first" ... "fifth", below).
+    text = (lang.pgettext("week name with year", "Week of {days}") if year
+            else lang.pgettext("week name", "Week of {days}"))
+    return phrase(lang, text, days=week_days(monday, lang), month=date(y, m, 1),
+                  nth=_nth(lang, n))
 
 
-def week_label(monday: date, language: str = "ko", *, year: bool = False) -> str:
+def week_label(monday: date, language: str | Language = "ko", *, year: bool = False) -> str:
     """The week for a subject line or a title: ``12월 첫째 주 (12월 1일 – 7일)`` (with ``year``:
     ``2025년 12월 첫째 주 (12월 1일 – 7일)``); ``Week of 1–7 December 2025``."""
-    if not is_korean(language):
-        return week_name(monday, language)
-    return f"{week_name(monday, language, year=year)} ({week_days(monday, language)})"
+    lang = language_of(language)
+    # TRANSLATORS: a week in a subject line: {name} is the week's name; add {days} when the
+    # name does not show the days already.
+    text = lang.pgettext("week label", "{name}")
+    return phrase(lang, text, name=week_name(monday, lang, year=year),
+                  days=week_days(monday, lang))
+
+
+def format_year(year: int, language: str | Language = "ko") -> str:
+    """A year as a heading: ``2024년``, ``2024``."""
+    lang = language_of(language)
+    return phrase(lang, lang.pgettext("year heading", "{date:y}"), date=date(year, 1, 1))

@@ -192,8 +192,9 @@ def code_stamp() -> tuple:
     the same version number) must not be mistaken for an unchanged build. Paths are relative to
     the package, so the same code installed elsewhere gives the same stamp."""
     here = Path(__file__).resolve().parent
+    files = [*here.rglob("*.py"), *here.rglob("*.po")]  # the bundled catalogs are code too
     return (__version__, *sorted((p.relative_to(here).as_posix(), p.stat().st_size,
-                                  p.stat().st_mtime_ns) for p in here.rglob("*.py")))
+                                  p.stat().st_mtime_ns) for p in files))
 
 
 def fingerprint(*parts: object) -> str:

@@ -163,20 +163,16 @@ class Preview:
     def _empty(self, week, labels: list[str], text: bool) -> Reply:
         """A week without articles: say so, and point at the latest week that has some (not
         after this one, when there is one), since an empty digest is never sent."""
-        from feedkit.dates import is_korean
+        from feedkit.i18n import for_config
 
-        ko = is_korean(self.config.site.language)
-        span = f"{week.label} ({week.range_text(self.config.site.language)})"
+        lang = for_config(self.config)
+        span = f"{week.label} ({week.range_text(lang)})"
         earlier = [lb for lb in labels if lb <= week.label]
         target = earlier[0] if earlier else (labels[0] if labels else None)
-        if ko:
-            head = f"{span}: 이 주에는 발행된 소식이 없어 보낼 소식지가 없습니다."
-            more = "소식이 있는 가장 최근 주"
-            empty = "저장소가 비어 있습니다 (feedkit import)"
-        else:
-            head = f"{span}: no articles were published that week, so there is no digest."
-            more = "Latest week with news"
-            empty = "The store is empty (run feedkit import)"
+        head = lang.gettext("%(week)s: no articles were published that week, so there is no "
+                            "digest.") % {"week": span}
+        more = lang.gettext("Latest week with news")
+        empty = lang.gettext("The store is empty (run feedkit import)")
         link = f"{PREVIEW_PREFIX}digest/{target}" if target else ""
         if text:
             line = f"{more}: {link}" if target else empty
@@ -184,32 +180,34 @@ class Preview:
         esc = html.escape
         tail = (f'<p>{esc(more)}: <a href="{esc(link)}">{esc(target)}</a></p>' if target
                 else f"<p>{esc(empty)}</p>")
-        back = f'<p><a href="{PREVIEW_PREFIX}">{"모든 주" if ko else "All weeks"}</a></p>'
+        all_weeks = esc(lang.gettext("All weeks"))
+        back = f'<p><a href="{PREVIEW_PREFIX}">{all_weeks}</a></p>'
         return Reply(200, "text/html", _page(self.config, esc(head),
                                              f"<p>{esc(head)}</p>{tail}{back}"))
 
     def _index(self) -> Reply:
         """Every week that has news, newest first, each linking to its preview."""
-        from feedkit.dates import is_korean
         from feedkit.digest.archive import week_rows
         from feedkit.digest.week import Week
+        from feedkit.i18n import for_config
 
         config = self.config
         with self._open_store() as store:
             weeks = week_rows(config, store)
-        ko = is_korean(config.site.language)
+        lang = for_config(config)
         esc = html.escape
         current = self.current_week()
         items = []
         for label, rows in weeks.items():
-            span = Week.parse(label, config.tz).range_text(config.site.language)
+            span = Week.parse(label, config.tz).range_text(lang)
             items.append(f'<li><a href="{PREVIEW_PREFIX}digest/{label}">{label}</a> '
                          f"{esc(span)} ({len(rows)}) · "
                          f'<a href="{PREVIEW_PREFIX}digest/{label}.txt">text</a></li>')
-        title = "소식지 미리보기" if ko else "Digest preview"
+        title = lang.gettext("Digest preview")
+        this_week = esc(lang.gettext("this week"))
         body = (f"<h1>{esc(title)}</h1>"
                 f'<p><a href="{PREVIEW_PREFIX}digest">{current.label}</a> '
-                f"({'이번 주' if ko else 'this week'}) · "
+                f"({this_week}) · "
                 f'<a href="{PREVIEW_PREFIX}digest.txt">text</a></p>'
                 f"<ul>{''.join(items)}</ul>")
         return Reply(200, "text/html", _page(config, esc(title), body))

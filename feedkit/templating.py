@@ -10,8 +10,12 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feedkit.errors import ConfigError, FeedkitError
+
+if TYPE_CHECKING:
+    from feedkit.i18n import Language
 
 
 def bundled_templates_dir() -> Path:
@@ -70,12 +74,17 @@ def _bytecode_cache():
 
 
 @lru_cache(maxsize=8)
-def environment(user_dir: Path | None):
-    """A Jinja2 environment with autoescaping for HTML/XML and feedkit's filters."""
+def environment(user_dir: Path | None, language: Language | None = None):
+    """A Jinja2 environment with autoescaping for HTML/XML, feedkit's filters, and Jinja2's
+    i18n extension bound to ``language``'s catalogs (English when ``None``): templates write
+    ``{{ _("...") }}``, ``{{ ngettext(...) }}`` or ``{% trans %}...{% endtrans %}``, with
+    new-style gettext, so placeholders are named and HTML-escaped."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    from feedkit.dates import format_date, format_range
+    from feedkit import i18n
+    from feedkit.dates import format_date, format_range, format_year
 
+    lang = language or i18n.get(i18n.ENGLISH)
     env = Environment(
         loader=FileSystemLoader([str(d) for d in template_dirs(user_dir)]),
         bytecode_cache=_bytecode_cache(),
@@ -84,17 +93,29 @@ def environment(user_dir: Path | None):
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["date"] = format_date
-    env.globals["format_range"] = format_range
+    env.install_gettext_translations(lang.translations, newstyle=True)  # type: ignore[attr-defined]
+
+    def date_filter(value, language: str | None = None, **kw) -> str:
+        # Templates pass the site's tag; the site's own catalogs come with ``lang``.
+        use = lang if language in (None, lang.tag) else i18n.get(language)
+        return format_date(value, use, **kw)
+
+    env.filters["date"] = date_filter
+    env.filters["year"] = lambda value: format_year(int(value), lang)
+    env.globals["format_range"] = lambda start, last, language=None: format_range(
+        start, last, lang if language in (None, lang.tag) else language)
     return env
 
 
-def render(name: str, user_dir: Path | None, **context) -> str:
+def render(name: str, user_dir: Path | None, *, i18n_language: Language | None = None,
+           **context) -> str:
+    """Render template ``name``; ``i18n_language`` gives its words (see :mod:`feedkit.i18n`)."""
     from jinja2 import TemplateError
 
     try:
-        return environment(user_dir).get_template(name).render(**context)
+        return environment(user_dir, i18n_language).get_template(name).render(**context)
     except TemplateError as exc:
         where = getattr(exc, "filename", None) or name
         line = getattr(exc, "lineno", None)

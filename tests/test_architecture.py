@@ -9,7 +9,12 @@ are still dependencies even when they dodge an import-time cycle — and checks 
   package's ``__init__``, which would be a cycle);
 * rendering never imports delivery (``feedkit.digest*`` → ``feedkit.mail*``);
 * generators never read the store (``feedkit.feeds`` → ``feedkit.store``);
-* ingest never builds (``feedkit.ingest*`` → ``feedkit.build`` / ``feedkit.output``).
+* ingest never builds (``feedkit.ingest*`` → ``feedkit.build`` / ``feedkit.output``);
+* only the CLI starts the web endpoint (``feedkit.web`` is imported by ``feedkit.cli*`` alone),
+  and the subscriber model stays under both (``feedkit.subscribers*`` never imports
+  ``feedkit.web`` or ``feedkit.cli``): these rules hold trivially until those packages exist.
+
+It also keeps modules small: none over :data:`MAX_LINES` lines (one job per module).
 """
 
 from __future__ import annotations
@@ -22,15 +27,25 @@ import feedkit
 PACKAGE = Path(feedkit.__file__).resolve().parent
 
 # (what may not import, what it may not import, why). A name matches itself and its submodules.
+# Each import is reported once, under the first rule it breaks: specific rules come first.
 FORBIDDEN = [
+    ("feedkit.subscribers", "feedkit.web",
+     "the subscriber model sits under the web endpoint, never above it"),
+    ("feedkit.subscribers", "feedkit.cli", "the subscriber model never imports the CLI"),
     ("feedkit", "feedkit.cli", "the library never imports the CLI"),
+    ("feedkit", "feedkit.web", "only the CLI starts the web endpoint"),
     ("feedkit.digest", "feedkit.mail", "rendering never imports delivery"),
     ("feedkit.feeds", "feedkit.store", "generators take records, never the store"),
     ("feedkit.ingest", "feedkit.build", "ingest returns reports, never builds"),
     ("feedkit.ingest", "feedkit.output", "ingest never writes output"),
 ]
-# Entry points above the CLI: `python -m feedkit` runs it, docgen documents it.
-CLI_USERS = {"feedkit.cli", "feedkit.__main__", "feedkit.docgen"}
+# Who may import a banned room anyway (itself and its submodules always may). Entry points above
+# the CLI: `python -m feedkit` runs it, docgen documents it. The web endpoint: the CLI's command.
+ALLOWED = {
+    "feedkit.cli": ("feedkit.__main__", "feedkit.docgen"),
+    "feedkit.web": ("feedkit.cli",),
+}
+MAX_LINES = 600
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -119,11 +134,20 @@ def forbidden_arrows(graph: dict[str, set[str]]) -> list[str]:
     for src, targets in sorted(graph.items()):
         for dst in sorted(targets):
             for room, banned, why in FORBIDDEN:
-                if banned == "feedkit.cli" and src in CLI_USERS:
+                allowed = (banned, *ALLOWED.get(banned, ()))
+                if any(_within(src, a) for a in allowed):
                     continue
-                if _within(src, room) and _within(dst, banned) and not _within(src, banned):
+                if _within(src, room) and _within(dst, banned):
                     found.append(f"{src} -> {dst}: {why}")
+                    break
     return found
+
+
+def long_modules(root: Path = PACKAGE, limit: int = MAX_LINES) -> list[str]:
+    """``path: N lines`` for every module over ``limit`` lines, longest first."""
+    sizes = [(len(p.read_text(encoding="utf-8").splitlines()), p.relative_to(root.parent))
+             for p in root.rglob("*.py")]
+    return [f"{rel.as_posix()}: {n} lines" for n, rel in sorted(sizes, reverse=True) if n > limit]
 
 
 def test_the_reader_sees_every_module_and_imports_inside_functions() -> None:
@@ -150,6 +174,23 @@ def test_no_import_against_the_pipeline() -> None:
     assert found == [], "imports against the pipeline:\n" + "\n".join(found)
 
 
+def test_no_module_is_over_the_size_limit() -> None:
+    found = long_modules()
+    assert found == [], (f"modules over {MAX_LINES} lines (split them by job):\n"
+                         + "\n".join(found))
+
+
+def test_the_size_check_lists_each_long_module(tmp_path: Path) -> None:
+    pkg = tmp_path / "feedkit"
+    (pkg / "digest").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "store.py").write_text("x = 1\n" * 600, encoding="utf-8")          # at the limit
+    (pkg / "cli.py").write_text("x = 1\n" * 601, encoding="utf-8")            # one over
+    (pkg / "digest" / "render.py").write_text("x = 1\n" * 900, encoding="utf-8")
+    assert long_modules(pkg) == ["feedkit/digest/render.py: 900 lines",
+                                 "feedkit/cli.py: 601 lines"]
+
+
 def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> None:
     """The checker itself on a made-up package: it must see what it is there to see."""
     pkg = tmp_path / "feedkit"
@@ -171,6 +212,15 @@ def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> No
         "mail/message.py": "from feedkit.digest import render\n",            # digest <-> mail
         "ingest/__init__.py": "",
         "ingest/update.py": "import feedkit.build\nfrom ..output import write\n",
+        "__main__.py": "from feedkit.cli import main\n",                   # allowed: entry point
+        "docgen.py": "def f():\n    from feedkit.cli import cli\n",        # allowed: documents it
+        "cli/web.py": "from feedkit.web.app import make_app\n",           # allowed: CLI -> web
+        "web/__init__.py": "",
+        "web/app.py": "from feedkit.subscribers import repo\n",           # allowed: web -> model
+        "serve.py": "from feedkit.web import app\n",                      # library -> web
+        "subscribers/__init__.py": "",
+        "subscribers/repo.py": "from feedkit.store import x\n",
+        "subscribers/links.py": "from feedkit.web.app import u\nfrom feedkit.cli.common import f\n",
     }
     for rel, text in files.items():
         (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -186,4 +236,10 @@ def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> No
         "feedkit.ingest.update -> feedkit.build: ingest returns reports, never builds",
         "feedkit.ingest.update -> feedkit.output: ingest never writes output",
         "feedkit.output -> feedkit.cli.site: the library never imports the CLI",
+        "feedkit.serve -> feedkit.web: only the CLI starts the web endpoint",
+        "feedkit.serve -> feedkit.web.app: only the CLI starts the web endpoint",
+        "feedkit.subscribers.links -> feedkit.cli.common: the subscriber model never imports "
+        "the CLI",
+        "feedkit.subscribers.links -> feedkit.web.app: the subscriber model sits under the web "
+        "endpoint, never above it",
     ]

@@ -67,15 +67,15 @@ def test_the_form_lists_departments_with_their_counts_and_the_consent_notice(ep)
     body = page.body
     # 35 articles cycled over the fixture's seven-slot pattern: 15 / 10 / 5 / 5, largest first.
     for name, n in [("세무과", 15), ("관광과", 10), ("복지정책과", 5), ("도서관", 5)]:
-        assert f'value="{name}"> {name} <span class="count">({n} articles)</span>' in body
+        assert f'value="{name}"> {name} <span class="count">(소식 {n}건)</span>' in body
     assert body.index('value="세무과"') < body.index('value="관광과"') < body.index(
         'value="도서관"')
     form = page.form()
     assert form["categories"] == []            # nothing ticked: everything by default
     assert set(form) >= {"csrf", "language", "address", "website", "categories", "consent"}
     # The notice the law asks for: purpose, items, retention, right to refuse; consent required.
-    for heading in ("Purpose", "Items collected", "How long they are kept",
-                    "Your right to refuse"):
+    for heading in ("수집·이용 목적", "수집 항목", "보유 및 이용 기간",
+                    "동의를 거부할 권리 및 불이익"):
         assert f"<dt>{heading}</dt>" in body
     assert '<input type="checkbox" name="consent" value="yes" required>' in body
     # Works without JavaScript: there is none.
@@ -108,7 +108,7 @@ def test_subscribing_sends_a_confirmation_and_only_the_post_confirms(ep):
     assert reply.status == 303
     assert reply.header("Location") == "/subscribe/sent?lang=ko"
     sent_page = client.get(reply.header("Location"))
-    assert sent_page.status == 200 and "Check your inbox" in sent_page.body
+    assert sent_page.status == 200 and "메일함을 확인해 주세요" in sent_page.body
     assert ADDRESS not in sent_page.body
 
     sub = subscriber(ep, ADDRESS)
@@ -121,7 +121,7 @@ def test_subscribing_sends_a_confirmation_and_only_the_post_confirms(ep):
     assert mail.rcpt == [ADDRESS]
     assert msg["To"] == ADDRESS
     assert msg["From"].addresses[0].addr_spec == "news@example.org"
-    assert msg["Subject"] == "Confirm your subscription to 보령시 주간 소식"
+    assert msg["Subject"] == "보령시 주간 소식 구독 확인"
     assert msg["Auto-Submitted"] == "auto-replied"
     assert "List-Unsubscribe" not in msg
     link = confirm_link(mail)
@@ -131,7 +131,7 @@ def test_subscribing_sends_a_confirmation_and_only_the_post_confirms(ep):
     assert page.status == 200 and "<button" in page.body
     assert status_of(ep, ADDRESS) == "pending"          # a GET (a link scanner) confirms nobody
     done = client.post(path_of(link))
-    assert done.status == 200 and "You are subscribed" in done.body
+    assert done.status == 200 and "구독되었습니다" in done.body
     assert status_of(ep, ADDRESS) == "active"
     # The success page links to the reader's preferences, under [web] url.
     assert WEB_URL + "preferences/" in done.body
@@ -169,7 +169,7 @@ def test_the_same_answer_whether_or_not_the_address_is_known(ep):
     for address in ("new@example.org", "pending@example.org", "left@example.org"):
         assert "/confirm/" in mails[address].get_content()
     note = mails["active@example.org"]
-    assert note["Subject"] == "You already receive 보령시 주간 소식"
+    assert note["Subject"] == "이미 보령시 주간 소식 구독 중입니다"
     assert "/preferences/" in note.get_content() and "/confirm/" not in note.get_content()
     assert subscriber(ep, "active@example.org").categories == ()
     assert status_of(ep, "left@example.org") == "pending"
@@ -299,7 +299,7 @@ def test_expired_wrong_purpose_and_forged_links_get_one_page_and_change_nothing(
     assert rows(ep) == before
     assert status_of(ep, ADDRESS) == "pending"
     assert len(bodies) == 1     # nothing tells a prober which way a link failed
-    assert "This link does not work" in bodies.pop()
+    assert "이 링크는 사용할 수 없습니다" in bodies.pop()
 
 
 def test_a_confirm_link_within_its_week_still_works(ep):
@@ -334,7 +334,7 @@ def test_csrf_a_post_without_the_pair_the_form_set_is_refused(ep):
     cross_site = Client(ep.port, cookies={"feedkit_csrf": cookie})
     refused = cross_site.post("/subscribe", form, headers={"Origin": "https://evil.example"})
     assert refused.status == 400
-    assert "The form had expired" in refused.body
+    assert "양식이 만료되었거나" in refused.body
     assert rows(ep) == [] and ep.mails() == []
 
     # The refused form comes back with a fresh field that works with the browser's cookie.
@@ -373,10 +373,10 @@ def test_without_consent_or_with_a_bad_address_the_form_comes_back_and_nothing_i
     client = ep.client()
     no_consent = client.subscribe(ADDRESS, ["세무과"], consent=False)
     assert no_consent.status == 400
-    assert "Please tick the consent box" in no_consent.body
+    assert "동의란에 표시해 주세요" in no_consent.body
     assert no_consent.form()["categories"] == ["세무과"]    # the choice is kept
     bad = client.subscribe("not-an-address", ["세무과"])
-    assert bad.status == 400 and "does not look like an email address" in bad.body
+    assert bad.status == 400 and "이메일 주소 형식이 아닌 것 같습니다" in bad.body
     forged = client.subscribe(ADDRESS, ["없는과", "세무과"])   # a department that does not exist
     assert forged.status == 303
     assert subscriber(ep, ADDRESS).categories == ("세무과",)
@@ -446,7 +446,7 @@ def test_preferences_change_departments_or_leave(ep):
     assert save["categories"] == ["세무과"]
     assert leave == {"action": ["leave"]}
     saved = client.post(path, {"action": "save", "categories": ["도서관", "관광과", "없는과"]})
-    assert saved.status == 200 and "Your choice is saved" in saved.body
+    assert saved.status == 200 and "저장했습니다" in saved.body
     assert subscriber(ep, ADDRESS).categories == ("관광과", "도서관")
     assert parse_forms(saved.body)[0]["categories"] == ["관광과", "도서관"]
     client.post(path, {"action": "save"})                  # none ticked: every department
@@ -455,7 +455,7 @@ def test_preferences_change_departments_or_leave(ep):
     sub = subscriber(ep, ADDRESS)
     assert (sub.status, sub.left_via) == ("unsubscribed", "preferences")
     gone = client.get(path)
-    assert "does not receive" in gone.body and "<form" not in gone.body
+    assert "구독 중이 아닙니다" in gone.body and "<form" not in gone.body
 
 
 # -- personal data in logs and pages --------------------------------------------------------
@@ -486,9 +486,17 @@ def test_a_site_in_another_language_offers_it_and_korean(tmp_path):
     with endpoint(tmp_path, site={"language": "en"}) as ep:
         page = ep.client().get("/subscribe")
         assert 'lang="en"' in page.body and 'href="?lang=ko"' in page.body
+        assert "<dt>Purpose</dt>" in page.body and "(15 articles)" in page.body
+        korean = ep.client().get("/subscribe?lang=ko").body
+        assert "<dt>수집·이용 목적</dt>" in korean and "(소식 15건)" in korean
         assert ep.client().subscribe(ADDRESS, lang="ko").header("Location") == (
             "/subscribe/sent?lang=ko")
         assert subscriber(ep, ADDRESS).language == "ko"
         ep.client().subscribe("en@example.org")
         assert subscriber(ep, "en@example.org").language == "en"
         assert ep.client().get("/subscribe?lang=fr").form()["language"] == ["en"]
+        # Each reader's confirmation comes in the language they chose (the digest keeps the
+        # name the site gives it).
+        subjects = {m.rcpt[0]: m.message["Subject"] for m in ep.mails(2)}
+        assert subjects == {ADDRESS: "보령시 새소식 weekly 구독 확인",
+                            "en@example.org": "Confirm your subscription to 보령시 새소식 weekly"}

@@ -54,7 +54,7 @@ def test_feedkit_web_serves_sends_the_confirmation_and_stops_on_sigterm(tmp_path
                 time.sleep(0.05)
             [mail] = smtp.received
             assert mail.rcpt == [ADDRESS]
-            link = [u for u in links_in(mail.message.get_content()) if "/confirm/" in u][0]
+            link = next(u for u in links_in(mail.message.get_content()) if "/confirm/" in u)
             assert client.post(path_of(link)).status == 200
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=15)

@@ -33,6 +33,13 @@ class Context:
             from feedkit.config import load_config
 
             self._config = load_config(self.config_path)
+            # Words for readers in this command (``from feedkit.i18n import _``) are in the
+            # site's language until the command ends (see feedkit.i18n.activate).
+            from feedkit.i18n import activate
+
+            click_ctx = click.get_current_context(silent=True)
+            if click_ctx is not None:
+                click_ctx.find_root().with_resource(activate(self._config))
         return self._config
 
     def set_flag(self, flag: str) -> None:

@@ -9,6 +9,7 @@ import click
 
 from feedkit.cli.common import Context, FeedkitGroup, pass_ctx, write_out
 from feedkit.errors import EXIT_PARTIAL, FeedkitError, UsageError
+from feedkit.i18n import for_config
 
 
 @click.group(cls=FeedkitGroup)
@@ -94,7 +95,7 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
     _warn_unsubscribe(obj)
     with obj.open_store() as store:
         dg = load_digest(config, store, week, visible_until(config, build_time()))
-    label = f"{week.label} ({week.range_text(config.site.language)})"
+    label = f"{week.label} ({week.range_text(for_config(config))})"
     if dg.total == 0 and not allow_empty:
         raise FeedkitError(f"{label}: no articles published that week; nothing to render "
                            "(pass --allow-empty to render an empty digest)")
@@ -170,7 +171,7 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
             obj.info(f"{week.label}: not due until {due.at:%Y-%m-%d %H:%M} ({config.site.timezone}"
                      f"); nothing sent")
             return
-    label = f"{week.label} ({week.range_text(config.site.language)})"
+    label = f"{week.label} ({week.range_text(for_config(config))})"
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
         report = send_week(config, store, week, now=now, dry_run=dry_run,
                            echo=obj.detail, progress=bar, connections=connections,

@@ -19,6 +19,7 @@ from feedkit.digest.render import (
     safe_url,
 )
 from feedkit.digest.week import Week, current_week
+from feedkit.i18n import for_config
 from feedkit.model import Article
 from feedkit.subscribers.links import site_subscribe_url
 
@@ -60,7 +61,8 @@ def plan_archive(config: Config, store, plan) -> None:
     from feedkit.templating import templates_digest
 
     user_dir = digest_templates_dir(config)
-    base = fingerprint(code_stamp(), config.site, config.digest, config.feeds.category_slugs,
+    base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
+                       config.feeds.category_slugs,
                        config.feeds.stylesheet, site_subscribe_url(config),
                        templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
@@ -86,7 +88,7 @@ def plan_archive(config: Config, store, plan) -> None:
             lazy["r"] = DigestRenderer(config)
         return lazy["r"]
 
-    tz, language = config.tz, config.site.language
+    tz, lang = config.tz, for_config(config)
     for i, label in enumerate(labels):
         older = labels[i + 1] if i + 1 < len(labels) else None
         newer = labels[i - 1] if i > 0 else None
@@ -98,9 +100,9 @@ def plan_archive(config: Config, store, plan) -> None:
             week = Week.parse(label, tz)
             nav = {
                 "prev": older and {"url": f"{older}.html",
-                                   "label": Week.parse(older, tz).name(language, year=True)},
+                                   "label": Week.parse(older, tz).name(lang, year=True)},
                 "next": newer and {"url": f"{newer}.html",
-                                   "label": Week.parse(newer, tz).name(language, year=True)},
+                                   "label": Week.parse(newer, tz).name(lang, year=True)},
             }
             digest = load_digest(config, store, week, until)
             return {rel: renderer().web_page(digest, nav).encode("utf-8")}
@@ -126,18 +128,20 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     from feedkit.templating import render
 
     tz, language = config.tz, config.site.language
+    lang = for_config(config)
     years: dict[int, list[dict]] = {}
     for label, rows in weeks.items():
         week = Week.parse(label, tz)
         years.setdefault(week.year, []).append({
             "label": label,
             "url": f"{label}.html",
-            "range": week.title(language),
+            "range": week.title(lang),
             "count": len(rows),
             "headlines": [r[3] for r in rows[:3]],
         })
     title = DigestRenderer.title_for(config)
-    return render(INDEX_TEMPLATE, digest_templates_dir(config), site=config.site, title=title,
+    return render(INDEX_TEMPLATE, digest_templates_dir(config), i18n_language=lang,
+                  site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
                   subscribe_url=site_subscribe_url(config),
                   total=sum(len(v) for v in weeks.values()))
@@ -150,6 +154,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
     from feedkit.feeds import FeedMeta, render_rss
 
     site, tz, language = config.site, config.tz, config.site.language
+    lang = for_config(config)
     items = []
     for label in labels:
         week = Week.parse(label, tz)
@@ -158,16 +163,15 @@ def _render_archive_feed(config: Config, store, labels: list[str],
         url = renderer.web_url(week)
         newest = max(a.published for a in articles)
         items.append(Article(
-            id=url, url=url, title=f"{renderer.title()} · {week.title(language, year=True)}",
+            id=url, url=url, title=f"{renderer.title()} · {week.title(lang, year=True)}",
             published=newest, updated=max([newest, *(a.updated for a in articles)]),
             summary=" · ".join(a.title for a in articles[:5]),
             content_html=_headlines_html(digest, language),
             author=config.author,
         ))
-    ko = is_korean(language)
     meta = FeedMeta(
         title=renderer.title(),
-        description=(f"{site.title}의 주간 소식지" if ko else f"{site.title} weekly digest"),
+        description=lang.gettext("%(title)s weekly digest") % {"title": site.title},
         site_url=f"{site.feed_url}{ARCHIVE_DIR}/index.html",
         base_url=f"{site.feed_url}{ARCHIVE_DIR}/",
         language=language,

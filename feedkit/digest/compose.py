@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 
+from feedkit import i18n
 from feedkit.config import Config
 from feedkit.dates import is_korean
 from feedkit.digest.week import Week
@@ -45,7 +46,8 @@ class Digest:
 _LOCAL_OFFICE = re.compile(r"\S(읍|면|동)$")
 
 
-def group_sections(articles: Sequence[Article], order: Sequence[str], language: str,
+def group_sections(articles: Sequence[Article], order: Sequence[str],
+                   language: str | i18n.Language,
                    slug_overrides: dict[str, str] | None = None,
                    fold_below: int = 0) -> tuple[Section, ...]:
     """Group by category: the configured ``order`` first, then by size (largest first), then
@@ -62,7 +64,8 @@ def group_sections(articles: Sequence[Article], order: Sequence[str], language: 
     for a in articles:
         groups.setdefault(a.category, []).append(a)
     rank = {name: i for i, name in enumerate(order)}
-    ko = is_korean(language)
+    lang = i18n.get(language) if isinstance(language, str) else language
+    ko = is_korean(lang.tag)
     small = [n for n in groups
              if n and n not in rank and fold_below > 1 and len(groups[n]) < fold_below]
     local = [n for n in small if ko and _LOCAL_OFFICE.search(n)]
@@ -76,7 +79,7 @@ def group_sections(articles: Sequence[Article], order: Sequence[str], language: 
     names = sorted((n for n in groups if n not in gone),
                    key=lambda n: (n == "", rank.get(n, len(rank)), -len(groups[n]), n))
     slugs = category_slugs([n for n in names if n], slug_overrides)
-    other = "기타 소식" if ko else "Other news"
+    other = lang.pgettext("digest section", "Other news")
     sections = [Section(name, name, slugs[name], tuple(groups[name])) for name in names if name]
 
     def merged(names: Sequence[str]) -> tuple[Article, ...]:
@@ -86,7 +89,10 @@ def group_sections(articles: Sequence[Article], order: Sequence[str], language: 
         return tuple(sorted(pool, key=lambda a: order_of[id(a)]))
 
     if "local" in folded:
-        sections.append(Section("", "읍·면·동 소식", "local", merged(folded["local"])))
+        # TRANSLATORS: one section for the town, township and neighbourhood offices
+        # (읍·면·동); only Korean sites fold them.
+        sections.append(Section("", lang.pgettext("digest section", "Local offices"), "local",
+                                merged(folded["local"])))
     if "other" in folded or "" in groups:
         sections.append(Section("", other, "other", merged([*folded.get("other", ()), ""]
                                                           if "" in groups
@@ -103,7 +109,7 @@ def load_digest(config: Config, store, week: Week, until: int | None = None) -> 
 
 
 def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:
-    return Digest(week, group_sections(articles, config.digest.categories, config.site.language,
+    return Digest(week, group_sections(articles, config.digest.categories, i18n.for_config(config),
                                        config.feeds.category_slugs, config.digest.fold_below))
 
 

@@ -23,6 +23,7 @@ from feedkit.dates import is_korean
 from feedkit.digest.compose import Digest, Section, allocate, cut_summary, sent_size, trim_title
 from feedkit.digest.week import Week
 from feedkit.errors import FeedkitError
+from feedkit.i18n import Language, for_config
 from feedkit.model import Article
 from feedkit.subscribers.links import site_subscribe_url
 
@@ -139,6 +140,7 @@ class DigestRenderer:
         self.config = config
         self.site = config.site
         self.language = config.site.language
+        self.lang: Language = for_config(config)  # the words and date formats
         self.tz = config.tz
         self.user_dir = digest_templates_dir(config)
         self.css = find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
@@ -155,28 +157,31 @@ class DigestRenderer:
     def title_for(config: Config) -> str:
         """``[digest] title``, else the site title with "주간 소식" ("weekly"); a Korean site
         title that already ends in 소식 ("보령시 새소식") gives "보령시 주간 소식", not
-        "보령시 새소식 주간 소식"."""
+        "보령시 새소식 주간 소식" (the catalog names the words the weekly title replaces)."""
         if config.digest.title:
             return config.digest.title
+        lang = for_config(config)
         site_title = config.site.title.strip()
-        if not is_korean(config.site.language):
-            return f"{site_title} weekly"
-        for ending in (" 새소식", " 소식"):
-            if site_title.endswith(ending):
-                return f"{site_title[:-len(ending)].rstrip()} 주간 소식"
-        return f"{site_title} 주간 소식"
+        # TRANSLATORS: words that end a site title and that the weekly title replaces, with |
+        # between them ("새소식|소식": "보령시 새소식" gives "보령시 주간 소식"); "-" for none.
+        endings = lang.pgettext("digest title", "-")
+        for ending in endings.split("|"):
+            if ending.strip("- ") and site_title.endswith(" " + ending):
+                site_title = site_title[:-len(ending)].rstrip()
+                break
+        # TRANSLATORS: the digest's default title, made from the site's title.
+        return lang.gettext("%(title)s weekly") % {"title": site_title}
 
     def subject(self, digest: Digest) -> str:
         return self.config.digest.subject.format(
-            title=self.title(), week_label=digest.week.title(self.language),
+            title=self.title(), week_label=digest.week.title(self.lang),
             week=digest.week.label, site_title=self.site.title, count=digest.total)
 
     def reason(self) -> str:
         if self.config.digest.reason:
             return self.config.digest.reason
-        if is_korean(self.language):
-            return f"{self.title()} 수신을 신청하셔서 이 메일을 받으셨습니다."
-        return f"You receive this email because you subscribed to {self.title()}."
+        return self.lang.gettext("You receive this email because you subscribed to %(title)s."
+                                 ) % {"title": self.title()}
 
     def _item(self, a: Article, section: Section) -> dict:
         from feedkit.dates import format_date
@@ -186,7 +191,7 @@ class DigestRenderer:
         return {
             "title": a.title,
             "url": safe_url(a.url),
-            "date": format_date(local, self.language, year=False),
+            "date": format_date(local, self.lang, year=False),
             "datetime": local.isoformat(),
             # the section heading names the department already, except in a folded section
             "category": a.category if a.category != section.category else "",
@@ -219,15 +224,15 @@ class DigestRenderer:
         shown = sum(counts)
         headlines = [it["title"] for s in sections for it in s["items"]][:3]
         return {
-            "ko": is_korean(self.language),
+            "ko": is_korean(self.language),   # for sites' own templates; ours use the catalogs
             "language": self.language,
             "site": self.site,
             "title": self.title(),
             "week": digest.week.label,                              # ISO: file names only
-            "week_label": digest.week.title(self.language),         # 12월 첫째 주 (12월 1일 – 7일)
-            "week_title": digest.week.title(self.language, year=True),
-            "week_name": digest.week.name(self.language, year=True),  # 2025년 12월 첫째 주
-            "week_days": digest.week.days(self.language),           # 12월 1일 – 7일
+            "week_label": digest.week.title(self.lang),         # 12월 첫째 주 (12월 1일 – 7일)
+            "week_title": digest.week.title(self.lang, year=True),
+            "week_name": digest.week.name(self.lang, year=True),  # 2025년 12월 첫째 주
+            "week_days": digest.week.days(self.lang),           # 12월 1일 – 7일
             "total": digest.total,
             "shown": shown,
             "hidden": digest.total - shown,
@@ -252,14 +257,14 @@ class DigestRenderer:
         from feedkit.templating import render
 
         ctx = self.context(digest, counts, web=web, unsubscribe=unsubscribe, nav=nav)
-        return render(HTML_TEMPLATE, self.user_dir, **ctx)
+        return render(HTML_TEMPLATE, self.user_dir, i18n_language=self.lang, **ctx)
 
     def text(self, digest: Digest, counts: list[int] | None = None, *,
              unsubscribe: str = "") -> str:
         from feedkit.templating import render
 
         ctx = self.context(digest, counts, web=False, unsubscribe=unsubscribe)
-        return render(TEXT_TEMPLATE, self.user_dir, **ctx)
+        return render(TEXT_TEMPLATE, self.user_dir, i18n_language=self.lang, **ctx)
 
     def web_page(self, digest: Digest, nav: dict | None = None) -> str:
         """The archive page: every article, not inlined (a browser reads the <style> block).

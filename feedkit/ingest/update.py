@@ -23,6 +23,7 @@ from typing import IO
 
 from feedkit.config import FILE_SOURCE_KINDS, Config, SourceConfig
 from feedkit.errors import FeedkitError
+from feedkit.i18n import for_config
 from feedkit.ingest.fetch import Fetcher, FetchSettings, FetchStats, HttpCache, host_of
 from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, import_files
 from feedkit.ingest.netguard import private_hosts_of
@@ -152,7 +153,8 @@ def run_update(config: Config, store: Store, *, full: bool = False,
                           private_hosts=configured_private_hosts(config))
     else:
         fetcher.cache = cache
-    label = "첨부파일" if config.site.language.lower().startswith("ko") else "Attachments"
+    # TRANSLATORS: the heading of the attachment list added to an article's text.
+    label = for_config(config).gettext("Attachments")
     for src in (config.sources if sources is None else sources):
         sr = SourceReport(label=src.label, kind=src.kind)
         t0 = time.monotonic()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 
 from feedkit.config import Config
 
@@ -40,35 +38,24 @@ def offered_languages(config: Config) -> tuple[str, ...]:
 
 
 def render_page(config: Config, name: str, language: str, **context) -> str:
-    """Render ``web/<name>`` in ``language`` with the site and the digest's name at hand."""
+    """Render ``web/<name>`` in ``language`` (the site's catalogs first, see
+    :mod:`feedkit.i18n`) with the site and the digest's name at hand."""
+    from feedkit import i18n
     from feedkit.digest.render import DigestRenderer
+    from feedkit.templating import render
 
-    env = _environment(config.templates_dir)
-    return env.get_template(f"web/{name}").render(
-        site=config.site, language=language, ko=language.lower().startswith("ko"),
-        digest_title=DigestRenderer.title_for(config), **context)
-
-
-@lru_cache(maxsize=4)
-def _environment(user_dir: Path | None):
-    # Until the gettext catalogs land, the i18n extension with null translations: templates
-    # already write _("...") and ngettext(...), the English msgids.
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-    from feedkit.templating import template_dirs
-
-    env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs(user_dir)]),
-                      autoescape=select_autoescape(("html", "htm", "html.j2")),
-                      undefined=StrictUndefined, keep_trailing_newline=True,
-                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    env.globals["language_name"] = language_name
-    return env
-
-
-_NAMES = {"ko": "한국어", "en": "English", "ja": "日本語", "zh": "中文", "vi": "Tiếng Việt"}
+    return render(f"web/{name}", config.templates_dir,
+                  i18n_language=i18n.for_config(config, language), site=config.site,
+                  language=language, digest_title=DigestRenderer.title_for(config),
+                  language_name=language_name, **context)
 
 
 def language_name(tag: str) -> str:
-    """A language's own name for the switcher (``ko`` → 한국어), else the tag."""
-    return _NAMES.get(tag.split("-")[0].lower(), tag)
+    """A language's own name for the switcher (``ko`` → 한국어, from CLDR), else the tag."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return tag
+    return locale.get_language_name(locale) or tag

@@ -1,0 +1,243 @@
+"""Languages as catalogs: every human-facing string goes through gettext, with Babel's catalogs.
+
+A site's ``[site] language`` (a BCP 47 tag such as ``ko``, ``ko-KR``, ``en``, ``ja``) picks a
+chain of gettext catalogs (``feedkit.po``), most specific first:
+
+1. the site's own catalogs: ``locale/<lang>/LC_MESSAGES/feedkit.po`` next to ``config.toml``
+   (the layout ``pybabel init -d locale -D feedkit -l ja`` creates), then the bundled ones in
+   ``feedkit/locale/``, for ``ko_KR``, then ``ko``;
+2. English (``en``, site then bundled), whose catalog is what an untranslated string shows;
+3. the msgid itself (English).
+
+So ``ko-KR`` finds the bundled ``ko`` catalog, a site adds Japanese by dropping a ``ja`` catalog
+into its ``locale/`` folder, and a language with no catalog anywhere (``fr``) is English. The
+*language whose catalog was found* also names the CLDR locale that dates use
+(:mod:`feedkit.dates`), so a page never mixes English words with French month names.
+
+Catalogs are read as ``.po`` and compiled in memory by Babel when first used (a few
+milliseconds; cached by path, size and mtime, so ``feedkit serve`` sees an edited catalog).
+There is no committed ``.mo`` to go stale and a city needs no compile step: editing the ``.po``
+is enough.
+
+Python code translates either with an explicit :class:`Language` (``lang = for_config(config)``,
+``lang._("...")``) or with this module's ``_``/``ngettext``/``pgettext``, which use the language
+made active with :func:`activate` (English when none is). Templates get ``_``, ``gettext``,
+``ngettext``, ``pgettext`` and ``{% trans %}`` from Jinja2's i18n extension
+(:mod:`feedkit.templating`).
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_lib
+import hashlib
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from feedkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+    from feedkit.config import Config
+
+DOMAIN = "feedkit"
+ENGLISH = "en"
+SITE_FOLDER = "locale"  # next to config.toml
+
+
+def bundled_dir() -> Path:
+    """The catalogs shipped inside the package (``feedkit/locale``)."""
+    return Path(__file__).resolve().parent / "locale"
+
+
+def site_dir(config: Config) -> Path:
+    """Where a site keeps its own catalogs: ``locale/`` next to its config file."""
+    return config.base_dir / SITE_FOLDER
+
+
+def candidates(tag: str) -> list[str]:
+    """Catalog names for a BCP 47 tag, most specific first: ``ko-KR`` -> ``ko_KR``, ``ko``;
+    ``zh-Hant-TW`` -> ``zh_Hant_TW``, ``zh_Hant``, ``zh``."""
+    parts = [p for p in tag.replace("_", "-").split("-") if p]
+    if not parts:
+        return []
+    norm = [parts[0].lower()]
+    for p in parts[1:]:
+        norm.append(p.title() if len(p) == 4 else p.upper() if len(p) == 2 else p)
+    return ["_".join(norm[:i]) for i in range(len(norm), 0, -1)]
+
+
+def catalog_path(folder: Path, code: str) -> Path:
+    return folder / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=64)
+def _compiled(path: str, size: int, mtime_ns: int) -> bytes:
+    """A ``.po`` file compiled to ``.mo`` bytes by Babel (fuzzy entries left out, as msgfmt
+    does). Keyed by size and mtime so an edited catalog is read again."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import PoFileError, read_po
+
+    try:
+        with open(path, "rb") as fh:
+            catalog = read_po(fh, domain=DOMAIN, abort_invalid=True)
+    except (PoFileError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a valid gettext catalog: {exc}") from None
+    # Babel's checks: a translation's %(name)s placeholders must exist in its msgid, and plural
+    # forms must match the header; a typo would otherwise fail the build mid-way.
+    for message, errors in catalog.check():
+        if errors and not message.fuzzy:
+            msgid = message.id if isinstance(message.id, str) else message.id[0]
+            raise ConfigError(f"{path}: line {message.lineno}: {msgid!r}: {errors[0]}")
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
+def _translations(path: Path) -> gettext_lib.GNUTranslations:
+    from babel.support import Translations
+
+    st = path.stat()
+    return Translations(io.BytesIO(_compiled(str(path), st.st_size, st.st_mtime_ns)),
+                        domain=DOMAIN)
+
+
+def _chain(tag: str, folders: tuple[Path, ...]) -> tuple[list[Path], str]:
+    """The catalog files for ``tag`` (requested language, then English), and the code of the
+    first language that has one (``en`` when none has)."""
+    found: list[Path] = []
+    code = ""
+    codes = candidates(tag)
+    for c in [*codes, *([] if ENGLISH in codes else [ENGLISH])]:
+        for folder in folders:
+            path = catalog_path(folder, c)
+            if path.is_file():
+                found.append(path)
+                code = code or c
+    return found, code or ENGLISH
+
+
+@dataclass(frozen=True)
+class Language:
+    """One site language: its gettext catalog chain and the CLDR locale its dates use."""
+
+    tag: str                                   # as configured: "ko-KR"
+    code: str                                  # the catalog found for it: "ko" ("en": none)
+    translations: gettext_lib.NullTranslations
+    files: tuple[Path, ...] = ()
+
+    @property
+    def locale(self) -> Locale:
+        return _locale(self.code)
+
+    def gettext(self, message: str) -> str:
+        return self.translations.gettext(message)
+
+    _ = gettext
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.translations.ngettext(singular, plural, n)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return self.translations.pgettext(context, message)
+
+    def npgettext(self, context: str, singular: str, plural: str, n: int) -> str:
+        return self.translations.npgettext(context, singular, plural, n)
+
+    def stamp(self) -> str:
+        """A hash of the catalogs in use, for build fingerprints: editing one re-renders."""
+        h = hashlib.sha256(self.tag.encode())
+        for path in self.files:
+            h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        return h.hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    """Babel's CLDR locale for a catalog code; a code CLDR does not know (a site's own
+    language) uses its parent's data, else English."""
+    from babel import Locale, UnknownLocaleError
+
+    for c in [*candidates(code), ENGLISH]:
+        try:
+            return Locale.parse(c)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse(ENGLISH)
+
+
+@lru_cache(maxsize=32)
+def _language(tag: str, folders: tuple[Path, ...], stats: tuple) -> Language:
+    files, code = _chain(tag, folders)
+    translations: gettext_lib.NullTranslations = gettext_lib.NullTranslations()
+    for path in reversed(files):          # build from the last fallback up
+        t = _translations(path)
+        t.add_fallback(translations)
+        translations = t
+    return Language(tag, code, translations, tuple(files))
+
+
+def get(tag: str, site: Path | None = None) -> Language:
+    """The :class:`Language` for a tag, with a site's catalog folder searched first."""
+    folders = tuple(f for f in (site, bundled_dir()) if f is not None)
+    files, _code = _chain(tag, folders)
+    stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _language(tag, folders, stats)
+
+
+def for_config(config: Config, tag: str | None = None) -> Language:
+    """The site's language (or ``tag``, e.g. a subscriber's), with the site's own catalogs."""
+    return get(tag or config.site.language, site_dir(config))
+
+
+# -- the active language, for code that has no Language at hand -------------------------------
+
+_active: ContextVar[Language | None] = ContextVar("feedkit_language", default=None)
+
+
+def current() -> Language:
+    """The language made active by :func:`activate`, else English."""
+    return _active.get() or get(ENGLISH)
+
+
+@contextmanager
+def activate(language: Language | Config | str) -> Iterator[Language]:
+    """Make ``language`` (a :class:`Language`, a site's config, or a tag) the one ``_`` uses
+    inside the ``with`` block."""
+    if isinstance(language, str):
+        lang = get(language)
+    elif isinstance(language, Language):
+        lang = language
+    else:
+        lang = for_config(language)
+    token = _active.set(lang)
+    try:
+        yield lang
+    finally:
+        _active.reset(token)
+
+
+def _(message: str) -> str:
+    """Translate ``message`` into the active language (see :func:`activate`)."""
+    return current().gettext(message)
+
+
+gettext = _
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return current().ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return current().pgettext(context, message)
+
+
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return current().npgettext(context, singular, plural, n)
