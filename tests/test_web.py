@@ -433,6 +433,21 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path):
         assert "; secure" not in plain.get("/subscribe").header("Set-Cookie").lower()
 
 
+def test_behind_a_proxy_under_a_path_prefix_links_and_cookie_keep_the_prefix(tmp_path):
+    # nginx: location /list/ { proxy_pass http://127.0.0.1:8080/; X-Forwarded-Prefix /list }
+    with endpoint(tmp_path, proxy_hops=1) as ep:
+        client = Client(ep.port, headers={"X-Forwarded-For": "203.0.113.1",
+                                          "X-Forwarded-Proto": "https",
+                                          "X-Forwarded-Host": "news.example.org",
+                                          "X-Forwarded-Prefix": "/list"})
+        page = client.get("/subscribe")
+        assert 'action="/list/subscribe"' in page.body
+        assert "; path=/list" in page.header("Set-Cookie").lower()
+        assert client.subscribe(ADDRESS).header("Location") == "/list/subscribe/sent?lang=ko"
+        assert links_in(ep.mails(1)[0].message.get_content())[0].startswith(
+            WEB_URL + "confirm/")
+
+
 # -- preferences ----------------------------------------------------------------------------
 
 
