@@ -515,3 +515,26 @@ def test_a_site_in_another_language_offers_it_and_korean(tmp_path):
         subjects = {m.rcpt[0]: m.message["Subject"] for m in ep.mails(2)}
         assert subjects == {ADDRESS: "보령시 새소식 weekly 구독 확인",
                             "en@example.org": "Confirm your subscription to 보령시 새소식 weekly"}
+
+
+def test_a_temporary_smtp_failure_is_retried_and_a_refusal_is_logged_without_the_address(
+        tmp_path, caplog):
+    from _digest_support import Behaviour
+
+    def on_data(rcpt: str, attempt: int) -> str | None:
+        if rcpt == "busy@example.org" and attempt == 1:
+            return "451 try again later"
+        if rcpt == "gone@example.org":
+            return "550 <gone@example.org>: no such user"
+        return None
+
+    caplog.set_level(logging.INFO, logger="feedkit.web")
+    with endpoint(tmp_path, behaviour=Behaviour(on_data=on_data),
+                  smtp={"retries": 1, "retry_delay": 0.01}) as ep:
+        ep.client().subscribe("busy@example.org")
+        ep.client().subscribe("gone@example.org")
+        assert [m.rcpt for m in ep.mails(1)] == [["busy@example.org"]]
+        assert (ep.state.outbox.sent, ep.state.outbox.failed) == (1, 1)
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "feedkit.web")
+    assert "refused: 550 <recipient>: no such user" in text
+    assert "gone@" not in text and "busy@" not in text
