@@ -55,6 +55,17 @@ def phrase(lang: Language, text: str, **values: object) -> str:
                           f"fields are {', '.join('{' + k + '}' for k in values)})") from None
 
 
+def _untranslated(lang: Language, text: str, msgid: str) -> bool:
+    """A date message the language's catalog leaves untranslated (a catalog just started with
+    ``pybabel init``): CLDR's own format for that language beats English word order."""
+    return text == msgid and lang.code != i18n.ENGLISH
+
+
+# The CLDR skeleton each date message falls back to when untranslated.
+_SKELETONS = {"{date:EEE d MMM y}": "yMMMEd", "{date:d MMM y}": "yMMMd",
+              "{date:EEE d MMM}": "MMMEd", "{date:d MMM}": "MMMd"}
+
+
 def format_date(value: date | datetime, language: str | Language = "ko", *, year: bool = True,
                 weekday: bool = True) -> str:
     """``2024년 6월 11일 (화)`` in Korean, ``Tue 11 Jun 2024`` in English."""
@@ -62,14 +73,28 @@ def format_date(value: date | datetime, language: str | Language = "ko", *, year
     if year and weekday:
         # TRANSLATORS: a date in LDML (https://unicode.org/reports/tr35/tr35-dates.html):
         # y year, M month number, MMM/MMMM month name, d day, E/EEE weekday. Keep {date:...}.
+        msgid = "{date:EEE d MMM y}"
         text = lang.gettext("{date:EEE d MMM y}")
     elif year:
+        msgid = "{date:d MMM y}"
         text = lang.gettext("{date:d MMM y}")
     elif weekday:
+        msgid = "{date:EEE d MMM}"
         text = lang.gettext("{date:EEE d MMM}")
     else:
+        msgid = "{date:d MMM}"
         text = lang.gettext("{date:d MMM}")
+    if _untranslated(lang, text, msgid):
+        from babel.dates import format_skeleton
+
+        return format_skeleton(_SKELETONS[msgid], value, locale=lang.locale)
     return phrase(lang, text, date=value)
+
+
+def _interval(start: date, last: date, lang: Language) -> str:
+    from babel.dates import format_interval
+
+    return format_interval(start, last, "yMMMd", locale=lang.locale)
 
 
 def format_range(start: date, last: date, language: str | Language = "ko") -> str:
@@ -77,9 +102,13 @@ def format_range(start: date, last: date, language: str | Language = "ko") -> st
     lang = language_of(language)
     if last.year == start.year:
         # TRANSLATORS: a span of days (LDML patterns); the year once, as it is shared.
+        msgid = "{first:d MMM y} – {last:d MMM}"
         text = lang.gettext("{first:d MMM y} – {last:d MMM}")
     else:
+        msgid = "{first:d MMM y} – {last:d MMM y}"
         text = lang.gettext("{first:d MMM y} – {last:d MMM y}")
+    if _untranslated(lang, text, msgid):
+        return _interval(start, last, lang)
     return phrase(lang, text, first=start, last=last)
 
 
@@ -106,11 +135,16 @@ def week_days(monday: date, language: str | Language = "ko") -> str:
     last = monday + timedelta(days=6)
     if last.month == monday.month:
         # TRANSLATORS: the seven days of a week within one month (LDML patterns).
+        msgid = "{first:d}–{last:d MMMM y}"
         text = lang.pgettext("week days", "{first:d}–{last:d MMMM y}")
     elif last.year == monday.year:
+        msgid = "{first:d MMMM} – {last:d MMMM y}"
         text = lang.pgettext("week days", "{first:d MMMM} – {last:d MMMM y}")
     else:
+        msgid = "{first:d MMMM y} – {last:d MMMM y}"
         text = lang.pgettext("week days", "{first:d MMMM y} – {last:d MMMM y}")
+    if _untranslated(lang, text, msgid):
+        return _interval(monday, last, lang)
     return phrase(lang, text, first=monday, last=last)
 
 
@@ -150,4 +184,9 @@ def week_label(monday: date, language: str | Language = "ko", *, year: bool = Fa
 def format_year(year: int, language: str | Language = "ko") -> str:
     """A year as a heading: ``2024년``, ``2024``."""
     lang = language_of(language)
-    return phrase(lang, lang.pgettext("year heading", "{date:y}"), date=date(year, 1, 1))
+    text = lang.pgettext("year heading", "{date:y}")
+    if _untranslated(lang, text, "{date:y}"):
+        from babel.dates import format_skeleton
+
+        return format_skeleton("y", date(year, 1, 1), locale=lang.locale)
+    return phrase(lang, text, date=date(year, 1, 1))

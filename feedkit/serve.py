@@ -16,6 +16,8 @@ Why it is shaped like this:
   after percent-decoding; a realpath check on top also stops symlinks leading out of it.
 * **Creating the server is separate from running it** (:func:`make_server` vs :func:`serve`), so
   tests bind port 0 and run the real server in a thread.
+* **A test send from the preview** (``POST /_preview/send``, the form on ``/_preview/``) is the
+  one thing that acts rather than shows, so it is guarded (see :mod:`feedkit.serve_send`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ import ipaddress
 import os
 import posixpath
 import re
+import secrets
 import socket
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from http import HTTPStatus
@@ -40,6 +43,7 @@ from feedkit.config import Config
 from feedkit.errors import FeedkitError
 
 PREVIEW_PREFIX = "/_preview/"
+SEND_PATH = "/_preview/send"    # POST only: the test send (feedkit.serve_send)
 # /_preview/digest, /_preview/digest.txt, /_preview/digest/2024-W24(.html|.txt)
 _DIGEST_ROUTE = re.compile(
     r"^/_preview/digest(?:/(?P<week>\d{4}-W\d{2}))?(?P<ext>\.html|\.txt)?$")
@@ -102,10 +106,12 @@ class Reply:
 
 @dataclass
 class Preview:
-    """Renders the digest preview pages; holds no state but the config and a pinned "today"."""
+    """Renders the digest preview pages; holds no state but the config, a pinned "today" and
+    the secret the test-send form carries (:mod:`feedkit.serve_send`)."""
 
     config: Config
     today: date | None = None   # None: the real date in the site's timezone, read per request
+    form_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def current_week(self):
         from feedkit.digest.week import Week, today_in
@@ -205,10 +211,13 @@ class Preview:
                          f'<a href="{PREVIEW_PREFIX}digest/{label}.txt">text</a></li>')
         title = lang.gettext("Digest preview")
         this_week = esc(lang.gettext("this week"))
+        from feedkit.serve_send import test_send_form
+
         body = (f"<h1>{esc(title)}</h1>"
                 f'<p><a href="{PREVIEW_PREFIX}digest">{current.label}</a> '
                 f"({this_week}) · "
                 f'<a href="{PREVIEW_PREFIX}digest.txt">text</a></p>'
+                f"{test_send_form(config, list(weeks), self.form_token, self.today, SEND_PATH)}"
                 f"<ul>{''.join(items)}</ul>")
         return Reply(200, "text/html", _page(config, esc(title), body))
 
@@ -243,6 +252,27 @@ class Handler(SimpleHTTPRequestHandler):
         if not self._preview(head=True):
             super().do_HEAD()
 
+    def do_POST(self) -> None:
+        from feedkit.serve_send import handle_test_send, result_page
+
+        if unquote(urlsplit(self.path).path) != SEND_PATH:
+            self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "Only the test send takes a POST")
+            return
+        preview = self.server.preview
+        status, text = handle_test_send(self, preview, is_loopback(self.client_address[0]))
+        title, body = result_page(preview.config, text)
+        self._reply(Reply(status, "text/html", _page(preview.config, title, body)))
+
+    def _reply(self, reply: Reply, *, head: bool = False) -> None:
+        self._live = True
+        self.send_response(reply.status)
+        self.send_header("Content-Type", with_charset(reply.content_type))
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Cache-Control", "no-store")   # rendered live: never reuse
+        self.end_headers()
+        if not head:
+            self.wfile.write(reply.body)
+
     def _preview(self, *, head: bool) -> bool:
         path = unquote(urlsplit(self.path).path)
         if not (path == "/_preview" or path.startswith(PREVIEW_PREFIX)):
@@ -258,14 +288,7 @@ class Handler(SimpleHTTPRequestHandler):
         if reply is None:
             self.send_error(HTTPStatus.NOT_FOUND, "No such preview page")
             return True
-        self._live = True
-        self.send_response(reply.status)
-        self.send_header("Content-Type", with_charset(reply.content_type))
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.send_header("Cache-Control", "no-store")   # rendered live: never reuse
-        self.end_headers()
-        if not head:
-            self.wfile.write(reply.body)
+        self._reply(reply, head=head)
         return True
 
     def send_head(self):
@@ -364,7 +387,7 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: b
         info(f"Serving {config.out_dir} at {server.url()}")
         info(f"Digest preview (week {server.preview.current_week().label}): "
              f"{server.url(PREVIEW_PREFIX + 'digest')} · plain text: "
-             f"{server.url(PREVIEW_PREFIX + 'digest.txt')} · all weeks: "
+             f"{server.url(PREVIEW_PREFIX + 'digest.txt')} · all weeks and a test send: "
              f"{server.url(PREVIEW_PREFIX)}")
         info("Press Ctrl-C to stop.")
         server.serve_forever()

@@ -86,6 +86,22 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
     lambda db: _hash_send_log(db),
+    # 4: an editor's decisions per digest week (feedkit.digest.editorial): approvals for
+    # [digest] require_approval, and notes. A revoked approval or a cleared note stays as a row
+    # (approved = 0, markdown = '') with the time of the change, so that merging an older
+    # export never brings back what an editor took back.
+    """
+    CREATE TABLE digest_approvals (
+        week        TEXT PRIMARY KEY,
+        approved    INTEGER NOT NULL,
+        changed_at  TEXT NOT NULL
+    );
+    CREATE TABLE digest_notes (
+        week        TEXT PRIMARY KEY,
+        markdown    TEXT NOT NULL,
+        changed_at  TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -245,6 +245,28 @@ def test_a_language_without_any_catalog_is_english(site):
     assert page.xpath("string(/html/@lang)") == "fr"
 
 
+def test_a_catalog_just_started_gives_cldr_dates_and_english_words(site):
+    """`pybabel init` gives a catalog with every msgstr empty: words stay English until
+    translated, but dates already follow the language (CLDR's own formats), not English order."""
+    ja = site.root / "locale" / "ja" / "LC_MESSAGES"
+    ja.mkdir(parents=True)
+    (ja / "feedkit.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+        '"Plural-Forms: nplurals=1; plural=0;\\n"\n\nmsgid "Latest news"\nmsgstr ""\n',
+        encoding="utf-8")
+    site.edit_config(('language = "ko"', 'language = "ja-JP"'))
+    site.run("import")
+    site.run("build", "--now", "2024-12-31T12:00")
+    page = lxml_html.fromstring((site.out / "index.html").read_bytes())
+    assert page.xpath("string(//h2[@id='latest'])") == "Latest news"
+    assert page.xpath("string(//time[@datetime='2024-12-20T10:00:00+09:00'])") == (
+        "2024年12月20日(金)")
+    lang = i18n.get("ja", site.root / "locale")
+    assert week_days(date(2024, 12, 30), lang) == "2024年12月30日～2025年1月5日"
+    assert format_range(date(2024, 6, 10), date(2024, 6, 16), lang) == "2024年6月10日～16日"
+    assert format_year(2024, lang) == "2024年"
+
+
 def test_a_broken_site_catalog_is_a_one_line_configuration_error(site):
     _japanese_site(site)
     po = site.root / "locale" / "ja" / "LC_MESSAGES" / "feedkit.po"
@@ -317,3 +339,18 @@ def test_bundled_templates_choose_no_words_by_language():
         text = text.replace("'맑은 고딕'", "")
         assert not re.search(r"\bko\b", text), path.name
         assert not _HANGUL.search(text), (path.name, _HANGUL.search(text))
+
+
+def test_a_command_that_loads_the_config_speaks_the_sites_language_until_it_ends(site):
+    """`from feedkit.i18n import _` in a command: the site's language while the command runs
+    (the CLI activates it when it loads the config), English again afterwards."""
+    import click
+
+    from feedkit.cli.common import Context
+
+    with click.Context(click.Command("probe")):
+        obj = Context(str(site.config), 0)
+        assert i18n._("Unsubscribe") == "Unsubscribe"      # no config loaded yet
+        assert obj.config.site.language == "ko"
+        assert i18n._("Unsubscribe") == "수신 거부"
+    assert i18n._("Unsubscribe") == "Unsubscribe"

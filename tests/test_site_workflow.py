@@ -46,26 +46,31 @@ def load_workflow(site: Path) -> dict:
     return data
 
 
-def condition(expr: str | None, results: dict[str, StepResult], failed: bool) -> bool:
+def condition(expr: str | None, results: dict[str, StepResult], failed: bool,
+              inputs: dict[str, str] | None = None) -> bool:
     """The `if:` expressions the scaffold uses, evaluated as GitHub would (an unknown one fails
-    the test, so a changed workflow cannot slip past it)."""
+    the test, so a changed workflow cannot slip past it). ``inputs``: the workflow_dispatch
+    inputs of a manual run (a scheduled run has none: every input is '')."""
     if expr is None:
         return not failed                       # success(): every earlier step succeeded
     if expr == "${{ !cancelled() && steps.restore.outcome == 'success' }}":
         restore = results.get("restore")
         return restore is not None and restore.ran and restore.code == 0
+    if expr == "${{ inputs.approve != '' }}":   # and, implicitly, success()
+        return not failed and (inputs or {}).get("approve", "") != ""
     raise AssertionError(f"the test does not know the workflow condition {expr!r}")
 
 
-def secret(text: str, secrets: dict[str, str]) -> str:
+def secret(text: str, secrets: dict[str, str], inputs: dict[str, str] | None = None) -> str:
     for name, value in secrets.items():
         text = text.replace("${{ secrets.%s }}" % name, value)  # noqa: UP031
+    text = text.replace("${{ inputs.approve }}", (inputs or {}).get("approve", ""))
     assert "${{" not in text, f"unknown expression in {text!r}"
     return text
 
 
-def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path
-                 ) -> list[StepResult]:
+def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
+                 inputs: dict[str, str] | None = None) -> list[StepResult]:
     job = load_workflow(checkout)["jobs"]["update"]
     output = tmp / f"github-output-{now[-5:].replace(':', '')}"
     output.write_text("", encoding="utf-8")
@@ -89,10 +94,10 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path
             result = StepResult(name, ok)
         elif step["run"].startswith("pip install"):
             result = StepResult(name, False)     # installs aside: feedkit is installed here
-        elif not condition(step.get("if"), results, failed):
+        elif not condition(step.get("if"), results, failed, inputs):
             result = StepResult(name, False)
         else:
-            env = {**base_env, **{k: secret(str(v), secrets)
+            env = {**base_env, **{k: secret(str(v), secrets, inputs)
                                   for k, v in (step.get("env") or {}).items()}}
             proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
                                    step["run"]], cwd=checkout, env=env, capture_output=True,

@@ -104,9 +104,19 @@ def test_workflow_shape() -> None:
     assert setup["with"]["cache"] == "pip"
     assert setup["with"]["cache-dependency-path"] == "requirements.txt"
     assert any(s.get("run") == "pip install -r requirements.txt" for s in steps)
-    # Only the three text files are ever committed: never `git add -A`, never a recipients file.
+    # Only the four text files are ever committed: never `git add -A`, never a recipients file.
     adds = [line for line in save["run"].splitlines() if line.strip().startswith("git add")]
-    assert adds == ["git add data/store.jsonl data/send-log.jsonl data/state.jsonl"]
+    assert adds == ["git add data/store.jsonl data/send-log.jsonl data/state.jsonl "
+                    "data/editorial.jsonl"]
+    # A manual run can approve a week; the week reaches the shell only through the environment
+    # (an input pasted into the script would be a shell injection).
+    assert set(data["on"]["workflow_dispatch"]["inputs"]) == {"approve"}
+    approve = next(s for s in steps if "digest approve" in s.get("run", ""))
+    assert approve["run"] == 'feedkit digest approve --week "$APPROVE_WEEK"'
+    assert approve["env"] == {"APPROVE_WEEK": "${{ inputs.approve }}"}
+    assert not [s for s in steps if "${{ inputs" in s.get("run", "")]
+    order = [s.get("id") or s.get("name") for s in steps]
+    assert order.index("restore") < order.index(approve["name"]) < order.index(send["name"])
     # The deploy job runs whenever the pages were uploaded, even if a later step failed.
     deploy = data["jobs"]["deploy"]
     assert deploy["if"] == "${{ !cancelled() && needs.update.outputs.pages != '' }}"

@@ -138,24 +138,13 @@ def _global_options() -> list[click.Option]:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def write_file(target: Path, data: bytes) -> bool:
-    """write_atomic with an OS error as one line (exit 1), not a traceback."""
-    from feedkit.output import write_atomic
-
-    try:
-        return write_atomic(target, data)
-    except OSError as exc:
-        raise FeedkitError(f"{target}: cannot write: {exc.strerror or exc}") from None
-
-
 def write_out(target: Path, data: bytes) -> None:
+    """``data`` to stdout for ``-``, else to ``target`` atomically (an OS error is one line,
+    exit 1: :func:`feedkit.output.write_atomic` says which file and why)."""
     if str(target) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
     from feedkit.output import write_atomic
 
-    try:
-        write_atomic(target, data)
-    except OSError as exc:
-        raise FeedkitError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    write_atomic(target, data)

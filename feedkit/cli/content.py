@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from feedkit.cli.common import Context, pass_ctx, write_file
+from feedkit.cli.common import Context, pass_ctx
 from feedkit.errors import EXIT_PARTIAL, ConfigError, FeedkitError, UsageError
 
 
@@ -20,9 +20,13 @@ from feedkit.errors import EXIT_PARTIAL, ConfigError, FeedkitError, UsageError
 @click.option("--state", "state", type=click.Path(dir_okay=False, path_type=Path),
               help="Also restore run state (sources failing in a row) written by "
                    "'feedkit export --state'; a missing file is no state.")
+@click.option("--editorial", "editorial", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also restore digest approvals and editor's notes written by 'feedkit "
+                   "export --editorial' (per week the newer decision wins); a missing file is "
+                   "none.")
 @pass_ctx
 def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
-                   send_log: Path | None, state: Path | None) -> None:
+                   send_log: Path | None, state: Path | None, editorial: Path | None) -> None:
     """Import JSON Lines, JSON or CSV files into the article store.
 
     With no FILES, imports the file sources listed in config.toml. Bad records are reported as
@@ -55,6 +59,10 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
             from feedkit.health import import_state
 
             obj.detail(f"{state}: {import_state(store, state)} state records")
+        if editorial:
+            from feedkit.digest.editorial import import_editorial
+
+            obj.detail(f"{editorial}: {import_editorial(store, editorial)} editorial records")
         report = import_files(store, specs, config.tz, progress=bar.advance)
         _stamp_import(store)
     for line in report.warnings:
@@ -176,16 +184,19 @@ def _annotate(level: str, title: str, message: str) -> None:
               help="Also write the digest send log to this file (for stores kept as text).")
 @click.option("--state", "state", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write run state (sources failing in a row) to this file.")
+@click.option("--editorial", "editorial", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write digest approvals and editor's notes to this file (commit it: "
+                   "a CI workflow reads approvals from it).")
 @pass_ctx
 def export(obj: Context, out_file: Path | None, send_log: Path | None,
-           state: Path | None) -> None:
+           state: Path | None, editorial: Path | None) -> None:
     """Write the whole store as sorted JSON Lines (the import format).
 
     Deterministic: the same store gives the same bytes, so the file diffs well in git, and
     export -> import -> export is byte-identical.
     """
     from feedkit.export import export_chunks, export_send_log_chunks
-    from feedkit.output import write_atomic_stream
+    from feedkit.output import write_atomic, write_atomic_stream
 
     def counted(chunks, tally: list[int]):
         for chunk in chunks:
@@ -205,10 +216,17 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
             from feedkit.health import export_state
 
             state_bytes = export_state(store)
-            changed = write_file(state, state_bytes)
+            changed = write_atomic(state, state_bytes)
             records = state_bytes.count(b"\n")
             obj.detail(f"{state}: {records} state records"
                        f"{'' if changed else ' (unchanged)'}")
+        if editorial:
+            from feedkit.digest.editorial import export_editorial
+
+            data = export_editorial(store)
+            changed, records = write_file(editorial, data), data.count(b"\n")
+            obj.info(f"{editorial}: {records} editorial records"
+                     f"{'' if changed else ' (unchanged)'}")
         if out_file is None:
             sys.stdout.flush()
             for chunk in export_chunks(store):

@@ -140,18 +140,24 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
 @click.option("--max-per-second", type=click.FloatRange(min=0), metavar="RATE",
               help="At most RATE messages a second for this run, 0 for no limit (default: "
                    "[smtp] max_per_second).")
+@click.option("--to", "test_to", metavar="ADDRESS",
+              help="Test send: the digest exactly as a reader gets it, to ADDRESS only, with "
+                   "[TEST] before the subject; due or not, approved or not; the send log is "
+                   "not touched.")
 @pass_ctx
 def digest_send(obj: Context, week_text: str | None, today, now_text: str | None,
-                dry_run: bool, connections: int | None, max_per_second: float | None) -> None:
+                dry_run: bool, connections: int | None, max_per_second: float | None,
+                test_to: str | None) -> None:
     """Send a week's digest over SMTP to every recipient not yet sent to.
 
     Without --week: last week's digest, once it is due ([digest] send_day and send_hour in the
     site's timezone, default Monday 08:00); before that it says "not due until ..." and exits
-    0, so every scheduled run can call it and the first run after the due time sends. A send
-    log in the store makes re-runs safe: each recipient gets the week once. Temporary failures
-    are retried with backoff; exits 3 if some recipients failed and the others have the week
-    (from this run or an earlier one), 1 if nobody could be sent to. A week without articles
-    sends nothing and exits 0.
+    0, so every scheduled run can call it and the first run after the due time sends. With
+    [digest] require_approval it also waits, saying "waiting for approval" (exit 0), until
+    'feedkit digest approve' approves the week. A send log in the store makes re-runs safe:
+    each recipient gets the week once. Temporary failures are retried with backoff; exits 3 if
+    some recipients failed and the others have the week (from this run or an earlier one), 1 if
+    nobody could be sent to. A week without articles sends nothing and exits 0.
     """
     from feedkit.config import check_placeholders
     from feedkit.mail.send import send_week
@@ -160,6 +166,9 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     check_placeholders(config)   # never mail readers a "TODO" site title or link
     _warn_unsubscribe(obj)
     now = _now(obj, now_text, today)
+    if test_to is not None:
+        _test_send(obj, test_to, week_text, now, dry_run)
+        return
     if week_text:
         week = _pick_week(obj, week_text, today)
     else:
@@ -188,6 +197,12 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     if report.empty:
         obj.info(f"{label}: no articles published that week; nothing to send")
         return
+    if report.waiting:
+        obj.info(f"{week.label}: waiting for approval (run 'feedkit digest approve --week "
+                 f"{week.label}' once it is checked); "
+                 + ("a real run sends nothing" if dry_run else "nothing sent"))
+        if not dry_run:
+            return
     if verbose:
         for addr, mid in report.planned:
             obj.info(f"would send to {addr} ({mid})")
@@ -204,3 +219,115 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
         # refused on every hourly retry must not turn each later run into a failure.
         sys.exit(EXIT_PARTIAL if report.sent or report.already else 1)
 
+
+
+def _next_week(obj: Context, week_text: str | None, now):
+    """``--week``, else the week ``digest send`` sends next (last week's), due yet or not."""
+    from feedkit.schedule import due_digest
+
+    if week_text:
+        return _pick_week(obj, week_text, None)
+    config = obj.config
+    return due_digest(now, config.tz, config.digest.send_day, config.digest.send_hour).week
+
+
+def _test_send(obj: Context, address: str, week_text: str | None, now, dry_run: bool) -> None:
+    from feedkit.mail.proof import send_proof
+
+    if dry_run:
+        raise UsageError("--to sends one test message; it cannot be combined with --dry-run")
+    week = _next_week(obj, week_text, now)
+    with obj.open_store() as store:
+        report = send_proof(obj.config, store, week, address, now=now)
+    obj.info(report.summary())
+
+
+@digest.command("approve")
+@_week_options
+@click.option("--revoke", is_flag=True,
+              help="Take the approval back: 'digest send' waits again (readers already sent "
+                   "to keep their copy).")
+@pass_ctx
+def digest_approve(obj: Context, week_text: str | None, today, now_text: str | None,
+                   revoke: bool) -> None:
+    """Approve a week's digest for sending ([digest] require_approval).
+
+    Without --week: the week 'digest send' sends next (last week's). The approval is kept in
+    the store; a site whose CI workflow rebuilds its store from text carries it in the file of
+    'feedkit export --editorial' (commit it), or approves from the workflow's "Run workflow"
+    button.
+    """
+    from feedkit.digest.editorial import approval, set_approval
+
+    config = obj.config
+    now = _now(obj, now_text, today)
+    week = _next_week(obj, week_text, now)
+    label = f"{week.label} ({week.range_text(config.site.language)})"
+    with obj.open_store() as store:
+        before = approval(store, week.label)
+        if before is not None and before.approved != revoke:
+            obj.info(f"{label}: already {'revoked' if revoke else 'approved'} "
+                     f"({before.changed_at}); nothing changed")
+            return
+        set_approval(store, week.label, not revoke, now)
+        sent = store.db.execute("SELECT count(*) FROM send_log WHERE week = ? AND "
+                                "status = 'sent'", (week.label,)).fetchone()[0]
+        articles = len(store.published_between(week.start, week.end))
+    if revoke:
+        kept = f"; {sent} reader(s) already have it" if sent else ""
+        obj.info(f"{label}: approval revoked; 'feedkit digest send' waits again{kept}")
+    else:
+        obj.info(f"{label}: approved; 'feedkit digest send' sends it once due "
+                 f"({config.digest.send_day.capitalize()} {config.digest.send_hour:02d}:00, "
+                 f"{config.site.timezone})")
+        if articles == 0:
+            obj.warn(f"warning: {week.label} has no articles: there is nothing to send")
+    if not config.digest.require_approval:
+        obj.warn("note: [digest] require_approval is off, so approvals change nothing yet")
+
+
+@digest.command("note")
+@click.argument("text", required=False)
+@_week_options
+@click.option("--file", "note_file", type=click.File("r", encoding="utf-8-sig"),
+              help="Read the note (Markdown) from FILE ('-' for standard input).")
+@click.option("--clear", is_flag=True, help="Remove the week's note.")
+@pass_ctx
+def digest_note(obj: Context, text: str | None, week_text: str | None, today,
+                now_text: str | None, note_file, clear: bool) -> None:
+    """Set, show or clear the editor's note of a week.
+
+    The note is Markdown (CommonMark: **bold**, [links](https://...), lists; at most 2000
+    characters), sanitised like article HTML, and appears at the top of that week's email (HTML
+    and text part) and its archive page. Without TEXT, --file or --clear: print the note.
+    Without --week: the week 'digest send' sends next. Kept in the store and carried by
+    'feedkit export/import --editorial'.
+    """
+    from feedkit.digest.editorial import note, set_note
+    from feedkit.digest.note import check_note
+
+    given = [name for name, on in (("TEXT", text is not None), ("--file", note_file is not None),
+                                   ("--clear", clear)) if on]
+    if len(given) > 1:
+        raise UsageError(f"give one of TEXT, --file and --clear, not {' and '.join(given)}")
+    now = _now(obj, now_text, today)
+    week = _next_week(obj, week_text, now)
+    with obj.open_store() as store:
+        if not given:
+            current = note(store, week.label)
+            if current:
+                click.echo(current)
+            else:
+                obj.info(f"{week.label}: no note")
+            return
+        if clear:
+            if not note(store, week.label):
+                obj.info(f"{week.label}: no note to clear")
+                return
+            set_note(store, week.label, "", now)
+            obj.info(f"{week.label}: note cleared")
+            return
+        markdown = check_note(note_file.read() if note_file is not None else text)
+        set_note(store, week.label, markdown, now)
+    obj.info(f"{week.label}: note saved ({len(markdown)} characters); see it with "
+             f"'feedkit digest render --week {week.label} --html FILE' or 'feedkit serve'")

@@ -32,7 +32,9 @@ class SiteConfig:
     url: str = _doc("The city's own website (the feeds' alternate link).")
     feed_url: str = _doc("Public URL where the output folder is served; feeds' self links use it.")
     description: str = _doc("One sentence about the site, used as feed subtitle.", default="")
-    language: str = _doc("BCP 47 language tag of the news (ko, ko-KR, en).", default="ko")
+    language: str = _doc("BCP 47 language tag of the news (ko, ko-KR, en): picks the catalog "
+                         "of words and dates (ko and en bundled, others from locale/; without "
+                         "one, English).", default="ko")
     timezone: str = _doc("IANA timezone: naive dates are read in it, digests use it.",
                          default="Asia/Seoul")
     author: str = _doc("Feed author name (defaults to the title).", default="")
@@ -171,6 +173,10 @@ class DigestConfig:
                          "weekday on (monday ... sunday), in [site] timezone.", default="monday")
     send_hour: int = _doc("... and from this hour (0-23) of that day; earlier runs say 'not due "
                           "until ...' and send nothing.", default=8)
+    require_approval: bool = _doc(
+        "A week's digest is sent only once an editor has approved it ('feedkit digest approve'); "
+        "until then 'digest send' says 'waiting for approval' and exits 0. Test sends "
+        "('digest send --to') never wait.", default=False)
 
 
 @dataclass(frozen=True)

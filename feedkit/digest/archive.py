@@ -14,6 +14,7 @@ from feedkit.digest.render import (
     CSS_FILE,
     HTML_TEMPLATE,
     INDEX_TEMPLATE,
+    NOTE_CSS_FILE,
     DigestRenderer,
     digest_templates_dir,
     safe_url,
@@ -64,7 +65,8 @@ def plan_archive(config: Config, store, plan) -> None:
     base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
                        config.feeds.category_slugs,
                        config.feeds.stylesheet, site_subscribe_url(config),
-                       templates_digest([HTML_TEMPLATE, CSS_FILE, INDEX_TEMPLATE], user_dir))
+                       templates_digest([HTML_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_TEMPLATE],
+                                        user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
     from feedkit.publication import build_time
@@ -74,8 +76,11 @@ def plan_archive(config: Config, store, plan) -> None:
     until = int(this_week.start.timestamp()) - 1
     if plan.until is not None:
         until = min(until, plan.until)
+    from feedkit.digest.editorial import notes as week_notes
+
+    notes = week_notes(store)   # editor's notes: a few rows; a changed one re-renders its week
     if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back,
-                                                 this_week.label)):
+                                                 this_week.label, sorted(notes.items()))):
         return
     weeks = week_rows(config, store, until)
     if not weeks:
@@ -93,7 +98,8 @@ def plan_archive(config: Config, store, plan) -> None:
         older = labels[i + 1] if i + 1 < len(labels) else None
         newer = labels[i - 1] if i > 0 else None
         rows = weeks[label]
-        print_ = fingerprint(base, label, older, newer, [(r[0], r[1]) for r in rows])
+        print_ = fingerprint(base, label, older, newer, [(r[0], r[1]) for r in rows],
+                             notes.get(label, ""))
         rel = f"{ARCHIVE_DIR}/{label}.html"
 
         def render_week(label=label, older=older, newer=newer, rel=rel) -> dict[str, bytes]:

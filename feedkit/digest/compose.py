@@ -33,6 +33,7 @@ class Section:
 class Digest:
     week: Week
     sections: tuple[Section, ...]
+    note: str = ""                   # the editor's note, Markdown (feedkit.digest.note)
 
     @property
     def total(self) -> int:
@@ -103,9 +104,13 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
 def load_digest(config: Config, store, week: Week, until: int | None = None) -> Digest:
     """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.publication`) leaves out
     those not yet due."""
+    from dataclasses import replace
+
+    from feedkit.digest.editorial import note
+
     articles = [s.article for s in store.published_between(week.start, week.end)
                 if until is None or int(s.article.published.timestamp()) <= until]
-    return make_digest(config, week, articles)
+    return replace(make_digest(config, week, articles), note=note(store, week.label))
 
 
 def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:

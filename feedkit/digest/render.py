@@ -39,7 +39,10 @@ CSS_FILE = "digest.css"
 INDEX_TEMPLATE = "digest_index.html.j2"
 
 
-TEMPLATE_FILES = [HTML_TEMPLATE, TEXT_TEMPLATE, CSS_FILE, INDEX_TEMPLATE]
+NOTE_CSS_FILE = "digest_note.css"    # only in a week with an editor's note
+
+
+TEMPLATE_FILES = [HTML_TEMPLATE, TEXT_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_TEMPLATE]
 
 
 # Stands in for the recipient's own unsubscribe URL until the message is built. Only characters
@@ -144,6 +147,7 @@ class DigestRenderer:
         self.tz = config.tz
         self.user_dir = digest_templates_dir(config)
         self.css = find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
+        self.note_css = find_template(NOTE_CSS_FILE, self.user_dir).read_text(encoding="utf-8")
 
     # -- context ---------------------------------------------------------------------------
 
@@ -223,7 +227,12 @@ class DigestRenderer:
             })
         shown = sum(counts)
         headlines = [it["title"] for s in sections for it in s["items"]][:3]
+        from feedkit.digest.note import note_html, note_text
+
         return {
+            "note_html": Markup(note_html(digest.note, self.site.url)),   # sanitised (nh3)
+            "note_text": note_text(digest.note),
+            "note_css": Markup(self.note_css),
             "ko": is_korean(self.language),   # for sites' own templates; ours use the catalogs
             "language": self.language,
             "site": self.site,

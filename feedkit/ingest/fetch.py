@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 from feedkit import __version__
+from feedkit.config import FetchConfig
 from feedkit.errors import FeedkitError
 from feedkit.ingest.charset import decode_html
 from feedkit.ingest.netguard import (
@@ -86,13 +87,15 @@ class AddressRefusedError(FetchError):
 
 @dataclass(frozen=True)
 class FetchSettings:
+    """How a :class:`Fetcher` behaves; the defaults are ``[fetch]``'s own (one source of truth)."""
+
     user_agent: str = f"feedkit/{__version__}"
-    delay: float = 1.0
-    timeout: float = 20.0
-    retries: int = 3
-    backoff: float = 1.0
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
+    delay: float = FetchConfig.delay
+    timeout: float = FetchConfig.timeout
+    retries: int = FetchConfig.retries
+    backoff: float = FetchConfig.backoff
+    max_bytes: int = FetchConfig.max_bytes
+    max_redirects: int = FetchConfig.max_redirects
 
     @classmethod
     def from_config(cls, config) -> FetchSettings:
@@ -378,18 +381,9 @@ class Fetcher:
                     chunk = inflate.decompress(chunk, max_bytes + 1 - size)
                 except zlib.error as exc:
                     raise FetchError(f"{url}: broken gzip body: {exc}") from None
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError(f"{url}: response is larger than the limit of {max_bytes:,} "
-                                 "bytes ([fetch] max_bytes)")
-            chunks.append(chunk)
+            size = _take(chunks, chunk, size, url, max_bytes)
         if inflate is not None:
-            tail = inflate.flush()
-            size += len(tail)
-            if size > max_bytes:
-                raise FetchError(f"{url}: response is larger than the limit of {max_bytes:,} "
-                                 "bytes ([fetch] max_bytes)")
-            chunks.append(tail)
+            _take(chunks, inflate.flush(), size, url, max_bytes)
         return b"".join(chunks)
 
     def _connect(self, host: str, port: int, guard: _Guard) -> socket.socket:
@@ -497,6 +491,17 @@ def _host(url: str) -> str:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _take(chunks: list[bytes], chunk: bytes, size: int, url: str, max_bytes: int) -> int:
+    """Append one piece of a (decompressed) body; the body's size so far, or a FetchError once
+    it passes ``max_bytes`` (a gzip bomb is stopped here too, by its inflated size)."""
+    size += len(chunk)
+    if size > max_bytes:
+        raise FetchError(f"{url}: response is larger than the limit of {max_bytes:,} "
+                         "bytes ([fetch] max_bytes)")
+    chunks.append(chunk)
+    return size
 
 
 def _network_reason(reason: object) -> str:

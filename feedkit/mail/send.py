@@ -60,6 +60,7 @@ class SendReport:
     planned: list[tuple[str, str]] = field(default_factory=list)    # dry run: (rcpt, msg id)
     keys: dict[str, str] = field(default_factory=dict)              # address -> send-log key
     empty: bool = False
+    waiting: bool = False                                           # require_approval, not yet
     dry_run: bool = False
     shown: int = 0
     total: int = 0
@@ -284,6 +285,13 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     if digest.total == 0:
         report.empty = True
         return report
+    if config.digest.require_approval:
+        from feedkit.digest.editorial import is_approved
+
+        # Not approved: a real run sends nothing; a dry run still says who would get it.
+        report.waiting = not is_approved(store, week.label)
+        if report.waiting and not dry_run:
+            return report
 
     report.keys = {a: recipient_key(a, secret) for a in recipients.addresses}
     log = store.send_log(week.label)
