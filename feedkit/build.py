@@ -9,6 +9,7 @@ at the end, atomically: a build that fails part-way leaves the previous output a
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,8 +33,11 @@ class FeedSet:
 
     key: str                       # "" for the main feed, else the category slug
     title: str
-    category: str | None
+    category: str | None           # the shown name ([categories]), None for the main feed
     keys: list[tuple[str, str]]    # (id, hash) of its articles: the fingerprint's input
+    # the stored departments it reads (several when [categories] gathers them; None: all)
+    members: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()  # departments left out ([categories] exclude_from_feeds)
 
     @property
     def folder(self) -> str:
@@ -45,9 +49,25 @@ class FeedSet:
         address to copy, the latest items (a category folder's own index.html)."""
         return self.folder + "index.html" if self.key else "feeds.html"
 
+    @property
+    def query(self) -> str | tuple[str, ...] | None:
+        """What :meth:`Store.latest` selects on."""
+        return self.members if self.members is not None else self.category
+
+    def latest(self, store: Store, limit: int, until: int | None) -> list[StoredArticle]:
+        return store.latest(limit, self.query, until, self.exclude)
+
+    def latest_keys(self, store: Store, limit: int, until: int | None) -> list[tuple[str, str]]:
+        return store.latest_keys(limit, self.query, until, self.exclude)
+
 
 def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
+    from feedkit.categories import category_map
+
     limit = config.feeds.limit
+    cmap = category_map(config)
+    if cmap:
+        return _mapped_feed_sets(config, store, cmap, until)
     sets = [FeedSet("", config.site.title, None, store.latest_keys(limit, until=until))]
     if config.feeds.per_category:
         cats = store.categories(until)
@@ -57,6 +77,41 @@ def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[F
         for c in cats:
             sets.append(FeedSet(slugs[c.name], f"{config.site.title} — {c.name}", c.name,
                                 store.latest_keys(limit, c.name, until)))
+    return sets
+
+
+def _mapped_feed_sets(config: Config, store: Store, cmap, until: int | None) -> list[FeedSet]:
+    """The feeds under ``[categories]``: one per shown name, reading every department it
+    gathers, with its slug claimed by its first assignment (:meth:`CategoryMap.slug_key`), so
+    a rename in the config leaves the feed's URL where it was."""
+    limit = config.feeds.limit
+    cats = store.categories(until)
+    hidden = tuple(sorted(c.name for c in cats if not cmap.in_feeds(c.name)))
+    sets = [FeedSet("", config.site.title, None,
+                    store.latest_keys(limit, until=until, exclude=hidden), exclude=hidden)]
+    if not config.feeds.per_category:
+        return sets
+    groups: dict[str, list] = {}
+    for c in cats:
+        if c.name not in hidden:
+            groups.setdefault(cmap.shown(c.name), []).append(c)
+    first = {shown: min((c.first, c.name) for c in members) for shown, members in groups.items()}
+    keys: dict[str, str] = {}
+    for shown in groups:
+        key = cmap.slug_key(shown)
+        keys[shown] = key if key not in keys.values() else shown
+    overrides = dict(config.feeds.category_slugs)
+    for shown, key in keys.items():   # an override may name the shown name or the department
+        if shown in config.feeds.category_slugs:
+            overrides[key] = config.feeds.category_slugs[shown]
+    claim = [keys[s] for s in sorted(groups, key=lambda s: (first[s], s))]
+    slugs = store.category_slugs(claim, overrides)
+    rank = {name: i for i, name in enumerate(cmap.order)}
+    size = {s: sum(c.count for c in members) for s, members in groups.items()}
+    for shown in sorted(groups, key=lambda s: (rank.get(s, len(rank)), -size[s], s)):
+        members = tuple(sorted(c.name for c in groups[shown]))
+        sets.append(FeedSet(slugs[keys[shown]], f"{config.site.title} — {shown}", shown,
+                            store.latest_keys(limit, members, until), members=members))
     return sets
 
 
@@ -95,7 +150,10 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
                                          store.generation, plan.held_back,
                                          current_week(config, moment).label)):
         return plan.report
-    site, feeds_cfg = config.site, config.feeds
+    from feedkit.categories import category_map
+
+    # the shown category names ([categories]) are in every feed item and page
+    site, feeds_cfg = (config.site, category_map(config)), config.feeds
     sets = _feed_sets(config, store, until)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
     page_limit = config.build.index_limit
@@ -112,15 +170,15 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
         plan.unit([fs.page], fingerprint(page_print, fs.key, fs.keys[:page_limit]),
                   lambda fs=fs: {fs.page: _render_feed_page(
                       config, sets, fs, formats,
-                      store.latest(page_limit, fs.category, until))})
+                      fs.latest(store, page_limit, until))})
 
     index_limit = config.build.index_limit
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
-                              for s in sets], store.latest_keys(index_limit, until=until),
+                              for s in sets], sets[0].latest_keys(store, index_limit, until),
                               templates_digest([INDEX_TEMPLATE], user_templates),
                               config.digest.archive, subscribe)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
-        config, sets, store.latest(index_limit, until=until), formats)})
+        config, sets, sets[0].latest(store, index_limit, until), formats)})
     if feeds_cfg.stylesheet:
         plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
                   lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
@@ -128,7 +186,44 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
         from feedkit.digest.archive import plan_archive
 
         plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
-    return plan.commit()
+    return plan.commit(_withdrawn_outputs(config, store))
+
+
+def _withdrawn_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
+    """Which files a build that no longer makes them must delete (see
+    :mod:`feedkit.withdrawals`): an archive week page whose articles were all withdrawn, and
+    the folder of a category left with withdrawn articles only. Without this they would stay
+    as last written, the withdrawn article in them. Other outputs that stop being made (a
+    category renamed by config) keep their last content, as before."""
+    from feedkit.withdrawals import withdrawn_only_slugs
+
+    slugs = withdrawn_only_slugs(store)
+    archive = config.digest.archive
+    if not slugs and not archive:
+        return None
+
+    def prunable(rel: str) -> bool:
+        parts = rel.split("/")
+        if archive and len(parts) == 2 and parts[0] == "digest":
+            return _WEEK_PAGE.fullmatch(parts[1]) is not None
+        return len(parts) == 3 and parts[0] == "category" and parts[1] in slugs
+
+    return prunable
+
+
+_WEEK_PAGE = re.compile(r"\d{4}-W\d{2}\.html")
+
+
+def shown_articles(config: Config, stored: list[StoredArticle]) -> list:
+    """The articles with the category each is shown under (``[categories] names``)."""
+    from dataclasses import replace
+
+    from feedkit.categories import category_map
+
+    cmap = category_map(config)
+    if not cmap.names:
+        return [s.article for s in stored]
+    return [replace(s.article, category=cmap.shown(s.article.category)) for s in stored]
 
 
 def templates_state(config: Config) -> str:
@@ -164,16 +259,20 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
         stylesheet="../" * depth + STYLESHEET if config.feeds.stylesheet else "",
         full_content=config.feeds.full_content,
     )
-    articles = [s.article for s in store.latest(config.feeds.limit, fs.category, until)]
+    articles = shown_articles(config, fs.latest(store, config.feeds.limit, until))
     rendered = render_feeds(meta, articles, formats)
     return {fs.folder + name: data for name, data in rendered.items()}
 
 
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
                   formats: list[str]) -> bytes:
+    from markupsafe import Markup
+
+    from feedkit.branding import brand_of, page_css
     from feedkit.subscribers.links import form_url
     from feedkit.templating import render
 
+    brand = brand_of(config)
     feeds = [
         {"title": fs.title, "category": fs.category, "count": len(fs.keys),
          "links": {f: fs.folder + FILENAMES[f] for f in formats}, "page": fs.page}
@@ -181,9 +280,10 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     ]
     html = render(INDEX_TEMPLATE, config.templates_dir, i18n_language=for_config(config),
                   site=config.site,
-                  articles=[s.article for s in latest], feeds=feeds, formats=formats,
+                  articles=shown_articles(config, latest), feeds=feeds, formats=formats,
                   language=config.site.language, subscribe_url=form_url(config),
-                  digest_archive="digest/index.html" if config.digest.archive else "")
+                  digest_archive="digest/index.html" if config.digest.archive else "",
+                  brand=brand, brand_css=Markup(page_css(brand)))
     return html.encode("utf-8")
 
 
@@ -203,7 +303,7 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     html = render(FEEDS_TEMPLATE, config.templates_dir, i18n_language=for_config(config),
                   site=config.site, title=fs.title,
                   category=fs.category, addresses=addresses, formats=formats,
-                  articles=[s.article for s in latest], others=others, root=root,
+                  articles=shown_articles(config, latest), others=others, root=root,
                   page_url=config.site.feed_url + fs.page, language=config.site.language,
                   subscribe_url=form_url(config))
     return html.encode("utf-8")

@@ -23,11 +23,17 @@ _TEXT_FIELDS = ("title", "summary", "author", "category")
 
 
 def export_lines(store: Store) -> Iterator[str]:
-    for article in store.iter_all():
+    """One line per article; a withdrawn one (:mod:`feedkit.withdrawals`) ends with
+    ``"withdrawn": {"at": ..., "reason": ...}``, which import reads back as a withdrawal."""
+    from feedkit.withdrawals import iter_export
+
+    for article, withdrawn in iter_export(store):
         record = article.to_record()
         for name in _TEXT_FIELDS:
             record[name] = html.escape(record[name], quote=False)
         record["tags"] = [html.escape(t, quote=False) for t in record["tags"]]
+        if withdrawn is not None:
+            record["withdrawn"] = {"at": withdrawn[0], "reason": withdrawn[1]}
         yield json.dumps(record, ensure_ascii=False, separators=(", ", ": ")) + "\n"
 
 

@@ -29,10 +29,12 @@ class BuildReport:
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0  # not rendered at all: inputs unchanged since the last build
+    removed: list[str] = field(default_factory=list)  # written before, no longer part of it
 
     def summary(self, out_dir: Path) -> str:
+        removed = f", {len(self.removed)} removed" if self.removed else ""
         return (f"{out_dir}: {len(self.written)} written, "
-                f"{self.unchanged + self.skipped} unchanged")
+                f"{self.unchanged + self.skipped} unchanged{removed}")
 
 
 def safe_relpath(rel: str) -> PurePosixPath:
@@ -225,6 +227,7 @@ class OutputPlan:
         self.files: dict[str, bytes] = {}
         self.prints: dict[str, str] = {}
         self.groups: dict[str, str] = {}  # folder key -> group fingerprint (see reuse_group)
+        self.planned: set[str] = set()    # keys of every file this build keeps or writes
         self.report = BuildReport()
 
     def _key(self, rel: str) -> str:
@@ -265,9 +268,11 @@ class OutputPlan:
             except OSError:
                 return False
         self.report.skipped += len(members)
+        self.planned.update(members)
         return True
 
     def unit(self, rels: list[str], print_: str, render: Callable[[], dict[str, bytes]]) -> None:
+        self.planned.update(self._key(rel) for rel in rels)
         if self.up_to_date(rels, print_):
             self.report.skipped += len(rels)
             return
@@ -278,7 +283,7 @@ class OutputPlan:
             self.files[rel] = rendered[rel]
             self.prints[rel] = print_
 
-    def commit(self) -> BuildReport:
+    def commit(self, prunable: Callable[[str], bool] | None = None) -> BuildReport:
         recorded = []
         for rel, data in sorted(self.files.items()):
             path = self.out_dir / safe_relpath(rel)
@@ -288,9 +293,26 @@ class OutputPlan:
                 self.report.unchanged += 1
             recorded.append((str(path), self.prints[rel], _stamp(path)))
         recorded += [(key, print_, "group") for key, print_ in self.groups.items()]
+        stale = self._stale(prunable) if prunable else []
+        for key in stale:
+            Path(key).unlink(missing_ok=True)
+            self.report.removed.append(Path(key).relative_to(self.out_dir).as_posix())
         with self.store.transaction():
             self.store.record_outputs(recorded)
+            self.store.db.executemany("DELETE FROM outputs WHERE path = ?",
+                                      [(key,) for key in stale])
         return self.report
+
+    def _stale(self, prunable: Callable[[str], bool]) -> list[str]:
+        """Files an earlier build wrote into this folder that this one no longer makes and
+        ``prunable`` (given the path relative to the folder) says must go: the build decides
+        (a week page or a category feed left with only withdrawn articles). Anything else
+        that stops being made stays as it was last written, and only files feedkit recorded as
+        its own are ever touched."""
+        prefix = str(self.out_dir) + "/"
+        return sorted(key for key in self.previous
+                      if key.startswith(prefix) and not key.endswith("/")
+                      and key not in self.planned and prunable(key[len(prefix):]))
 
 
 def check_out_dir(out_dir: Path) -> None:

@@ -9,6 +9,8 @@ from datetime import datetime
 from feedkit.health import LOUD_AFTER, failing
 from feedkit.store import Store
 
+WITHDRAWN_SHOWN = 10
+
 
 @dataclass
 class StoreStats:
@@ -21,12 +23,16 @@ class StoreStats:
     digests: list[dict] = field(default_factory=list)
     schema_version: int = 0
     failing_sources: list[dict] = field(default_factory=list)
+    withdrawn: int = 0
+    withdrawals: list[dict] = field(default_factory=list)   # latest first
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def collect(store: Store, tz) -> StoreStats:
+    from feedkit import withdrawals
+
     db = store.db
     count, first, last = db.execute(
         "SELECT count(*), min(published_ts), max(published_ts) FROM articles").fetchone()
@@ -48,6 +54,10 @@ def collect(store: Store, tz) -> StoreStats:
         digests=digests, schema_version=store.schema_version,
         failing_sources=[{"source": s.source, "runs": s.runs, "since": s.since,
                           "error": s.error, "loud": s.loud} for s in failing(store)],
+        withdrawn=withdrawals.count(store),
+        withdrawals=[{"id": w.id, "title": w.title, "url": w.url, "category": w.category,
+                      "published": w.published, "at": w.at, "reason": w.reason}
+                     for w in withdrawals.listing(store)],
     )
 
 
@@ -81,6 +91,13 @@ def format_stats(stats: StoreStats, store_path: str) -> str:
             lines.append(f"  {d['week']}: {d['sent']} sent{failed} (last {d['last']})")
     else:
         lines.append("digests sent: none")
+    if stats.withdrawn:
+        # "articles" counts what is published; withdrawn ones are kept apart (feedkit restore)
+        lines.append(f"withdrawn: {stats.withdrawn} (not in any feed, page or digest)")
+        shown = stats.withdrawals[:WITHDRAWN_SHOWN]
+        lines += [f"  {w['at'][:10]}  {w['title']}: {w['reason']}" for w in shown]
+        if stats.withdrawn > len(shown):
+            lines.append(f"  … {stats.withdrawn - len(shown)} more (stats --json lists all)")
     if stats.failing_sources:
         lines.append("failing sources (last run):")
         for f in stats.failing_sources:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
+from feedkit.selection import article_filter
+from feedkit.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
 # A step is SQL, or a function of the connection for what SQL cannot do alone.
@@ -102,6 +104,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         changed_at  TEXT NOT NULL
     );
     """,
+    # 5: withdrawn articles, kept apart with the reason and the time (feedkit.withdrawn_table)
+    WITHDRAWN_TABLE,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -142,11 +146,13 @@ class UpsertResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    withheld: int = 0   # withdrawn articles the source still offers: not brought back
 
     def add(self, other: UpsertResult) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.withheld += other.withheld
 
 
 @dataclass(frozen=True)
@@ -311,12 +317,17 @@ class Store:
         """Insert new articles and rewrite changed ones; leave identical ones untouched.
 
         Call inside :meth:`transaction` for one commit per import. An updated article keeps
-        its ``first_seen`` time.
+        its ``first_seen`` time. A withdrawn article (same id or URL, see
+        :mod:`feedkit.withdrawals`) is left out and counted as ``withheld``.
         """
         result = UpsertResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for start in range(0, len(articles), 500):
             batch = articles[start:start + 500]
+            blocked = withdrawn_among(self.db, batch)
+            if blocked:
+                result.withheld += sum(1 for a in batch if a.id in blocked)
+                batch = [a for a in batch if a.id not in blocked]
             hashes = {a.id: a.content_hash() for a in batch}
             marks = ",".join("?" * len(hashes))
             existing = dict(self.db.execute(
@@ -384,33 +395,24 @@ class Store:
                               (article_id,)).fetchone()
         return _row_to_article(row).article if row else None
 
-    @staticmethod
-    def _filter(category: str | None, until: int | None) -> tuple[str, list]:
-        """``WHERE`` for a category and/or a publication cutoff (both served by the indexes)."""
-        clauses, params = [], []
-        if category is not None:
-            clauses.append("category = ?")
-            params.append(category)
-        if until is not None:
-            clauses.append("published_ts <= ?")
-            params.append(until)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+    _filter = staticmethod(article_filter)
 
-    def latest(self, limit: int, category: str | None = None,
-               until: int | None = None) -> list[StoredArticle]:
+    def latest(self, limit: int, category: str | Sequence[str] | None = None,
+               until: int | None = None, exclude: Sequence[str] = ()) -> list[StoredArticle]:
         """Newest first (ties broken by id, so the order is stable); ``until`` leaves out what
         is published after that Unix second (see :mod:`feedkit.publication`)."""
-        where, params = self._filter(category, until)
+        where, params = self._filter(category, until, exclude)
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM articles{where} ORDER BY published_ts DESC, id DESC "
             "LIMIT ?", (*params, limit))
         return [_row_to_article(r) for r in rows]
 
-    def latest_keys(self, limit: int, category: str | None = None,
-                    until: int | None = None) -> list[tuple[str, str]]:
+    def latest_keys(self, limit: int, category: str | Sequence[str] | None = None,
+                    until: int | None = None, exclude: Sequence[str] = ()
+                    ) -> list[tuple[str, str]]:
         """``(id, hash)`` of what :meth:`latest` would return, read from the indexes alone
         (plus the hash): enough to tell whether a feed needs rendering at all."""
-        where, params = self._filter(category, until)
+        where, params = self._filter(category, until, exclude)
         rows = self.db.execute(
             f"SELECT id, hash FROM articles{where} ORDER BY published_ts DESC, id DESC LIMIT ?",
             (*params, limit))
@@ -495,7 +497,8 @@ class Store:
 
     # -- digest: week index and send log -------------------------------------------------------
 
-    def article_keys(self, until: int | None = None) -> list[tuple[str, str, int, str]]:
+    def article_keys(self, until: int | None = None, exclude: Sequence[str] = ()
+                     ) -> list[tuple[str, str, int, str]]:
         """``(id, hash, published_ts, title)`` of every article (published by ``until`` when
         given), newest first.
 
@@ -503,7 +506,7 @@ class Store:
         decides what to render, and reading 20,000 full bodies to find out would cost more than
         the rendering it saves.
         """
-        where, params = self._filter(None, until)
+        where, params = self._filter(None, until, exclude)
         return self.db.execute(
             f"SELECT id, hash, published_ts, title FROM articles{where} "
             "ORDER BY published_ts DESC, id DESC", params).fetchall()

@@ -224,7 +224,7 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
             from feedkit.digest.editorial import export_editorial
 
             data = export_editorial(store)
-            changed, records = write_file(editorial, data), data.count(b"\n")
+            changed, records = write_atomic(editorial, data), data.count(b"\n")
             obj.info(f"{editorial}: {records} editorial records"
                      f"{'' if changed else ' (unchanged)'}")
         if out_file is None:

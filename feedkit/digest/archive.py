@@ -32,10 +32,14 @@ def week_rows(config: Config, store, until: int | None = None
     """``{week label: [(id, hash, published_ts, title), ...]}``, newest week first, newest
     article first inside a week; from one light query (no article bodies). Articles published
     after ``until`` are not there yet (:mod:`feedkit.publication`)."""
+    from feedkit.categories import category_map
+
     tz = config.tz
     weeks: dict[str, list[tuple[str, str, int, str]]] = {}
     day_label: dict[date, str] = {}
-    for row in store.article_keys(until):
+    cmap = category_map(config)
+    hidden = [c.name for c in store.categories() if not cmap.in_digest(c.name)] if cmap else []
+    for row in store.article_keys(until, hidden):
         day = datetime.fromtimestamp(row[2], tz).date()
         label = day_label.get(day)
         if label is None:
@@ -62,8 +66,10 @@ def plan_archive(config: Config, store, plan) -> None:
     from feedkit.templating import templates_digest
 
     user_dir = digest_templates_dir(config)
+    from feedkit.categories import category_map
+
     base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
-                       config.feeds.category_slugs,
+                       config.feeds.category_slugs, category_map(config),
                        config.feeds.stylesheet, site_subscribe_url(config),
                        templates_digest([HTML_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_TEMPLATE],
                                         user_dir))
@@ -131,6 +137,9 @@ def plan_archive(config: Config, store, plan) -> None:
 
 
 def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
+    from markupsafe import Markup
+
+    from feedkit.branding import brand_of, page_css
     from feedkit.templating import render
 
     tz, language = config.tz, config.site.language
@@ -150,7 +159,8 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
                   site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
                   subscribe_url=site_subscribe_url(config),
-                  total=sum(len(v) for v in weeks.values()))
+                  total=sum(len(v) for v in weeks.values()),
+                  brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)))
 
 
 def _render_archive_feed(config: Config, store, labels: list[str],

@@ -9,7 +9,7 @@ measures an HTML part as it is sent (base64, CRLF lines, the message policy's fo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -50,7 +50,8 @@ _LOCAL_OFFICE = re.compile(r"\S(읍|면|동)$")
 def group_sections(articles: Sequence[Article], order: Sequence[str],
                    language: str | i18n.Language,
                    slug_overrides: dict[str, str] | None = None,
-                   fold_below: int = 0) -> tuple[Section, ...]:
+                   fold_below: int = 0, shown: Callable[[str], str] | None = None
+                   ) -> tuple[Section, ...]:
     """Group by category: the configured ``order`` first, then by size (largest first), then
     by name; articles without a category last. Inside a group the input order (newest first)
     is kept.
@@ -58,12 +59,15 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
     Sections with fewer than ``fold_below`` articles (ten 동 offices with one notice each make
     a digest of ten one-line headings) fold: Korean 읍·면·동 offices into one "읍·면·동 소식",
     everything else into "기타 소식" with the uncategorised articles. A fold needs at least two
-    sections (one small section keeps its own name); configured ``order`` never folds."""
+    sections (one small section keeps its own name); configured ``order`` never folds.
+
+    ``shown`` maps a department to the name it is shown under (``[categories] names``); a
+    section gathering several departments says on each item which one it came from."""
     from feedkit.slugs import category_slugs
 
     groups: dict[str, list[Article]] = {}
     for a in articles:
-        groups.setdefault(a.category, []).append(a)
+        groups.setdefault(shown(a.category) if shown else a.category, []).append(a)
     rank = {name: i for i, name in enumerate(order)}
     lang = i18n.get(language) if isinstance(language, str) else language
     ko = is_korean(lang.tag)
@@ -81,7 +85,14 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
                    key=lambda n: (n == "", rank.get(n, len(rank)), -len(groups[n]), n))
     slugs = category_slugs([n for n in names if n], slug_overrides)
     other = lang.pgettext("digest section", "Other news")
-    sections = [Section(name, name, slugs[name], tuple(groups[name])) for name in names if name]
+
+    def raw(name: str) -> str:
+        """The section's one department (its items need not repeat it), or "" for several."""
+        cats = {a.category for a in groups[name]}
+        return cats.pop() if len(cats) == 1 else ""
+
+    sections = [Section(raw(name) if shown else name, name, slugs[name], tuple(groups[name]))
+                for name in names if name]
 
     def merged(names: Sequence[str]) -> tuple[Article, ...]:
         # newest first, as every section; ties keep the input order
@@ -114,8 +125,20 @@ def load_digest(config: Config, store, week: Week, until: int | None = None) -> 
 
 
 def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:
-    return Digest(week, group_sections(articles, config.digest.categories, i18n.for_config(config),
-                                       config.feeds.category_slugs, config.digest.fold_below))
+    """The week's digest; ``[categories]`` leaves out what is excluded from the digest, shows
+    departments under their configured names and orders the sections."""
+    from feedkit.categories import category_map
+
+    cmap = category_map(config)
+    if not cmap:
+        return Digest(week, group_sections(articles, config.digest.categories,
+                                           i18n.for_config(config), config.feeds.category_slugs,
+                                           config.digest.fold_below))
+    articles = [a for a in articles if cmap.in_digest(a.category)]
+    return Digest(week, group_sections(articles, cmap.order or config.digest.categories,
+                                       i18n.for_config(config), config.feeds.category_slugs,
+                                       config.digest.fold_below,
+                                       shown=cmap.shown if cmap.names else None))
 
 
 def allocate(sections: Sequence[Section], budget: int | None, per_section: int = 0) -> list[int]:

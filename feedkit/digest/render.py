@@ -138,15 +138,18 @@ class DigestRenderer:
     """Renders digests for one config; reuse it across weeks (templates and CSS load once)."""
 
     def __init__(self, config: Config):
+        from feedkit.branding import brand_of, digest_css
         from feedkit.templating import find_template
 
         self.config = config
+        self.brand = brand_of(config)
         self.site = config.site
         self.language = config.site.language
         self.lang: Language = for_config(config)  # the words and date formats
         self.tz = config.tz
         self.user_dir = digest_templates_dir(config)
-        self.css = find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
+        self.css = (find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
+                    + digest_css(self.brand))
         self.note_css = find_template(NOTE_CSS_FILE, self.user_dir).read_text(encoding="utf-8")
 
     # -- context ---------------------------------------------------------------------------
@@ -257,6 +260,7 @@ class DigestRenderer:
             "subscribe_url": site_subscribe_url(self.config),
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
+            "brand": self.brand,
         }
 
     # -- outputs ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class ImportReport:
     counts: UpsertResult = field(default_factory=UpsertResult)
     rejected: list[str] = field(default_factory=list)  # "FILE:LINE: reason"
     warnings: list[str] = field(default_factory=list)
+    withdrawn: int = 0   # records imported as withdrawn (an export's withdrawals)
 
     @property
     def ok(self) -> bool:
@@ -28,8 +29,13 @@ class ImportReport:
 
     def summary(self) -> str:
         c = self.counts
-        return (f"{c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged, "
+        text = (f"{c.inserted} inserted, {c.updated} updated, {c.unchanged} unchanged, "
                 f"{len(self.rejected)} rejected")
+        if self.withdrawn:
+            text += f", {self.withdrawn} withdrawn"
+        if c.withheld:
+            text += f", {c.withheld} withdrawn earlier (not brought back)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,13 @@ def import_files(store: Store, specs: Iterable[FileSpec], tz: ZoneInfo,
             unknown: set[str] = set()
             for line, record in read_records(spec.path, spec.kind):
                 if isinstance(record, dict):
-                    unknown.update(k for k in record if k not in KNOWN_FIELDS)
-                collector.add(f"{label}:{line}", record, spec.default_category)
+                    unknown.update(k for k in record if k not in KNOWN_FIELDS
+                                   and k != "withdrawn")
+                if isinstance(record, dict) and record.get("withdrawn") is not None:
+                    _import_withdrawn(store, collector, f"{label}:{line}", record,
+                                      spec.default_category)
+                else:
+                    collector.add(f"{label}:{line}", record, spec.default_category)
                 if len(collector.pending) >= BATCH:
                     report.counts.add(store.upsert(collector.drain()))
                 if progress:
@@ -114,3 +125,23 @@ def import_files(store: Store, specs: Iterable[FileSpec], tz: ZoneInfo,
                                        f"{', '.join(sorted(unknown))}")
         report.counts.add(store.upsert(collector.drain()))
     return report
+
+
+def _import_withdrawn(store: Store, collector: BatchCollector, where: str, record: dict,
+                      default_category: str) -> None:
+    """An exported withdrawal (``"withdrawn": {"at", "reason"}``, see
+    :mod:`feedkit.withdrawals`): the article goes to the store as withdrawn, never live."""
+    from feedkit.errors import FeedkitError
+    from feedkit.withdrawals import put_withdrawn, read_mark
+
+    try:
+        at, reason = read_mark(record["withdrawn"], where)
+    except FeedkitError as exc:
+        collector.report.rejected.append(str(exc))
+        return
+    article = collector.add(where, record, default_category)
+    if article is None:
+        return
+    collector.pending.remove(article)
+    put_withdrawn(store, article, reason, at)
+    collector.report.withdrawn += 1

@@ -65,6 +65,8 @@ class SourceReport:
             parts.append("not modified" if not self.pages else f"{self.not_modified} not modified")
         parts.append(f"{c.inserted} new, {c.updated} changed, "
                      f"{c.unchanged + self.skipped} unchanged, {len(self.rejected)} rejected")
+        if c.withheld:
+            parts.append(f"{c.withheld} withdrawn (not brought back)")
         return f"{self.label}: " + ", ".join(parts)
 
 
@@ -93,8 +95,9 @@ class UpdateReport:
         t = self.totals()
         rejected = sum(len(s.rejected) for s in self.sources)
         failed = len(self.failed)
+        withheld = f", {t.withheld} withdrawn (not brought back)" if t.withheld else ""
         return (f"{len(self.sources)} source(s): {t.inserted} new, {t.updated} changed, "
-                f"{t.unchanged} unchanged, {rejected} rejected, {failed} failed; "
+                f"{t.unchanged} unchanged, {rejected} rejected{withheld}, {failed} failed; "
                 f"{self.fetch.requests} request(s), {self.fetch.not_modified} not modified")
 
 

@@ -1,0 +1,100 @@
+"""Branding without templates: ``[site] logo``, ``accent_color``, the contact line.
+
+Contrast ratios are checked against published WCAG values (WebAIM's contrast checker: #767676
+on white is the lightest grey that passes AA at 4.54:1, #777777 fails at 4.48:1, #595959 is
+7.00:1, #949494 is 3.03:1), not against the function's own arithmetic.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from feedkit.branding import (
+    AA_TEXT,
+    DARK_BACKGROUND,
+    Contact,
+    contrast,
+    lighten_for_dark,
+    make_brand,
+    parse_hex,
+)
+from feedkit.errors import ConfigError
+
+
+@pytest.mark.parametrize(("colour", "ratio"), [
+    ("#000000", 21.0), ("#ffffff", 1.0), ("#767676", 4.54), ("#777777", 4.48),
+    ("#595959", 7.00), ("#949494", 3.03), ("#fff", 1.0), ("0B57D0", 6.39),
+])
+def test_contrast_against_white_matches_published_values(colour, ratio):
+    assert round(contrast(colour, "#ffffff"), 2) == ratio
+
+
+def test_parse_hex_reads_short_and_long_forms_and_refuses_names():
+    assert parse_hex("#0b57d0") == (11, 87, 208)
+    assert parse_hex("#abc") == (0xaa, 0xbb, 0xcc)
+    for bad in ("blue", "#12345", "#gggggg", "rgb(0,0,0)", ""):
+        with pytest.raises(ValueError):
+            parse_hex(bad)
+
+
+def test_a_colour_too_light_on_white_is_a_config_error_naming_the_ratio():
+    with pytest.raises(ConfigError) as err:
+        make_brand(accent_color="#777777")
+    assert str(err.value).startswith("[site] accent_color: #777777 on white has a contrast "
+                                     "ratio of 4.48:1; links and the button text need at "
+                                     "least 4.5:1 (WCAG AA)")
+    assert make_brand(accent_color="#767676").accent == "#767676"
+
+
+def test_a_given_dark_mode_colour_is_checked_against_the_dark_background():
+    with pytest.raises(ConfigError) as err:
+        make_brand(accent_color="#0b57d0", accent_color_dark="#0b57d0")
+    message = str(err.value)
+    assert message.startswith("[site] accent_color_dark: #0b57d0 on the dark-mode background "
+                              "#161b22 has a contrast ratio of")
+    assert "at least 4.5:1" in message
+    brand = make_brand(accent_color="#0B57D0", accent_color_dark="#79B8FF")
+    assert (brand.accent, brand.accent_dark) == ("#0b57d0", "#79b8ff")
+
+
+def test_the_derived_dark_colour_is_the_first_5_percent_step_that_passes():
+    for accent in ("#0b57d0", "#c8102e", "#00704a", "#000000", "#595959"):
+        dark = lighten_for_dark(accent)
+        assert contrast(dark, DARK_BACKGROUND) >= AA_TEXT, accent
+        # same hue, lighter: every channel moved toward 255 by the same fraction
+        r, g, b = parse_hex(accent)
+        dr, dg, db = parse_hex(dark)
+        assert dr >= r and dg >= g and db >= b
+    # a colour already readable on the dark card is kept as it is
+    assert lighten_for_dark("#79b8ff") == "#79b8ff"
+    # the steps written out independently: the first that passes is the one returned
+    dark = lighten_for_dark("#0b57d0")
+    steps = [tuple(round(c + (255 - c) * t / 20) for c in (11, 87, 208)) for t in range(21)]
+    hexes = ["#" + "".join(f"{c:02x}" for c in s) for s in steps]
+    first = next(h for h in hexes if contrast(h, DARK_BACKGROUND) >= 4.5)
+    assert dark == first
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"logo": "http://www.brcn.go.kr/logo.png"}, "[site] logo: 'http://www.brcn.go.kr/logo.png' "
+                                                 "must be an https:// image URL"),
+    ({"logo": "logo.png"}, "[site] logo: 'logo.png' must be an https:// image URL"),
+    ({"accent_color": "blue"}, "[site] accent_color: 'blue' is not a hex colour"),
+    ({"accent_color_dark": "#79b8ff"}, "[site] accent_color_dark: set accent_color too"),
+    ({"phone": "call us"}, "[site] contact_phone: 'call us' is not a phone number"),
+    ({"address": "충남\n보령시"}, "[site] contact_address: one line of text"),
+])
+def test_bad_branding_keys_are_config_errors_naming_the_key(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        make_brand(**kwargs)
+    assert str(err.value).startswith(message)
+    assert err.value.exit_code == 2
+
+
+def test_nothing_set_is_no_brand_and_the_contact_line_reads_in_order():
+    assert make_brand() is None
+    contact = Contact("홍보담당관", "충청남도 보령시 성주산로 77", "041-930-3114")
+    assert contact.line() == "홍보담당관 · 충청남도 보령시 성주산로 77 · 041-930-3114"
+    assert contact.tel == "tel:0419303114"
+    assert Contact(phone="+82 41-930-3114").tel == "tel:+82419303114"
+    assert contact.items()[2] == ("041-930-3114", "tel:0419303114")
