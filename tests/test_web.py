@@ -95,7 +95,7 @@ def test_the_form_sets_its_csrf_cookie_http_only_and_same_site(ep):
 def test_every_page_forbids_framing_caching_and_the_referrer(ep):
     for reply in (ep.client().get("/subscribe"), ep.client().get("/confirm/nonsense")):
         assert reply.header("Cache-Control") == "no-store"
-        assert reply.header("Referrer-Policy") == "no-referrer"
+        assert reply.header("Referrer-Policy") == "same-origin"
         assert "frame-ancestors 'none'" in reply.header("Content-Security-Policy")
 
 

@@ -169,7 +169,9 @@ def _routes(app: Flask, state: WebState) -> None:
     @app.after_request
     def _headers(resp: Response) -> Response:
         resp.headers["Cache-Control"] = "no-store"
-        resp.headers["Referrer-Policy"] = "no-referrer"   # token URLs must not leak onward
+        # Token URLs must not leak to other sites; not "no-referrer", which makes browsers send
+        # "Origin: null" with the form's POST (Fetch standard) and so fail the origin check.
+        resp.headers["Referrer-Policy"] = "same-origin"
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["X-Robots-Tag"] = "noindex"
         resp.headers["Content-Security-Policy"] = (
