@@ -335,6 +335,8 @@ def test_csrf_a_post_without_the_pair_the_form_set_is_refused(ep):
     refused = cross_site.post("/subscribe", form, headers={"Origin": "https://evil.example"})
     assert refused.status == 400
     assert "양식이 만료되었거나" in refused.body
+    opaque = Client(ep.port, cookies={"feedkit_csrf": cookie})   # a sandboxed frame, a data: URL
+    assert opaque.post("/subscribe", form, headers={"Origin": "null"}).status == 400
     assert rows(ep) == [] and ep.mails() == []
 
     # The refused form comes back with a fresh field that works with the browser's cookie.
