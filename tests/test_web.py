@@ -540,3 +540,14 @@ def test_a_temporary_smtp_failure_is_retried_and_a_refusal_is_logged_without_the
     text = "\n".join(r.getMessage() for r in caplog.records if r.name == "feedkit.web")
     assert "refused: 550 <recipient>: no such user" in text
     assert "gone@" not in text and "busy@" not in text
+
+
+def test_the_pages_carry_the_sites_branding(tmp_path):
+    site = {"logo": "https://www.brcn.go.kr/images/logo.png", "accent_color": "#00704a",
+            "contact_department": "홍보담당관", "contact_phone": "041-930-3114"}
+    with endpoint(tmp_path, site=site) as ep:
+        for path in ("/subscribe", "/confirm/nonsense"):
+            body = ep.client().get(path).body
+            assert '<img class="logo" src="https://www.brcn.go.kr/images/logo.png"' in body
+            assert "button { background: #00704a; }" in body
+            assert "홍보담당관" in body and "041-930-3114" in body

@@ -175,7 +175,7 @@ def _routes(app: Flask, state: WebState) -> None:
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["X-Robots-Tag"] = "noindex"
         resp.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return resp
 

@@ -40,14 +40,22 @@ def offered_languages(config: Config) -> tuple[str, ...]:
 def render_page(config: Config, name: str, language: str, **context) -> str:
     """Render ``web/<name>`` in ``language`` (the site's catalogs first, see
     :mod:`feedkit.i18n`) with the site and the digest's name at hand."""
+    from urllib.parse import urljoin
+
+    from markupsafe import Markup
+
     from feedkit import i18n
+    from feedkit.branding import brand_of, page_css
     from feedkit.digest.render import DigestRenderer
     from feedkit.templating import render
 
+    brand = brand_of(config)   # the index page's logo, accent colour and contact line
+    logo = urljoin(config.site.feed_url, brand.logo) if brand and brand.logo else ""
     return render(f"web/{name}", config.templates_dir,
                   i18n_language=i18n.for_config(config, language), site=config.site,
                   language=language, digest_title=DigestRenderer.title_for(config),
-                  language_name=language_name, **context)
+                  language_name=language_name, brand=brand, brand_css=Markup(page_css(brand)),
+                  logo=logo, **context)
 
 
 def language_name(tag: str) -> str:
