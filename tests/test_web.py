@@ -551,3 +551,41 @@ def test_the_pages_carry_the_sites_branding(tmp_path):
             assert '<img class="logo" src="https://www.brcn.go.kr/images/logo.png"' in body
             assert "button { background: #00704a; }" in body
             assert "홍보담당관" in body and "041-930-3114" in body
+
+
+def test_every_page_passes_the_nu_html_checker(ep, tmp_path):
+    import json
+    import subprocess
+
+    import tools
+
+    jar = tools.vnu_jar()
+    client = ep.client()
+    subscribe_and_confirm(ep, client, ADDRESS, ["세무과"])
+    sid = subscriber(ep, ADDRESS).id
+    confirm = path_of(confirm_link(ep.mails(1)[0]))
+    unsub = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    prefs = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    pages = {
+        "form": client.get("/subscribe").body,
+        "form-error": client.subscribe(ADDRESS, consent=False).body,
+        "sent": client.get("/subscribe/sent?lang=ko").body,
+        "confirm": client.get(confirm).body,
+        "confirmed": client.post(confirm).body,
+        "preferences": client.get(prefs).body,
+        "saved": client.post(prefs, {"action": "save", "categories": ["관광과"]}).body,
+        "unsubscribe": client.get(unsub).body,
+        "unsubscribed": client.post(unsub).body,
+        "gone": client.get(prefs).body,
+        "bad-link": client.get("/confirm/nonsense").body,
+    }
+    files = []
+    for name, body in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(body, encoding="utf-8")
+        files.append(str(path))
+    done = subprocess.run([tools.java(), "-jar", str(jar), "--format", "json", "--errors-only",
+                           *files], capture_output=True, text=True, timeout=300)
+    errors = [(m.get("url", "").rsplit("/", 1)[-1], m["message"])
+              for m in json.loads(done.stderr)["messages"] if m["type"] == "error"]
+    assert errors == []
