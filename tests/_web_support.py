@@ -174,15 +174,16 @@ DEPARTMENTS = ("세무과", "관광과", "세무과", "복지정책과", "세무
 
 
 def site_config(folder: Path, smtp_port: int, *, site: dict | None = None,
-                smtp: dict | None = None, **web):
+                smtp: dict | None = None, sections: dict | None = None, **web):
     extra = {"site": site} if site else {}
+    extra.update(sections or {})
     return config_for(folder, web={"url": WEB_URL, **web},
                       smtp={"port": smtp_port, "retries": 0, **(smtp or {})}, **extra)
 
 
 @contextmanager
 def endpoint(folder: Path, *, articles=None, site: dict | None = None, behaviour=None,
-             smtp: dict | None = None, **web):
+             smtp: dict | None = None, sections: dict | None = None, **web):
     """A running endpoint: a store with ``articles`` (default: 35 Korean articles, 세무과 15,
     관광과 10, 복지정책과 5, 도서관 5), waitress on a free loopback port, aiosmtpd for the
     emails."""
@@ -195,7 +196,7 @@ def endpoint(folder: Path, *, articles=None, site: dict | None = None, behaviour
     store_with(folder, articles).close()
     clock = Clock()
     with smtp_server(behaviour) as (handler, smtp_port):
-        config = site_config(folder, smtp_port, site=site, smtp=smtp, **web)
+        config = site_config(folder, smtp_port, site=site, smtp=smtp, sections=sections, **web)
         app = create_app(config, secret=SECRET, clock=clock.monotonic, now=clock)
         server = make_server(config, host="127.0.0.1", port=0, app=app)
         stop = threading.Event()

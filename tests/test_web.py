@@ -9,6 +9,7 @@ its 35 articles, the statuses from the double opt-in rules of issue 15.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 
 import pytest
@@ -589,3 +590,17 @@ def test_every_page_passes_the_nu_html_checker(ep, tmp_path):
     errors = [(m.get("url", "").rsplit("/", 1)[-1], m["message"])
               for m in json.loads(done.stderr)["messages"] if m["type"] == "error"]
     assert errors == []
+
+
+def test_the_form_offers_the_names_the_digest_shows_under_categories(tmp_path):
+    categories = {"names": {"세무 소식": ["세무과"], "생활 소식": ["복지정책과", "도서관"]},
+                  "exclude_from_digest": ["관광과"], "order": ["생활 소식"]}
+    with endpoint(tmp_path, sections={"categories": categories}) as ep:
+        page = ep.client().get("/subscribe")
+        offered = [(d, n) for d, n in re.findall(
+            r'value="([^"]+)"> [^<]+ <span class="count">\(소식 (\d+)건\)', page.body)]
+        # 생활 소식 gathers 복지정책과 5 + 도서관 5 and comes first by [categories] order;
+        # 관광과 is kept out of the digest, so nobody can choose it.
+        assert offered == [("생활 소식", "10"), ("세무 소식", "15")]
+        ep.client().subscribe(ADDRESS, ["생활 소식", "관광과"])
+        assert subscriber(ep, ADDRESS).categories == ("생활 소식",)

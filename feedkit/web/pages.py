@@ -20,13 +20,22 @@ class Department:
 
 
 def departments(store, config: Config, now: datetime) -> list[Department]:
-    """Every department with published articles and how many: ``[digest] categories`` first,
-    in that order (the digest's own section order), then the rest largest first."""
+    """What a reader can choose, with its published article count: the names the digest's
+    sections carry (``[categories]`` shown names, each gathering its departments; those kept
+    out of the digest are not offered), ``[categories] order`` and ``[digest] categories``
+    first, in that order, then the rest largest first. Personal digests match a choice
+    against these names (and the departments themselves)."""
+    from feedkit.categories import category_map
     from feedkit.publication import visible_until
 
-    counts = {c.name: c.count for c in store.categories(visible_until(config, now))}
-    first = [n for n in config.digest.categories if n in counts]
-    rest = [n for n in counts if n not in first]
+    cmap = category_map(config)
+    counts: dict[str, int] = {}
+    for c in store.categories(visible_until(config, now)):
+        if cmap.in_digest(c.name):
+            shown = cmap.shown(c.name)
+            counts[shown] = counts.get(shown, 0) + c.count
+    first = [n for n in dict.fromkeys([*cmap.order, *config.digest.categories]) if n in counts]
+    rest = sorted((n for n in counts if n not in first), key=lambda n: (-counts[n], n))
     return [Department(n, counts[n]) for n in [*first, *rest]]
 
 
