@@ -25,8 +25,10 @@ def web(obj: Context, host: str, port: int) -> None:
     """
     import logging
 
+    from feedkit.mail.message import sender
     from feedkit.web.server import quiet_logging, serve
 
+    sender(obj.config)   # no From for the confirmation emails: refuse now, not 503 per request
     quiet_logging()
     if obj.verbosity > 0:
         logging.getLogger("feedkit.web").setLevel(logging.INFO)

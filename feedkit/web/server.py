@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from feedkit.config import Config
-from feedkit.errors import FeedkitError
+from feedkit.errors import FeedkitError, UsageError
 
 Log = Callable[[str], None]
 
@@ -42,6 +42,10 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
     except OSError as exc:
         raise FeedkitError(f"{host}:{port}: cannot listen: {exc.strerror or exc} "
                            "(is another server running? try --port)") from None
+    except ValueError:
+        # waitress resolves the host first and says only "Invalid host/port specified."
+        raise UsageError(f"--host: {host!r} is not an address of this machine (e.g. "
+                         "127.0.0.1, the loopback address behind the reverse proxy)") from None
 
 
 def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
