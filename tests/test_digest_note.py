@@ -177,3 +177,17 @@ max_html_bytes = {budget}
     assert "편집자의 말".encode() in html
     assert html.index("편집자의 말".encode()) < html.index(b'class="section')
     assert 0 < shown1 < shown0
+
+
+def test_a_note_file_that_is_not_utf8_is_refused_in_one_line(site, tmp_path):
+    """Korean Windows editors still save as CP949 by default: one line naming the file and the
+    fix, exit 2, not a UnicodeDecodeError."""
+    site.run("import")
+    note = tmp_path / "note.md"
+    note.write_bytes("연말 휴무 안내".encode("cp949"))
+    result = site.run("digest", "note", "--week", WEEK, "--file", str(note), ok=False)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)       # handled, not a crash
+    assert f"--file: {note}: not UTF-8" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no note" in site.run("digest", "note", "--week", WEEK).output

@@ -293,6 +293,16 @@ def digest_approve(obj: Context, week_text: str | None, today, now_text: str | N
         obj.warn("note: [digest] require_approval is off, so approvals change nothing yet")
 
 
+def _read_note(note_file) -> str:
+    """The --file text; a file in another encoding (CP949 from an older Windows editor) is a
+    usage error naming the file, not a UnicodeDecodeError."""
+    try:
+        return note_file.read()
+    except UnicodeDecodeError:
+        raise UsageError(f"--file: {note_file.name}: not UTF-8; save the note as UTF-8 "
+                         "and run the command again") from None
+
+
 @digest.command("note")
 @click.argument("text", required=False)
 @_week_options
@@ -334,7 +344,7 @@ def digest_note(obj: Context, text: str | None, week_text: str | None, today,
             set_note(store, week.label, "", now)
             obj.info(f"{week.label}: note cleared")
             return
-        markdown = check_note(note_file.read() if note_file is not None else text)
+        markdown = check_note(_read_note(note_file) if note_file is not None else text)
         set_note(store, week.label, markdown, now)
     obj.info(f"{week.label}: note saved ({len(markdown)} characters); see it with "
              f"'feedkit digest render --week {week.label} --html FILE' or 'feedkit serve'")
