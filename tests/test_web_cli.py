@@ -8,9 +8,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
-from _digest_support import smtp_server
+from _digest_support import Behaviour, smtp_server
 from _web_support import SECRET, Client, links_in, path_of
 from conftest import REPO, Site
 
@@ -81,11 +82,7 @@ def test_feedkit_web_without_url_or_secret_is_a_configuration_error(tmp_path, mo
 
 
 def test_a_stopping_server_first_sends_the_confirmations_it_has_queued(tmp_path):
-    import threading as _threading
-
-    from _digest_support import Behaviour
-
-    release = _threading.Event()
+    release = threading.Event()
     # The SMTP server holds the first RCPT until the test lets it go: the confirmation is still
     # queued (or being handed over) when SIGTERM arrives.
     behaviour = Behaviour(hook_rcpt=lambda _addr: release.wait(10))
@@ -116,4 +113,4 @@ def test_a_stopping_server_first_sends_the_confirmations_it_has_queued(tmp_path)
                 proc.communicate()
         assert proc.returncode == 0, err
         assert [m.rcpt for m in smtp.received] == [[ADDRESS]]
-    assert "not handled" not in err
+    assert "not handled" not in err and "Stopped." in out
