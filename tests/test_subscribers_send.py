@@ -291,3 +291,23 @@ def test_categories_shown_names_and_exclusions_apply_to_personal_digests(tmp_pat
     got = {r.rcpt[0]: r.message for r in server.received}
     assert _urls_in(got["shown@example.org"]) == _wanted("관광과", "도서관")
     assert _urls_in(got["raw@example.org"]) == _wanted("도서관")
+
+
+def test_an_edition_that_cannot_render_stops_the_run_before_anyone_is_logged(tmp_path):
+    """Editions render in the background while the first ones are sent; one that cannot be
+    made (here: the footer alone is over the size budget) stops the run with one line, and
+    nobody is logged as sending a message that never existed."""
+    with smtp_server() as (server, port):
+        path = write_config_toml(tmp_path, _toml(port).replace(
+            'audience = "subscribers"',
+            'audience = "subscribers"\nmax_html_bytes = 10000\nreason = "' + "x" * 9000 + '"'))
+        store = store_with(tmp_path, ARTICLES)
+        _add(store, "a@example.org", ["세무과"])
+        store.close()
+        r = CliRunner().invoke(cli, ["--config", str(path), "digest", "send", "--week",
+                                     "2024-W24"])
+    assert r.exit_code == 1, r.output
+    assert "not even one article fits" in r.stderr and "Traceback" not in r.output
+    assert server.received == []
+    with Store(tmp_path / "articles.db") as store:
+        assert store.db.execute("SELECT count(*) FROM send_log").fetchone()[0] == 0
