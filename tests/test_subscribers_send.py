@@ -311,3 +311,34 @@ def test_an_edition_that_cannot_render_stops_the_run_before_anyone_is_logged(tmp
     assert server.received == []
     with Store(tmp_path / "articles.db") as store:
         assert store.db.execute("SELECT count(*) FROM send_log").fetchone()[0] == 0
+
+
+def test_with_the_web_endpoint_each_reader_gets_their_own_signed_links(tmp_path):
+    """[web] url: List-Unsubscribe is the reader's own one-click https link (then the mailto of
+    [digest] unsubscribe), and the footer carries it and the preferences link; each token
+    reads back (feedkit.subscribers.tokens, the endpoint's own reader) as that subscriber."""
+    from feedkit.subscribers.tokens import read_token
+
+    secret = os.environ["FEEDKIT_SECRET"]
+    with smtp_server() as (server, port):
+        config = _config(tmp_path, port, web={"url": "https://news.example.org/list/"})
+        store = store_with(tmp_path, ARTICLES)
+        ids = {a: _add(store, a, ["세무과"]) for a in ("a@example.org", "b@example.org")}
+        send_subscribers(config, store, WEEK, now=NOW)
+        store.close()
+    assert len(server.received) == 2
+    for r in server.received:
+        sid, msg = ids[r.rcpt[0]], r.message
+        head = " ".join(str(msg["List-Unsubscribe"]).split())
+        found = re.fullmatch(r"<https://news\.example\.org/list/unsubscribe/([\w.-]+)>, "
+                             r"<mailto:leave@lists\.example\.org>", head)
+        assert found, head
+        assert read_token(secret, "unsubscribe", found.group(1)) == sid
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = msg.get_body(("html",)).get_content()
+        text = msg.get_body(("plain",)).get_content()
+        pref = re.search(r'href="https://news\.example\.org/list/preferences/([\w.-]+)"', html)
+        assert read_token(secret, "preferences", pref.group(1)) == sid
+        assert f"https://news.example.org/list/unsubscribe/{found.group(1)}" in html + text
+        assert f"https://news.example.org/list/preferences/{pref.group(1)}" in text
+        assert "수신 설정 변경" in html and "u/" not in head   # not the [digest] https template

@@ -98,7 +98,7 @@ def _names_of(config: Config) -> Callable[[str], frozenset[str]]:
 
 def web_url(config: Config) -> str:
     """``[web] url`` (the subscription endpoint), or "" when there is none."""
-    return getattr(getattr(config, "web", None), "url", "") or ""
+    return config.web.url
 
 
 @dataclass
@@ -291,8 +291,7 @@ def count_bounces(config: Config, store, report: SubscriberReport,
 
 
 def bounce_limit(config: Config) -> int:
-    bounces = getattr(config, "bounces", None)
-    limit = getattr(bounces, "max_consecutive", 3)
+    limit = config.bounces.max_consecutive
     if limit < 1:
         raise ConfigError("[bounces] max_consecutive must be at least 1")
     return limit
