@@ -189,6 +189,11 @@ class DigestConfig:
         "A week's digest is sent only once an editor has approved it ('feedkit digest approve'); "
         "until then 'digest send' says 'waiting for approval' and exits 0. Test sends "
         "('digest send --to') never wait.", default=False)
+    audience: str = _doc(
+        "Who 'digest send' mails: 'list' (to, recipients_env, recipients_file: one digest for "
+        "everyone, e.g. to a list server's address) or 'subscribers' (the store's active "
+        "subscribers, each the departments they chose; see 'feedkit subscribers').",
+        default="list")
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,48 @@ class CategoriesConfig:
 
 
 @dataclass(frozen=True)
+class BouncesConfig:
+    max_consecutive: int = _doc(
+        "Permanent delivery failures (a 5xx at send time, or a hard-bounce report) in a row, "
+        "one per digest week, after which a subscriber is marked bounced and not mailed again; "
+        "a delivered digest starts the count again.", default=3)
+    host: str = _doc("IMAP server of the mailbox that receives bounce reports (the digest's "
+                     "envelope sender); empty: 'subscribers bounces' is not set up.", default="")
+    port: int = _doc("IMAP port (993 for tls = 'implicit', 143 otherwise).", default=993)
+    tls: str = _doc("'implicit' (IMAPS), 'starttls', or 'none' (only for a server on this "
+                    "machine: 127.0.0.1, ::1 or localhost).", default="implicit")
+    user: str = _doc("IMAP login name.", default="")
+    password_env: str = _doc("Environment variable holding the IMAP password.",
+                             default="FEEDKIT_BOUNCES_PASSWORD")
+    folder: str = _doc("Mailbox folder to read.", default="INBOX")
+    processed_folder: str = _doc("Move processed bounce reports into this folder (created if "
+                                 "missing); empty: leave them, flagged FeedkitProcessed.",
+                                 default="")
+    ca_file: str = _doc("PEM file of extra CA certificates to trust for the IMAP server; "
+                        "relative to config.toml.", default="")
+    timeout: float = _doc("Seconds to wait for the IMAP server.", default=30.0)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    url: str = _doc("Public https address of 'feedkit web' (e.g. https://news.example.org/list/): "
+                    "the links in confirmation emails and digests point here, and the index, "
+                    "archive and feed pages link to its /subscribe. Empty: no endpoint.",
+                    default="")
+    consent_version: str = _doc("Which wording of the consent notice the form shows; stored with "
+                                "each reader's consent. Raise it when you change "
+                                "web/notice.html.j2.", default="1")
+    address_limit: int = _doc("Confirmation emails one address can be sent per 24 hours (0: no "
+                              "limit); more requests get the same page and no email.", default=3)
+    client_limit: int = _doc("Subscribe form posts one client (IP address) may make per hour "
+                             "(0: no limit); more get '429 Too Many Requests'.", default=20)
+    proxy_hops: int = _doc("Reverse proxies in front of 'feedkit web' whose X-Forwarded-For, "
+                           "-Proto, -Host and -Prefix headers are trusted: 1 behind one nginx, "
+                           "0 when clients connect directly (then those headers are ignored).",
+                           default=0)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with paths already resolved against the config file's folder."""
 
@@ -277,6 +324,8 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     categories: CategoriesConfig = field(default_factory=CategoriesConfig)
+    bounces: BouncesConfig = field(default_factory=BouncesConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -319,6 +368,8 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "smtp": (SmtpConfig, False),
     "fetch": (FetchConfig, False),
     "categories": (CategoriesConfig, False),
+    "bounces": (BouncesConfig, False),
+    "web": (WebConfig, False),
 }
 
 
