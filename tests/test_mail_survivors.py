@@ -159,3 +159,37 @@ def test_held_counts_only_readers_still_pending_when_the_day_is_over_its_limit(t
         assert (second.sent, second.held) == ([], 1)
         assert "1 held for [smtp] max_per_day" in second.summary()
         assert sum(server.count_by_recipient().values()) == 2
+
+
+@pytest.mark.parametrize("reply, status, shown", [
+    (b"550 5.1.1 Empf\xe4nger unbekannt", "failed", "550 5.1.1 Empf\ufffdnger unbekannt"),
+    (b"451 4.3.0 Bitte sp\xe4ter", "deferred", "451 4.3.0 Bitte sp\ufffdter"),
+])
+def test_a_reply_that_is_not_utf8_is_recorded_readably_not_a_crash(tmp_path, reply, status,
+                                                                    shown):
+    """Older relays answer in Latin-1 ("Empfänger"): the reply is not valid UTF-8. The run goes
+    on, the good reader gets the week, and the stored reason shows the bad byte as U+FFFD."""
+    report, _rcpts, row = _run(tmp_path, reply, retries=1)   # type: ignore[arg-type]
+    assert report.sent == [GOOD]
+    assert (report.failed if status == "failed" else report.deferred) == [(BAD, shown)]
+    assert row[0] == status and row[2] == shown
+
+
+def test_an_unreachable_server_is_named_with_the_systems_reason(tmp_path):
+    """Nothing listens on the port: the run stops with one line naming the server and the
+    operating system's reason, as a person would look it up."""
+    import socket
+
+    from feedkit.errors import FeedkitError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]   # closed again: nothing listens there
+    config = config_for(tmp_path, smtp={"port": port}, digest={"to": [GOOD, BAD]})
+    store = store_with(tmp_path, korean_articles(4, W24))
+    with pytest.raises(FeedkitError) as caught:
+        send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
+    store.close()
+    line = str(caught.value)
+    assert line.startswith(f"cannot reach SMTP server 127.0.0.1:{port}: ConnectionRefusedError: ")
+    assert "Connection refused" in line and "\n" not in line

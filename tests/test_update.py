@@ -368,6 +368,25 @@ def test_attachments_are_labelled_in_the_site_language(site, tmp_path):
     assert "Attachments" in html and "첨부파일" not in html
 
 
+@pytest.mark.parametrize("language, label, other", [
+    ("", "첨부파일", "Attachments"),     # the default language is Korean
+    ("ko-KR", "첨부파일", "Attachments"),
+    ("en", "Attachments", "첨부파일"),
+])
+def test_the_attachments_heading_is_exactly_the_site_languages_word(site, tmp_path, language,
+                                                                   label, other):
+    board = Board(site, count=1, per_page=5)
+    config = write_config(tmp_path, [board_source(board)])
+    if language:
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("[site]\n", f'[site]\nlanguage = "{language}"\n'),
+                          encoding="utf-8")
+    assert run(config, "--no-build").exit_code == 0
+    (html,) = [r[0] for r in sqlite3.connect(tmp_path / "articles.db").execute(
+        "SELECT content_html FROM articles")]
+    assert f"<h3>{label}</h3>" in html and other not in html
+
+
 def test_a_removed_source_is_not_reported_forever(site, tmp_path):
     board = Board(site, count=2, per_page=5)
     site.page("/down/feed", "maintenance", status=503)
