@@ -177,16 +177,15 @@ _DIGEST_BRAND_CSS = """
 /* [site] logo, contact_* */
 .logo { display: block; height: 40px; width: auto; max-width: 100%; padding-bottom: 12px; }
 .contact { padding-top: 8px; }
+.contact-phone { white-space: nowrap; }
 """
 
 
 def brand_of(config) -> Brand | None:
     """The configured :class:`Brand` of a loaded config (checked when it was loaded)."""
     site = config.site
-    return make_brand(getattr(site, "logo", ""), getattr(site, "accent_color", ""),
-                      getattr(site, "accent_color_dark", ""),
-                      getattr(site, "contact_department", ""),
-                      getattr(site, "contact_address", ""), getattr(site, "contact_phone", ""))
+    return make_brand(site.logo, site.accent_color, site.accent_color_dark,
+                      site.contact_department, site.contact_address, site.contact_phone)
 
 
 def digest_css(brand: Brand | None) -> str:
@@ -215,7 +214,8 @@ def page_css(brand: Brand | None) -> str:
     if brand is None:
         return ""
     css = (".logo { display: block; height: 40px; width: auto; max-width: 100%; "
-           "margin: 0 0 .5rem; } footer.contact { margin-top: 2rem; font-size: .875rem; }")
+           "margin: 0 0 .5rem; } footer.contact { margin-top: 2rem; font-size: .875rem; } "
+           "footer.contact a { white-space: nowrap; }")
     if brand.accent:
         a, d = brand.accent, brand.accent_dark
         css += (f" a {{ color: {a}; }} header {{ border-bottom-color: {a}; }}"

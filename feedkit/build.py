@@ -184,18 +184,24 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
         from feedkit.digest.archive import plan_archive
 
         plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
-    return plan.commit(_withdrawn_outputs(config, store))
+    return plan.commit(_dropped_outputs(config, store))
 
 
-def _withdrawn_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
-    """Which files a build that no longer makes them must delete (see
-    :mod:`feedkit.withdrawals`): an archive week page whose articles were all withdrawn, and
-    the folder of a category left with withdrawn articles only. Without this they would stay
-    as last written, the withdrawn article in them. Other outputs that stop being made (a
-    category renamed by config) keep their last content, as before."""
+def _dropped_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
+    """Which files a build that no longer makes them must delete: an archive week page whose
+    articles were all withdrawn, the folder of a category left with withdrawn articles only
+    (:mod:`feedkit.withdrawals`), and that of a department ``[categories]`` now keeps out of
+    the feeds. Without this they would stay as last written, with what was taken out. Other
+    outputs that stop being made (a slug moved by config, a department gathered under a new
+    name) keep their last content, as before."""
+    from feedkit.categories import category_map
     from feedkit.withdrawals import withdrawn_only_slugs
 
     slugs = withdrawn_only_slugs(store)
+    cmap = category_map(config)
+    if cmap.hidden_from_feeds:
+        slugs |= {slug for name, slug in store.db.execute(
+            "SELECT category, slug FROM category_slugs") if not cmap.in_feeds(name)}
     archive = config.digest.archive
     if not slugs and not archive:
         return None

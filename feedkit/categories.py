@@ -198,5 +198,13 @@ def parse_categories(table: Mapping[str, object] | None) -> CategoryMap:
 
 
 def category_map(config) -> CategoryMap:
-    """The config's checked ``[categories]`` (the empty map when the section is absent)."""
-    return getattr(config, "categories", None) or CategoryMap()
+    """The config's ``[categories]`` as a :class:`CategoryMap` (checked when the config was
+    loaded; the empty map when the section is absent)."""
+    c = config.categories
+    if not (c.names or c.order or c.exclude_from_feeds or c.exclude_from_digest or c.exclude):
+        return CategoryMap()
+    return parse_categories({"names": {k: list(v) for k, v in c.names.items()},
+                             "order": list(c.order),
+                             "exclude_from_feeds": list(c.exclude_from_feeds),
+                             "exclude_from_digest": list(c.exclude_from_digest),
+                             "exclude": list(c.exclude)})

@@ -297,6 +297,9 @@ class OutputPlan:
         for key in stale:
             Path(key).unlink(missing_ok=True)
             self.report.removed.append(Path(key).relative_to(self.out_dir).as_posix())
+        for folder in sorted({Path(key).parent for key in stale}, reverse=True):
+            if folder != self.out_dir and not any(folder.iterdir()):
+                folder.rmdir()   # a category folder emptied by the above
         with self.store.transaction():
             self.store.record_outputs(recorded)
             self.store.db.executemany("DELETE FROM outputs WHERE path = ?",

@@ -98,3 +98,114 @@ def test_nothing_set_is_no_brand_and_the_contact_line_reads_in_order():
     assert contact.tel == "tel:0419303114"
     assert Contact(phone="+82 41-930-3114").tel == "tel:+82419303114"
     assert contact.items()[2] == ("041-930-3114", "tel:0419303114")
+
+
+# -- through the CLI: a branded site, its email, and templates copied before branding ----------
+
+from email import message_from_bytes  # noqa: E402
+from email.policy import default as default_policy  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from conftest import REPO, Site  # noqa: E402
+
+OLD_TEMPLATES = REPO / "tests" / "fixtures" / "templates-before-branding"
+LOGO = "https://www.brcn.go.kr/images/kor/common/logo.png"
+BRAND = f'''logo = "{LOGO}"
+accent_color = "#00704A"
+contact_department = "보령시청 홍보담당관"
+contact_address = "충청남도 보령시 성주산로 77"
+contact_phone = "041-930-3114"
+'''
+DIGEST = '''
+[digest]
+archive = true
+from = "보령시 소식 <news@example.org>"
+to = ["subscribers@lists.example.org"]
+unsubscribe = ["https://news.example.org/unsubscribe"]
+'''
+
+
+def branded(tmp_path: Path, brand: str = BRAND, extra: str = "") -> Site:
+    site = Site(tmp_path / "site", extra=DIGEST + extra)
+    site.edit_config(('timezone = "Asia/Seoul"\n', 'timezone = "Asia/Seoul"\n' + brand))
+    return site
+
+
+def inline_style(html: str, css_class: str) -> str:
+    """The style attribute of the first element with ``css_class``, without spaces."""
+    import lxml.html
+
+    [el] = lxml.html.document_fromstring(html).find_class(css_class)[:1]
+    return el.get("style", "").replace(" ", "")
+
+
+def render_email(site: Site) -> tuple[str, str]:
+    eml = site.root / "week.eml"
+    site.run("digest", "render", "--week", "2024-W51", "--eml", str(eml))
+    msg = message_from_bytes(eml.read_bytes(), policy=default_policy)
+    return (msg.get_body(("html",)).get_content(), msg.get_body(("plain",)).get_content())
+
+
+def test_the_brand_appears_in_the_index_the_archive_and_the_email(tmp_path):
+    site = branded(tmp_path)
+    site.run("import")
+    site.run("build", "--now", "2024-12-31T12:00")
+    contact_html = ('보령시청 홍보담당관 · 충청남도 보령시 성주산로 77 · '
+                    '<a href="tel:0419303114">041-930-3114</a>')
+    for page in ("index.html", "digest/index.html"):
+        text = (site.out / page).read_text(encoding="utf-8")
+        assert f'<img class="logo" src="{LOGO}" height="40" alt="보령시 새소식">' in text, page
+        assert contact_html in text, page
+        assert "a { color: #00704a; }" in text, page
+    week = (site.out / "digest" / "2024-W51.html").read_text(encoding="utf-8")
+    assert f'src="{LOGO}"' in week and '<p class="contact">' in week
+    assert ".eyebrow, .item-link, .more-link, .nav-link { color: #00704a; }" in week
+
+    html, text = render_email(site)
+    assert f'src="{LOGO}"' in html
+    # premailer inlined the accent into the elements themselves (Gmail ignores <style>)
+    assert "color:#00704a" in inline_style(html, "eyebrow")
+    assert "border-top-color:#00704a" in inline_style(html, "header")
+    assert 'href="tel:0419303114"' in html
+    assert "보령시청 홍보담당관 · 충청남도 보령시 성주산로 77 · 041-930-3114" in text
+
+
+def test_a_colour_without_contrast_stops_the_build_with_exit_2(tmp_path):
+    site = branded(tmp_path, 'accent_color = "#ffcc00"\n')
+    result = site.run("build", ok=False)
+    assert result.exit_code == 2
+    assert ("config.toml: [site] accent_color: #ffcc00 on white has a contrast ratio of "
+            "1.51:1") in result.stderr   # by hand: L(#ffcc00) = 0.644, 1.05 / 0.694
+    assert "Traceback" not in result.output
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file()}
+
+
+def test_templates_copied_before_branding_still_build_the_same_site(tmp_path):
+    """A site that copied the templates before branding (and before the catalogs) gets the
+    same bytes from them as from the bundled ones when it sets no brand."""
+    plain = Site(tmp_path / "bundled", extra=DIGEST)
+    copied = Site(tmp_path / "copied", extra=DIGEST)
+    copied.edit_config(('out = "public"\n',
+                        f'out = "public"\ntemplates = "{OLD_TEMPLATES.as_posix()}"\n'))
+    for site in (plain, copied):
+        site.run("import")
+        site.run("build", "--now", "2024-12-31T12:00")
+    assert _files(copied.out) == _files(plain.out)
+    assert render_email(copied) == render_email(plain)
+
+
+def test_old_templates_with_a_brand_render_and_take_the_accent(tmp_path):
+    """The old digest.css knows nothing of [site] accent_color, yet the email takes it (the
+    brand's CSS is appended); the old pages simply show no logo."""
+    site = branded(tmp_path, extra="")
+    site.edit_config(('out = "public"\n',
+                      f'out = "public"\ntemplates = "{OLD_TEMPLATES.as_posix()}"\n'))
+    site.run("import")
+    site.run("build", "--now", "2024-12-31T12:00")
+    assert "logo" not in (site.out / "index.html").read_text(encoding="utf-8")
+    html, _ = render_email(site)
+    assert "color:#00704a" in inline_style(html, "eyebrow")

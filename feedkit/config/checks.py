@@ -138,6 +138,7 @@ def check_config(config: Config, name: str) -> None:
         _check_source_fetching(src, where)
     _check_fetch(config.fetch, name)
     _check_digest(config, name)
+    _check_editorial_look(config, name)
 
 
 LIST_SELECTOR_KEYS = ("item", "title", "link", "date", "department", "summary", "image", "author")
@@ -314,3 +315,19 @@ def _check_digest(config: Config, name: str) -> None:
                                                   digest.recipients_env):
         raise ConfigError(f"{name}: [digest] recipients_env: {digest.recipients_env!r} is not "
                           "an environment variable name")
+
+
+def _check_editorial_look(config: Config, name: str) -> None:
+    """[site] branding (contrast, https logo) and [categories] (see feedkit.branding and
+    feedkit.categories, which say what is wrong; here the file name is put in front)."""
+    from feedkit.branding import brand_of
+    from feedkit.categories import category_map
+
+    try:
+        brand_of(config)
+        cmap = category_map(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if cmap.order and config.digest.categories:
+        raise ConfigError(f"{name}: [digest] categories: [categories] order replaces it; "
+                          "keep one of the two")

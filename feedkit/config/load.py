@@ -137,6 +137,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
         return tuple(value)
+    if origin is dict and typing.get_origin(typing.get_args(hint)[1]) is tuple:
+        if not isinstance(value, dict):   # [categories.names]: a table of lists
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return {k: _coerce(v, typing.get_args(hint)[1], f"{where}.{k}")
+                for k, v in value.items()}
     if origin is dict:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigError(f"{where}: expected a table of strings, got {value!r}")

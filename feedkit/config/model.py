@@ -39,6 +39,18 @@ class SiteConfig:
                          default="Asia/Seoul")
     author: str = _doc("Feed author name (defaults to the title).", default="")
     email: str = _doc("Contact address shown as the feed author's email.", default="")
+    # -- branding (README "Branding"): all off by default --------------------------------------
+    logo: str = _doc("https:// URL of the city's logo image, shown at the top of the email, "
+                     "the index page and the archive (40 px high).", default="")
+    accent_color: str = _doc("Hex colour (#0b57d0) of links, the header rule and the button; "
+                             "needs 4.5:1 contrast on white (WCAG AA).", default="")
+    accent_color_dark: str = _doc("Its dark-mode version (4.5:1 on #161b22); default: the "
+                                  "accent lightened until it passes.", default="")
+    contact_department: str = _doc("Responsible department, in the contact line at the "
+                                   "bottom of the email, the index page and the archive.",
+                                   default="")
+    contact_address: str = _doc("Postal address for the contact line.", default="")
+    contact_phone: str = _doc("Phone number for the contact line (a tel: link).", default="")
 
 
 @dataclass(frozen=True)
@@ -235,6 +247,23 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class CategoriesConfig:
+    """[categories]: the categories as the city shows them (README "Categories")."""
+
+    names: dict[str, tuple[str, ...]] = _doc(
+        "[categories.names]: shown name = the departments it gathers (\"*\" matches any "
+        "characters); the feed keeps the URL of the list's first department.",
+        default_factory=dict)
+    order: tuple[str, ...] = _doc("Shown names first in the index, feed pages and digest, in "
+                                  "this order; the rest by size.", default=())
+    exclude_from_feeds: tuple[str, ...] = _doc("Shown names left out of every feed and the "
+                                               "pages (no category feed).", default=())
+    exclude_from_digest: tuple[str, ...] = _doc("Shown names left out of the digest and its "
+                                                "archive.", default=())
+    exclude: tuple[str, ...] = _doc("Shown names left out of both.", default=())
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with paths already resolved against the config file's folder."""
 
@@ -247,6 +276,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    categories: CategoriesConfig = field(default_factory=CategoriesConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -288,6 +318,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "digest": (DigestConfig, False),
     "smtp": (SmtpConfig, False),
     "fetch": (FetchConfig, False),
+    "categories": (CategoriesConfig, False),
 }
 
 

@@ -9,7 +9,7 @@ measures an HTML part as it is sent (base64, CRLF lines, the message policy's fo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -50,8 +50,8 @@ _LOCAL_OFFICE = re.compile(r"\S(읍|면|동)$")
 def group_sections(articles: Sequence[Article], order: Sequence[str],
                    language: str | i18n.Language,
                    slug_overrides: dict[str, str] | None = None,
-                   fold_below: int = 0, shown: Callable[[str], str] | None = None
-                   ) -> tuple[Section, ...]:
+                   fold_below: int = 0, shown: Callable[[str], str] | None = None,
+                   keep: Collection[str] = ()) -> tuple[Section, ...]:
     """Group by category: the configured ``order`` first, then by size (largest first), then
     by name; articles without a category last. Inside a group the input order (newest first)
     is kept.
@@ -62,7 +62,8 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
     sections (one small section keeps its own name); configured ``order`` never folds.
 
     ``shown`` maps a department to the name it is shown under (``[categories] names``); a
-    section gathering several departments says on each item which one it came from."""
+    section gathering several departments says on each item which one it came from. Names in
+    ``keep`` (the ones ``[categories]`` sets) never fold: the city chose them."""
     from feedkit.slugs import category_slugs
 
     groups: dict[str, list[Article]] = {}
@@ -72,7 +73,8 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
     lang = i18n.get(language) if isinstance(language, str) else language
     ko = is_korean(lang.tag)
     small = [n for n in groups
-             if n and n not in rank and fold_below > 1 and len(groups[n]) < fold_below]
+             if n and n not in rank and n not in keep and fold_below > 1
+             and len(groups[n]) < fold_below]
     local = [n for n in small if ko and _LOCAL_OFFICE.search(n)]
     rest = [n for n in small if n not in local]
     folded: dict[str, list[str]] = {}
@@ -138,7 +140,8 @@ def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Dige
     return Digest(week, group_sections(articles, cmap.order or config.digest.categories,
                                        i18n.for_config(config), config.feeds.category_slugs,
                                        config.digest.fold_below,
-                                       shown=cmap.shown if cmap.names else None))
+                                       shown=cmap.shown if cmap.names else None,
+                                       keep={name for name, _ in cmap.names}))
 
 
 def allocate(sections: Sequence[Section], budget: int | None, per_section: int = 0) -> list[int]:
