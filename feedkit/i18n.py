@@ -21,9 +21,11 @@ is enough.
 
 Python code translates either with an explicit :class:`Language` (``lang = for_config(config)``,
 ``lang._("...")``) or with this module's ``_``/``ngettext``/``pgettext``, which use the language
-made active with :func:`activate` (English when none is). Templates get ``_``, ``gettext``,
-``ngettext``, ``pgettext`` and ``{% trans %}`` from Jinja2's i18n extension
-(:mod:`feedkit.templating`).
+made active with :func:`activate` (English when none is). The CLI activates the site's language
+for the command it runs; a new thread (a web server's request handler) starts with none active,
+so code there activates one per request (a subscriber's own language, say) or uses a Language.
+Templates get ``_``, ``gettext``, ``ngettext``, ``pgettext`` and ``{% trans %}`` from Jinja2's
+i18n extension (:mod:`feedkit.templating`).
 """
 
 from __future__ import annotations

@@ -209,3 +209,29 @@ def test_old_templates_with_a_brand_render_and_take_the_accent(tmp_path):
     assert "logo" not in (site.out / "index.html").read_text(encoding="utf-8")
     html, _ = render_email(site)
     assert "color:#00704a" in inline_style(html, "eyebrow")
+
+
+def test_branded_pages_and_email_are_valid_html(tmp_path):
+    """The Nu HTML Checker finds nothing in the branded pages, and in the email only what the
+    unbranded one already has (the Outlook namespaces and legacy table attributes)."""
+    import json
+    import subprocess
+
+    import tools
+    from test_digest_clients import LEGACY_EMAIL
+
+    jar = tools.vnu_jar()
+    site = branded(tmp_path)
+    site.run("import")
+    site.run("build", "--now", "2024-12-31T12:00")
+    html, _ = render_email(site)
+    email = tmp_path / "email.html"
+    email.write_text(html, encoding="utf-8")
+    pages = [site.out / "index.html", site.out / "digest" / "index.html",
+             site.out / "digest" / "2024-W51.html"]
+    done = subprocess.run([tools.java(), "-jar", str(jar), "--format", "json", "--errors-only",
+                           *map(str, [*pages, email])], capture_output=True, text=True,
+                          timeout=300)
+    errors = [m for m in json.loads(done.stderr)["messages"] if m["type"] == "error"
+              and not (m["url"].endswith("email.html") and LEGACY_EMAIL.search(m["message"]))]
+    assert errors == []

@@ -354,3 +354,42 @@ def test_a_command_that_loads_the_config_speaks_the_sites_language_until_it_ends
         assert obj.config.site.language == "ko"
         assert i18n._("Unsubscribe") == "수신 거부"
     assert i18n._("Unsubscribe") == "Unsubscribe"
+
+
+# Names, not words: the feed formats and their media types.
+_NOT_WORDS = {"rss", "atom", "json", "RSS", "Atom", "JSON Feed", "application/rss+xml",
+              "application/atom+xml", "application/feed+json"}
+
+
+def test_bundled_templates_have_no_plain_words():
+    """Every word a bundled template writes is a message: no text between the tags and no
+    string constant in an expression outside _()/ngettext()/pgettext()/{% trans %} (read from
+    Jinja2's own parse of each template, so a new plain string fails here, naming it)."""
+    from jinja2 import Environment, nodes
+
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    gettext = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
+    word = re.compile(r"[^\W\d_]{2,}")
+
+    def constants(node):
+        if (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name)
+                and node.node.name in gettext):
+            return
+        if isinstance(node, nodes.Const) and isinstance(node.value, str):
+            yield node.value
+        for child in node.iter_child_nodes():
+            yield from constants(child)
+
+    offenders = []
+    for path in sorted((REPO / "templates").glob("*.j2")):
+        tree = env.parse(path.read_text(encoding="utf-8"))
+        data = "".join(n.data for n in tree.find_all(nodes.TemplateData))
+        data = re.sub(r"<style.*?</style>|<!--.*?-->", " ", data, flags=re.S)
+        text = re.sub(r"<[^>]*>|&\w+;", " ", data)
+        offenders += [f"{path.name}: text {w!r}" for w in word.findall(text)
+                      if w not in _NOT_WORDS]
+        for node in [*tree.find_all(nodes.Output), *tree.find_all(nodes.Assign)]:
+            offenders += [f"{path.name}: {c!r}" for c in constants(node)
+                          if word.search(c) and c not in _NOT_WORDS]
+    assert not offenders, "\n".join(offenders)

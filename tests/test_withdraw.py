@@ -286,3 +286,34 @@ def test_migration_adds_the_table_to_an_older_store(tmp_path):
     tables = {r[0] for r in sqlite3.connect(path).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "withdrawn" in tables
+
+
+def test_a_week_with_other_news_keeps_its_page_and_digest_without_the_article(tmp_path):
+    """The archive page of a week (already sent or not) is rebuilt without the article, and
+    the digest rendered for that week from now on leaves it out."""
+    site = Site(tmp_path / "site", extra='''
+[digest]
+archive = true
+from = "보령시 소식 <news@example.org>"
+to = ["subscribers@lists.example.org"]
+unsubscribe = ["https://news.example.org/unsubscribe"]
+''')
+    week = tmp_path / "week.jsonl"
+    week.write_text("".join(json.dumps({"url": f"https://www.brcn.go.kr/news/{n}",
+                                        "title": title, "published": when},
+                                       ensure_ascii=False) + "\n"
+                            for n, title, when in [(1, "남는 소식", "2024-06-11 09:00"),
+                                                   (2, "철회할 소식", "2024-06-12 09:00")]),
+                    encoding="utf-8")
+    site.run("import", str(week))
+    site.run("build", "--now", "2024-06-20T12:00")
+    page = site.out / "digest" / "2024-W24.html"
+    assert "철회할 소식" in page.read_text(encoding="utf-8")
+    site.run("withdraw", "https://www.brcn.go.kr/news/2", "--reason", REASON,
+             "--now", "2024-06-20T12:00")
+    text = page.read_text(encoding="utf-8")
+    assert "남는 소식" in text and "철회할 소식" not in text
+    digest = site.run("digest", "render", "--week", "2024-W24", "--text", "-").stdout
+    assert "남는 소식" in digest and "철회할 소식" not in digest
+    archive_feed = (site.out / "digest" / "feed.xml").read_text(encoding="utf-8")
+    assert "남는 소식" in archive_feed and "철회할 소식" not in archive_feed
