@@ -317,3 +317,17 @@ unsubscribe = ["https://news.example.org/unsubscribe"]
     assert "남는 소식" in digest and "철회할 소식" not in digest
     archive_feed = (site.out / "digest" / "feed.xml").read_text(encoding="utf-8")
     assert "남는 소식" in archive_feed and "철회할 소식" not in archive_feed
+
+
+def test_withdrawing_the_last_article_says_the_site_was_not_rebuilt(site, tmp_path):
+    only = tmp_path / "only.jsonl"
+    only.write_text(json.dumps({"url": "https://a.example/1", "title": "하나뿐인 소식",
+                                "published": "2024-06-01"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    site.run("import", str(only))
+    site.run("build")
+    result = site.run("withdraw", "https://a.example/1", "--reason", "x", ok=False)
+    assert result.exit_code == 1
+    assert "withdrawn: 하나뿐인 소식" in result.stdout
+    assert "nothing is left to publish" in result.stderr and "was not rebuilt" in result.stderr
+    assert site.rows("SELECT count(*) FROM withdrawn") == [(1,)]

@@ -25,6 +25,12 @@ _OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_ty
 
 def _build(obj: Context, store, out_dir: Path | None, now) -> None:
     from feedkit.build import build as build_site
+    from feedkit.errors import FeedkitError
+
+    if store.is_empty():
+        raise FeedkitError(f"nothing is left to publish, so {out_dir or obj.config.out_dir} "
+                           "was not rebuilt and still shows the withdrawn article: take the "
+                           "published site down by hand, or add news and build")
 
     with obj.progress("build", unit="files rendered") as bar:
         report = build_site(obj.config, store, out_dir, progress=bar.advance, now=now)
