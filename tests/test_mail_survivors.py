@@ -193,3 +193,221 @@ def test_an_unreachable_server_is_named_with_the_systems_reason(tmp_path):
     line = str(caught.value)
     assert line.startswith(f"cannot reach SMTP server 127.0.0.1:{port}: ConnectionRefusedError: ")
     assert "Connection refused" in line and "\n" not in line
+
+
+# -- more of what a sender and a reader see (issue 12, second mutation run) -----------------
+
+
+def _send(tmp_path, readers, port, **kw):
+    smtp = {"port": port, **kw.pop("smtp", {})}
+    config = config_for(tmp_path, smtp=smtp, digest={"to": list(readers), **kw.pop("digest", {})})
+    store = store_with(tmp_path, kw.pop("articles", None) or korean_articles(4, W24))
+    try:
+        return send_week(config, store, kw.pop("week", WEEK), now=kw.pop("now", NOW),
+                         sleep=lambda s: None, **kw)
+    finally:
+        store.close()
+
+
+def test_message_ids_come_from_the_keyed_hash_and_the_dry_run_shows_the_same(tmp_path):
+    """A Message-ID is stored in the (committed) send log, so it is made from the reader's
+    keyed hash, never from the guessable address; the dry run plans the very Message-IDs the
+    send then uses. Both computed here with hashlib from the documented recipe."""
+    import hashlib as h
+
+    readers = [GOOD, BAD]
+    feed_url = "https://news.example.org/boryeong/"
+    with smtp_server() as (server, port):
+        planned = _send(tmp_path, readers, port, dry_run=True).planned
+        _send(tmp_path, readers, port)
+        got = {r.rcpt[0]: r.message["Message-ID"] for r in server.received}
+    for addr in readers:
+        keyed = h.sha256(f"{feed_url}\n2024-W24\n{_key(addr)}".encode()).hexdigest()[:24]
+        plain = h.sha256(f"{feed_url}\n2024-W24\npreview:{addr}".encode()).hexdigest()[:24]
+        assert got[addr] == f"<digest.2024-W24.{keyed}@example.org>"
+        assert plain not in got[addr]
+    assert planned == [(a, got[a]) for a in readers]
+
+
+def test_a_temporary_reply_naming_the_address_is_stored_without_it(tmp_path):
+    report, _rcpts, row = _run(tmp_path, f"451 4.2.2 <{BAD}>: mailbox full, try later",
+                               retries=0)
+    assert row[0] == "deferred" and BAD not in row[2] and "mailbox full" in row[2]
+    (addr, why), = report.deferred
+    assert addr == BAD and BAD not in why
+
+
+def test_with_verbose_each_reader_sent_and_each_retry_gets_a_line(tmp_path):
+    from _digest_support import SITE_AND_SENDER_TOML, write_config_toml
+    from click.testing import CliRunner
+
+    from feedkit.cli import cli
+
+    seen: dict[str, int] = {}
+
+    def on_rcpt(addr):
+        seen[addr] = seen.get(addr, 0) + 1
+        return "451 4.3.0 try later" if addr == BAD and seen[addr] == 1 else None
+
+    with smtp_server(Behaviour(on_rcpt=on_rcpt)) as (_server, port):
+        write_config_toml(tmp_path, SITE_AND_SENDER_TOML + f"""\
+to = ["{GOOD}", "{BAD}"]
+unsubscribe = "mailto:leave@lists.example.org"
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+retry_delay = 0.01
+connections = 1
+""")
+        store_with(tmp_path, korean_articles(4, W24)).close()
+        result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.toml"), "-v",
+                                          "digest", "send", "--week", "2024-W24"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"sent to {GOOD}" in lines and f"sent to {BAD}" in lines
+    assert f"{BAD}: 451 4.3.0 try later; retrying" in lines
+
+
+@pytest.mark.parametrize("connections", [1, 2])
+def test_connections_is_the_number_of_client_connections_the_server_sees(tmp_path,
+                                                                          connections):
+    """A relay that takes one connection at a time gets one; two get two (40 readers: both
+    connections have work)."""
+    readers = [f"c{i:02d}@example.com" for i in range(40)]
+    peers: set[int] = set()
+    with smtp_server() as (server, port):
+        original = server.handle_RCPT
+
+        async def handle_RCPT(srv, session, envelope, address, options):
+            peers.add(session.peer[1])
+            return await original(srv, session, envelope, address, options)
+
+        server.handle_RCPT = handle_RCPT
+        report = _send(tmp_path, readers, port, smtp={"connections": connections})
+        assert server.count_by_recipient() == dict.fromkeys(readers, 1)
+    assert report.ok and len(peers) == connections
+
+
+def test_no_recipients_is_a_configuration_error_saying_what_to_set(tmp_path):
+    from feedkit.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        _send(tmp_path, [], 2525)
+    assert str(caught.value) == ("no recipients: set [digest] to, recipients_env or "
+                                 "recipients_file")
+
+
+def test_a_relay_that_goes_away_mid_run_is_one_line_with_what_was_and_was_not_sent(tmp_path):
+    """Six readers on one connection; the second is refused (550); while the fourth is handed
+    over the relay stops listening and drops the line. The run stops with one line: the relay
+    cannot be reached, 2 sent, 3 not sent (the refused one is neither), and run again."""
+    import socket
+
+    from _digest_support import RecordingHandler
+    from aiosmtpd.controller import Controller
+
+    from feedkit.errors import FeedkitError
+
+    readers = [f"g{i}@example.com" for i in range(6)]
+    holder: dict = {}
+
+    def on_data(rcpt, attempt):
+        if rcpt == readers[3]:
+            holder["controller"].server.close()   # no new connections from here on
+            return "disconnect"
+        return None
+
+    handler = RecordingHandler(Behaviour(
+        on_rcpt=lambda a: "550 5.1.1 no such user" if a == readers[1] else None,
+        on_data=on_data))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    holder["controller"] = controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with pytest.raises(FeedkitError) as caught:
+            _send(tmp_path, readers, port, smtp={"connections": 1, "retries": 2})
+    finally:
+        controller.stop()
+    line = str(caught.value)
+    assert line.startswith(f"cannot reach SMTP server 127.0.0.1:{port}: ")
+    assert line.endswith("; 2 sent, 3 not sent (run 'feedkit digest send' again to continue)")
+    assert sorted(handler.count_by_recipient()) == [readers[0], readers[2]]
+
+
+def test_an_article_dated_after_the_send_time_is_not_mailed(tmp_path):
+    """Sending the week early (Thursday noon): the articles dated later that week are not in
+    the email yet ([build] publish_future is off)."""
+    articles = korean_articles(7, W24)
+    now = datetime(2024, 6, 13, 12, 0, tzinfo=SEOUL)
+    with smtp_server() as (server, port):
+        report = _send(tmp_path, [GOOD], port, articles=articles, now=now)
+        (got,) = server.received
+    text = got.message.get_body(("plain",)).get_content()
+    shown = {a.title for a in articles if a.title in text}
+    assert shown == {a.title for a in articles if a.published <= now}
+    assert 0 < len(shown) < len(articles) and report.sent == [GOOD]
+
+
+def test_the_dry_run_summary_says_dry_run_and_counts_the_already_sent(tmp_path):
+    with smtp_server() as (_server, port):
+        _send(tmp_path, [GOOD], port)
+        dry = _send(tmp_path, [GOOD, BAD, "reader2@example.com"], port, dry_run=True)
+    assert dry.summary() == ("2024-W24: dry run, would send to 2 of 3 recipient(s) "
+                             "(1 already sent); nothing sent")
+
+
+def test_a_missing_secret_is_reported_even_for_a_week_with_nothing_to_send(tmp_path,
+                                                                            monkeypatch):
+    """A scheduled job set up without $FEEDKIT_SECRET fails on its first run, not on the first
+    week that happens to have articles."""
+    from feedkit.errors import ConfigError
+
+    monkeypatch.delenv("FEEDKIT_SECRET")
+    with pytest.raises(ConfigError, match=r"^\$FEEDKIT_SECRET is not set"):
+        _send(tmp_path, [GOOD], 2525, week=Week.parse("2024-W30", SEOUL))
+
+
+def test_below_the_daily_limit_nobody_is_held(tmp_path):
+    with smtp_server() as (_server, port):
+        report = _send(tmp_path, [GOOD, BAD], port, smtp={"max_per_day": 100})
+    assert (len(report.sent), report.held) == (2, 0)
+    assert "held" not in report.summary()
+
+
+def test_a_sent_readers_log_row_keeps_no_error_even_after_a_retry(tmp_path):
+    first = {"done": False}
+
+    def on_rcpt(addr):
+        if addr == BAD and not first["done"]:
+            first["done"] = True
+            return "451 4.3.0 try later"
+        return None
+
+    with smtp_server(Behaviour(on_rcpt=on_rcpt)) as (_server, port):
+        report = _send(tmp_path, [GOOD, BAD], port)
+    assert sorted(report.sent) == sorted([GOOD, BAD])
+    with sqlite3.connect(tmp_path / "articles.db") as db:
+        rows = dict(((r, (s, n, e)) for r, s, n, e in db.execute(
+            "SELECT recipient, status, attempts, error FROM send_log WHERE week = '2024-W24'")))
+    assert rows == {_key(GOOD): ("sent", 1, ""), _key(BAD): ("sent", 2, "")}
+
+
+def test_progress_counts_the_readers_still_to_send(tmp_path):
+    """Two of eight readers had the week already: a log's progress lines count the six still
+    to send, at each quarter (2/6, 3/6, 5/6; the last line is the command's summary)."""
+    import io
+
+    from feedkit.progress import Progress
+
+    readers = [f"p{i}@example.com" for i in range(8)]
+    stream = io.StringIO()
+    with smtp_server() as (_server, port):
+        _send(tmp_path, readers[:2], port)
+        progress = Progress("send", stream=stream, tty=False, unit="recipients", min_total=4)
+        _send(tmp_path, readers, port, smtp={"connections": 1}, progress=progress)
+    assert stream.getvalue() == ("send: 2/6 recipients\nsend: 3/6 recipients\n"
+                                 "send: 5/6 recipients\n")
