@@ -21,6 +21,7 @@ from pathlib import Path
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
 from feedkit.selection import article_filter
+from feedkit.subscribers.schema import MIGRATION as SUBSCRIBERS_MIGRATION
 from feedkit.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
@@ -106,6 +107,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 5: withdrawn articles, kept apart with the reason and the time (feedkit.withdrawn_table)
     WITHDRAWN_TABLE,
+    # 6: the subscribers feedkit runs itself (columns: feedkit/subscribers/schema.py).
+    SUBSCRIBERS_MIGRATION,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

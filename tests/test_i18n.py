@@ -301,6 +301,7 @@ _HANGUL_OK = {
     "feedkit/digest/compose.py": "recognises 읍·면·동 office names",
     "feedkit/config.py": "example values in the key documentation",
     "feedkit/slugs.py": "romanisation tables",
+    "feedkit/subscribers/listfile.py": "reads the Korean column names of a city's list (이메일)",
 }
 
 

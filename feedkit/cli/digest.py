@@ -158,6 +158,10 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     each recipient gets the week once. Temporary failures are retried with backoff; exits 3 if
     some recipients failed and the others have the week (from this run or an earlier one), 1 if
     nobody could be sent to. A week without articles sends nothing and exits 0.
+
+    With [digest] audience = "subscribers" each active subscriber gets the departments they
+    chose (nobody whose departments had no news gets anything), and permanent failures count
+    toward [bounces] max_consecutive.
     """
     from feedkit.config import check_placeholders
     from feedkit.mail.send import send_week
@@ -181,10 +185,13 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
                      f"); nothing sent")
             return
     label = f"{week.label} ({week.range_text(for_config(config))})"
+    send = send_week
+    if config.digest.audience == "subscribers":   # personal digests, see README "Subscribers"
+        from feedkit.subscribers.personal import send_subscribers as send
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
-        report = send_week(config, store, week, now=now, dry_run=dry_run,
-                           echo=obj.detail, progress=bar, connections=connections,
-                           max_per_second=max_per_second)
+        report = send(config, store, week, now=now, dry_run=dry_run,
+                      echo=obj.detail, progress=bar, connections=connections,
+                      max_per_second=max_per_second)
     # Addresses are personal data: normal output names readers by a short key only; -v
     # (for a person at a terminal, not a CI log) shows the addresses too.
     verbose = obj.verbosity > 0

@@ -139,6 +139,7 @@ def check_config(config: Config, name: str) -> None:
     _check_fetch(config.fetch, name)
     _check_digest(config, name)
     _check_editorial_look(config, name)
+    _check_bounces(config, name)
 
 
 LIST_SELECTOR_KEYS = ("item", "title", "link", "date", "department", "summary", "image", "author")
@@ -331,3 +332,31 @@ def _check_editorial_look(config: Config, name: str) -> None:
     if cmap.order and config.digest.categories:
         raise ConfigError(f"{name}: [digest] categories: [categories] order replaces it; "
                           "keep one of the two")
+AUDIENCES = ("list", "subscribers")
+IMAP_TLS_MODES = ("implicit", "starttls", "none")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _check_bounces(config: Config, name: str) -> None:
+    """[digest] audience and the [bounces] keys."""
+    if config.digest.audience not in AUDIENCES:
+        raise ConfigError(f"{name}: [digest] audience: expected one of {', '.join(AUDIENCES)}, "
+                          f"got {config.digest.audience!r}")
+    b = config.bounces
+    if b.max_consecutive < 1:
+        raise ConfigError(f"{name}: [bounces] max_consecutive: must be at least 1, got "
+                          f"{b.max_consecutive}")
+    if b.tls not in IMAP_TLS_MODES:
+        raise ConfigError(f"{name}: [bounces] tls: expected one of {', '.join(IMAP_TLS_MODES)}, "
+                          f"got {b.tls!r}")
+    if b.tls == "none" and b.host and not (b.host in _LOCAL_HOSTS or b.host.startswith("127.")):
+        raise ConfigError(f"{name}: [bounces] tls = \"none\" would send the mailbox password in "
+                          f"clear to {b.host}; use \"implicit\" or \"starttls\" (\"none\" is "
+                          "only for a server on this machine)")
+    if not 0 < b.port < 65536:
+        raise ConfigError(f"{name}: [bounces] port: not a TCP port: {b.port}")
+    if b.timeout <= 0:
+        raise ConfigError(f"{name}: [bounces] timeout: must be positive")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", b.password_env):
+        raise ConfigError(f"{name}: [bounces] password_env: {b.password_env!r} is not an "
+                          "environment variable name")

@@ -189,6 +189,11 @@ class DigestConfig:
         "A week's digest is sent only once an editor has approved it ('feedkit digest approve'); "
         "until then 'digest send' says 'waiting for approval' and exits 0. Test sends "
         "('digest send --to') never wait.", default=False)
+    audience: str = _doc(
+        "Who 'digest send' mails: 'list' (to, recipients_env, recipients_file: one digest for "
+        "everyone, e.g. to a list server's address) or 'subscribers' (the store's active "
+        "subscribers, each the departments they chose; see 'feedkit subscribers').",
+        default="list")
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,29 @@ class CategoriesConfig:
 
 
 @dataclass(frozen=True)
+class BouncesConfig:
+    max_consecutive: int = _doc(
+        "Permanent delivery failures (a 5xx at send time, or a hard-bounce report) in a row, "
+        "one per digest week, after which a subscriber is marked bounced and not mailed again; "
+        "a delivered digest starts the count again.", default=3)
+    host: str = _doc("IMAP server of the mailbox that receives bounce reports (the digest's "
+                     "envelope sender); empty: 'subscribers bounces' is not set up.", default="")
+    port: int = _doc("IMAP port (993 for tls = 'implicit', 143 otherwise).", default=993)
+    tls: str = _doc("'implicit' (IMAPS), 'starttls', or 'none' (only for a server on this "
+                    "machine: 127.0.0.1, ::1 or localhost).", default="implicit")
+    user: str = _doc("IMAP login name.", default="")
+    password_env: str = _doc("Environment variable holding the IMAP password.",
+                             default="FEEDKIT_BOUNCES_PASSWORD")
+    folder: str = _doc("Mailbox folder to read.", default="INBOX")
+    processed_folder: str = _doc("Move processed bounce reports into this folder (created if "
+                                 "missing); empty: leave them, flagged FeedkitProcessed.",
+                                 default="")
+    ca_file: str = _doc("PEM file of extra CA certificates to trust for the IMAP server; "
+                        "relative to config.toml.", default="")
+    timeout: float = _doc("Seconds to wait for the IMAP server.", default=30.0)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with paths already resolved against the config file's folder."""
 
@@ -277,6 +305,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     categories: CategoriesConfig = field(default_factory=CategoriesConfig)
+    bounces: BouncesConfig = field(default_factory=BouncesConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -319,6 +348,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "smtp": (SmtpConfig, False),
     "fetch": (FetchConfig, False),
     "categories": (CategoriesConfig, False),
+    "bounces": (BouncesConfig, False),
 }
 
 

@@ -121,9 +121,15 @@ def load_digest(config: Config, store, week: Week, until: int | None = None) -> 
 
     from feedkit.digest.editorial import note
 
-    articles = [s.article for s in store.published_between(week.start, week.end)
-                if until is None or int(s.article.published.timestamp()) <= until]
-    return replace(make_digest(config, week, articles), note=note(store, week.label))
+    return replace(make_digest(config, week, week_articles(store, week, until)),
+                   note=note(store, week.label))
+
+
+def week_articles(store, week: Week, until: int | None = None) -> list[Article]:
+    """The articles of ``week`` published by ``until``, newest first: what a digest is made of
+    (personal digests filter them by department before :func:`make_digest`)."""
+    return [s.article for s in store.published_between(week.start, week.end)
+            if until is None or int(s.article.published.timestamp()) <= until]
 
 
 def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:

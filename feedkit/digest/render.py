@@ -47,6 +47,8 @@ TEMPLATE_FILES = [HTML_TEMPLATE, TEXT_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_T
 # Stands in for the recipient's own unsubscribe URL until the message is built. Only characters
 # that neither Jinja, premailer nor HTML escaping touch, and nothing an article could contain.
 UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/feedkit-8f3a1c"
+# The same for a subscriber's preferences page (personal digests, feedkit.subscribers.personal).
+PREFERENCES_PLACEHOLDER = "https://preferences.invalid/feedkit-2b7d90"
 
 
 def safe_url(url: str) -> str:
@@ -127,10 +129,14 @@ class EmailBody:
     def hidden(self) -> int:
         return self.total - self.shown
 
-    def personal(self, unsubscribe: str) -> tuple[str, str]:
-        """(html, text) with the recipient's unsubscribe URL filled in."""
-        return (self.html.replace(UNSUBSCRIBE_PLACEHOLDER, html_lib.escape(unsubscribe)),
-                self.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe))
+    def personal(self, unsubscribe: str, preferences: str = "") -> tuple[str, str]:
+        """(html, text) with the recipient's unsubscribe (and preferences) URL filled in."""
+        html, text = self.html, self.text
+        for placeholder, url in ((UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
+                                 (PREFERENCES_PLACEHOLDER, preferences)):
+            html = html.replace(placeholder, html_lib.escape(url))
+            text = text.replace(placeholder, url)
+        return html, text
 
 
 class DigestRenderer:
@@ -207,7 +213,7 @@ class DigestRenderer:
         }
 
     def context(self, digest: Digest, counts: list[int] | None, *, web: bool,
-                unsubscribe: str, nav: dict | None = None) -> dict:
+                unsubscribe: str, nav: dict | None = None, preferences: str = "") -> dict:
         from markupsafe import Markup
 
         counts = counts if counts is not None else [len(s.articles) for s in digest.sections]
@@ -255,6 +261,7 @@ class DigestRenderer:
             "digest_feed_url": (base + "digest/feed.xml") if not web else "feed.xml",
             "feed_url": base + "feed.xml",
             "unsubscribe_url": unsubscribe,
+            "preferences_url": preferences,   # a subscriber's own page (personal digests)
             "reason": self.reason(),
             "subscribe_url": self.config.digest.subscribe,
             "nav": {"prev": None, "next": None, **(nav or {})},
@@ -265,17 +272,19 @@ class DigestRenderer:
     # -- outputs ---------------------------------------------------------------------------
 
     def raw_html(self, digest: Digest, counts: list[int] | None = None, *, web: bool = False,
-                 unsubscribe: str = "", nav: dict | None = None) -> str:
+                 unsubscribe: str = "", nav: dict | None = None, preferences: str = "") -> str:
         from feedkit.templating import render
 
-        ctx = self.context(digest, counts, web=web, unsubscribe=unsubscribe, nav=nav)
+        ctx = self.context(digest, counts, web=web, unsubscribe=unsubscribe, nav=nav,
+                           preferences=preferences)
         return render(HTML_TEMPLATE, self.user_dir, i18n_language=self.lang, **ctx)
 
     def text(self, digest: Digest, counts: list[int] | None = None, *,
-             unsubscribe: str = "") -> str:
+             unsubscribe: str = "", preferences: str = "") -> str:
         from feedkit.templating import render
 
-        ctx = self.context(digest, counts, web=False, unsubscribe=unsubscribe)
+        ctx = self.context(digest, counts, web=False, unsubscribe=unsubscribe,
+                           preferences=preferences)
         return render(TEXT_TEMPLATE, self.user_dir, i18n_language=self.lang, **ctx)
 
     def web_page(self, digest: Digest, nav: dict | None = None) -> str:
@@ -285,28 +294,32 @@ class DigestRenderer:
         return self.raw_html(digest, web=True, unsubscribe="", nav=nav)
 
     def email(self, digest: Digest, *, unsubscribe: str | None = None,
-              reserve: int = 0) -> EmailBody:
+              reserve: int = 0, preferences: bool = False) -> EmailBody:
         """The inlined email HTML and its text part, capped to ``[digest] max_html_bytes``.
 
         ``unsubscribe``: the link shown in the footer; default the placeholder that
         :meth:`EmailBody.personal` fills in. ``reserve``: bytes to keep free per placeholder
         occurrence (see :func:`link_reserve`). The budget counts the HTML part as a mail client
         decodes it from the wire (:func:`sent_size`), not the string rendered here.
+        ``preferences``: the footer also links to the reader's preferences page
+        (:data:`PREFERENCES_PLACEHOLDER`, filled in per reader; ``reserve`` covers it too).
         """
         cfg = self.config.digest
         link = UNSUBSCRIBE_PLACEHOLDER if unsubscribe is None else unsubscribe
+        prefs = PREFERENCES_PLACEHOLDER if preferences else ""
         budget = cfg.max_html_bytes
 
         def attempt(n: int | None) -> tuple[str, list[int], int]:
             counts = allocate(digest.sections, n, cfg.max_items)
-            out = inline_css(self.raw_html(digest, counts, unsubscribe=link))
-            size = sent_size(out) + reserve * out.count(link)
+            out = inline_css(self.raw_html(digest, counts, unsubscribe=link, preferences=prefs))
+            slots = out.count(link) + (out.count(prefs) if prefs else 0)
+            size = sent_size(out) + reserve * slots
             return out, counts, size
 
         html, counts, size = attempt(None)
         if size > budget:
             html, counts = self._fit(digest, attempt, sum(counts), size, budget)
-        text = self.text(digest, counts, unsubscribe=link)
+        text = self.text(digest, counts, unsubscribe=link, preferences=prefs)
         return EmailBody(html, text, sum(counts), digest.total, counts)
 
 

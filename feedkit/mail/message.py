@@ -14,7 +14,7 @@ import hmac
 import html as html_lib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -23,7 +23,13 @@ from urllib.parse import quote, urlsplit
 
 from feedkit.config import Config
 from feedkit.digest.compose import HTML_PART, MESSAGE_POLICY, Digest
-from feedkit.digest.render import UNSUBSCRIBE_PLACEHOLDER, EmailBody, is_personal, shown_unsubscribe
+from feedkit.digest.render import (
+    PREFERENCES_PLACEHOLDER,
+    UNSUBSCRIBE_PLACEHOLDER,
+    EmailBody,
+    is_personal,
+    shown_unsubscribe,
+)
 from feedkit.digest.week import Week
 from feedkit.errors import ConfigError, FeedkitError
 
@@ -112,13 +118,18 @@ def _ascii_url(url: str) -> str:
 
 
 def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
-                  recipient: str, when: datetime, *, key: str | None = None) -> EmailMessage:
+                  recipient: str, when: datetime, *, key: str | None = None,
+                  urls: list[str] | None = None,
+                  extra: Mapping[str, str] | None = None) -> EmailMessage:
     """``multipart/alternative`` (text, then HTML), UTF-8, with the list headers. ``key`` is
-    the reader's send-log key (see :func:`message_id`)."""
+    the reader's send-log key (see :func:`message_id`). ``urls`` (a subscriber's own
+    List-Unsubscribe URLs, the shown one first) replace those of ``[digest] unsubscribe``;
+    ``extra`` fills other placeholders (the preferences link)."""
     frm = sender(config)
-    urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
+    if urls is None:
+        urls = unsubscribe_urls(config.digest.unsubscribe, recipient)
     link = shown_unsubscribe(urls)
-    html, text = body.personal(link)
+    html, text = body.personal(link, (extra or {}).get(PREFERENCES_PLACEHOLDER, ""))
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = frm
     msg["To"] = header_address(recipient)
@@ -178,7 +189,7 @@ class MessageFactory:
         self._heads: dict[bool, dict[str, bytes]] = {}
         self.post = b""
         if self.templates and any(u.startswith("https:") for u in self.templates):
-            self.post = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+            self.post = _ONE_CLICK
         self.fixed_unsubscribe = (None if self.personal_urls or not self.templates
                                   else self._unsubscribe_header(list(self.templates)))
         # Line ends become CRLF once here, not in every message (a personal link has none).
@@ -214,10 +225,17 @@ class MessageFactory:
             return b"To: " + to.encode("ascii") + b"\r\n"
         return self._header("To", to, policy)
 
-    def message(self, recipient: str, key: str | None) -> tuple[str, bytes]:
-        """(Message-ID, the message's bytes) for one reader."""
-        urls = (unsubscribe_urls(self.templates, recipient) if self.personal_urls
-                else list(self.templates))
+    def message(self, recipient: str, key: str | None, *, urls: list[str] | None = None,
+                extra: Mapping[str, str] | None = None) -> tuple[str, bytes]:
+        """(Message-ID, the message's bytes) for one reader; ``urls`` and ``extra`` as for
+        :func:`build_message` (a subscriber's own links)."""
+        fixed, post = self.fixed_unsubscribe, self.post
+        if urls is None:
+            urls = (unsubscribe_urls(self.templates, recipient) if self.personal_urls
+                    else list(self.templates))
+        else:
+            fixed = None
+            post = _ONE_CLICK if any(u.startswith("https:") for u in urls) else b""
         link = shown_unsubscribe(urls)
         mid = message_id(self.config, self.week, recipient, self.frm.domain, key=key)
         to = header_address(recipient)
@@ -229,20 +247,25 @@ class MessageFactory:
         out += [head["subject"], head["date"], b"Message-ID: " + mid.encode() + b"\r\n",
                 head["list-id"]]
         if urls:
-            out.append(self.fixed_unsubscribe or self._unsubscribe_header(urls))
-            out.append(self.post)
+            out.append(fixed or self._unsubscribe_header(urls))
+            out.append(post)
+        values = {UNSUBSCRIBE_PLACEHOLDER: link, **(extra or {})}
         bound = boundary.encode()
         out += [b"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
                 b"Content-Type: multipart/alternative;\r\n boundary=\"", bound, b"\"\r\n\r\n",
                 b"--", bound, b"\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
-                b"Content-Transfer-Encoding: base64\r\n\r\n", self.text_part.encode(link),
+                b"Content-Transfer-Encoding: base64\r\n\r\n", self.text_part.encode(values),
                 b"\r\n--", bound, b"\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
                 b"Content-Transfer-Encoding: base64\r\nMIME-Version: 1.0\r\n\r\n",
-                self.html_part.encode(html_lib.escape(link)), b"\r\n--", bound, b"--\r\n"]
+                self.html_part.encode({k: html_lib.escape(v) for k, v in values.items()}),
+                b"\r\n--", bound, b"--\r\n"]
         return mid, b"".join(out)
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_ONE_CLICK = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+# Where a part holds a personal link: the unsubscribe and the preferences placeholders.
+_SLOTS = re.compile(f"({re.escape(UNSUBSCRIBE_PLACEHOLDER)}|{re.escape(PREFERENCES_PLACEHOLDER)})")
 
 
 # RFC 5322 dot-atom local part and a host name: nothing the header folder would quote or encode.
@@ -257,11 +280,13 @@ def _crlf(text: str) -> str:
 class _Base64Part:
     """One text part's body as the email package encodes it (every line end CRLF, a final
     CRLF, base64 in 76-column lines of 57 bytes each, each ended by CRLF), with the personal
-    link filled in per reader. Everything before the link, cut at a multiple of 57 bytes, is
-    encoded once: per reader only the footer's few kilobytes are."""
+    links filled in per reader. Everything before the first link, cut at a multiple of 57
+    bytes, is encoded once: per reader only the footer's few kilobytes are."""
 
     def __init__(self, text: str):
-        self.parts = [_crlf(p).encode("utf-8") for p in text.split(UNSUBSCRIBE_PLACEHOLDER)]
+        pieces = _SLOTS.split(text)   # text, placeholder, text, placeholder, ..., text
+        self.parts = [_crlf(p).encode("utf-8") for p in pieces[0::2]]
+        self.slots = pieces[1::2]
         if len(self.parts) == 1:   # nothing personal: the whole body once
             self.head, self.rest = _base64_lines(_final_crlf(self.parts[0])), b""
             self.static = True
@@ -270,11 +295,14 @@ class _Base64Part:
             self.head, self.rest = _base64_lines(self.parts[0][:cut]), self.parts[0][cut:]
             self.static = False
 
-    def encode(self, link: str) -> bytes:
+    def encode(self, values: Mapping[str, str]) -> bytes:
+        """The part with each placeholder replaced by ``values[placeholder]``."""
         if self.static:
             return self.head
-        tail = link.encode("utf-8").join([self.rest, *self.parts[1:]])
-        return self.head + _base64_lines(_final_crlf(tail))
+        out = [self.rest]
+        for slot, part in zip(self.slots, self.parts[1:], strict=True):
+            out += [values.get(slot, "").encode("utf-8"), part]
+        return self.head + _base64_lines(_final_crlf(b"".join(out)))
 
 
 def _final_crlf(data: bytes) -> bytes:

@@ -31,6 +31,11 @@ def clean_address(value: str) -> str | None:
     return _check_address(value)[0]
 
 
+def check_address(value: str) -> tuple[str | None, str]:
+    """(address, "") or (None, why not): :func:`clean_address` with the reason."""
+    return _check_address(value)
+
+
 def _check_address(value: str) -> tuple[str | None, str]:
     """(address, "") or (None, why not). A control character anywhere (a NUL, a stray CR) is
     refused before any parsing: it must never reach ``RCPT TO``."""

@@ -298,16 +298,9 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     pending = [a for a in recipients.addresses
                if (rec := log.get(report.keys[a])) is None or rec.status != "sent"]
     report.already = report.recipients - len(pending)
+    pending = hold_for_daily_limit(config, store, report, pending)
     if not pending:
         return report
-    if config.smtp.max_per_day:
-        from datetime import UTC, timedelta
-
-        left = config.smtp.max_per_day - store.sent_since(datetime.now(UTC) - timedelta(days=1))
-        report.held = max(0, len(pending) - max(0, left))
-        pending = pending[:max(0, left)]
-        if not pending:
-            return report
 
     templates = config.digest.unsubscribe
     # Keep the size budget for the longest unsubscribe link among those we send to.
@@ -327,8 +320,38 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
         mid, data = factory.message(addr, key)
         return mid, (signer.sign(data) if signer else data)
 
+    return deliver_all(config, store, report, pending, build, sleep=sleep, echo=echo,
+                       progress=progress, connections=connections,
+                       max_per_second=max_per_second)
+
+
+def hold_for_daily_limit(config: Config, store, report: SendReport, pending: list[str]
+                         ) -> list[str]:
+    """The first of ``pending`` that ``[smtp] max_per_day`` still allows in the last 24 hours;
+    the rest are counted in ``report.held`` and wait for the next run."""
+    if not config.smtp.max_per_day or not pending:
+        return pending
+    from datetime import UTC, timedelta
+
+    left = config.smtp.max_per_day - store.sent_since(datetime.now(UTC) - timedelta(days=1))
+    report.held = max(0, len(pending) - max(0, left))
+    return pending[:max(0, left)]
+
+
+def deliver_all(config: Config, store, report: SendReport, pending: list[str],
+                build: Callable[[str, str], tuple[str, bytes]], *,
+                sleep: Callable[[float], None] = time.sleep,
+                echo: Callable[[str], None] | None = None, progress: Progress | None = None,
+                connections: int | None = None,
+                max_per_second: float | None = None) -> SendReport:
+    """Hand ``build(address, key)``'s message to each of ``pending`` over ``[smtp]
+    connections`` connections, with the send log, retries and rate limit of the module
+    docstring; ``report.keys`` must hold each address's send-log key. The list mode and the
+    personal digests (:mod:`feedkit.subscribers.personal`) both send through here."""
+    from feedkit.mail.message import sender
+
     rate = config.smtp.max_per_second if max_per_second is None else max_per_second
-    run = _Run(week.label, store, report, build, frm.addr_spec, config.smtp.retries,
+    run = _Run(report.week, store, report, build, sender(config).addr_spec, config.smtp.retries,
                config.smtp.retry_delay, sleep, echo, progress,
                RateLimiter(rate, sleep=sleep) if rate > 0 else None)
     width = max(1, min(connections or config.smtp.connections, len(pending)))

@@ -1,1 +1,4 @@
-"""Subscribers feedkit keeps itself: the store table, the tokens in their links, the web form."""
+"""Subscribers feedkit keeps itself: ``model`` (the record), ``repo`` (the store's subscriber
+table), ``tokens`` and ``links`` (the signed links in their emails), and what is built on them
+(the web form, the personal digests of ``digest send``, bounce handling).
+"""

@@ -1,0 +1,236 @@
+"""Asynchronous bounces: delivery status notifications (RFC 3464) read from an IMAP mailbox.
+
+A relay usually accepts a message and only later finds that the mailbox is gone; it then sends
+a DSN (``multipart/report; report-type=delivery-status``) to the envelope sender. ``feedkit
+subscribers bounces`` logs in to the mailbox those land in (``[bounces]``, the password from an
+environment variable), parses each new message with the standard library's ``email`` package
+and applies it:
+
+* a *hard* bounce (``Action: failed`` with a ``5.x.x`` status) counts against the reader, as a
+  permanent failure at send time does (:func:`feedkit.subscribers.repo.record_bounce`; the
+  digest week comes from the original Message-ID, so the same week counts once);
+* a *soft* one (``delayed``, or a ``4.x.x`` status) counts nothing: the relay is still trying;
+* anything else (an auto-reply, spam) is left alone and not looked at again.
+
+Each processed message is flagged with :data:`KEYWORD` (or moved to ``[bounces]
+processed_folder``) after its result is committed, so a re-run never counts it twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import re
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from feedkit.errors import ConfigError, FeedkitError
+
+KEYWORD = "FeedkitProcessed"
+"""The IMAP keyword (flag) that marks a message this command has read."""
+_STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
+_WEEK = re.compile(r"<digest\.(\d{4}-W\d{2})\.")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One recipient's line in a DSN."""
+
+    recipient: str
+    action: str      # failed, delayed, delivered, relayed, expanded
+    status: str      # 5.1.1
+    diagnostic: str
+    week: str        # the digest week of the original message, "" if not one of ours
+
+    @property
+    def hard(self) -> bool:
+        return self.action == "failed" and self.status.startswith("5.")
+
+
+def _address(value: str) -> str:
+    """``rfc822; kim@example.org`` → ``kim@example.org``."""
+    kind, _, addr = value.partition(";")
+    addr = addr if _ else kind
+    return addr.strip().strip("<>").strip()
+
+
+def parse_dsn(raw: bytes) -> list[Notice]:
+    """The per-recipient notices of a DSN; [] for a message that is not one."""
+    msg = message_from_bytes(raw, policy=compat32)
+    if msg.get_content_type() != "multipart/report":
+        return []
+    status_part: Message | None = None
+    original: Message | None = None
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status" and status_part is None:
+            status_part = part
+        elif ctype in ("message/rfc822", "message/global") and original is None:
+            payload = part.get_payload()
+            original = payload[0] if isinstance(payload, list) and payload else None
+        elif ctype in ("text/rfc822-headers", "message/global-headers") and original is None:
+            body = part.get_payload(decode=True) or b""
+            original = BytesHeaderParser(policy=compat32).parsebytes(body)
+    if status_part is None:
+        return []
+    blocks = status_part.get_payload()
+    if not isinstance(blocks, list):
+        return []
+    week = ""
+    if original is not None:
+        found = _WEEK.search(str(original.get("Message-ID", "")))
+        week = found.group(1) if found else ""
+    notices = []
+    for block in blocks[1:]:   # the first block is about the message, the rest per recipient
+        recipient = _address(str(block.get("Final-Recipient", "")
+                                 or block.get("Original-Recipient", "")))
+        action = str(block.get("Action", "")).strip().lower()
+        status = _STATUS.match(str(block.get("Status", "")))
+        if not recipient or not action:
+            continue
+        notices.append(Notice(recipient, action, ".".join(status.groups()) if status else "",
+                              " ".join(str(block.get("Diagnostic-Code", "")).split()), week))
+    return notices
+
+
+@dataclass
+class BounceReport:
+    messages: int = 0        # new messages looked at
+    hard: int = 0            # hard bounces counted against a reader
+    soft: int = 0            # temporary ones, not counted
+    unknown: int = 0         # about an address not on the list
+    other: int = 0           # not a delivery status notification
+    bounced: list[int] = field(default_factory=list)   # readers marked bounced now
+
+    def summary(self) -> str:
+        marked = f", {len(self.bounced)} marked bounced" if self.bounced else ""
+        return (f"{self.messages} new message(s): {self.hard} hard bounce(s) counted, "
+                f"{self.soft} soft (not counted), {self.unknown} for addresses not on the "
+                f"list, {self.other} not a delivery report{marked}")
+
+
+def apply_notices(store, notices: list[Notice], report: BounceReport, *, limit: int,
+                  now: datetime) -> None:
+    """Count the hard bounces among ``notices`` against their readers (one transaction)."""
+    from feedkit.privacy import scrub
+    from feedkit.subscribers import repo
+
+    with store.transaction():
+        for n in notices:
+            if not n.hard:
+                if n.action in ("failed", "delayed"):
+                    report.soft += 1
+                continue
+            sub = repo.find(store, n.recipient)
+            if sub is None:
+                report.unknown += 1
+                continue
+            was = sub.status
+            reason = scrub(f"{n.status} {n.diagnostic}".strip(), n.recipient)
+            after = repo.record_bounce(store, sub.id, now, limit=limit, week=n.week,
+                                       reason=reason)
+            report.hard += 1
+            if after is not None and after.status == "bounced" and was != "bounced":
+                report.bounced.append(after.id)
+
+
+def _quote(mailbox: str) -> str:
+    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check(what: str, result: tuple) -> list:
+    typ, data = result
+    if typ != "OK":
+        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
+        raise FeedkitError(f"IMAP {what} failed: {detail or typ}")
+    return data
+
+
+def connect(config) -> imaplib.IMAP4:
+    """Log in to ``[bounces]`` host with the password from the environment."""
+    import os
+
+    b = config.bounces
+    if not b.host:
+        raise ConfigError("[bounces] host is not set: 'subscribers bounces' reads delivery "
+                          "reports from that IMAP mailbox")
+    password = os.environ.get(b.password_env, "")
+    if not b.user or not password:
+        raise ConfigError(f"[bounces] user and ${b.password_env} (the password) are needed to "
+                          "log in to the bounce mailbox")
+    context = ssl.create_default_context()
+    if b.ca_file:
+        try:
+            context.load_verify_locations(cafile=str(config.resolve(b.ca_file)))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"[bounces] ca_file: {exc}") from None
+    where = f"IMAP {b.host}:{b.port}"
+    try:
+        if b.tls == "implicit":
+            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(b.host, b.port, ssl_context=context,
+                                                    timeout=b.timeout)
+        else:
+            conn = imaplib.IMAP4(b.host, b.port, timeout=b.timeout)
+            if b.tls == "starttls":
+                conn.starttls(ssl_context=context)
+        conn.login(b.user, password)
+    except imaplib.IMAP4.error as exc:
+        raise FeedkitError(f"{where}: login as {b.user!r} refused: {exc}") from None
+    except ssl.SSLError as exc:
+        raise FeedkitError(f"{where}: TLS failed: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise FeedkitError(f"{where}: cannot connect: {exc.strerror or exc}") from None
+    return conn
+
+
+def process_mailbox(config, store, *, now: datetime) -> BounceReport:
+    """Read every message of ``[bounces] folder`` not yet processed, apply the DSNs, and mark
+    each one processed (keyword, or a move to ``processed_folder``) once its result is stored."""
+    from feedkit.subscribers.personal import bounce_limit
+
+    b = config.bounces
+    limit = bounce_limit(config)
+    report = BounceReport()
+    conn = connect(config)
+    try:
+        _check(f"SELECT {b.folder}", conn.select(_quote(b.folder)))
+        if b.processed_folder:
+            conn.create(_quote(b.processed_folder))   # "already exists" is fine
+        caps = {c.upper() for c in _check("CAPABILITY", conn.capability())[0].decode().split()}
+        data = _check("SEARCH", conn.uid("SEARCH", None, "UNDELETED", "UNKEYWORD", KEYWORD))
+        uids = data[0].split() if data and data[0] else []
+        for uid in uids:
+            fetched = _check("FETCH", conn.uid("FETCH", uid, "(BODY.PEEK[])"))
+            raw = next((part[1] for part in fetched if isinstance(part, tuple)), b"")
+            report.messages += 1
+            notices = parse_dsn(raw)
+            if notices:
+                apply_notices(store, notices, report, limit=limit, now=now)
+            else:
+                report.other += 1
+            _mark(conn, uid, b.processed_folder if notices else "", "MOVE" in caps)
+        if b.processed_folder and "MOVE" not in caps:
+            conn.expunge()
+    except imaplib.IMAP4.error as exc:
+        raise FeedkitError(f"IMAP {b.host}:{b.port}: {exc}") from None
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            conn.logout()
+    return report
+
+
+def _mark(conn: imaplib.IMAP4, uid: bytes, folder: str, can_move: bool) -> None:
+    """Flag the message processed; a DSN also moves to ``folder`` when one is set."""
+    _check("STORE", conn.uid("STORE", uid, "+FLAGS", f"({KEYWORD})"))
+    if not folder:
+        return
+    if can_move:
+        _check("MOVE", conn.uid("MOVE", uid, _quote(folder)))
+    else:
+        _check("COPY", conn.uid("COPY", uid, _quote(folder)))
+        _check("STORE", conn.uid("STORE", uid, "+FLAGS", r"(\Deleted)"))

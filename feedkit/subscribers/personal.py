@@ -1,0 +1,258 @@
+"""Personal digests: ``digest send`` with ``[digest] audience = "subscribers"``.
+
+Each active subscriber gets the week's news of the departments they chose (none chosen: all of
+it); one whose departments had no news that week gets nothing. Readers are grouped by what
+their digest would actually hold (the chosen departments that had news), and each group's
+digest is rendered and inlined once (an *edition*), so 10,000 readers over 50 choices cost 50
+renders, not 10,000. Per reader there is only what :class:`feedkit.mail.message.MessageFactory`
+does for the list mode: substitute the personal links (unsubscribe and preferences, signed
+tokens from :mod:`feedkit.subscribers.links` when ``[web] url`` is set) into the shared bytes,
+with ``List-Unsubscribe`` and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``.
+
+Delivery is the list mode's own (:func:`feedkit.mail.send.deliver_all`): the same send log
+(keyed hashes, written before and after each hand-over, a re-run sends only to who has not got
+the week), connections, rate limits and retries. After the run the results count toward each
+reader's bounces (:mod:`feedkit.subscribers.repo`): a permanent failure is one more in a row,
+an accepted message starts the count again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from feedkit.config import Config
+from feedkit.errors import ConfigError
+from feedkit.mail.send import SendReport
+from feedkit.progress import Progress
+from feedkit.subscribers.model import Subscriber
+
+ALL = None
+"""The edition key of readers who chose no department: every section."""
+
+
+@dataclass
+class SubscriberReport(SendReport):
+    """A subscriber-mode run: the list mode's report plus what only this mode knows."""
+
+    nothing_for: int = 0          # active readers whose departments had no news this week
+    editions: int = 0             # distinct digests rendered
+    bounced: list[int] = field(default_factory=list)   # readers marked bounced by this run
+
+    def summary(self) -> str:
+        base = super().summary()
+        extra = []
+        if self.editions:
+            extra.append(f"{self.editions} edition(s) rendered")
+        if self.nothing_for:
+            extra.append(f"{self.nothing_for} reader(s) with no news in their departments")
+        if self.bounced:
+            extra.append(f"{len(self.bounced)} marked bounced")
+        return base + ("; " + ", ".join(extra) if extra else "")
+
+
+@dataclass
+class Edition:
+    """One distinct digest: the departments it holds (``ALL``: every one) and its readers."""
+
+    departments: frozenset[str] | None
+    readers: list[Subscriber] = field(default_factory=list)
+
+
+def editions_for(readers: list[Subscriber], present: set[str]
+                 ) -> tuple[dict[frozenset[str] | None, Edition], int]:
+    """Group ``readers`` by what their digest would hold this week (their chosen departments
+    that had news, ``present``); returns the editions and how many readers get nothing."""
+    out: dict[frozenset[str] | None, Edition] = {}
+    nothing = 0
+    for s in readers:
+        key: frozenset[str] | None = ALL
+        if s.categories:
+            key = frozenset(s.categories) & present
+            if not key:
+                nothing += 1
+                continue
+        out.setdefault(key, Edition(key)).readers.append(s)
+    return out, nothing
+
+
+def _names_of(config: Config) -> Callable[[str], frozenset[str]]:
+    """What a reader may have chosen to get an article of a department: the department's own
+    name and the name ``[categories] names`` shows it under (the form may offer either); an
+    empty set for a department ``[categories]`` leaves out of the digest."""
+    from feedkit.categories import category_map
+
+    cmap = category_map(config)
+    if not cmap:
+        return lambda department: frozenset({department})
+
+    def names(department: str) -> frozenset[str]:
+        if not cmap.in_digest(department):
+            return frozenset()
+        return frozenset({department, cmap.shown(department)})
+
+    return names
+
+
+def web_url(config: Config) -> str:
+    """``[web] url`` (the subscription endpoint), or "" when there is none."""
+    return getattr(getattr(config, "web", None), "url", "") or ""
+
+
+@dataclass
+class _Links:
+    """A reader's personal links: the List-Unsubscribe URLs (the shown one first) and the
+    preferences page ("" without ``[web] url``)."""
+
+    urls: list[str]
+    preferences: str
+
+
+def _links_for(config: Config, secret: str, reader: Subscriber) -> _Links:
+    from feedkit.mail.message import unsubscribe_urls
+    from feedkit.subscribers.links import personal_urls
+
+    base = web_url(config)
+    templates = config.digest.unsubscribe
+    if not base:
+        return _Links(unsubscribe_urls(templates, reader.address), "")
+    mine = personal_urls(base, secret, reader.id)
+    mailto = [u for u in unsubscribe_urls([t for t in templates if t.startswith("mailto:")],
+                                          reader.address)]
+    return _Links([mine["unsubscribe"], *mailto], mine["preferences"])
+
+
+def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: bool = False,
+                     sleep: Callable[[float], None] = time.sleep,
+                     echo: Callable[[str], None] | None = None,
+                     progress: Progress | None = None,
+                     connections: int | None = None,
+                     max_per_second: float | None = None) -> SubscriberReport:
+    """Send ``week``'s personal digests to every active subscriber not yet sent to; see the
+    module docstring. Arguments as :func:`feedkit.mail.send.send_week`."""
+    from feedkit.digest.compose import make_digest, week_articles
+    from feedkit.digest.editorial import note
+    from feedkit.digest.render import (
+        PREFERENCES_PLACEHOLDER,
+        DigestRenderer,
+        link_reserve,
+        shown_unsubscribe,
+    )
+    from feedkit.mail.message import MessageFactory, message_id, sender
+    from feedkit.mail.send import DkimSigner, deliver_all, hold_for_daily_limit
+    from feedkit.privacy import recipient_key, send_secret
+    from feedkit.publication import visible_until
+    from feedkit.subscribers import repo
+
+    report = SubscriberReport(week.label, dry_run=dry_run)
+    frm = sender(config)
+    secret = send_secret()   # before anything: without it the log cannot be read or written
+    signer = DkimSigner.from_config(config)
+    readers = repo.active(store)
+    report.recipients = len(readers)
+    names = _names_of(config)
+    articles = [a for a in week_articles(store, week, visible_until(config, now))
+                if names(a.category)]   # [categories] may leave some out of the digest
+    report.total = len(articles)
+    if not articles:
+        report.empty = True
+        return report
+    if config.digest.require_approval:
+        from feedkit.digest.editorial import is_approved
+
+        # Not approved: a real run sends nothing; a dry run still says who would get it.
+        report.waiting = not is_approved(store, week.label)
+        if report.waiting and not dry_run:
+            return report
+    present = set().union(*(names(a.category) for a in articles))
+    editions, report.nothing_for = editions_for(readers, present)
+    by_address = {s.address: s for e in editions.values() for s in e.readers}
+    report.keys = {a: recipient_key(a, secret) for a in by_address}
+    log = store.send_log(week.label)
+    pending = sorted((a for a in by_address
+                      if (rec := log.get(report.keys[a])) is None or rec.status != "sent"),
+                     key=lambda a: by_address[a].id)
+    report.already = len(by_address) - len(pending)
+    pending = hold_for_daily_limit(config, store, report, pending)
+    if not pending:
+        return report
+
+    base = web_url(config)
+    if base:
+        from feedkit.subscribers.tokens import env_secret
+
+        token_secret = env_secret()
+    else:
+        token_secret = ""
+    links = {a: _links_for(config, token_secret, by_address[a]) for a in pending}
+    todo = set(pending)
+    renderer = DigestRenderer(config)
+    editors_note = note(store, week.label)   # the editor's note goes to every edition
+    factories: dict[frozenset[str] | None, MessageFactory] = {}
+    edition_of: dict[str, frozenset[str] | None] = {}
+    for key, edition in editions.items():
+        mine = [s.address for s in edition.readers if s.address in todo]
+        if not mine:
+            continue   # everyone in it has the week already: nothing to render
+        chosen = articles if key is ALL else [a for a in articles if names(a.category) & key]
+        digest = replace(make_digest(config, week, chosen), note=editors_note)
+        shown = [shown_unsubscribe(links[a].urls) for a in mine]
+        shown += [links[a].preferences for a in mine if links[a].preferences]
+        body = renderer.email(digest, reserve=link_reserve(shown), preferences=bool(base))
+        report.shown = max(report.shown, body.shown)
+        factories[key] = MessageFactory(config, digest, body, renderer.subject(digest), now)
+        for a in mine:
+            edition_of[a] = key
+    report.editions = len(factories)
+
+    if dry_run:
+        for addr in pending:
+            report.planned.append(
+                (addr, message_id(config, week, addr, frm.domain, key=report.keys[addr])))
+        return report
+
+    def build(addr: str, key: str) -> tuple[str, bytes]:
+        mine = links[addr]
+        extra: Mapping[str, str] = ({PREFERENCES_PLACEHOLDER: mine.preferences}
+                                    if mine.preferences else {})
+        mid, data = factories[edition_of[addr]].message(addr, key, urls=mine.urls, extra=extra)
+        return mid, (signer.sign(data) if signer else data)
+
+    try:
+        deliver_all(config, store, report, pending, build, sleep=sleep, echo=echo,
+                    progress=progress, connections=connections, max_per_second=max_per_second)
+    finally:
+        count_bounces(config, store, report, by_address, week.label, now)
+    return report
+
+
+def count_bounces(config: Config, store, report: SubscriberReport,
+                  by_address: Mapping[str, Subscriber], week: str, now: datetime) -> None:
+    """Apply a run's results to the readers' bounce counts (one transaction). A run in which
+    the server refused every one of several readers permanently counts nothing: that is the
+    relay refusing (a wrong sender, a blocked IP), not every address gone at once."""
+    from feedkit.subscribers import repo
+
+    limit = bounce_limit(config)
+    if len(report.failed) > 1 and not report.sent:
+        report.warnings.append(
+            f"every reader was refused ({len(report.failed)}): no bounce counted, since that "
+            "is the server refusing, not the addresses; check [smtp] and [digest] from")
+        return
+    with store.transaction():
+        repo.record_delivered(store, [by_address[a].id for a in report.sent], now)
+        for addr, why in report.failed:
+            sub = repo.record_bounce(store, by_address[addr].id, now, limit=limit, week=week,
+                                     reason=why)
+            if sub is not None and sub.status == "bounced":   # only active ones were sent to
+                report.bounced.append(sub.id)
+
+
+def bounce_limit(config: Config) -> int:
+    bounces = getattr(config, "bounces", None)
+    limit = getattr(bounces, "max_consecutive", 3)
+    if limit < 1:
+        raise ConfigError("[bounces] max_consecutive must be at least 1")
+    return limit

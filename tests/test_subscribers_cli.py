@@ -1,0 +1,136 @@
+"""``feedkit subscribers``: add, remove, list, count, import, export through the real CLI and
+the real store; exit codes of the contract; no address in the output of the commands that
+change the list."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+
+from feedkit.store import Store
+from feedkit.subscribers import repo
+
+CSV_HEAD = "email,consent,categories,language\n"
+
+
+def test_add_count_list_and_remove(site) -> None:
+    r = site.run("subscribers", "add", "Kim.Chul@Example.org", "--category", "세무과",
+                 "--category", "관광과", "--consent-at", "2024-05-01")
+    assert r.output.strip() == "subscriber #1: added"
+    assert "Kim" not in r.output
+    site.run("subscribers", "add", "lee@example.org")
+    assert site.run("subscribers", "count").output.strip() == \
+        "0 pending, 2 active, 0 unsubscribed, 0 bounced"
+    listed = json.loads(site.run("subscribers", "list", "--json").output)
+    assert [(s["email"], s["categories"], s["consent_via"], s["consent_at"])
+            for s in listed] == [
+        ("Kim.Chul@Example.org", ["관광과", "세무과"], "command", "2024-04-30T15:00:00+00:00"),
+        ("lee@example.org", [], "command", listed[1]["consent_at"])]
+    assert listed[0]["language"] == "ko"
+    r = site.run("subscribers", "remove", "KIM.CHUL@example.org")
+    assert r.output.strip() == "subscriber #1: unsubscribed"
+    assert json.loads(site.run("subscribers", "count", "--json").output) == \
+        {"pending": 0, "active": 1, "unsubscribed": 1, "bounced": 0}
+    # someone who left is not added back by the operator
+    r = site.run("subscribers", "add", "kim.chul@example.org", ok=False)
+    assert r.exit_code == 1 and "only the reader can subscribe again" in r.stderr
+    text = site.run("subscribers", "list", "--status", "active").output
+    assert text.splitlines() == ["#2\tactive\tlee@example.org\t*\tko"]
+    r = site.run("subscribers", "remove", "lee@example.org", "--erase")
+    assert r.output.strip() == "subscriber #2: erased"
+    assert site.rows("SELECT count(*) FROM subscribers WHERE normalised LIKE 'lee%'") == [(0,)]
+
+
+def test_bad_input_exits_with_the_contract_codes(site) -> None:
+    r = site.run("subscribers", "add", "not-an-address", ok=False)
+    assert r.exit_code == 2 and "not a usable email address" in r.stderr
+    assert "Traceback" not in r.output
+    r = site.run("subscribers", "add", "a@example.org", "--consent-at", "yesterday", ok=False)
+    assert r.exit_code == 2 and "--consent-at" in r.stderr
+    r = site.run("subscribers", "remove", "nobody@example.org", ok=False)
+    assert r.exit_code == 1 and "no subscriber with that address" in r.stderr
+    assert "nobody" not in r.stderr
+
+
+def test_import_names_bad_rows_imports_the_rest_and_is_idempotent(site) -> None:
+    path = site.root / "list.csv"
+    path.write_text(CSV_HEAD
+                    + "kim@example.org,2023-03-01,세무과;관광과,ko\n"
+                    + "bad address,2023-03-01,,\n"
+                    + "lee@example.org,,,\n"
+                    + "\n"
+                    + "park@example.org,2023-03-01 14:05:00+09:00,,en\n"
+                    + "choi@example.org,March 1st,,\n", encoding="utf-8")
+    r = site.run("subscribers", "import", str(path), ok=False)
+    assert r.exit_code == 3
+    assert r.stderr.splitlines() == [
+        "list.csv:3: not a usable email address (not an email address), skipped",
+        "list.csv:4: empty consent: a reader without a consent record cannot be imported, "
+        "skipped",
+        "list.csv:7: consent is not a date (expected YYYY-MM-DD or an ISO 8601 date-time), "
+        "skipped"]
+    assert "2 added, 0 updated, 0 unchanged" in r.output
+    with Store(site.db) as store:
+        kim = repo.find(store, "kim@example.org")
+        park = repo.find(store, "park@example.org")
+    assert (kim.categories, kim.consent_at, kim.consent_via, kim.consent_version) == \
+        (("관광과", "세무과"), "2023-02-28T15:00:00+00:00", "import", "import")
+    assert (park.language, park.consent_at) == ("en", "2023-03-01T05:05:00+00:00")
+    before = site.rows("SELECT * FROM subscribers ORDER BY id")
+    r = site.run("subscribers", "import", str(path), ok=False)
+    assert "0 added, 0 updated, 2 unchanged" in r.output
+    assert site.rows("SELECT * FROM subscribers ORDER BY id") == before
+
+
+def test_import_of_only_bad_rows_fails_and_a_file_without_consent_is_a_usage_error(site):
+    path = site.root / "bad.csv"
+    path.write_text(CSV_HEAD + "nope,2023-01-01,,\n", encoding="utf-8")
+    assert site.run("subscribers", "import", str(path), ok=False).exit_code == 1
+    path.write_text("email,name\nkim@example.org,Kim\n", encoding="utf-8")
+    r = site.run("subscribers", "import", str(path), ok=False)
+    assert r.exit_code == 2 and "bad.csv:1: the header has no consent column" in r.stderr
+    r = site.run("subscribers", "import", str(site.root / "missing.csv"), ok=False)
+    assert r.exit_code == 2
+
+
+def test_a_mailchimp_audience_export_imports(site) -> None:
+    path = site.root / "members.csv"
+    path.write_text('\ufeff"Email Address","First Name",MEMBER_RATING,OPTIN_TIME,CONFIRM_TIME\n'
+                    '"kim@example.org","Kim",2,"2022-01-05 10:00:00","2022-01-05 10:03:00"\n',
+                    encoding="utf-8")
+    site.run("subscribers", "import", str(path))
+    with Store(site.db) as store:
+        kim = repo.find(store, "kim@example.org")
+    # CONFIRM_TIME (the confirmed opt-in) is the consent; the site's timezone reads it
+    assert (kim.status, kim.consent_at) == ("active", "2022-01-05T01:03:00+00:00")
+
+
+def test_export_is_explicit_private_and_round_trips(site) -> None:
+    site.run("subscribers", "add", "kim@example.org", "--category", "세무과")
+    site.run("subscribers", "add", "lee@example.org", "--language", "en")
+    site.run("subscribers", "remove", "lee@example.org")
+    r = site.run("subscribers", "export", ok=False)
+    assert r.exit_code == 2 and "--out" in r.output + r.stderr
+    r = site.run("subscribers", "export", "--out", str(site.out / "list.csv"), ok=False)
+    assert r.exit_code == 2 and "output folder" in r.stderr
+    assert not (site.out / "list.csv").exists()
+    target = site.root / "private" / "list.csv"
+    site.run("subscribers", "export", "--out", str(target))
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    rows = list(csv.DictReader(target.open(encoding="utf-8", newline="")))
+    assert [(r["email"], r["status"], r["categories"], r["language"]) for r in rows] == [
+        ("kim@example.org", "active", "세무과", "ko"),
+        ("lee@example.org", "unsubscribed", "", "en")]
+    # into a new store: the same readers, the same consent record
+    site.db.unlink()
+    for extra in ("-wal", "-shm"):
+        (site.root / f"articles.db{extra}").unlink(missing_ok=True)
+    site.run("subscribers", "import", str(target))
+    with Store(site.db) as store:
+        kim = repo.find(store, "kim@example.org")
+        lee = repo.find(store, "lee@example.org")
+    assert (kim.categories, kim.consent_via) == (("세무과",), "import")
+    assert kim.consent_at == rows[0]["consent"]
+    assert lee.status == "unsubscribed"   # the status column keeps them off the list

@@ -1,0 +1,175 @@
+"""The subscriber table and its functions (feedkit.subscribers.repo): the life cycle the web
+endpoint drives, the operator's add/import semantics, bounce counting, and the rule that no
+address leaves the store through a build, a feed or an export. Real SQLite, real CLI."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedkit.store import SCHEMA_VERSION, Store
+from feedkit.subscribers import repo
+from feedkit.subscribers.model import Subscriber
+
+T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with Store(tmp_path / "articles.db") as s:
+        yield s
+
+
+def test_the_migration_makes_the_table_with_its_consent_record(tmp_path: Path) -> None:
+    with Store(tmp_path / "a.db"):
+        pass
+    db = sqlite3.connect(tmp_path / "a.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    columns = {r[1] for r in db.execute("PRAGMA table_info(subscribers)")}
+    assert {"address", "status", "categories", "language", "consent_at", "consent_via",
+            "consent_version", "bounces", "created_at", "updated_at"} <= columns
+    with pytest.raises(sqlite3.IntegrityError):   # the status is one of the four
+        db.execute("INSERT INTO subscribers (address, normalised, status, consent_at, "
+                   "consent_via, created_at, updated_at) VALUES ('a@b.kr', 'a@b.kr', 'gone', "
+                   "'x', 'form', 'x', 'x')")
+
+
+def test_a_request_is_pending_until_confirmed(store) -> None:
+    sub, send = repo.request(store, "Kim <Kim@Example.ORG>", ["세무과", "관광과", "세무과"], "ko",
+                             "form", "2026-11", T0)
+    assert send is True
+    assert sub == Subscriber(sub.id, "Kim@Example.ORG", "pending", ("관광과", "세무과"), "ko",
+                             "2026-11-02T09:30:00+00:00", "form", "2026-11", 0,
+                             created_at="2026-11-02T09:30:00+00:00",
+                             updated_at="2026-11-02T09:30:00+00:00")
+    assert repo.active(store) == []
+    later = T0 + timedelta(minutes=5)
+    confirmed = repo.confirm(store, sub.id, later)
+    assert confirmed is not None and confirmed.status == "active"
+    assert confirmed.confirmed_at == "2026-11-02T09:35:00+00:00"
+    assert [s.id for s in repo.active(store)] == [sub.id]
+    # any spelling of the address finds the one reader
+    assert repo.find(store, "kim@example.org").id == sub.id
+    assert repo.find(store, "nobody@example.org") is None
+    assert repo.find(store, "not an address") is None
+
+
+def test_an_active_reader_asking_again_gets_no_mail_and_keeps_their_choice(store) -> None:
+    sub, _ = repo.request(store, "lee@example.org", ["세무과"], "ko", "form", "v1", T0)
+    repo.confirm(store, sub.id, T0)
+    again, send = repo.request(store, "LEE@example.org", ["도서관"], "en", "form", "v2", T0)
+    assert send is False
+    assert (again.status, again.categories, again.language, again.consent_version) == \
+        ("active", ("세무과",), "ko", "v1")
+
+
+def test_leaving_and_coming_back_needs_a_new_confirmation(store) -> None:
+    sub, _ = repo.request(store, "park@example.org", [], "ko", "form", "v1", T0)
+    repo.confirm(store, sub.id, T0)
+    gone = repo.unsubscribe(store, sub.id, T0 + timedelta(days=1), "one-click")
+    assert (gone.status, gone.left_via) == ("unsubscribed", "one-click")
+    # an old confirmation link does not bring them back
+    assert repo.confirm(store, sub.id, T0 + timedelta(days=2)).status == "unsubscribed"
+    back, send = repo.request(store, "park@example.org", ["도서관"], "ko", "form", "v2",
+                              T0 + timedelta(days=3))
+    assert send is True
+    assert (back.id, back.status, back.categories, back.consent_version, back.left_at) == \
+        (sub.id, "pending", ("도서관",), "v2", "")
+    assert repo.confirm(store, sub.id, T0 + timedelta(days=3)).status == "active"
+
+
+def test_changing_departments_and_counting(store) -> None:
+    a, _ = repo.request(store, "a@example.org", [], "ko", "form", "v1", T0)
+    b, _ = repo.request(store, "b@example.org", [], "ko", "form", "v1", T0)
+    repo.request(store, "c@example.org", [], "ko", "form", "v1", T0)
+    repo.confirm(store, a.id, T0)
+    repo.confirm(store, b.id, T0)
+    repo.unsubscribe(store, b.id, T0, "link")
+    assert repo.set_categories(store, a.id, [" 관광과 ", ""], T0).categories == ("관광과",)
+    assert repo.count(store) == {"pending": 1, "active": 1, "unsubscribed": 1, "bounced": 0}
+    assert repo.get(store, 999) is None
+    assert repo.confirm(store, 999, T0) is None
+
+
+def test_a_bad_address_is_refused_without_repeating_it(store) -> None:
+    with pytest.raises(repo.InvalidAddress) as err:
+        repo.request(store, "kim at example.org", [], "ko", "form", "v1", T0)
+    assert "kim at" not in str(err.value)
+    with pytest.raises(repo.InvalidAddress):
+        repo.request(store, "a@b.org\r\nBcc: x@y.org", [], "ko", "form", "v1", T0)
+    assert repo.count(store)["pending"] == 0
+
+
+def test_add_is_idempotent_and_never_resubscribes_someone_who_left(store) -> None:
+    consent = datetime(2023, 3, 1, tzinfo=UTC)
+    s, what = repo.add(store, "a@example.org", ["세무과"], "ko", "import", "paper-2023",
+                       consent, T0)
+    assert (what, s.status, s.consent_at, s.consent_via) == \
+        ("added", "active", "2023-03-01T00:00:00+00:00", "import")
+    assert repo.add(store, "A@example.org", ["세무과"], "ko", "import", "paper-2023", consent,
+                    T0 + timedelta(days=1))[1] == "unchanged"
+    assert repo.add(store, "a@example.org", ["관광과"], "ko", "import", "paper-2023", consent,
+                    T0)[1] == "updated"
+    repo.unsubscribe(store, s.id, T0, "link")
+    kept, what = repo.add(store, "a@example.org", ["관광과"], "ko", "import", "p", consent, T0)
+    assert (what, kept.status) == ("kept", "unsubscribed")
+    # a pending (never confirmed) reader is made active by an operator who holds consent
+    p, _ = repo.request(store, "p@example.org", [], "ko", "form", "v1", T0)
+    assert repo.add(store, "p@example.org", [], "ko", "command", "v1", T0, T0)[1] == "updated"
+    assert repo.get(store, p.id).status == "active"
+
+
+def test_erase_removes_the_row(store) -> None:
+    s, _ = repo.add(store, "gone@example.org", [], "ko", "command", "v1", T0, T0)
+    assert repo.erase(store, s.id) is True
+    assert repo.find(store, "gone@example.org") is None
+    rows = store.db.execute("SELECT count(*) FROM subscribers").fetchone()[0]
+    assert rows == 0
+    assert repo.erase(store, s.id) is False
+
+
+def test_bounces_in_a_row_mark_a_reader_bounced_and_a_delivery_resets_them(store) -> None:
+    s, _ = repo.add(store, "b@example.org", [], "ko", "command", "v1", T0, T0)
+    assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W44",
+                              reason="550 no such user").bounces == 1
+    # the same week again (a re-run, or the DSN of the same message) counts once
+    assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W44").bounces == 1
+    assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W45").bounces == 2
+    assert repo.record_delivered(store, [s.id], T0) == 1
+    assert repo.get(store, s.id).bounces == 0
+    for week in ("2026-W46", "2026-W47"):
+        repo.record_bounce(store, s.id, T0, limit=3, week=week)
+    assert repo.get(store, s.id).status == "active"
+    last = repo.record_bounce(store, s.id, T0, limit=3, week="2026-W48", reason="550 gone")
+    assert (last.status, last.bounces, last.last_bounce) == ("bounced", 3, "550 gone")
+    assert repo.active(store) == []
+    # a bounced reader may come back through the form (a new confirmation), bounces reset
+    back, send = repo.request(store, "b@example.org", [], "ko", "form", "v2", T0)
+    assert send and back.bounces == 0 and back.status == "pending"
+
+
+def test_no_address_reaches_public_the_feeds_or_the_export(site) -> None:
+    """The store holds subscribers; build, feeds, export (with the send log) and their output
+    lines hold none of their addresses."""
+    site.run("import")
+    addresses = ["resident.one@example.org", "홍길동구구@예시.한국",
+                 "kim.chul+news@mail.example.kr"]
+    with Store(site.db) as store:
+        for i, a in enumerate(addresses):
+            s, _ = repo.request(store, a, ["세무과"] if i else [], "ko", "form", "v1", T0)
+            repo.confirm(store, s.id, T0)
+    out = [site.run("build").output]
+    export = site.root / "export.jsonl"
+    out.append(site.run("export", "--out", str(export)).output)
+    out.append(site.run("stats").output)
+    files = [p for p in site.out.rglob("*") if p.is_file()] + [export]
+    assert len(files) > 5
+    for a in addresses:
+        local = a.split("@")[0].encode()
+        for p in files:
+            assert local not in p.read_bytes(), (a, p)
+        for text in out:
+            assert a.split("@")[0] not in text
