@@ -124,6 +124,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     from feedkit.config import check_placeholders
     from feedkit.digest.week import current_week
     from feedkit.publication import build_time, visible_until
+    from feedkit.subscribers.links import form_url
     from feedkit.templating import find_template, templates_digest
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
@@ -156,7 +157,8 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     sets = _feed_sets(config, store, until)
     formats = [f for f in ("rss", "atom", "json") if f in feeds_cfg.formats]
     page_limit = config.build.index_limit
-    page_print = fingerprint(code, site, formats, page_limit,
+    subscribe = form_url(config)
+    page_print = fingerprint(code, site, formats, page_limit, subscribe,
                              templates_digest([FEEDS_TEMPLATE], user_templates),
                              [(s.key, s.title, len(s.keys)) for s in sets])
     for fs in sets:
@@ -174,7 +176,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
                               for s in sets], sets[0].latest_keys(store, index_limit, until),
                               templates_digest([INDEX_TEMPLATE], user_templates),
-                              config.digest.archive)
+                              config.digest.archive, subscribe)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, sets[0].latest(store, index_limit, until), formats)})
     if feeds_cfg.stylesheet:
@@ -273,6 +275,7 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     from markupsafe import Markup
 
     from feedkit.branding import brand_of, page_css
+    from feedkit.subscribers.links import form_url
     from feedkit.templating import render
 
     brand = brand_of(config)
@@ -284,7 +287,7 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     html = render(INDEX_TEMPLATE, config.templates_dir, i18n_language=for_config(config),
                   site=config.site,
                   articles=shown_articles(config, latest), feeds=feeds, formats=formats,
-                  language=config.site.language,
+                  language=config.site.language, subscribe_url=form_url(config),
                   digest_archive="digest/index.html" if config.digest.archive else "",
                   brand=brand, brand_css=Markup(page_css(brand)))
     return html.encode("utf-8")
@@ -295,6 +298,7 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
     feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
     so this page, not the XML, is what the index and the digest point people to."""
+    from feedkit.subscribers.links import form_url
     from feedkit.templating import render
 
     root = "../" * fs.folder.count("/")
@@ -306,5 +310,6 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
                   site=config.site, title=fs.title,
                   category=fs.category, addresses=addresses, formats=formats,
                   articles=shown_articles(config, latest), others=others, root=root,
-                  page_url=config.site.feed_url + fs.page, language=config.site.language)
+                  page_url=config.site.feed_url + fs.page, language=config.site.language,
+                  subscribe_url=form_url(config))
     return html.encode("utf-8")

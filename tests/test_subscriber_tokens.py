@@ -115,3 +115,13 @@ def test_personal_links_point_at_the_endpoint_and_carry_their_own_purpose():
     # Nothing in a link needs quoting in a URL or a List-Unsubscribe header.
     for url in [*urls.values(), link]:
         assert all(c.isalnum() or c in "-_.:/" for c in url), url
+
+
+def test_a_confirm_token_tells_when_it_was_issued():
+    from feedkit.subscribers.tokens import read_token_issued
+
+    t0 = 1_780_000_000
+    token = make_token(SECRET, "confirm", 42, now=t0)
+    assert read_token_issued(SECRET, "confirm", token, now=t0 + 5) == (42, t0)
+    assert read_token_issued(SECRET, "unsubscribe", make_token(SECRET, "unsubscribe", 9)) == (
+        9, None)

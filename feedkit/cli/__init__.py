@@ -17,7 +17,7 @@ from __future__ import annotations
 import click
 
 from feedkit import __version__
-from feedkit.cli import content, digest, editorial, site, subscribers
+from feedkit.cli import content, digest, editorial, site, subscribers, web
 from feedkit.cli.common import Context, FeedkitGroup
 
 
@@ -45,7 +45,8 @@ def cli(ctx: click.Context, config_path: str | None, quiet: bool, verbose: bool)
 # source listing and of the README reference.
 for _command in (content.import_command, site.build, site.validate, content.update,
                  content.export, content.stats, site.init, digest.digest,
-                 subscribers.subscribers, site.serve, editorial.withdraw, editorial.restore):
+                 subscribers.subscribers, site.serve, editorial.withdraw, editorial.restore,
+                 web.web):
     cli.add_command(_command)
 
 

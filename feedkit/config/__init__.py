@@ -52,6 +52,7 @@ from feedkit.config.model import (
     SmtpConfig,
     SourceConfig,
     StoreConfig,
+    WebConfig,
     toml_key,
 )
 from feedkit.errors import ConfigError
@@ -61,7 +62,7 @@ __all__ = [
     "FEED_FILENAMES", "FEED_FORMATS", "FILE_SOURCE_KINDS", "LIST_SELECTOR_KEYS", "MAX_PAGES",
     "PLACEHOLDER", "SECTIONS", "SMTP_TLS_MODES", "SOURCE_KINDS", "WEEKDAYS",
     "BuildConfig", "Config", "ConfigError", "DigestConfig", "FeedsConfig", "FetchConfig",
-    "SiteConfig", "SmtpConfig", "SourceConfig", "StoreConfig",
+    "SiteConfig", "SmtpConfig", "SourceConfig", "StoreConfig", "WebConfig",
     "canonical_url", "check_config", "check_http_url", "check_placeholders", "find_config",
     "load_config", "parse_config", "placeholder_keys", "split_selector", "toml_key",
 ]

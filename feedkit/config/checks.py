@@ -20,6 +20,7 @@ from feedkit.config.model import (
     FetchConfig,
     SiteConfig,
     SourceConfig,
+    WebConfig,
     toml_key,
 )
 from feedkit.errors import ConfigError
@@ -140,6 +141,25 @@ def check_config(config: Config, name: str) -> None:
     _check_digest(config, name)
     _check_editorial_look(config, name)
     _check_bounces(config, name)
+    _check_web(config.web, name)
+
+
+def _check_web(web: WebConfig, name: str) -> None:
+    if web.url:
+        problem = check_http_url(web.url)
+        if problem:
+            raise ConfigError(f"{name}: [web] url: {problem}")
+        if urlsplit(web.url).query or urlsplit(web.url).fragment:
+            raise ConfigError(f"{name}: [web] url: must not have a query or fragment, "
+                              f"got {web.url!r}")
+    for key in ("address_limit", "client_limit"):
+        if getattr(web, key) < 0:
+            raise ConfigError(f"{name}: [web] {key}: must not be negative (0: no limit)")
+    if not 0 <= web.proxy_hops <= 5:
+        raise ConfigError(f"{name}: [web] proxy_hops: expected 0 to 5 reverse proxies, "
+                          f"got {web.proxy_hops}")
+    if not web.consent_version.strip():
+        raise ConfigError(f"{name}: [web] consent_version: must not be empty")
 
 
 LIST_SELECTOR_KEYS = ("item", "title", "link", "date", "department", "summary", "image", "author")

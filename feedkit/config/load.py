@@ -187,6 +187,7 @@ def _canonical_urls(config: Config) -> Config:
     digest = replace(config.digest,
                      unsubscribe=tuple(canonical_url(u) for u in config.digest.unsubscribe),
                      subscribe=canonical_url(config.digest.subscribe))
-    return replace(config, site=site, sources=sources, digest=digest)
+    web = replace(config.web, url=canonical_url(config.web.url))
+    return replace(config, site=site, sources=sources, digest=digest, web=web)
 
 

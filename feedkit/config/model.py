@@ -292,6 +292,25 @@ class BouncesConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    url: str = _doc("Public https address of 'feedkit web' (e.g. https://news.example.org/list/): "
+                    "the links in confirmation emails and digests point here, and the index, "
+                    "archive and feed pages link to its /subscribe. Empty: no endpoint.",
+                    default="")
+    consent_version: str = _doc("Which wording of the consent notice the form shows; stored with "
+                                "each reader's consent. Raise it when you change "
+                                "web/notice.html.j2.", default="1")
+    address_limit: int = _doc("Confirmation emails one address can be sent per 24 hours (0: no "
+                              "limit); more requests get the same page and no email.", default=3)
+    client_limit: int = _doc("Subscribe form posts one client (IP address) may make per hour "
+                             "(0: no limit); more get '429 Too Many Requests'.", default=20)
+    proxy_hops: int = _doc("Reverse proxies in front of 'feedkit web' whose X-Forwarded-For, "
+                           "-Proto, -Host and -Prefix headers are trusted: 1 behind one nginx, "
+                           "0 when clients connect directly (then those headers are ignored).",
+                           default=0)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, with paths already resolved against the config file's folder."""
 
@@ -306,6 +325,7 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     categories: CategoriesConfig = field(default_factory=CategoriesConfig)
     bounces: BouncesConfig = field(default_factory=BouncesConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -349,6 +369,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "fetch": (FetchConfig, False),
     "categories": (CategoriesConfig, False),
     "bounces": (BouncesConfig, False),
+    "web": (WebConfig, False),
 }
 
 

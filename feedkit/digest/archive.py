@@ -22,6 +22,7 @@ from feedkit.digest.render import (
 from feedkit.digest.week import Week, current_week
 from feedkit.i18n import for_config
 from feedkit.model import Article
+from feedkit.subscribers.links import site_subscribe_url
 
 ARCHIVE_DIR = "digest"
 
@@ -69,7 +70,7 @@ def plan_archive(config: Config, store, plan) -> None:
 
     base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
                        config.feeds.category_slugs, category_map(config),
-                       config.feeds.stylesheet,
+                       config.feeds.stylesheet, site_subscribe_url(config),
                        templates_digest([HTML_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_TEMPLATE],
                                         user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
@@ -157,7 +158,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     return render(INDEX_TEMPLATE, digest_templates_dir(config), i18n_language=lang,
                   site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
-                  subscribe_url=config.digest.subscribe,
+                  subscribe_url=site_subscribe_url(config),
                   total=sum(len(v) for v in weeks.values()),
                   brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)))
 

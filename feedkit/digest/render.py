@@ -25,6 +25,7 @@ from feedkit.digest.week import Week
 from feedkit.errors import FeedkitError
 from feedkit.i18n import Language, for_config
 from feedkit.model import Article
+from feedkit.subscribers.links import site_subscribe_url
 
 HTML_TEMPLATE = "digest.html.j2"
 
@@ -263,7 +264,7 @@ class DigestRenderer:
             "unsubscribe_url": unsubscribe,
             "preferences_url": preferences,   # a subscriber's own page (personal digests)
             "reason": self.reason(),
-            "subscribe_url": self.config.digest.subscribe,
+            "subscribe_url": site_subscribe_url(self.config),
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
             "brand": self.brand,

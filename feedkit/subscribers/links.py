@@ -28,3 +28,16 @@ def personal_urls(web_url: str, secret: str, sid: int) -> dict[str, str]:
 def subscribe_url(web_url: str) -> str:
     """Where the form is: the pages and feeds link here when ``[web] url`` is set."""
     return f"{_base(web_url)}/subscribe"
+
+
+def form_url(config) -> str:
+    """The endpoint's form when ``[web] url`` is set, else "": what the index and the feed
+    pages link to (they had no subscribe link before the endpoint, and keep none without it)."""
+    return subscribe_url(config.web.url) if config.web.url else ""
+
+
+def site_subscribe_url(config) -> str:
+    """Where the digest's web pages (archive, each week) send people who want it by email: the
+    endpoint's form when ``[web] url`` is set, else ``[digest] subscribe`` (a list server's
+    address, say), else nothing."""
+    return form_url(config) or config.digest.subscribe

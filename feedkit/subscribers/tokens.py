@@ -84,11 +84,21 @@ def read_token(secret: str, purpose: str, token: str, max_age: int | None = None
     ``max_age`` (seconds) applies to timed purposes; ``None`` means the purpose's own limit
     (:data:`CONFIRM_MAX_AGE` for confirm tokens), so a caller cannot forget the expiry.
     """
+    return read_token_issued(secret, purpose, token, max_age, now=now)[0]
+
+
+def read_token_issued(secret: str, purpose: str, token: str, max_age: int | None = None,
+                      *, now: int | None = None) -> tuple[int, int | None]:
+    """(subscriber id, issue time in Unix seconds) of ``token``; the time is None for the
+    untimed purposes. The endpoint uses it so that a confirm link only confirms the request it
+    was sent for, not a later one (leaving and asking again needs the new email's link)."""
     serializer = _serializer(secret, purpose, now)
+    issued: int | None = None
     try:
         if purpose in TIMED_PURPOSES:
             limit = CONFIRM_MAX_AGE if max_age is None else max_age
-            value = serializer.loads(token, max_age=limit)
+            value, stamp = serializer.loads(token, max_age=limit, return_timestamp=True)
+            issued = int(stamp.timestamp())
         else:
             value = serializer.loads(token)
     except SignatureExpired:
@@ -97,7 +107,7 @@ def read_token(secret: str, purpose: str, token: str, max_age: int | None = None
         raise BadToken(f"not a valid {purpose} link") from None
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise BadToken(f"not a valid {purpose} link")
-    return value
+    return value, issued
 
 
 def env_secret() -> str:

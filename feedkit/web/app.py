@@ -1,0 +1,356 @@
+"""The subscribe endpoint as a Flask application: form, double opt-in, one-click unsubscribe,
+preferences.
+
+Rules every route keeps:
+
+* **A GET changes nothing.** Mail scanners (Outlook Safe Links, antivirus gateways) fetch every
+  link in a message; a token link's GET only shows a page with one button, and the POST acts.
+* **No enumeration.** POST /subscribe answers with the same redirect to the same page whether the
+  address is new, pending, active, unsubscribed, over its rate limit or caught by the honeypot;
+  the emails go out from a background thread, so the answer takes as long in every case.
+* **No address in a log line**, and none in any page: pages show no address at all.
+* ``[web] url`` is the only base of the links in emails: a link never takes its host from the
+  request (a forged ``Host`` header must not send someone's confirmation link elsewhere).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import Flask, Response, g, redirect, request, url_for
+
+import feedkit.web.csrf as csrf
+from feedkit.config import Config
+from feedkit.errors import ConfigError, FeedkitError
+from feedkit.web.limits import DAY, HOUR, SlidingWindow
+from feedkit.web.outbox import Outbox, Outgoing, compose
+from feedkit.web.pages import Department, departments, offered_languages, render_page
+
+log = logging.getLogger("feedkit.web")
+
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+"""RFC 8058's POST body, ``List-Unsubscribe=One-Click``."""
+HONEYPOT = "website"
+
+
+@dataclass
+class WebState:
+    """What every request of one app shares."""
+
+    config: Config
+    secret: str
+    outbox: Outbox
+    per_address: SlidingWindow
+    per_client: SlidingWindow
+    languages: tuple[str, ...]
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def create_app(config: Config | None = None, *, secret: str | None = None,
+               clock: Callable[[], float] | None = None,
+               now: Callable[[], datetime] | None = None) -> Flask:
+    """The WSGI application. With no arguments it loads the config the CLI would
+    (``$FEEDKIT_CONFIG`` or ``./config.toml``) and the secret from ``$FEEDKIT_SECRET``, so any
+    WSGI server can serve it: ``waitress-serve --call feedkit.web:create_app``.
+
+    ``clock`` (monotonic seconds, for the rate limits) and ``now`` (the time stamped on
+    subscriber records) are for tests."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from feedkit.config import load_config
+    from feedkit.subscribers.tokens import env_secret
+
+    config = config if config is not None else load_config()
+    if not config.web.url:
+        raise ConfigError("[web] url is not set: the confirmation and unsubscribe links need "
+                          "the public https address of this endpoint")
+    secret = secret if secret is not None else env_secret()
+    kwargs = {"clock": clock} if clock is not None else {}
+    state = WebState(
+        config=config, secret=secret, outbox=Outbox(config),
+        per_address=SlidingWindow(config.web.address_limit, DAY, **kwargs),
+        per_client=SlidingWindow(config.web.client_limit, HOUR, **kwargs),
+        languages=offered_languages(config),
+    )
+    if now is not None:
+        state.now = now
+
+    app = Flask("feedkit.web")
+    app.extensions["feedkit"] = state
+    # Form posts are small: a few departments and an address. Refuse anything big unread.
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    hops = config.web.proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_prefix=hops)  # type: ignore[method-assign]
+    _routes(app, state)
+    return app
+
+
+# -- helpers shared by the routes ---------------------------------------------------------------
+
+
+def _store(state: WebState):
+    """One store connection per request (SQLite connections are cheap; closed at teardown)."""
+    if "feedkit_store" not in g:
+        from feedkit.store import Store
+
+        g.feedkit_store = Store(state.config.store_path,
+                                busy_timeout=state.config.store.busy_timeout)
+    return g.feedkit_store
+
+
+def _language(state: WebState, fallback: str | None = None) -> str:
+    """``?lang=`` or the form's ``language`` if offered, else ``fallback`` (a subscriber's own)
+    if offered, else the site's."""
+    for asked in (request.args.get("lang"), request.form.get("language"), fallback):
+        if asked in state.languages:
+            return asked
+    return state.languages[0]
+
+
+def _page(state: WebState, name: str, language: str, status: int = 200, **context) -> Response:
+    html = render_page(state.config, name, language, languages=state.languages,
+                       subscribe_link=url_for("subscribe", lang=language), **context)
+    return Response(html, status=status, content_type="text/html; charset=utf-8")
+
+
+def _client(state: WebState) -> str:
+    return request.remote_addr or "unknown"
+
+
+def _address_key(state: WebState, address: str) -> str:
+    from feedkit.privacy import recipient_key
+
+    return recipient_key(address, state.secret.encode("utf-8"))
+
+
+def _subscriber(state: WebState, purpose: str, token: str):
+    """(subscriber id, Subscriber or None, issue time or None) for a token, or None for a bad
+    token. Expiry is checked against ``state.now``, the same clock that stamps the records."""
+    from feedkit.subscribers import repo
+    from feedkit.subscribers.tokens import BadToken, read_token_issued
+
+    try:
+        sid, issued = read_token_issued(state.secret, purpose, token,
+                                        now=int(state.now().timestamp()))
+    except BadToken:
+        return None
+    return sid, repo.get(_store(state), sid), issued
+
+
+def _bad_link(state: WebState, language: str) -> Response:
+    # One page for forged, damaged, wrong-purpose and expired links: a prober learns nothing.
+    return _page(state, "bad_link.html.j2", language, status=400)
+
+
+def _chosen(state: WebState, known: list[Department]) -> tuple[str, ...]:
+    """The departments ticked in the form that exist (a forged name is dropped)."""
+    names = {d.name for d in known}
+    return tuple(c for c in request.form.getlist("categories") if c in names)
+
+
+# -- the routes ---------------------------------------------------------------------------------
+
+
+def _routes(app: Flask, state: WebState) -> None:
+    config = state.config
+
+    @app.teardown_appcontext
+    def _close(_exc) -> None:
+        store = g.pop("feedkit_store", None)
+        if store is not None:
+            store.close()
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers["Cache-Control"] = "no-store"
+        # Token URLs must not leak to other sites; not "no-referrer", which makes browsers send
+        # "Origin: null" with the form's POST (Fetch standard) and so fail the origin check.
+        resp.headers["Referrer-Policy"] = "same-origin"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["X-Robots-Tag"] = "noindex"
+        resp.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        return resp
+
+    @app.errorhandler(FeedkitError)
+    def _store_trouble(exc: FeedkitError):
+        log.error("%s", exc)   # store messages name files and keys, never a reader
+        return _page(state, "error.html.j2", _language(state), status=503)
+
+    @app.get("/")
+    def home():
+        return redirect(url_for("subscribe", **request.args), code=302)
+
+    @app.get("/subscribe")
+    def subscribe() -> Response:
+        return _form(state, _language(state))
+
+    @app.post("/subscribe")
+    def subscribe_post() -> Response:
+        from feedkit.subscribers import repo
+
+        language = _language(state)
+        client = _client(state)
+        if not state.per_client.hit(client):
+            resp = _page(state, "busy.html.j2", language, status=429)
+            resp.headers["Retry-After"] = str(state.per_client.retry_after(client))
+            return resp
+        allowed = {csrf.origin_of(config.web.url), csrf.origin_of(request.host_url)}
+        if not (csrf.same_origin(request.headers.get("Origin"), allowed)
+                and csrf.valid(state.secret, request.cookies.get(csrf.COOKIE),
+                               request.form.get(csrf.FIELD))):
+            return _form(state, language, error="expired", status=400)
+        done = redirect(url_for("sent", lang=language), code=303)
+        if request.form.get(HONEYPOT, ""):
+            return done   # a bot filled the field people cannot see: same answer, nothing done
+        address = request.form.get("address", "").strip()
+        known = departments(_store(state), config, state.now())
+        chosen = _chosen(state, known)
+        if request.form.get("consent") != "yes":
+            return _form(state, language, error="consent", status=400, address=address,
+                         chosen=chosen)
+        try:
+            key = _address_key(state, repo.clean(address)[0])
+        except repo.InvalidAddress:
+            return _form(state, language, error="address", status=400, address=address,
+                         chosen=chosen)
+        if not state.per_address.hit(key):
+            log.info("subscribe request for %s over the per-address limit", _short(key))
+            return done
+        sub, confirm = repo.request(_store(state), address, chosen, language, "form",
+                                    config.web.consent_version, state.now())
+        _queue_mail(state, sub, confirm, key)
+        return done
+
+    @app.get("/subscribe/sent")
+    def sent() -> Response:
+        return _page(state, "sent.html.j2", _language(state))
+
+    @app.route("/confirm/<token>", methods=["GET", "POST"])
+    def confirm(token: str) -> Response:
+        from feedkit.subscribers import repo
+
+        found = _subscriber(state, "confirm", token)
+        if found is None or found[1] is None:
+            return _bad_link(state, _language(state))
+        sid, sub, issued = found
+        language = _language(state, sub.language)
+        asked = int(datetime.fromisoformat(sub.consent_at).timestamp())
+        if sub.status not in ("pending", "active") or issued is None or issued < asked:
+            # Left or bounced since, or the link of an earlier request: a new request (after
+            # leaving, say) is confirmed only by the link sent for it.
+            return _bad_link(state, language)
+        if request.method != "POST":   # GET and HEAD (Flask answers HEAD with the GET view)
+            return _page(state, "confirm.html.j2", language, done=sub.status == "active")
+        sub = repo.confirm(_store(state), sid, state.now())
+        log.info("subscriber %d confirmed", sid)
+        return _page(state, "confirm.html.j2", language, done=True,
+                     preferences=_links(state, sid)["preferences"])
+
+    @app.route("/unsubscribe/<token>", methods=["GET", "POST"])
+    def unsubscribe(token: str) -> Response:
+        from feedkit.subscribers import repo
+
+        found = _subscriber(state, "unsubscribe", token)
+        if found is None:
+            return _bad_link(state, _language(state))
+        sid, sub, _issued = found
+        language = _language(state, sub.language if sub else None)
+        if request.method != "POST":
+            return _page(state, "unsubscribe.html.j2", language, done=False)
+        # RFC 8058: the mail provider POSTs List-Unsubscribe=One-Click, with no cookie and no
+        # CSRF token; the signed token in the path is the whole authority, as for the button.
+        from_page = request.form.get("from") == "page"
+        via = "link" if from_page else "one-click"
+        if sub is not None and sub.status != "unsubscribed":
+            repo.unsubscribe(_store(state), sid, state.now(), via)
+            log.info("subscriber %d unsubscribed (%s)", sid, via)
+        return _page(state, "unsubscribe.html.j2", language, done=True)
+
+    @app.route("/preferences/<token>", methods=["GET", "POST"])
+    def preferences(token: str) -> Response:
+        from feedkit.subscribers import repo
+
+        found = _subscriber(state, "preferences", token)
+        if found is None:
+            return _bad_link(state, _language(state))
+        sid, sub, _issued = found
+        language = _language(state, sub.language if sub else None)
+        if sub is None or sub.status in ("unsubscribed", "bounced"):
+            return _page(state, "preferences.html.j2", language, member=False)
+        store = _store(state)
+        known = departments(store, config, state.now())
+        saved = False
+        if request.method == "POST":
+            if request.form.get("action") == "leave":
+                repo.unsubscribe(store, sid, state.now(), "preferences")
+                log.info("subscriber %d unsubscribed (preferences)", sid)
+                return _page(state, "unsubscribe.html.j2", language, done=True)
+            sub = repo.set_categories(store, sid, _chosen(state, known), state.now())
+            saved = True
+        chosen = set(sub.categories)
+        return _page(state, "preferences.html.j2", language, member=True, saved=saved,
+                     departments=[d.ticked(d.name in chosen) for d in known],
+                     everything=not chosen)
+
+
+def _short(key: str) -> str:
+    from feedkit.privacy import short_key
+
+    return short_key(key)
+
+
+def _links(state: WebState, sid: int) -> dict[str, str]:
+    from feedkit.subscribers.links import personal_urls
+
+    return personal_urls(state.config.web.url, state.secret, sid)
+
+
+def _form(state: WebState, language: str, *, error: str = "", status: int = 200,
+          address: str = "", chosen: tuple[str, ...] = ()) -> Response:
+    """The subscribe form, with a fresh CSRF field for the browser's nonce cookie."""
+    nonce = csrf.nonce_from(request.cookies.get(csrf.COOKIE))
+    known = departments(_store(state), state.config, state.now())
+    resp = _page(state, "subscribe.html.j2", language, status=status, error=error,
+                 address=address, csrf_field=csrf.field_for(state.secret, nonce),
+                 departments=[d.ticked(d.name in chosen) for d in known],
+                 action=url_for("subscribe_post"))
+    if request.cookies.get(csrf.COOKIE) != nonce:
+        resp.set_cookie(csrf.COOKIE, nonce, max_age=csrf.MAX_AGE, httponly=True,
+                        samesite="Lax", secure=request.is_secure,
+                        path=request.script_root or "/")
+    return resp
+
+
+def _queue_mail(state: WebState, sub, confirm: bool, key: str) -> None:
+    """The confirmation email for a new or returning reader; for one who is already active, a
+    note with their preferences link (the form answered the same either way)."""
+    from feedkit.subscribers.links import confirm_url
+    from feedkit.subscribers.tokens import CONFIRM_MAX_AGE
+
+    config = state.config
+    now = state.now()
+    if confirm:
+        link = confirm_url(config.web.url, state.secret, sub.id, now=int(now.timestamp()))
+        name = "email_confirm.txt.j2"
+    else:
+        name, link = "email_already.txt.j2", _links(state, sub.id)["preferences"]
+    subject, text = render_email(config, name, sub.language, link=link,
+                                 days=CONFIRM_MAX_AGE // DAY)
+    data = compose(config, sub.address, subject, text, now)
+    state.outbox.put(Outgoing(sub.address, data, _short(key)))
+
+
+def render_email(config: Config, name: str, language: str, **context) -> tuple[str, str]:
+    """(subject, body) of one of the endpoint's emails: the template's first line is the
+    subject, the rest after one empty line the body."""
+    text = render_page(config, name, language, **context)
+    subject, _sep, body = text.partition("\n\n")
+    return subject.strip(), body

@@ -1,0 +1,67 @@
+"""``feedkit web``: the Flask app served by waitress, a production WSGI server in pure Python
+(threads in one process, so the in-memory rate limits see every request)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from feedkit.config import Config
+from feedkit.errors import FeedkitError
+
+Log = Callable[[str], None]
+
+
+def quiet_logging() -> None:
+    """Warnings and errors only, to stderr, with no request detail: waitress writes no access
+    log at all (it has none built in), Flask's own logger only reports failures, and feedkit's
+    lines name readers by number or keyed hash. Addresses never reach a log line."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    for name in ("feedkit.web", "waitress", "feedkit.web.app"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.propagate = False
+
+
+def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 4,
+                app=None):
+    """Bind a waitress server (not started: call ``.run()``); port 0 picks a free port."""
+    from waitress import create_server
+
+    from feedkit.web.app import create_app
+
+    app = app if app is not None else create_app(config)
+    try:
+        # Proxy headers are left to the app's ProxyFix ([web] proxy_hops), so the app behaves
+        # the same under any WSGI server; waitress neither trusts nor strips them.
+        return create_server(app, host=host.strip("[]"), port=port, threads=threads,
+                             ident="feedkit", clear_untrusted_proxy_headers=False)
+    except OSError as exc:
+        raise FeedkitError(f"{host}:{port}: cannot listen: {exc.strerror or exc} "
+                           "(is another server running? try --port)") from None
+
+
+def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
+          info: Log = print) -> None:
+    """Serve until Ctrl-C (or SIGTERM from systemd), which return normally."""
+    import signal
+
+    server = make_server(config, host=host, port=port)
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    where = f"http://{host}:{server.effective_port}/subscribe"
+    info(f"Subscribe endpoint at {where} (public address: {config.web.url.rstrip('/')}/"
+         "subscribe); Ctrl-C stops.")
+    try:
+        server.run()   # waitress returns (it catches KeyboardInterrupt) once stopped
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    info("Stopped.")

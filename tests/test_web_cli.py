@@ -1,0 +1,80 @@
+"""``feedkit web`` as a city runs it: a real process serving with waitress on loopback, stopped
+by SIGTERM (what systemd sends), its output checked for addresses."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from _digest_support import smtp_server
+from _web_support import SECRET, Client, links_in, path_of
+from conftest import REPO, Site
+
+ADDRESS = "park.jiho@example.org"
+
+
+def web_site(tmp_path, smtp_port: int, url: bool = True) -> Site:
+    extra = (f'\n[digest]\nfrom = "보령시 소식 <news@example.org>"\n'
+             f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "none"\nretries = 0\n')
+    if url:
+        extra += '\n[web]\nurl = "https://news.example.org/list/"\n'
+    site = Site(tmp_path, extra=extra)
+    site.run("import")
+    return site
+
+
+def test_feedkit_web_serves_sends_the_confirmation_and_stops_on_sigterm(tmp_path):
+    with smtp_server() as (smtp, smtp_port):
+        site = web_site(tmp_path, smtp_port)
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+               "FEEDKIT_SECRET": SECRET}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedkit", "--config", str(site.config), "web", "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            port = None
+            for line in proc.stdout:
+                m = re.search(r"http://127\.0\.0\.1:(\d+)/subscribe", line)
+                if m:
+                    port = int(m.group(1))
+                    break
+            assert port, proc.stderr.read()
+            client = Client(port)
+            page = client.get("/subscribe")
+            assert page.status == 200
+            # The sample's departments are offered.
+            assert 'name="categories" value="' in page.body
+            assert client.subscribe(ADDRESS).status == 303
+            deadline = time.monotonic() + 15
+            while not smtp.received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            [mail] = smtp.received
+            assert mail.rcpt == [ADDRESS]
+            link = next(u for u in links_in(mail.message.get_content()) if "/confirm/" in u)
+            assert client.post(path_of(link)).status == 200
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Stopped." in out and "Traceback" not in err
+    assert ADDRESS not in out + err and "park.jiho" not in out + err
+    assert site.rows("SELECT status FROM subscribers") == [("active",)]
+
+
+def test_feedkit_web_without_url_or_secret_is_a_configuration_error(tmp_path, monkeypatch):
+    site = web_site(tmp_path, 2525, url=False)
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    result = site.run("web", "--port", "0", ok=False)
+    assert result.exit_code == 2
+    assert "[web] url is not set" in result.stderr and "Traceback" not in result.output
+    site = web_site(tmp_path / "b", 2525)
+    monkeypatch.delenv("FEEDKIT_SECRET")
+    result = site.run("web", "--port", "0", ok=False)
+    assert result.exit_code == 2 and "$FEEDKIT_SECRET is not set" in result.stderr
