@@ -29,17 +29,20 @@ def ep(tmp_path):
 
 def rows(ep) -> list[tuple]:
     """Every subscriber row, every column: what 'nothing changed' is compared on."""
+    ep.state.outbox.join()   # form posts are recorded off the request thread
     with sqlite3.connect(ep.config.store_path) as db:
         return db.execute("SELECT * FROM subscribers ORDER BY id").fetchall()
 
 
 def status_of(ep, address: str) -> str | None:
+    ep.state.outbox.join()   # form posts are recorded off the request thread
     with ep.store() as store:
         sub = repo.find(store, address)
         return sub.status if sub else None
 
 
 def subscriber(ep, address: str):
+    ep.state.outbox.join()   # form posts are recorded off the request thread
     with ep.store() as store:
         return repo.find(store, address)
 

@@ -120,10 +120,10 @@ def test_subscribe_confirm_receive_only_my_departments_one_click_leave(tmp_path,
                 page.click("button[type=submit]")
                 page.wait_for_url(f"{base}/subscribe/sent?lang=ko")
                 assert "메일함을 확인해 주세요" in page.inner_text("main")
+                app.extensions["feedkit"].outbox.join()   # recorded off the request thread
                 assert status(db, ADDRESS) == ("pending", '["관광과", "세무과"]')
 
                 # 2. The confirmation email, from the SMTP server.
-                app.extensions["feedkit"].outbox.join()
                 [mail] = smtp.received
                 assert mail.rcpt == [ADDRESS]
                 [link] = [u for u in links_in(mail.message.get_content()) if "/confirm/" in u]

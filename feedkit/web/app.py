@@ -224,9 +224,10 @@ def _routes(app: Flask, state: WebState) -> None:
         if not state.per_address.hit(key):
             log.info("subscribe request for %s over the per-address limit", _short(key))
             return done
-        sub, confirm = repo.request(_store(state), address, chosen, language, "form",
-                                    config.web.consent_version, state.now())
-        _queue_mail(state, sub, confirm, key)
+        # The store write and the email happen off this thread: a new address costs an insert
+        # and a known one does not, and the answer must not take longer for either.
+        state.outbox.put(SubscribeRequest(state, address, chosen, language, _short(key),
+                                          state.now()))
         return done
 
     @app.get("/subscribe/sent")
@@ -329,14 +330,36 @@ def _form(state: WebState, language: str, *, error: str = "", status: int = 200,
     return resp
 
 
-def _queue_mail(state: WebState, sub, confirm: bool, key: str) -> None:
+@dataclass(frozen=True)
+class SubscribeRequest:
+    """A checked form post, carried out by the outbox's thread: record the request (new,
+    pending again, or left as it is for an active reader) and make its email."""
+
+    state: WebState
+    address: str
+    chosen: tuple[str, ...]
+    language: str
+    who: str            # an address-free name for log lines
+    now: datetime
+
+    def __call__(self) -> Outgoing:
+        from feedkit.store import Store
+        from feedkit.subscribers import repo
+
+        config = self.state.config
+        with Store(config.store_path, busy_timeout=config.store.busy_timeout) as store:
+            sub, confirm = repo.request(store, self.address, self.chosen, self.language,
+                                        "form", config.web.consent_version, self.now)
+        return _mail_for(self.state, sub, confirm, self.who, self.now)
+
+
+def _mail_for(state: WebState, sub, confirm: bool, who: str, now: datetime) -> Outgoing:
     """The confirmation email for a new or returning reader; for one who is already active, a
     note with their preferences link (the form answered the same either way)."""
     from feedkit.subscribers.links import confirm_url
     from feedkit.subscribers.tokens import CONFIRM_MAX_AGE
 
     config = state.config
-    now = state.now()
     if confirm:
         link = confirm_url(config.web.url, state.secret, sub.id, now=int(now.timestamp()))
         name = "email_confirm.txt.j2"
@@ -344,8 +367,7 @@ def _queue_mail(state: WebState, sub, confirm: bool, key: str) -> None:
         name, link = "email_already.txt.j2", _links(state, sub.id)["preferences"]
     subject, text = render_email(config, name, sub.language, link=link,
                                  days=CONFIRM_MAX_AGE // DAY)
-    data = compose(config, sub.address, subject, text, now)
-    state.outbox.put(Outgoing(sub.address, data, _short(key)))
+    return Outgoing(sub.address, compose(config, sub.address, subject, text, now), who)
 
 
 def render_email(config: Config, name: str, language: str, **context) -> tuple[str, str]:

@@ -2,10 +2,12 @@
 is already subscribed), composed here and sent from one background thread through the same
 :class:`feedkit.mail.smtp.SmtpSession` as the digest.
 
-Why a background thread: the form must answer the same, and as fast, whether or not the
-address is known (no enumeration by timing either), and a slow or unreachable SMTP server must
-not hold a web request open. The queue is in memory: a message still queued when the process
-stops is lost, and the person simply asks again (the page says the link may take a minute).
+Why a background thread: the form must answer the same, and as fast, whether or not the address
+is known (no enumeration by timing either: so the store write of a subscribe request, an insert
+for a new address and nothing for an active one, happens here too), and a slow or unreachable
+SMTP server must not hold a web request open. The queue is in memory: a request still queued
+when the process stops is lost, and the person simply asks again (the page says the link may
+take a minute).
 Nothing here logs an address: log lines name a reader by :func:`feedkit.privacy.short_key`.
 """
 
@@ -15,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -62,13 +65,14 @@ class Outbox:
     def __init__(self, config: Config, *, sleep=time.sleep):
         self.config = config
         self.sleep = sleep
-        self.queue: queue.Queue[Outgoing] = queue.Queue()
+        self.queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.sent = 0
         self.failed = 0
 
-    def put(self, item: Outgoing) -> None:
+    def put(self, item: Outgoing | Callable[[], Outgoing | None]) -> None:
+        """Queue a message, or a job that makes one (run on the outbox's thread)."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, daemon=True,
@@ -77,7 +81,7 @@ class Outbox:
         self.queue.put(item)
 
     def join(self) -> None:
-        """Wait until every queued message was handed over or given up (tests, shutdown)."""
+        """Wait until every queued job and message was done or given up (tests, shutdown)."""
         self.queue.join()
 
     def _run(self) -> None:
@@ -91,15 +95,18 @@ class Outbox:
                 session.close()   # type: ignore[union-attr]
                 session = None
                 continue
+            who = getattr(item, "who", "?")
             try:
-                if session is None:
-                    ca = self.config.smtp.ca_file
-                    session = SmtpSession(self.config.smtp,
-                                          self.config.resolve(ca) if ca else None)
-                self._deliver(session, item)
+                message = item() if callable(item) else item
+                if message is not None:
+                    if session is None:
+                        ca = self.config.smtp.ca_file
+                        session = SmtpSession(self.config.smtp,
+                                              self.config.resolve(ca) if ca else None)
+                    self._deliver(session, message)
             except Exception as exc:   # a config error, a bug: log it, keep the thread alive
                 self.failed += 1
-                log.error("subscription email to %s not sent: %s", item.who,
+                log.error("subscription request of %s not completed: %s", who,
                           type(exc).__name__ + (f": {exc}" if "@" not in str(exc) else ""))
                 if session is not None:
                     session.drop()
