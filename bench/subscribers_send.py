@@ -54,7 +54,7 @@ T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 
 def make_site(port: int, connections: int):
-    """A config (with ``[web] url`` when this feedkit has the web endpoint) and a store whose
+    """A config (with ``[web] url``: signed personal links) and a store whose
     W24 holds 50 articles over the synthetic departments."""
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -72,11 +72,7 @@ def make_site(port: int, connections: int):
                  "connections": connections},
         "web": {"url": "https://news.example.org/list/"},
     }
-    try:
-        config = parse_config(data, OUT / "config.toml")
-    except Exception:   # a feedkit without [web]: personal links from [digest] unsubscribe
-        del data["web"]
-        config = parse_config(data, OUT / "config.toml")
+    config = parse_config(data, OUT / "config.toml")
     week = Week.parse(WEEK, TZ)
     articles = [a for a in synthetic_articles(2000) if week.start <= a.published < week.end][:50]
     store = Store(OUT / "articles.db")
@@ -171,8 +167,7 @@ def main() -> None:
         per_choice = edition_messages(config, store, week, articles, choices)
         full = per_choice[()]
         mix = [per_choice[choices[i % len(choices)]] for i in range(n)]
-        links = "[web] url" if getattr(getattr(config, "web", None), "url", "") else \
-            "[digest] unsubscribe {token}"
+        links = "[web] url" if config.web.url else "[digest] unsubscribe {token}"
         departments = len({a.category for a in articles})
         print(f"{n} subscribers over {len(choices)} choices of {departments} departments; "
               f"personal links from {links}; {os.cpu_count()} CPUs; "

@@ -13,6 +13,7 @@ import os
 from datetime import datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
+from pathlib import Path
 from unittest.mock import patch
 
 import pytest
@@ -134,3 +135,28 @@ max_html_bytes = {budget}
     assert LONG.split("+")[0].encode() in html
     assert len(html) <= budget
     assert budget - len(html) < 3_000  # capped to fit, not emptied
+
+
+def test_a_template_showing_the_link_twice_keeps_room_for_both(tmp_path, monkeypatch):
+    """A city's own template with the unsubscribe link at the top as well as in the footer:
+    each recipient's long link is in the part twice, so the budget keeps room twice. Measured
+    as above: the size S of the long recipient's part with four articles; at S - 1 three are
+    shown and every part as received is within the budget."""
+    monkeypatch.setenv("FEEDKIT_UNSUBSCRIBE_SECRET", "s3cret")
+    bundled = Path(__file__).resolve().parents[1] / "templates" / "digest.html.j2"
+    folder = tmp_path / "mytemplates"
+    folder.mkdir()
+    top = '<body class="body">\n<p><a href="{{ unsubscribe_url }}">수신거부</a></p>'
+    text = bundled.read_text(encoding="utf-8")
+    assert text.count('<body class="body">') == 1
+    (folder / "digest.html.j2").write_text(text.replace('<body class="body">', top),
+                                           encoding="utf-8")
+    report, parts = _send(tmp_path / "one-each", max_items=1, templates=str(folder))
+    assert report.shown == 4
+    assert parts[LONG].count(b"someone.with.a.rather.long.name%2Bweekly-digest") == 2
+    size = len(parts[LONG])
+    report, tight = _send(tmp_path / "one-less", max_html_bytes=size - 1,
+                          templates=str(folder))
+    assert report.shown == 3
+    for rcpt, html in tight.items():
+        assert len(html) <= size - 1, (rcpt, len(html))

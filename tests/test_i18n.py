@@ -335,7 +335,7 @@ def test_no_korean_words_in_python_output_strings():
 def test_bundled_templates_choose_no_words_by_language():
     """No `ko` branches and no Korean words in the bundled templates (outside comments and the
     font names in CSS): every word is a message."""
-    for path in sorted((REPO / "templates").glob("*.j2")):
+    for path in sorted((REPO / "templates").rglob("*.j2")):
         text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)
         text = text.replace("'맑은 고딕'", "")
         assert not re.search(r"\bko\b", text), path.name
@@ -383,7 +383,7 @@ def test_bundled_templates_have_no_plain_words():
             yield from constants(child)
 
     offenders = []
-    for path in sorted((REPO / "templates").glob("*.j2")):
+    for path in sorted((REPO / "templates").rglob("*.j2")):
         tree = env.parse(path.read_text(encoding="utf-8"))
         data = "".join(n.data for n in tree.find_all(nodes.TemplateData))
         data = re.sub(r"<style.*?</style>|<!--.*?-->", " ", data, flags=re.S)

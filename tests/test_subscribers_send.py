@@ -291,3 +291,54 @@ def test_categories_shown_names_and_exclusions_apply_to_personal_digests(tmp_pat
     got = {r.rcpt[0]: r.message for r in server.received}
     assert _urls_in(got["shown@example.org"]) == _wanted("관광과", "도서관")
     assert _urls_in(got["raw@example.org"]) == _wanted("도서관")
+
+
+def test_an_edition_that_cannot_render_stops_the_run_before_anyone_is_logged(tmp_path):
+    """Editions render in the background while the first ones are sent; one that cannot be
+    made (here: the footer alone is over the size budget) stops the run with one line, and
+    nobody is logged as sending a message that never existed."""
+    with smtp_server() as (server, port):
+        path = write_config_toml(tmp_path, _toml(port).replace(
+            'audience = "subscribers"',
+            'audience = "subscribers"\nmax_html_bytes = 10000\nreason = "' + "x" * 9000 + '"'))
+        store = store_with(tmp_path, ARTICLES)
+        _add(store, "a@example.org", ["세무과"])
+        store.close()
+        r = CliRunner().invoke(cli, ["--config", str(path), "digest", "send", "--week",
+                                     "2024-W24"])
+    assert r.exit_code == 1, r.output
+    assert "not even one article fits" in r.stderr and "Traceback" not in r.output
+    assert server.received == []
+    with Store(tmp_path / "articles.db") as store:
+        assert store.db.execute("SELECT count(*) FROM send_log").fetchone()[0] == 0
+
+
+def test_with_the_web_endpoint_each_reader_gets_their_own_signed_links(tmp_path):
+    """[web] url: List-Unsubscribe is the reader's own one-click https link (then the mailto of
+    [digest] unsubscribe), and the footer carries it and the preferences link; each token
+    reads back (feedkit.subscribers.tokens, the endpoint's own reader) as that subscriber."""
+    from feedkit.subscribers.tokens import read_token
+
+    secret = os.environ["FEEDKIT_SECRET"]
+    with smtp_server() as (server, port):
+        config = _config(tmp_path, port, web={"url": "https://news.example.org/list/"})
+        store = store_with(tmp_path, ARTICLES)
+        ids = {a: _add(store, a, ["세무과"]) for a in ("a@example.org", "b@example.org")}
+        send_subscribers(config, store, WEEK, now=NOW)
+        store.close()
+    assert len(server.received) == 2
+    for r in server.received:
+        sid, msg = ids[r.rcpt[0]], r.message
+        head = " ".join(str(msg["List-Unsubscribe"]).split())
+        found = re.fullmatch(r"<https://news\.example\.org/list/unsubscribe/([\w.-]+)>, "
+                             r"<mailto:leave@lists\.example\.org>", head)
+        assert found, head
+        assert read_token(secret, "unsubscribe", found.group(1)) == sid
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = msg.get_body(("html",)).get_content()
+        text = msg.get_body(("plain",)).get_content()
+        pref = re.search(r'href="https://news\.example\.org/list/preferences/([\w.-]+)"', html)
+        assert read_token(secret, "preferences", pref.group(1)) == sid
+        assert f"https://news.example.org/list/unsubscribe/{found.group(1)}" in html + text
+        assert f"https://news.example.org/list/preferences/{pref.group(1)}" in text
+        assert "수신 설정 변경" in html and "u/" not in head   # not the [digest] https template

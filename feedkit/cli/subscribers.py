@@ -71,8 +71,7 @@ def add(obj: Context, address: str, categories: tuple[str, ...], language: str |
 
 
 def _default_version(config) -> str:
-    web = getattr(config, "web", None)
-    return getattr(web, "consent_version", "") or ""
+    return config.web.consent_version
 
 
 @subscribers.command("remove")

@@ -98,7 +98,7 @@ def _names_of(config: Config) -> Callable[[str], frozenset[str]]:
 
 def web_url(config: Config) -> str:
     """``[web] url`` (the subscription endpoint), or "" when there is none."""
-    return getattr(getattr(config, "web", None), "url", "") or ""
+    return config.web.url
 
 
 @dataclass
@@ -188,36 +188,41 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         token_secret = ""
     links = {a: _links_for(config, token_secret, by_address[a]) for a in pending}
     todo = set(pending)
+    # The editions this run needs (one whose readers all have the week is not rendered), each
+    # with its readers, in the order they are rendered and sent.
+    plan = [(key, mine) for key, edition in editions.items()
+            if (mine := [s.address for s in edition.readers if s.address in todo])]
+    report.editions = len(plan)
+    edition_of = {a: key for key, mine in plan for a in mine}
     renderer = DigestRenderer(config)
     editors_note = note(store, week.label)   # the editor's note goes to every edition
-    factories: dict[frozenset[str] | None, MessageFactory] = {}
-    edition_of: dict[str, frozenset[str] | None] = {}
-    for key, edition in editions.items():
-        mine = [s.address for s in edition.readers if s.address in todo]
-        if not mine:
-            continue   # everyone in it has the week already: nothing to render
+
+    def render(key: frozenset[str] | None, mine: list[str]) -> MessageFactory:
         chosen = articles if key is ALL else [a for a in articles if names(a.category) & key]
         digest = replace(make_digest(config, week, chosen), note=editors_note)
         shown = [shown_unsubscribe(links[a].urls) for a in mine]
         shown += [links[a].preferences for a in mine if links[a].preferences]
         body = renderer.email(digest, reserve=link_reserve(shown), preferences=bool(base))
         report.shown = max(report.shown, body.shown)
-        factories[key] = MessageFactory(config, digest, body, renderer.subject(digest), now)
-        for a in mine:
-            edition_of[a] = key
-    report.editions = len(factories)
+        return MessageFactory(config, digest, body, renderer.subject(digest), now)
 
     if dry_run:
+        for key, mine in plan:
+            render(key, mine)   # what the digests would hold (report.shown)
         for addr in pending:
             report.planned.append(
                 (addr, message_id(config, week, addr, frm.domain, key=report.keys[addr])))
         return report
 
+    factories = _Editions(plan, render)
+    pending = [a for _key, mine in plan for a in mine]   # edition by edition
+
     def build(addr: str, key: str) -> tuple[str, bytes]:
         mine = links[addr]
         extra: Mapping[str, str] = ({PREFERENCES_PLACEHOLDER: mine.preferences}
                                     if mine.preferences else {})
-        mid, data = factories[edition_of[addr]].message(addr, key, urls=mine.urls, extra=extra)
+        factory = factories.get(edition_of[addr])
+        mid, data = factory.message(addr, key, urls=mine.urls, extra=extra)
         return mid, (signer.sign(data) if signer else data)
 
     try:
@@ -226,6 +231,41 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     finally:
         count_bounces(config, store, report, by_address, week.label, now)
     return report
+
+
+class _Editions:
+    """Renders the editions one after another in a background thread while the first ones are
+    already being sent: the connections spend their time waiting for the server (which frees
+    the interpreter), so 50 renders cost little of the wall time. :meth:`get` waits for an
+    edition; a rendering error is raised there, in the connection that needs it, and stops
+    the run before that reader's log entry is written."""
+
+    def __init__(self, plan, render: Callable[..., object]):
+        import threading
+
+        self.ready = {key: threading.Event() for key, _ in plan}
+        self.done: dict = {}
+        self.error: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, args=(plan, render), daemon=True,
+                                       name="feedkit-editions")
+        self.thread.start()
+
+    def _run(self, plan, render) -> None:
+        for key, mine in plan:
+            try:
+                self.done[key] = render(key, mine)
+            except BaseException as exc:   # raised again in get(), in the sending thread
+                self.error.append(exc)
+                for event in self.ready.values():
+                    event.set()
+                return
+            self.ready[key].set()
+
+    def get(self, key):
+        self.ready[key].wait()
+        if key not in self.done:
+            raise self.error[0]
+        return self.done[key]
 
 
 def count_bounces(config: Config, store, report: SubscriberReport,
@@ -251,8 +291,7 @@ def count_bounces(config: Config, store, report: SubscriberReport,
 
 
 def bounce_limit(config: Config) -> int:
-    bounces = getattr(config, "bounces", None)
-    limit = getattr(bounces, "max_consecutive", 3)
+    limit = config.bounces.max_consecutive
     if limit < 1:
         raise ConfigError("[bounces] max_consecutive must be at least 1")
     return limit
