@@ -8,9 +8,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
-from _digest_support import smtp_server
+from _digest_support import Behaviour, smtp_server
 from _web_support import SECRET, Client, links_in, path_of
 from conftest import REPO, Site
 
@@ -78,3 +79,38 @@ def test_feedkit_web_without_url_or_secret_is_a_configuration_error(tmp_path, mo
     monkeypatch.delenv("FEEDKIT_SECRET")
     result = site.run("web", "--port", "0", ok=False)
     assert result.exit_code == 2 and "$FEEDKIT_SECRET is not set" in result.stderr
+
+
+def test_a_stopping_server_first_sends_the_confirmations_it_has_queued(tmp_path):
+    release = threading.Event()
+    # The SMTP server holds the first RCPT until the test lets it go: the confirmation is still
+    # queued (or being handed over) when SIGTERM arrives.
+    behaviour = Behaviour(hook_rcpt=lambda _addr: release.wait(10))
+    with smtp_server(behaviour) as (smtp, smtp_port):
+        site = web_site(tmp_path, smtp_port)
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+               "FEEDKIT_SECRET": SECRET}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedkit", "--config", str(site.config), "web", "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            port = None
+            for line in proc.stdout:
+                m = re.search(r"http://127\.0\.0\.1:(\d+)/subscribe", line)
+                if m:
+                    port = int(m.group(1))
+                    break
+            assert port, proc.stderr.read()
+            assert Client(port).subscribe(ADDRESS).status == 303
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            release.set()
+            out, err = proc.communicate(timeout=30)
+        finally:
+            release.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 0, err
+        assert [m.rcpt for m in smtp.received] == [[ADDRESS]]
+    assert "not handled" not in err and "Stopped." in out

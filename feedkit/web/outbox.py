@@ -5,9 +5,9 @@ is already subscribed), composed here and sent from one background thread throug
 Why a background thread: the form must answer the same, and as fast, whether or not the address
 is known (no enumeration by timing either: so the store write of a subscribe request, an insert
 for a new address and nothing for an active one, happens here too), and a slow or unreachable
-SMTP server must not hold a web request open. The queue is in memory: a request still queued
-when the process stops is lost, and the person simply asks again (the page says the link may
-take a minute).
+SMTP server must not hold a web request open. The queue is in memory: a stopping server first
+works through it (up to 20 s, see feedkit.web.server); what a crash loses, the person simply
+asks for again.
 Nothing here logs an address: log lines name a reader by :func:`feedkit.privacy.short_key`.
 """
 
@@ -83,6 +83,14 @@ class Outbox:
     def join(self) -> None:
         """Wait until every queued job and message was done or given up (tests, shutdown)."""
         self.queue.join()
+
+    def drain(self, seconds: float) -> int:
+        """Wait at most ``seconds`` for the queue to empty (a stopping server); returns how many
+        jobs were still left (lost: those people ask again)."""
+        deadline = time.monotonic() + seconds
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.queue.unfinished_tasks
 
     def _run(self) -> None:
         from feedkit.mail.smtp import SmtpSession

@@ -10,6 +10,8 @@ from feedkit.config import Config
 from feedkit.errors import FeedkitError
 
 Log = Callable[[str], None]
+DRAIN_SECONDS = 20.0
+"""How long a stopping server waits for queued confirmation emails (systemd waits 90 s)."""
 
 
 def quiet_logging() -> None:
@@ -49,7 +51,10 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
     """Serve until Ctrl-C (or SIGTERM from systemd), which return normally."""
     import signal
 
-    server = make_server(config, host=host, port=port)
+    from feedkit.web.app import create_app
+
+    app = create_app(config)
+    server = make_server(config, host=host, port=port, app=app)
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt
@@ -64,4 +69,8 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
         pass
     finally:
         server.close()
+    left = app.extensions["feedkit"].outbox.drain(DRAIN_SECONDS)
+    if left:
+        logging.getLogger("feedkit.web").warning(
+            "%d subscription request(s) not handled before stopping", left)
     info("Stopped.")
