@@ -186,7 +186,7 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         token_secret = env_secret()
     else:
         token_secret = ""
-    links = {a: _links_for(config, token_secret, by_address[a]) for a in pending}
+    links: dict[str, _Links] = {}   # filled edition by edition, in render()
     todo = set(pending)
     # The editions this run needs (one whose readers all have the week is not rendered), each
     # with its readers, in the order they are rendered and sent.
@@ -198,6 +198,10 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     editors_note = note(store, week.label)   # the editor's note goes to every edition
 
     def render(key: frozenset[str] | None, mine: list[str]) -> MessageFactory:
+        # The readers' signed links first (two HMACs each: worth doing off the sending
+        # thread), then the edition, with room for the longest of them.
+        for a in mine:
+            links[a] = _links_for(config, token_secret, by_address[a])
         chosen = articles if key is ALL else [a for a in articles if names(a.category) & key]
         digest = replace(make_digest(config, week, chosen), note=editors_note)
         shown = [shown_unsubscribe(links[a].urls) for a in mine]
@@ -218,10 +222,10 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     pending = [a for _key, mine in plan for a in mine]   # edition by edition
 
     def build(addr: str, key: str) -> tuple[str, bytes]:
+        factory = factories.get(edition_of[addr])   # waits for the edition and its links
         mine = links[addr]
         extra: Mapping[str, str] = ({PREFERENCES_PLACEHOLDER: mine.preferences}
                                     if mine.preferences else {})
-        factory = factories.get(edition_of[addr])
         mid, data = factory.message(addr, key, urls=mine.urls, extra=extra)
         return mid, (signer.sign(data) if signer else data)
 
@@ -234,11 +238,11 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
 
 
 class _Editions:
-    """Renders the editions one after another in a background thread while the first ones are
-    already being sent: the connections spend their time waiting for the server (which frees
-    the interpreter), so 50 renders cost little of the wall time. :meth:`get` waits for an
-    edition; a rendering error is raised there, in the connection that needs it, and stops
-    the run before that reader's log entry is written."""
+    """Renders the editions (and their readers' links) one after another in a background
+    thread while the first ones are already being sent: the connections spend their time
+    waiting for the server (which frees the interpreter), so 50 renders cost little of the wall
+    time. :meth:`get` waits for an edition; a rendering error is raised there, in the
+    connection that needs it, and stops the run before that reader's log entry is written."""
 
     def __init__(self, plan, render: Callable[..., object]):
         import threading
