@@ -607,3 +607,27 @@ def test_the_form_offers_the_names_the_digest_shows_under_categories(tmp_path):
         assert offered == [("생활 소식", "10"), ("세무 소식", "15")]
         ep.client().subscribe(ADDRESS, ["생활 소식", "관광과"])
         assert subscriber(ep, ADDRESS).categories == ("생활 소식",)
+
+
+def test_the_confirmation_emails_are_not_spammy(ep, tmp_path):
+    """SpamAssassin (local rules, -L) on both emails the form sends, as the SMTP server got
+    them: a confirmation email in the spam folder is a subscriber lost."""
+    import os
+    import subprocess
+
+    import tools
+
+    spamassassin = tools.spamassassin()
+    ep.client().subscribe(ADDRESS, ["세무과"])
+    with ep.store() as store:
+        repo.add(store, "active@example.org", (), "ko", "command", "1", NOW, NOW)
+    ep.client().subscribe("active@example.org")
+    for mail in ep.mails(2):
+        done = subprocess.run([spamassassin, "-L", "-t"], input=mail.data, capture_output=True,
+                              timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+        status = re.search(r"^X-Spam-Status: (\w+), score=(-?[\d.]+) required=[\d.]+\s+"
+                           r"tests=(.*?)\s+autolearn=", done.stdout.decode("utf-8", "replace"),
+                           re.MULTILINE | re.DOTALL)
+        assert status, done.stdout[:1500]
+        assert status[1] == "No" and float(status[2]) < 1.0, (mail.message["Subject"],
+                                                                status.groups())
