@@ -70,6 +70,7 @@ def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path):
 
         approved = site.run("digest", "approve", "--now", DUE)   # default: the week due
         assert f"{WEEK}" in approved.output and "approved" in approved.output
+        assert "the next 'feedkit digest send'" in approved.output
         assert approvals(site) == [(WEEK, 1)]
 
         sent = site.run("digest", "send", "--now", DUE)
@@ -81,14 +82,17 @@ def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path):
 def test_an_approval_is_for_its_week_only_and_can_be_revoked(tmp_path):
     with smtp_server() as (smtp, port):
         site = approval_site(tmp_path, port)
-        site.run("digest", "approve", "--week", "2024-W50")
+        older = site.run("digest", "approve", "--week", "2024-W50", "--now", DUE)
+        assert "send it with 'feedkit digest send --week 2024-W50'" in older.output
+        ahead = site.run("digest", "approve", "--week", "2024-W52", "--now", DUE)
+        assert "once due (2024-12-30 08:00, Asia/Seoul)" in ahead.output
         assert "waiting for approval" in site.run("digest", "send", "--now", DUE).output
         site.run("digest", "approve", "--week", WEEK)
         again = site.run("digest", "approve", "--week", WEEK)
         assert "already approved" in again.output
         revoked = site.run("digest", "approve", "--week", WEEK, "--revoke")
         assert "revoked" in revoked.output
-        assert approvals(site) == [("2024-W50", 1), (WEEK, 0)]
+        assert approvals(site) == [("2024-W50", 1), (WEEK, 0), ("2024-W52", 1)]
         assert "waiting for approval" in site.run("digest", "send", "--now", DUE).output
         assert smtp.received == []
 

@@ -322,3 +322,78 @@ def test_bad_test_sends_are_usage_errors(tmp_path, args, why):
         result = site.run("digest", "send", "--week", WEEK, *args, ok=False)
     assert result.exit_code == 2 and why in result.output
     assert smtp.received == []
+
+
+# -- subscriber mode ([digest] audience = "subscribers") ------------------------------------------
+
+
+def subscriber_site(tmp_path, port: int):
+    """A site in subscriber mode with 12 articles in 2024-W24, three per department."""
+    import json as json_lib
+    from datetime import datetime
+
+    from _digest_support import SEOUL, korean_articles
+
+    articles = korean_articles(12, datetime(2024, 6, 10, tzinfo=SEOUL))
+    data = tmp_path / "week.jsonl"
+    data.write_text("".join(json_lib.dumps(a.to_record(), ensure_ascii=False) + "\n"
+                            for a in articles), "utf-8")
+    site = Site(tmp_path / "site", extra=f"""
+[digest]
+from = "보령시 소식 <news@example.org>"
+audience = "subscribers"
+unsubscribe = ["mailto:leave@lists.example.org", "https://news.example.org/u/{{token}}"]
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+retry_delay = 0.01
+timeout = 5.0
+""")
+    site.run("import", str(data))
+    return site, articles
+
+
+def article_links(received) -> set[str]:
+    import re
+
+    return set(re.findall(r"https://www\.brcn\.go\.kr/news/a\d{4}", html_part(received)))
+
+
+def test_in_subscriber_mode_a_test_to_a_subscriber_is_their_own_digest(tmp_path):
+    with smtp_server() as (smtp, port):
+        site, articles = subscriber_site(tmp_path, port)
+        site.run("subscribers", "add", "kim@example.com", "--category", "세무과",
+                 "--category", "관광과")
+        site.run("subscribers", "add", "lee@example.org")
+        result = site.run("digest", "send", "--to", "kim@example.com", "--week", "2024-W24")
+        assert "subscriber #1: 관광과, 세무과" in result.output
+        assert send_log(site) == []
+        (test,) = smtp.received
+        wanted = {a.url for a in articles if a.category in ("세무과", "관광과")}
+        assert article_links(test) == wanted and len(wanted) == 6
+        token = _expected_token("kim@example.com")
+        assert f"https://news.example.org/u/{token}" in test.message["List-Unsubscribe"]
+
+        other = site.run("digest", "send", "--to", "park@example.net", "--week", "2024-W24")
+        assert "not a subscriber: every department" in other.output
+        assert article_links(smtp.received[1]) == {a.url for a in articles}
+
+        site.run("digest", "send", "--week", "2024-W24", "--now", "2024-06-17 09:00")
+        real = next(got for got in smtp.received[2:] if got.rcpt == ["kim@example.com"])
+    assert sorted(r for got in smtp.received[2:] for r in got.rcpt) == [
+        "kim@example.com", "lee@example.org"]
+    assert html_part(test) == html_part(real) and text_part(test) == text_part(real)
+    assert subject_of(test) == "[테스트] " + subject_of(real)
+
+
+def test_in_subscriber_mode_a_reader_without_news_this_week_has_nothing_to_test(tmp_path):
+    with smtp_server() as (smtp, port):
+        site, _articles = subscriber_site(tmp_path, port)
+        site.run("subscribers", "add", "choi@example.kr", "--category", "건축과")
+        result = site.run("digest", "send", "--to", "choi@example.kr", "--week", "2024-W24",
+                          ok=False)
+    assert result.exit_code == 1
+    assert "nothing to test" in result.output and "건축과" in result.output
+    assert smtp.received == []

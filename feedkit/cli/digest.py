@@ -284,13 +284,28 @@ def digest_approve(obj: Context, week_text: str | None, today, now_text: str | N
         kept = f"; {sent} reader(s) already have it" if sent else ""
         obj.info(f"{label}: approval revoked; 'feedkit digest send' waits again{kept}")
     else:
-        obj.info(f"{label}: approved; 'feedkit digest send' sends it once due "
-                 f"({config.digest.send_day.capitalize()} {config.digest.send_hour:02d}:00, "
-                 f"{config.site.timezone})")
-        if articles == 0:
+        obj.info(f"{label}: approved; {_when_sent(obj, week, now)}")
+        if articles == 0 and week.end <= now:
             obj.warn(f"warning: {week.label} has no articles: there is nothing to send")
     if not config.digest.require_approval:
         obj.warn("note: [digest] require_approval is off, so approvals change nothing yet")
+
+
+def _when_sent(obj: Context, week, now) -> str:
+    """What happens next to an approved week: the scheduled send takes it (now or once due),
+    or, for any other week, only an explicit --week does."""
+    from feedkit.schedule import due_digest
+
+    config = obj.config
+    due = due_digest(now, config.tz, config.digest.send_day, config.digest.send_hour)
+    if week.start < due.week.start:
+        return f"send it with 'feedkit digest send --week {week.label}'"
+    if due.week == week and due.is_due:
+        return "the next 'feedkit digest send' (the next scheduled run) sends it"
+    # this week's digest, or one still to come: when its own due time arrives
+    due = due_digest(week.end, config.tz, config.digest.send_day, config.digest.send_hour)
+    return (f"'feedkit digest send' sends it once due ({due.at:%Y-%m-%d %H:%M}, "
+            f"{config.site.timezone})")
 
 
 @digest.command("note")

@@ -6,6 +6,10 @@ send log (who already has the week). A test must never write it: an editor who t
 own address, which is also on the list, would otherwise be "already sent" on Monday and miss the
 real digest, and a test run would count against ``[smtp] max_per_day``.
 
+In subscriber mode (``[digest] audience = "subscribers"``) an address that is a subscriber gets
+their own edition: the departments they chose and their own links (see
+:func:`_subscriber_edition`); any other address gets every department.
+
 What is the same as the real message: the rendering (the same size budget, with room kept for
 the longest unsubscribe link of the list when the list can be read here), the personal
 unsubscribe links filled in for this address, every header and the MIME structure
@@ -25,7 +29,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from feedkit.config import Config
@@ -54,14 +58,29 @@ class ProofReport:
     shown: int = 0
     total: int = 0
     empty: bool = False
+    who: str = ""          # subscriber mode: whose edition this is
 
     def summary(self) -> str:
         if self.empty:
             return f"{self.week}: no articles published that week; no test sent"
         capped = f" ({self.total - self.shown} left to the web view)" if self.shown < self.total \
             else ""
-        return (f"{self.week}: test sent to {self.address}: \"{self.subject}\", {self.shown} "
-                f"article(s){capped}; the send log is unchanged")
+        who = f" ({self.who})" if self.who else ""
+        return (f"{self.week}: test sent to {self.address}{who}: \"{self.subject}\", "
+                f"{self.shown} article(s){capped}; the send log is unchanged")
+
+
+@dataclass
+class _Edition:
+    """What the real send would give this address: its digest, its own links (None: the list
+    mode's ``[digest] unsubscribe`` links, made by the factory), and the footer links the size
+    budget keeps room for."""
+
+    digest: object
+    urls: list[str] | None = None
+    preferences: str = ""
+    reserve: list[str] = field(default_factory=list)
+    who: str = ""          # said in the summary in subscriber mode
 
 
 def _list_links(config: Config, address: str) -> list[str]:
@@ -87,6 +106,59 @@ def _list_links(config: Config, address: str) -> list[str]:
     return links
 
 
+def _list_edition(config: Config, store, week, address: str, until: int | None) -> _Edition:
+    from feedkit.digest.compose import load_digest
+
+    return _Edition(load_digest(config, store, week, until), reserve=_list_links(config, address))
+
+
+def _subscriber_edition(config: Config, store, week, address: str, until: int | None
+                        ) -> _Edition:
+    """``[digest] audience = "subscribers"``: a subscriber gets the departments they chose and
+    their own signed links, as :func:`feedkit.subscribers.personal.send_subscribers` makes
+    them; an address that is no subscriber gets what a reader who chose nothing gets (every
+    department), with the ``[digest] unsubscribe`` links, since it has no links of its own."""
+    from dataclasses import replace
+
+    from feedkit.digest.compose import make_digest, week_articles
+    from feedkit.digest.editorial import note
+    from feedkit.digest.render import shown_unsubscribe
+    from feedkit.subscribers import repo
+    from feedkit.subscribers.personal import ALL, _links_for, _names_of, editions_for, web_url
+
+    names = _names_of(config)
+    articles = [a for a in week_articles(store, week, until) if names(a.category)]
+    present = set().union(*(names(a.category) for a in articles)) if articles else set()
+    reader = repo.find(store, address)
+    editors_note = note(store, week.label)
+    if reader is None:
+        return _Edition(replace(make_digest(config, week, articles), note=editors_note),
+                        reserve=_list_links(config, address),
+                        who="not a subscriber: every department")
+    editions, nothing = editions_for([reader], present)
+    status = "" if reader.status == "active" else f", {reader.status}: the real send skips them"
+    if nothing:
+        chosen = ", ".join(reader.categories)
+        raise FeedkitError(f"{week.label}: nothing to test: {address} is a subscriber of "
+                           f"{chosen}, which had no news that week (the real send gives them "
+                           f"no digest){status}")
+    (key,) = editions
+    chosen_articles = articles if key is ALL else [a for a in articles
+                                                   if names(a.category) & key]
+    secret = ""
+    if web_url(config):
+        from feedkit.subscribers.tokens import env_secret
+
+        secret = env_secret()
+    links = _links_for(config, secret, reader)
+    reserve = [shown_unsubscribe(links.urls)] + ([links.preferences] if links.preferences
+                                                 else [])
+    what = "every department" if key is ALL else ", ".join(sorted(key))
+    return _Edition(replace(make_digest(config, week, chosen_articles), note=editors_note),
+                    urls=links.urls, preferences=links.preferences, reserve=reserve,
+                    who=f"subscriber #{reader.id}: {what}{status}")
+
+
 def send_proof(config: Config, store, week, address: str, *, now: datetime,
                sleep: Callable[[float], None] = time.sleep) -> ProofReport:
     """Send ``week``'s digest to ``address`` only, as a test (see the module docstring).
@@ -96,8 +168,7 @@ def send_proof(config: Config, store, week, address: str, *, now: datetime,
     failure). Never reads or writes the send log.
     """
     from feedkit.config import check_placeholders
-    from feedkit.digest.compose import load_digest
-    from feedkit.digest.render import DigestRenderer, link_reserve
+    from feedkit.digest.render import PREFERENCES_PLACEHOLDER, DigestRenderer, link_reserve
     from feedkit.mail.message import MessageFactory, sender
     from feedkit.mail.recipients import clean_address
     from feedkit.mail.send import DkimSigner, _ca_file
@@ -111,19 +182,28 @@ def send_proof(config: Config, store, week, address: str, *, now: datetime,
     report = ProofReport(week.label, addr)
     frm = sender(config)
     signer = DkimSigner.from_config(config)
-    digest = load_digest(config, store, week, visible_until(config, now))
+    until = visible_until(config, now)
+    if config.digest.audience == "subscribers":
+        edition = _subscriber_edition(config, store, week, addr, until)
+    else:
+        edition = _list_edition(config, store, week, addr, until)
+    digest = edition.digest
+    report.who = edition.who
     report.total = digest.total
     if digest.total == 0:
         report.empty = True
         return report
 
     renderer = DigestRenderer(config)
-    body = renderer.email(digest, reserve=link_reserve(_list_links(config, addr)))
+    body = renderer.email(digest, reserve=link_reserve(edition.reserve),
+                          preferences=bool(edition.preferences))
     report.shown = body.shown
     report.subject = test_mark(config) + renderer.subject(digest)
     factory = MessageFactory(config, digest, body, report.subject, now)
     # A Message-ID no real send will ever use (see the module docstring).
-    mid, data = factory.message(addr, "test:" + secrets.token_hex(12))
+    extra = {PREFERENCES_PLACEHOLDER: edition.preferences} if edition.preferences else None
+    mid, data = factory.message(addr, "test:" + secrets.token_hex(12), urls=edition.urls,
+                                extra=extra)
     report.message_id = mid
     if signer is not None:
         data = signer.sign(data)
