@@ -71,9 +71,9 @@ def format_date(value: date | datetime, language: str | Language = "ko", *, year
     """``2024년 6월 11일 (화)`` in Korean, ``Tue 11 Jun 2024`` in English."""
     lang = language_of(language)
     if year and weekday:
+        msgid = "{date:EEE d MMM y}"
         # TRANSLATORS: a date in LDML (https://unicode.org/reports/tr35/tr35-dates.html):
         # y year, M month number, MMM/MMMM month name, d day, E/EEE weekday. Keep {date:...}.
-        msgid = "{date:EEE d MMM y}"
         text = lang.gettext("{date:EEE d MMM y}")
     elif year:
         msgid = "{date:d MMM y}"
@@ -101,8 +101,8 @@ def format_range(start: date, last: date, language: str | Language = "ko") -> st
     """A week as people write it: ``2024년 6월 10일 – 6월 16일`` (year shown once if shared)."""
     lang = language_of(language)
     if last.year == start.year:
-        # TRANSLATORS: a span of days (LDML patterns); the year once, as it is shared.
         msgid = "{first:d MMM y} – {last:d MMM}"
+        # TRANSLATORS: a span of days (LDML patterns); the year once, as it is shared.
         text = lang.gettext("{first:d MMM y} – {last:d MMM}")
     else:
         msgid = "{first:d MMM y} – {last:d MMM y}"
@@ -134,8 +134,8 @@ def week_days(monday: date, language: str | Language = "ko") -> str:
     lang = language_of(language)
     last = monday + timedelta(days=6)
     if last.month == monday.month:
-        # TRANSLATORS: the seven days of a week within one month (LDML patterns).
         msgid = "{first:d}–{last:d MMMM y}"
+        # TRANSLATORS: the seven days of a week within one month (LDML patterns).
         text = lang.pgettext("week days", "{first:d}–{last:d MMMM y}")
     elif last.year == monday.year:
         msgid = "{first:d MMMM} – {last:d MMMM y}"

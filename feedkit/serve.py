@@ -204,11 +204,13 @@ class Preview:
         esc = html.escape
         current = self.current_week()
         items = []
+        # TRANSLATORS: the link to a digest's plain-text part in the preview.
+        text_word = esc(lang.pgettext("preview link", "text"))
         for label, rows in weeks.items():
             span = Week.parse(label, config.tz).range_text(lang)
             items.append(f'<li><a href="{PREVIEW_PREFIX}digest/{label}">{label}</a> '
                          f"{esc(span)} ({len(rows)}) · "
-                         f'<a href="{PREVIEW_PREFIX}digest/{label}.txt">text</a></li>')
+                         f'<a href="{PREVIEW_PREFIX}digest/{label}.txt">{text_word}</a></li>')
         title = lang.gettext("Digest preview")
         this_week = esc(lang.gettext("this week"))
         from feedkit.serve_send import test_send_form
@@ -216,7 +218,7 @@ class Preview:
         body = (f"<h1>{esc(title)}</h1>"
                 f'<p><a href="{PREVIEW_PREFIX}digest">{current.label}</a> '
                 f"({this_week}) · "
-                f'<a href="{PREVIEW_PREFIX}digest.txt">text</a></p>'
+                f'<a href="{PREVIEW_PREFIX}digest.txt">{text_word}</a></p>'
                 f"{test_send_form(config, list(weeks), self.form_token, self.today, SEND_PATH)}"
                 f"<ul>{''.join(items)}</ul>")
         return Reply(200, "text/html", _page(config, esc(title), body))
