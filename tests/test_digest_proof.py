@@ -327,7 +327,7 @@ def test_bad_test_sends_are_usage_errors(tmp_path, args, why):
 # -- subscriber mode ([digest] audience = "subscribers") ------------------------------------------
 
 
-def subscriber_site(tmp_path, port: int):
+def subscriber_site(tmp_path, port: int, extra: str = ""):
     """A site in subscriber mode with 12 articles in 2024-W24, three per department."""
     import json as json_lib
     from datetime import datetime
@@ -350,7 +350,7 @@ port = {port}
 tls = "none"
 retry_delay = 0.01
 timeout = 5.0
-""")
+{extra}""")
     site.run("import", str(data))
     return site, articles
 
@@ -397,3 +397,29 @@ def test_in_subscriber_mode_a_reader_without_news_this_week_has_nothing_to_test(
     assert result.exit_code == 1
     assert "nothing to test" in result.output and "건축과" in result.output
     assert smtp.received == []
+
+
+def test_with_a_web_endpoint_the_test_carries_the_subscribers_signed_links(tmp_path):
+    """With [web] url, a subscriber's digest links to their own signed unsubscribe and
+    preferences pages: the test to them carries exactly those (read back with the token
+    reader, which checks the signature and purpose)."""
+    import re
+
+    from feedkit.subscribers.tokens import read_token
+
+    with smtp_server() as (smtp, port):
+        site, _articles = subscriber_site(tmp_path, port,
+                                          '\n[web]\nurl = "https://news.example.org/list/"\n')
+        site.run("subscribers", "add", "kim@example.com", "--category", "세무과")
+        site.run("digest", "send", "--to", "kim@example.com", "--week", "2024-W24")
+        site.run("digest", "send", "--week", "2024-W24", "--now", "2024-06-17 09:00")
+    test, real = smtp.received
+    html = html_part(test)
+    unsub = re.search(r"https://news\.example\.org/list/unsubscribe/([^\"<>\s]+)", html)
+    prefs = re.search(r"https://news\.example\.org/list/preferences/([^\"<>\s]+)", html)
+    assert unsub and prefs
+    secret = "proof-test-secret-0123456789"
+    assert read_token(secret, "unsubscribe", unsub[1]) == 1
+    assert read_token(secret, "preferences", prefs[1]) == 1
+    assert unsub[0] in test.message["List-Unsubscribe"]
+    assert html == html_part(real) and subject_of(test) == "[테스트] " + subject_of(real)

@@ -5,6 +5,7 @@ no timing assertions (speed is measured by bench/bench_send.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -82,7 +83,14 @@ def test_several_connections_are_used_and_each_reader_gets_one(tmp_path):
         original = server.handle_DATA
 
         async def handle_DATA(srv, session, envelope):
+            # Hold each message until four connections have shown up (or 4 s passed, under
+            # the client's 5 s timeout): on a busy machine a sender thread may start late and
+            # the others finish the whole list before it connects. Held replies leave the
+            # list to all four; with fewer connections the test still fails.
             peers.add(session.peer[1])
+            deadline = asyncio.get_running_loop().time() + 4
+            while len(peers) < 4 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
             return await original(srv, session, envelope)
 
         server.handle_DATA = handle_DATA

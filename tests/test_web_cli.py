@@ -3,6 +3,7 @@ by SIGTERM (what systemd sends), its output checked for addresses."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -11,11 +12,27 @@ import sys
 import threading
 import time
 
+import pytest
 from _digest_support import Behaviour, smtp_server
 from _web_support import SECRET, Client, links_in, path_of
 from conftest import REPO, Site
 
 ADDRESS = "park.jiho@example.org"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """``feedkit web`` run in this process sets its loggers up for a server (no propagation to
+    the root logger); put them back so later tests' log capture still sees them."""
+    names = ("feedkit.web", "waitress", "feedkit.web.app")
+    saved = {n: (lg.level, lg.propagate, list(lg.handlers))
+             for n in names for lg in [logging.getLogger(n)]}
+    yield
+    for name, (level, propagate, handlers) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers
 
 
 def web_site(tmp_path, smtp_port: int, url: bool = True) -> Site:
