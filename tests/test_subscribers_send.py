@@ -237,6 +237,8 @@ def test_no_active_subscriber_sends_nothing_and_exits_0(tmp_path):
                                      "2024-W24"])
     assert r.exit_code == 0, r.output
     assert "0 sent" in r.output and server.received == []
+    # ... and says why, so a CI run whose store was rebuilt without subscribers is not silent
+    assert "no active subscriber, so nobody gets this digest" in r.stderr
 
 
 def test_a_send_killed_half_way_resumes_with_each_subscriber_once(tmp_path):

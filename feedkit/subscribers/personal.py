@@ -152,6 +152,13 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     signer = DkimSigner.from_config(config)
     readers = repo.active(store)
     report.recipients = len(readers)
+    if not readers:
+        # Not an error (a new list starts empty), but the usual cause in CI is a store rebuilt
+        # from the text export, which never holds subscribers: say so instead of a quiet 0.
+        report.warnings.append(
+            "warning: [digest] audience = \"subscribers\" but the store has no active "
+            "subscriber, so nobody gets this digest (the text export never holds subscribers: "
+            "a store rebuilt from it in CI has none; see the README, \"How a city runs it\")")
     names = _names_of(config)
     articles = [a for a in week_articles(store, week, visible_until(config, now))
                 if names(a.category)]   # [categories] may leave some out of the digest
