@@ -11,6 +11,7 @@ supplies month and weekday names. Only *presentation* lives here; parsing is
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from feedkit import i18n
 from feedkit.errors import ConfigError
@@ -38,9 +39,19 @@ class _Dated:
         self.value, self.locale = value, locale
 
     def __format__(self, spec: str) -> str:
-        from babel.dates import format_date as babel_format_date
+        value = self.value
+        # Babel formats a datetime by its .date(); keyed by the day, the cache below hits.
+        day = value.date() if isinstance(value, datetime) else value
+        return _cldr_date(day, spec or "medium", self.locale)
 
-        return babel_format_date(self.value, spec or "medium", locale=self.locale)
+
+@lru_cache(maxsize=8192)
+def _cldr_date(value: date, pattern: str, locale) -> str:
+    """Babel's formatting, remembered: a ten-year archive formats the same few thousand days
+    tens of thousands of times, and Babel parses the pattern on every call."""
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(value, pattern, locale=locale)
 
 
 def phrase(lang: Language, text: str, **values: object) -> str:

@@ -164,16 +164,18 @@ class DigestRenderer:
         return f"{self.site.feed_url}digest/{week.label}.html"
 
     def title(self) -> str:
-        return self.title_for(self.config)
+        return self.title_for(self.config, self.lang)
 
     @staticmethod
-    def title_for(config: Config) -> str:
+    def title_for(config: Config, lang: Language | None = None) -> str:
         """``[digest] title``, else the site title with "주간 소식" ("weekly"); a Korean site
         title that already ends in 소식 ("보령시 새소식") gives "보령시 주간 소식", not
         "보령시 새소식 주간 소식" (the catalog names the words the weekly title replaces)."""
         if config.digest.title:
             return config.digest.title
-        lang = for_config(config)
+        # Looking the language up stats its catalog files; a renderer passes its own (an
+        # archive asks for the title once per week and item).
+        lang = lang or for_config(config)
         site_title = config.site.title.strip()
         # TRANSLATORS: words that end a site title and that the weekly title replaces, with |
         # between them ("새소식|소식": "보령시 새소식" gives "보령시 주간 소식"); "-" for none.
