@@ -266,7 +266,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     from feedkit.digest.compose import load_digest
     from feedkit.digest.render import DigestRenderer, link_reserve, shown_unsubscribe
     from feedkit.mail.message import MessageFactory, message_id, sender, unsubscribe_urls
-    from feedkit.privacy import recipient_key, send_secret
+    from feedkit.privacy import send_secret
 
     report = SendReport(week.label, dry_run=dry_run)
     frm = sender(config)
@@ -285,19 +285,10 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     if digest.total == 0:
         report.empty = True
         return report
-    if config.digest.require_approval:
-        from feedkit.digest.editorial import is_approved
+    if stop_for_approval(config, store, week, report, dry_run):
+        return report
 
-        # Not approved: a real run sends nothing; a dry run still says who would get it.
-        report.waiting = not is_approved(store, week.label)
-        if report.waiting and not dry_run:
-            return report
-
-    report.keys = {a: recipient_key(a, secret) for a in recipients.addresses}
-    log = store.send_log(week.label)
-    pending = [a for a in recipients.addresses
-               if (rec := log.get(report.keys[a])) is None or rec.status != "sent"]
-    report.already = report.recipients - len(pending)
+    pending = not_yet_sent(store, week, report, recipients.addresses, secret)
     pending = hold_for_daily_limit(config, store, report, pending)
     if not pending:
         return report
@@ -323,6 +314,31 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     return deliver_all(config, store, report, pending, build, sleep=sleep, echo=echo,
                        progress=progress, connections=connections,
                        max_per_second=max_per_second)
+
+
+def stop_for_approval(config: Config, store, week, report: SendReport, dry_run: bool) -> bool:
+    """With ``[digest] require_approval``, note in ``report`` whether ``week`` still waits for
+    an editor; True when this run must send nothing (a dry run goes on to say who would get
+    it). One rule for the list and for personal digests."""
+    if not config.digest.require_approval:
+        return False
+    from feedkit.digest.editorial import is_approved
+
+    report.waiting = not is_approved(store, week.label)
+    return report.waiting and not dry_run
+
+
+def not_yet_sent(store, week, report: SendReport, addresses, secret: bytes) -> list[str]:
+    """``addresses`` (in their order) whose send log entry for ``week`` is not "sent"; fills
+    ``report.keys`` (each address's keyed hash) and ``report.already``."""
+    from feedkit.privacy import recipient_key
+
+    report.keys = {a: recipient_key(a, secret) for a in addresses}
+    log = store.send_log(week.label)
+    pending = [a for a in addresses
+               if (rec := log.get(report.keys[a])) is None or rec.status != "sent"]
+    report.already = len(report.keys) - len(pending)
+    return pending
 
 
 def hold_for_daily_limit(config: Config, store, report: SendReport, pending: list[str]

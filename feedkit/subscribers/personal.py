@@ -141,8 +141,14 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         shown_unsubscribe,
     )
     from feedkit.mail.message import MessageFactory, message_id, sender
-    from feedkit.mail.send import DkimSigner, deliver_all, hold_for_daily_limit
-    from feedkit.privacy import recipient_key, send_secret
+    from feedkit.mail.send import (
+        DkimSigner,
+        deliver_all,
+        hold_for_daily_limit,
+        not_yet_sent,
+        stop_for_approval,
+    )
+    from feedkit.privacy import send_secret
     from feedkit.publication import visible_until
     from feedkit.subscribers import repo
 
@@ -166,22 +172,13 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     if not articles:
         report.empty = True
         return report
-    if config.digest.require_approval:
-        from feedkit.digest.editorial import is_approved
-
-        # Not approved: a real run sends nothing; a dry run still says who would get it.
-        report.waiting = not is_approved(store, week.label)
-        if report.waiting and not dry_run:
-            return report
+    if stop_for_approval(config, store, week, report, dry_run):
+        return report
     present = set().union(*(names(a.category) for a in articles))
     editions, report.nothing_for = editions_for(readers, present)
     by_address = {s.address: s for e in editions.values() for s in e.readers}
-    report.keys = {a: recipient_key(a, secret) for a in by_address}
-    log = store.send_log(week.label)
-    pending = sorted((a for a in by_address
-                      if (rec := log.get(report.keys[a])) is None or rec.status != "sent"),
+    pending = sorted(not_yet_sent(store, week, report, by_address, secret),
                      key=lambda a: by_address[a].id)
-    report.already = len(by_address) - len(pending)
     pending = hold_for_daily_limit(config, store, report, pending)
     if not pending:
         return report
