@@ -25,7 +25,8 @@ Writing a test for both backends:
   ``backend``        fixture, params sqlite/postgresql: the test runs twice.
                      ``backend.open_store()`` is a ``feedkit.store.Store`` on it;
                      ``backend.configure(site)`` points a site's config.toml at it;
-                     ``backend.env()`` is the environment for a subprocess.
+                     ``backend.env()`` is the environment for a subprocess;
+                     ``with backend.another(folder) as other:`` a second empty store there.
   ``backend_site``   the conftest ``site`` fixture on ``backend`` (``site.use(backend)``):
                      ``site.run(...)`` runs the CLI against it (the store comes from config
                      ``[store] url/schema``), ``site.rows(sql, *params)`` / ``site.scalar(...)``
@@ -454,6 +455,18 @@ class Backend:
         from feedkit.store import Store
 
         return Store(self.target(), **self.store_kwargs(), **kwargs)
+
+    @contextmanager
+    def another(self, root: Path):
+        """A second, empty store on the same backend (a "fresh" site to import into): SQLite
+        ``root/articles.db``, PostgreSQL a new schema on the same server, dropped on leaving.
+        ``Site(root).use(other)`` puts a site on it."""
+        root.mkdir(parents=True, exist_ok=True)
+        if not self.is_pg:
+            yield Backend("sqlite", root)
+            return
+        with fresh_schema(self.url) as other:
+            yield Backend("postgresql", root, other)
 
     # -- reading (and tampering with) the store independently of feedkit -------------------
 
