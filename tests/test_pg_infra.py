@@ -102,6 +102,28 @@ def test_backend_describes_where_the_store_lives(backend, tmp_path):
             assert conn.execute("SELECT current_user").fetchone()[0] == "postgres"
 
 
+def test_backend_rows_reads_with_the_databases_own_client(backend):
+    """Rows written by sqlite3 / psycopg directly come back through ``backend.rows``, ``?``
+    placeholders on both, Korean text intact, from the backend's own file or schema."""
+    create = "CREATE TABLE articles (id integer, title text)"
+    insert = [(1, "보령 머드축제"), (2, "Boryeong")]
+    if backend.name == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(backend.path) as db:
+            db.execute(create)
+            db.executemany("INSERT INTO articles VALUES (?, ?)", insert)
+        db.close()
+    else:
+        with pg.connect(backend.url) as conn:
+            conn.execute(f"CREATE SCHEMA {backend.schema}")
+            conn.execute(f"SET search_path TO {backend.schema}")
+            conn.execute(create)
+            conn.cursor().executemany("INSERT INTO articles VALUES (%s, %s)", insert)
+    assert backend.rows("SELECT id, title FROM articles WHERE id >= ? ORDER BY id", 1) == insert
+    assert backend.rows("SELECT title FROM articles WHERE id = ?", 2) == [("Boryeong",)]
+
+
 def test_backend_configures_a_site(backend, site):
     backend.configure(site)
     config = tomllib.loads(site.config.read_text(encoding="utf-8"))
