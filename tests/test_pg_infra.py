@@ -5,6 +5,7 @@ cases skip saying why instead of erroring."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -181,6 +182,35 @@ def test_a_failed_start_is_unavailable_with_the_log_and_leaves_nothing(pg_url):
         assert list(parent.iterdir()) == []
     finally:
         parent.rmdir()
+
+
+def test_a_killed_runs_cluster_is_stopped_and_deleted_by_the_next(pg_url):
+    """A run killed with SIGKILL leaves its cluster running; the next start finds the folder
+    whose owner process is gone, stops that server and deletes it, and leaves live ones."""
+    _own_cluster(pg_url)
+    bindir = pg.find_bindir()
+    parent = Path(tempfile.mkdtemp(prefix="feedkit-pg-test-"))
+    parent.chmod(0o755)
+    clusters: list[pg.Cluster] = []
+    try:
+        orphan = pg.start_cluster(bindir, parent=parent)
+        clusters.append(orphan)
+        live = pg.start_cluster(bindir, parent=parent)
+        clusters.append(live)
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # its pid now names no process
+        (orphan.root / pg.OWNER).write_text(str(dead.pid))
+        reaped = pg.reap_stale(bindir, orphan.as_user, parent)
+        assert reaped == [orphan.root] and not orphan.root.exists()
+        with pytest.raises(pg.Unavailable, match="does not answer"):
+            pg._wait_ready(orphan.url, None, timeout=0)
+        pg._wait_ready(live.url, None, timeout=5)  # the live one still answers
+        live.stop()
+        assert list(parent.iterdir()) == []
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_switched_off_the_postgresql_cases_skip_and_say_why(tmp_path):
