@@ -167,6 +167,13 @@ def test_without_binaries_the_reason_says_what_to_install(monkeypatch):
         pg._get_server()
 
 
+def test_without_psycopg_the_reason_names_the_extra(monkeypatch):
+    monkeypatch.delenv("FEEDKIT_TEST_PG", raising=False)
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what `import psycopg` meets when absent
+    with pytest.raises(pg.Unavailable, match=r"need psycopg \(pip install -e '\.\[postgres\]'\)"):
+        pg._get_server()
+
+
 def test_a_failed_start_is_unavailable_with_the_log_and_leaves_nothing(pg_url):
     """A server that refuses its settings: the reason carries the log's own words, and the
     folder is gone. (Needs the binaries, so it runs where pg_url did not skip.)"""
