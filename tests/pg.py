@@ -481,18 +481,6 @@ class Backend:
     def store_kwargs(self) -> dict[str, str]:
         return {"schema": self.schema} if self.is_pg else {}
 
-    def rows(self, sql: str, *params) -> list[tuple]:
-        """Query the store with the database's own client (sqlite3 or psycopg, not feedkit's
-        code), to check what feedkit wrote. ``?`` placeholders on both; on PostgreSQL the
-        site's schema is the search path."""
-        if not self.is_pg:
-            import sqlite3
-
-            with closing(sqlite3.connect(self.path)) as db:
-                return db.execute(sql, params).fetchall()
-        with connect(self.url, options=f"-c search_path={self.schema}") as conn:
-            return conn.execute(sql.replace("?", "%s"), params).fetchall()
-
     def open_store(self, **kwargs):
         """``feedkit.store.Store`` on this backend."""
         from feedkit.store import Store
