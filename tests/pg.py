@@ -427,28 +427,8 @@ class Backend:
         return f"[store]\n{url}schema = {_toml_string(self.schema)}\n"
 
     def configure(self, site) -> None:
-        """Point a ``Site`` (conftest) at this backend: its ``[store]`` section replaced. On
-        SQLite the site's own file becomes this backend's (so :meth:`rows` reads it)."""
+        """Point a ``Site`` (conftest) at this backend: its ``[store]`` section replaced."""
         site.edit_config(('[store]\npath = "articles.db"\n', self.store_lines()))
-        if not self.is_pg:
-            self.path = site.db
-
-    def rows(self, sql: str, *params) -> list[tuple]:
-        """Read the store with the database's own client (sqlite3, or psycopg in this
-        backend's schema), not through feedkit: what a test asserts about the store is then
-        seen independently of the code under test. ``?`` placeholders on both (translated
-        here, plainly: the tests' SQL has no ``?`` or ``%`` inside string literals)."""
-        if not self.is_pg:
-            import sqlite3
-
-            db = sqlite3.connect(self.path)
-            try:
-                return db.execute(sql, params).fetchall()
-            finally:
-                db.close()
-        with connect(self.url, options=f"-c search_path={self.schema}") as conn:
-            return [tuple(row) for row in
-                    conn.execute(sql.replace("%", "%%").replace("?", "%s"), params).fetchall()]
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """A whole environment for a feedkit subprocess (``base`` or os.environ): PostgreSQL

@@ -4,7 +4,7 @@ approval lives in the store and in the committed text (``export/import --editori
 workflow that rebuilds its store from text every run sees an approval given elsewhere.
 
 Through the CLI, against a real aiosmtpd server on 127.0.0.1, on SQLite and PostgreSQL (the
-`backend` fixture); the store read back with sqlite3 or psycopg (``rows``).
+`backend` fixture); the store read back with sqlite3 or psycopg (``Site.rows``).
 """
 
 from __future__ import annotations
@@ -43,20 +43,19 @@ retry_delay = 0.01
 timeout = 5.0
 """)
     if backend is not None:
-        backend.configure(site)
+        site.use(backend)
     if load:
         site.run("import")
     return site
 
 
-def approvals(store) -> list[tuple]:
-    """``store``: a Site (its SQLite file) or a tests/pg.py Backend, read with its own client."""
-    return store.rows("SELECT week, approved FROM digest_approvals ORDER BY week")
+def approvals(site: Site) -> list[tuple]:
+    """Read with sqlite3 or psycopg (``Site.rows``), whichever backend the site is on."""
+    return site.rows("SELECT week, approved FROM digest_approvals ORDER BY week")
 
 
-def sent_count(store, week: str = WEEK) -> int:
-    return store.rows("SELECT count(*) FROM send_log WHERE week = ? AND status = 'sent'",
-                      week)[0][0]
+def sent_count(site: Site, week: str = WEEK) -> int:
+    return site.scalar("SELECT count(*) FROM send_log WHERE week = ? AND status = 'sent'", week)
 
 
 def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path, backend):
@@ -66,7 +65,7 @@ def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path, backend
         assert waiting.exit_code == 0
         assert f"{WEEK}: waiting for approval" in waiting.output
         assert f"feedkit digest approve --week {WEEK}" in waiting.output
-        assert smtp.received == [] and sent_count(backend) == 0
+        assert smtp.received == [] and sent_count(site) == 0
         # An explicit --week waits just the same: approval is about the week, not the schedule.
         assert "waiting for approval" in site.run("digest", "send", "--week", WEEK).output
         assert smtp.received == []
@@ -74,12 +73,12 @@ def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path, backend
         approved = site.run("digest", "approve", "--now", DUE)   # default: the week due
         assert f"{WEEK}" in approved.output and "approved" in approved.output
         assert "the next 'feedkit digest send'" in approved.output
-        assert approvals(backend) == [(WEEK, 1)]
+        assert approvals(site) == [(WEEK, 1)]
 
         sent = site.run("digest", "send", "--now", DUE)
         assert sent.exit_code == 0, sent.output
         assert sorted(r for got in smtp.received for r in got.rcpt) == sorted(READERS)
-        assert sent_count(backend) == 3
+        assert sent_count(site) == 3
 
 
 def test_an_approval_is_for_its_week_only_and_can_be_revoked(tmp_path, backend):
@@ -95,7 +94,7 @@ def test_an_approval_is_for_its_week_only_and_can_be_revoked(tmp_path, backend):
         assert "already approved" in again.output
         revoked = site.run("digest", "approve", "--week", WEEK, "--revoke")
         assert "revoked" in revoked.output
-        assert approvals(backend) == [("2024-W50", 1), (WEEK, 0), ("2024-W52", 1)]
+        assert approvals(site) == [("2024-W50", 1), (WEEK, 0), ("2024-W52", 1)]
         assert "waiting for approval" in site.run("digest", "send", "--now", DUE).output
         assert smtp.received == []
 
@@ -127,7 +126,7 @@ def test_a_test_send_does_not_need_the_approval(tmp_path, backend):
         result = site.run("digest", "send", "--to", "editor@city.example.kr", "--now", DUE)
         assert result.exit_code == 0, result.output
         assert [got.rcpt for got in smtp.received] == [["editor@city.example.kr"]]
-        assert approvals(backend) == [] and sent_count(backend) == 0
+        assert approvals(site) == [] and sent_count(site) == 0
 
 
 def test_the_approval_travels_as_text_to_a_store_rebuilt_from_it(tmp_path, backend):
@@ -160,7 +159,7 @@ def test_the_approval_travels_as_text_to_a_store_rebuilt_from_it(tmp_path, backe
 def test_export_import_export_of_decisions_is_byte_identical(tmp_path, backend):
     """Decided on either backend, exported, imported into a file store and exported again."""
     site = Site(tmp_path / "a")
-    backend.configure(site)
+    site.use(backend)
     site.run("import")
     site.run("digest", "approve", "--week", "2024-W49")
     site.run("digest", "approve", "--week", "2024-W50")
@@ -185,20 +184,20 @@ def test_export_import_export_of_decisions_is_byte_identical(tmp_path, backend):
 
 def test_importing_an_older_file_keeps_the_newer_decision(tmp_path, backend):
     site = Site(tmp_path)
-    backend.configure(site)
+    site.use(backend)
     site.run("import")
     site.run("digest", "approve", "--week", WEEK, "--now", "2024-12-23 07:00")
     old = tmp_path / "old.jsonl"
     site.run("export", "--out", str(tmp_path / "s.jsonl"), "--editorial", str(old))
     site.run("digest", "approve", "--week", WEEK, "--revoke", "--now", "2024-12-23 07:30")
     site.run("import", "--editorial", str(old), str(tmp_path / "s.jsonl"))
-    assert approvals(backend) == [(WEEK, 0)]   # the revocation is newer than the file's approval
+    assert approvals(site) == [(WEEK, 0)]   # the revocation is newer than the file's approval
     # ... and a newer approval in a file wins over an older revocation.
     newer = tmp_path / "newer.jsonl"
     newer.write_text(json.dumps({"week": WEEK, "kind": "approval", "approved": True,
                                  "changed_at": "2024-12-23T00:00:00+00:00"}) + "\n", "utf-8")
     site.run("import", "--editorial", str(newer), str(tmp_path / "s.jsonl"))
-    assert approvals(backend) == [(WEEK, 1)]
+    assert approvals(site) == [(WEEK, 1)]
 
 
 @pytest.mark.parametrize("line, why", [
@@ -215,7 +214,7 @@ def test_importing_an_older_file_keeps_the_newer_decision(tmp_path, backend):
 def test_a_bad_editorial_file_is_refused_by_line_and_nothing_is_imported(tmp_path, backend,
                                                                           line, why):
     site = Site(tmp_path)
-    backend.configure(site)
+    site.use(backend)
     good = json.dumps({"week": "2024-W50", "kind": "approval", "approved": True,
                        "changed_at": "2024-12-23T00:00:00+00:00"})
     path = tmp_path / "editorial.jsonl"
@@ -224,7 +223,7 @@ def test_a_bad_editorial_file_is_refused_by_line_and_nothing_is_imported(tmp_pat
     assert result.exit_code == 1
     assert f"{path}:2: " in result.output and why in result.output
     assert "Traceback" not in result.output
-    assert approvals(backend) == []
+    assert approvals(site) == []
 
 
 def test_approve_refuses_a_bad_week(tmp_path):

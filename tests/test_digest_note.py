@@ -35,7 +35,7 @@ def html_of(site: Site, week: str = WEEK) -> str:
 
 
 def test_the_note_is_at_the_top_of_the_email_text_part_and_archive_page(site, backend):
-    backend.configure(site)
+    site.use(backend)
     site.run("import")
     saved = site.run("digest", "note", "--week", WEEK, NOTE)
     assert f"{WEEK}: note saved" in saved.output
@@ -74,7 +74,7 @@ def test_the_note_is_at_the_top_of_the_email_text_part_and_archive_page(site, ba
 
 
 def test_changing_or_clearing_a_note_rebuilds_that_archive_page(site, backend):
-    backend.configure(site)
+    site.use(backend)
     site.run("import")
     site.run("build")
     page = site.out / "digest" / f"{WEEK}.html"
@@ -93,7 +93,7 @@ def test_changing_or_clearing_a_note_rebuilds_that_archive_page(site, backend):
 
 
 def test_a_note_from_a_file_or_stdin(site, tmp_path, backend):
-    backend.configure(site)
+    site.use(backend)
     site.run("import")
     note = tmp_path / "note.md"
     note.write_bytes("\ufeff## 알림\r\n\r\n*연말* 휴무 안내\r\n".encode())   # BOM, CRLF (Notepad)

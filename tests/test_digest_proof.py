@@ -45,7 +45,7 @@ retry_delay = 0.01
 timeout = 5.0
 """.replace("'", '"'))
     if backend is not None:
-        backend.configure(site)
+        site.use(backend)
     site.run("import")
     return site
 
@@ -56,9 +56,9 @@ def _secrets(monkeypatch):
     monkeypatch.setenv("FEEDKIT_UNSUBSCRIBE_SECRET", "unsubscribe-secret-0123456789")
 
 
-def send_log(store) -> list[tuple]:
-    """``store``: a Site (its SQLite file) or a tests/pg.py Backend, read with its own client."""
-    return store.rows("SELECT * FROM send_log ORDER BY week, recipient")
+def send_log(site: Site) -> list[tuple]:
+    """Read with sqlite3 or psycopg (``Site.rows``), whichever backend the site is on."""
+    return site.rows("SELECT * FROM send_log ORDER BY week, recipient")
 
 
 def subject_of(received) -> str:
@@ -141,7 +141,7 @@ def test_the_preview_form_sends_one_test_and_leaves_the_send_log_alone(tmp_path,
         assert "editor@city.example.kr" in text and "[테스트]" in text
         assert [r.rcpt for r in smtp.received] == [["editor@city.example.kr"]]
         assert subject_of(smtp.received[0]).startswith("[테스트] ")
-        assert send_log(backend) == []
+        assert send_log(site) == []
 
 
 @pytest.mark.parametrize("change", [
@@ -242,14 +242,14 @@ def test_a_test_send_is_the_readers_message_with_a_test_mark_and_no_log(tmp_path
         # An earlier week really sent: its log rows must come through the test untouched.
         site.run("digest", "send", "--week", "2024-W32", "--now", NOW)
         smtp.received.clear()
-        before = send_log(backend)
+        before = send_log(site)
         assert len(before) == 3
 
         result = site.run("digest", "send", "--to", "kim@example.com", "--now", NOW)
         assert result.exit_code == 0, result.output
         assert f"{WEEK}: test sent to kim@example.com" in result.output
         assert "send log is unchanged" in result.output
-        assert send_log(backend) == before
+        assert send_log(site) == before
         (test,) = smtp.received
         assert test.rcpt == ["kim@example.com"]
 
@@ -355,7 +355,7 @@ retry_delay = 0.01
 timeout = 5.0
 {extra}""")
     if backend is not None:
-        backend.configure(site)
+        site.use(backend)
     site.run("import", str(data))
     return site, articles
 
@@ -374,7 +374,7 @@ def test_in_subscriber_mode_a_test_to_a_subscriber_is_their_own_digest(tmp_path,
         site.run("subscribers", "add", "lee@example.org")
         result = site.run("digest", "send", "--to", "kim@example.com", "--week", "2024-W24")
         assert "subscriber #1: 관광과, 세무과" in result.output
-        assert send_log(backend) == []
+        assert send_log(site) == []
         (test,) = smtp.received
         wanted = {a.url for a in articles if a.category in ("세무과", "관광과")}
         assert article_links(test) == wanted and len(wanted) == 6
