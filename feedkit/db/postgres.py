@@ -162,7 +162,14 @@ class PgDatabase:
     # -- the schema version (SQLite: PRAGMA user_version) ------------------------------------
 
     def user_version(self) -> int:
-        if self.execute("SELECT to_regclass('feedkit_schema')").fetchone()[0] is None:
+        # Read pg_class with the statement's snapshot, not to_regclass(): that name lookup goes
+        # through the backend's catalog cache, which is not refreshed by waiting for the
+        # advisory lock, so a process that waited while another created the store would still
+        # see no table, take the store for new and run the first migration again.
+        if self.execute(
+                "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                "AND c.relname = 'feedkit_schema'").fetchone() is None:
             return 0
         row = self.execute("SELECT version FROM feedkit_schema").fetchone()
         return row[0] if row else 0
