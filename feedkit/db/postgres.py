@@ -101,7 +101,10 @@ class PgDatabase:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
                                         application_name="feedkit")
         except psycopg.Error as exc:
-            raise PgStoreError(self.label, exc, "cannot connect to the article store") from None
+            # libpq quotes a malformed part of the URL back (a bad %-escape, a password with
+            # an unescaped / or #): no piece of the password may reach the message.
+            raise PgStoreError(self.label, exc, "cannot connect to the article store",
+                               url=url) from None
         try:
             self.conn.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
             if schema:
@@ -184,7 +187,8 @@ class PgStoreError(FeedkitError):
     """PostgreSQL could not do what was asked of the store: one line naming the database (never
     its password), what went wrong and what to do."""
 
-    def __init__(self, label: str, exc: BaseException, what: str = "article store error"):
+    def __init__(self, label: str, exc: BaseException, what: str = "article store error",
+                 *, url: str = ""):
         self.cause = exc
         # The primary message only: psycopg's str() adds the server's DETAIL line, which for a
         # unique violation quotes the key ("Key (normalised)=(reader@example.org) already
@@ -193,6 +197,10 @@ class PgStoreError(FeedkitError):
         primary = getattr(diag, "message_primary", None) if diag is not None else None
         text = " ".join((primary or str(exc).split("\nDETAIL:", 1)[0]).split()) \
             or type(exc).__name__
+        if url:
+            from feedkit.db.urls import scrub
+
+            text = scrub(text, url)
         state = getattr(exc, "sqlstate", None) or ""
         if state == "55P03" or "lock timeout" in text:
             advice = ("another feedkit process is writing to this site's store; wait for it to "
