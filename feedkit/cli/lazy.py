@@ -11,19 +11,21 @@ summaries, shortened exactly as Click shortens a command's help, without importi
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 
 import click
 
 from feedkit.cli.common import FeedkitGroup
 
 
-@dataclass(frozen=True)
 class LazyCommand:
-    """Where a command lives, and the summary ``feedkit --help`` shows for it."""
+    """Where a command lives, and the summary ``feedkit --help`` shows for it. (A plain class:
+    a dataclass would cost start-up time for what two attributes do.)"""
 
-    target: str     # "feedkit.cli.site:build"
-    summary: str    # the command's short help: its help text's first sentence
+    __slots__ = ("summary", "target")
+
+    def __init__(self, target: str, summary: str) -> None:
+        self.target = target     # "feedkit.cli.site:build"
+        self.summary = summary   # the command's short help: its help text's first sentence
 
     def load(self) -> click.Command:
         module, _, attr = self.target.partition(":")
