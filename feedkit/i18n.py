@@ -57,8 +57,10 @@ ENGLISH = "en"
 SITE_FOLDER = "locale"  # next to config.toml
 
 
+@lru_cache(maxsize=1)
 def bundled_dir() -> Path:
-    """The catalogs shipped inside the package (``feedkit/locale``)."""
+    """The catalogs shipped inside the package (``feedkit/locale``); resolved once, as every
+    language lookup names it."""
     return Path(__file__).resolve().parent / "locale"
 
 
