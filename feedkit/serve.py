@@ -142,11 +142,11 @@ class Preview:
     # -- pages -------------------------------------------------------------------------------
 
     def _open_store(self):
-        from feedkit.store import Store
+        from feedkit.db import open_store
 
         # One connection per request: the server is threaded and sqlite3 connections are not
         # shared across threads; opening one is cheap next to rendering a digest.
-        return Store(self.config.store_path)
+        return open_store(self.config)
 
     def _week(self, week, text: bool) -> Reply:
         from feedkit.digest.archive import week_rows
@@ -379,9 +379,9 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: b
     """Build (unless ``build=False``), then serve until Ctrl-C, which returns normally."""
     if build:
         from feedkit.build import build as build_site
-        from feedkit.store import Store
+        from feedkit.db import open_store
 
-        with Store(config.store_path) as store:
+        with open_store(config) as store:
             report = build_site(config, store)
         info(report.summary(config.out_dir))
     if not is_loopback(host):

@@ -46,7 +46,8 @@ def collect(store: Store, tz) -> StoreStats:
         "SELECT count(*) FROM articles WHERE category = ''").fetchone()[0]
     digests = [{"week": week, "sent": sent, "failed": failed, "last": last_time}
                for week, sent, failed, last_time in db.execute(
-                   "SELECT week, sum(status = 'sent'), sum(status = 'failed'), max(updated_at) "
+                   "SELECT week, count(CASE WHEN status = 'sent' THEN 1 END), "
+                   "count(CASE WHEN status = 'failed' THEN 1 END), max(updated_at) "
                    "FROM send_log GROUP BY week ORDER BY week DESC")]
     return StoreStats(
         articles=count, first=day(first), last=day(last), categories=cats,

@@ -192,25 +192,28 @@ def _row_to_article(row: sqlite3.Row | tuple) -> StoredArticle:
 
 
 class Store:
-    """A connection to one store file. Use as a context manager, or call :meth:`close`."""
+    """The article store: a SQLite file (``target`` a path) or a PostgreSQL database
+    (``target`` a ``postgresql://`` URL, each site in its own ``schema``); see
+    :mod:`feedkit.db`. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0):
-        self.path = Path(path)
+    def __init__(self, target: str | Path, *, busy_timeout: float = 30.0, schema: str = ""):
+        from feedkit.db.urls import is_url
+
         self.busy_timeout = busy_timeout
+        if is_url(target):
+            self._open_postgres(str(target), schema)
+            return
+        from feedkit.db.sqlite import open_sqlite
+
+        self.dialect = "sqlite"
+        self.path = Path(target)
+        self.label = str(self.path)
+        def initialise(db: sqlite3.Connection) -> None:
+            self.db = db
+            self._migrate()
+
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                self._create()
-            elif self.path.is_file() and self.path.stat().st_size == 0:
-                # SQLite would take an empty file for a new, empty store and carry on: the
-                # articles and the digest send log (who already got which week) silently gone,
-                # and the next send mailing everyone again. feedkit never leaves one (see
-                # _create), so an empty file is a store that was truncated or replaced.
-                raise FeedkitError(
-                    f"{self.path}: the article store is an empty file (0 bytes), not a store; "
-                    "restore it from a backup or rebuild it with 'feedkit import' from your "
-                    "export (and --send-log), or delete it to start a new, empty store")
-            self.db = self._connect(self.path)
+            self.db = open_sqlite(self.path, busy_timeout, initialise)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(self.path, exc, "cannot open the article store") from None
@@ -218,45 +221,19 @@ class Store:
             raise FeedkitError(f"{self.path}: cannot open the article store: "
                                f"{exc.strerror or exc}") from None
 
-    def _connect(self, path: Path) -> sqlite3.Connection:
-        # check_same_thread=False: `digest send` writes its log from each SMTP connection's
-        # thread, one at a time under its own lock (feedkit.mail.send._Run).
-        db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout,
-                             check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-        return db
+    def _open_postgres(self, url: str, schema: str) -> None:
+        from feedkit.db.urls import redact
+        from feedkit.db.postgres import PgDatabase
 
-    def _create(self) -> None:
-        """A new store appears complete or not at all: built under a temporary name, then
-        hard-linked into place, which fails if another process got there first (then its
-        store is the one used). So no reader ever sees a half-made or empty file."""
-        import os
-        import tempfile
-
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".new",
-                                        dir=self.path.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        self.dialect = "postgresql"
+        self.label = redact(url) + (f" (schema {schema})" if schema else "")
+        self.path = Path(self.label)   # only ever shown in messages
+        self.db = PgDatabase(url, schema, busy_timeout=self.busy_timeout, label=self.label)
         try:
-            tmp.unlink()   # let SQLite create it
-            db = self._connect(tmp)
-            try:
-                self.db = db
-                self._migrate()
-            finally:
-                db.close()   # the last connection: the WAL is checkpointed into the file
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                pass   # another process created the store meanwhile: use that one
-            except OSError:
-                if not self.path.exists():   # a file system without hard links
-                    os.replace(tmp, self.path)
-        finally:
-            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-                leftover.unlink(missing_ok=True)
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -280,8 +257,13 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
+    def _user_version(self) -> int:
+        if self.dialect == "sqlite":
+            return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return self.db.user_version()
+
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._user_version()
         self._check_version(version)
         if version >= SCHEMA_VERSION:
             return
@@ -290,7 +272,7 @@ class Store:
         # is read again inside the write transaction: two processes opening an older store at
         # once must not both run the same step ("table already exists").
         with self.transaction():
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            version = self._user_version()
             self._check_version(version)
             while version < SCHEMA_VERSION:
                 migration = MIGRATIONS[version]
@@ -301,18 +283,21 @@ class Store:
                         if statement.strip():
                             self.db.execute(statement)
                 version += 1
-                self.db.execute(f"PRAGMA user_version = {version}")
+                if self.dialect == "sqlite":
+                    self.db.execute(f"PRAGMA user_version = {version}")
+                else:
+                    self.db.set_user_version(version)
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise FeedkitError(
-                f"{self.path}: store schema version {version} is newer than this feedkit "
+                f"{self.label}: store schema version {version} is newer than this feedkit "
                 f"understands ({SCHEMA_VERSION}); upgrade feedkit"
             )
 
     @property
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return self._user_version()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -368,7 +353,7 @@ class Store:
 
     def _bump_generation(self) -> None:
         self.db.execute("INSERT INTO meta (key, value) VALUES ('generation', '1') "
-                        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                        "ON CONFLICT (key) DO UPDATE SET value = CAST(meta.value AS INTEGER) + 1")
 
     @property
     def generation(self) -> int:

@@ -125,8 +125,9 @@ def restore(store: Store, key: str) -> Withdrawal:
             raise UsageError(f"{key}: this article is not withdrawn")
         raise UsageError(f"{key}: no withdrawn article with this id or URL")
     with store.transaction():
-        store.db.execute(f"INSERT OR IGNORE INTO articles ({_ROW}) "
-                         f"SELECT {_ROW} FROM withdrawn WHERE id = ?", (found.id,))
+        store.db.execute(f"INSERT INTO articles ({_ROW}) "
+                         f"SELECT {_ROW} FROM withdrawn WHERE id = ? "
+                         "ON CONFLICT (id) DO NOTHING", (found.id,))
         store.db.execute("DELETE FROM withdrawn WHERE id = ?", (found.id,))
         store._bump_generation()
     return found
@@ -156,8 +157,10 @@ def put_withdrawn(store: Store, article: Article, reason: str, at: str) -> None:
     published, updated = article.published, article.updated
     store.db.execute("DELETE FROM articles WHERE id = ?", (article.id,))
     store.db.execute(
-        f"INSERT OR REPLACE INTO withdrawn ({_ROW}, reason, withdrawn_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO withdrawn ({_ROW}, reason, withdrawn_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in (*_ROW.split(", ")[1:], "reason",
+                                                      "withdrawn_at")),
         (article.id, article.url, article.title, article.summary, article.content_html,
          published.isoformat(), int(published.timestamp()), updated.isoformat(),
          int(updated.timestamp()), article.author, article.category,

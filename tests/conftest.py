@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
+from pg import backend, pg_schema, pg_url  # noqa: F401  (fixtures: tests/pg.py)
 from realworld import missing_reason, real_world_dir
 
 from feedkit.cli import cli
@@ -23,6 +24,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # Keep the compiled-template cache out of the user's home folder during tests.
 os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="feedkit-test-cache-"))
 SAMPLE = REPO / "data" / "boryeong.jsonl"
+# A developer's own shared store must never receive test data: every test's store is the one
+# its config (or the `backend` fixture) names. PostgreSQL tests use $FEEDKIT_TEST_PG_URL.
+os.environ.pop("FEEDKIT_STORE_URL", None)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -50,6 +54,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_line(missing_reason())
         for r in real:
             terminalreporter.write_line(f"  {r.nodeid}")
+    no_pg = [r for r in skipped if "no PostgreSQL: " in _skip_reason(r)]
+    if no_pg:
+        terminalreporter.write_sep("-", f"{len(no_pg)} PostgreSQL tests skipped")
+        terminalreporter.write_line(_skip_reason(no_pg[0]).split("no PostgreSQL: ", 1)[1])
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         lines = [f"### {len(skipped)} tests skipped", ""]

@@ -53,16 +53,18 @@ class Context:
         self.verbosity = -1 if flag == "quiet" else 1
 
     def open_store(self):
-        from feedkit.store import Store
+        from feedkit.db import open_store
 
-        return Store(self.config.store_path, busy_timeout=self.config.store.busy_timeout)
+        return open_store(self.config)
 
     @property
     def store_path(self) -> Path:
-        """For messages: the store file of the loaded config."""
+        """For messages: the store of the loaded config (its file, or its URL and schema)."""
         if self._config is None:
             return Path("the article store")
-        return self._config.store_path
+        from feedkit.db import store_label
+
+        return Path(store_label(self._config))
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:

@@ -252,5 +252,5 @@ def stats(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(format_stats(result, str(obj.config.store_path)))
+        click.echo(format_stats(result, str(obj.store_path)))
 

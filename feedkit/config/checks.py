@@ -100,6 +100,7 @@ def check_config(config: Config, name: str) -> None:
                               f"{bad!r}); remove the line break")
     if config.store.busy_timeout < 0:
         raise ConfigError(f"{name}: [store] busy_timeout: must not be negative")
+    _check_store(config, name)
     if not _LANGUAGE_RE.match(site.language):
         raise ConfigError(f"{name}: [site] language: {site.language!r} is not a BCP 47 tag "
                           "(use e.g. ko or ko-KR, with a hyphen)")
@@ -383,3 +384,33 @@ def _check_bounces(config: Config, name: str) -> None:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", b.password_env):
         raise ConfigError(f"{name}: [bounces] password_env: {b.password_env!r} is not an "
                           "environment variable name")
+
+
+def _check_store(config, name: str) -> None:
+    """A store URL must be PostgreSQL's, and a password belongs in the environment (config.toml
+    is committed to the site's repository), never in the file."""
+    import os
+
+    from feedkit.db.urls import SCHEMA_NAME, STORE_URL_ENV, URL_SCHEMES, is_url
+
+    for where, url in ((f"{name}: [store] url", config.store.url),
+                       (f"${STORE_URL_ENV}", os.environ.get(STORE_URL_ENV, "").strip())):
+        if not url:
+            continue
+        if not is_url(url):
+            raise ConfigError(f"{where}: not a PostgreSQL URL (it must start with "
+                              f"{' or '.join(s + '://' for s in URL_SCHEMES)})")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise ConfigError(f"{where}: not a valid URL: {exc}") from None
+        if where.endswith("url") and parts.password is not None:
+            raise ConfigError(f"{where}: contains a password, and config.toml is committed: "
+                              f"put the whole URL in ${STORE_URL_ENV} (a CI secret) or the "
+                              "password in ~/.pgpass, and remove it here")
+    schema = config.store.schema
+    if schema and not SCHEMA_NAME.fullmatch(schema):
+        raise ConfigError(f"{name}: [store] schema: {schema!r} is not a plain schema name "
+                          "(lower-case letters, digits and _, not starting with a digit, at "
+                          "most 63 characters)")

@@ -63,6 +63,12 @@ class StoreConfig:
     path: str = _doc("SQLite article store file, relative to config.toml.", default="articles.db")
     busy_timeout: float = _doc("Seconds to wait for another process writing to the store "
                                "before giving up.", default=30.0)
+    url: str = _doc("PostgreSQL store instead of the file: postgresql://user@host:5432/db "
+                    "(no password here: put the whole URL in $FEEDKIT_STORE_URL, a CI secret, "
+                    "which wins over this key, or the password in ~/.pgpass).", default="")
+    schema: str = _doc("PostgreSQL schema of this site (a-z, 0-9, _), created when missing: "
+                       "several sites share one database, each in its own schema. Empty: "
+                       "the server's default (public).", default="")
 
 
 @dataclass(frozen=True)

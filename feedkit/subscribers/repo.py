@@ -136,9 +136,9 @@ def request(store, address: str, categories: Iterable[str], language: str, via: 
             cur = store.db.execute(
                 "INSERT INTO subscribers (address, normalised, status, categories, language, "
                 "consent_at, consent_via, consent_version, created_at, updated_at) "
-                "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (addr, key, cats, language, at, via, consent_version, at, at))
-            sid, send = cur.lastrowid, True
+            sid, send = cur.fetchone()[0], True
         elif row[1] == "active":
             sid, send = row[0], False
         else:
@@ -217,10 +217,11 @@ def add(store, address: str, categories: Iterable[str], language: str, via: str,
             cur = store.db.execute(
                 "INSERT INTO subscribers (address, normalised, status, categories, language, "
                 "consent_at, consent_via, consent_version, created_at, updated_at, "
-                "confirmed_at, left_at, left_via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "confirmed_at, left_at, left_via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (addr, key, status, cats, language, consent, via, consent_version, at, at,
                  at if status == "active" else "", *left))
-            return get(store, cur.lastrowid), "added"  # type: ignore[return-value]
+            return get(store, cur.fetchone()[0]), "added"  # type: ignore[return-value]
         sid, current, old_cats, old_language = row
         if status != "active":
             if status == "pending" or current == status:

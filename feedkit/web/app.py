@@ -97,10 +97,9 @@ def create_app(config: Config | None = None, *, secret: str | None = None,
 def _store(state: WebState):
     """One store connection per request (SQLite connections are cheap; closed at teardown)."""
     if "feedkit_store" not in g:
-        from feedkit.store import Store
+        from feedkit.db import open_store
 
-        g.feedkit_store = Store(state.config.store_path,
-                                busy_timeout=state.config.store.busy_timeout)
+        g.feedkit_store = open_store(state.config)
     return g.feedkit_store
 
 
@@ -343,11 +342,11 @@ class SubscribeRequest:
     now: datetime
 
     def __call__(self) -> Outgoing:
-        from feedkit.store import Store
+        from feedkit.db import open_store
         from feedkit.subscribers import repo
 
         config = self.state.config
-        with Store(config.store_path, busy_timeout=config.store.busy_timeout) as store:
+        with open_store(config) as store:
             sub, confirm = repo.request(store, self.address, self.chosen, self.language,
                                         "form", config.web.consent_version, self.now)
         return _mail_for(self.state, sub, confirm, self.who, self.now)

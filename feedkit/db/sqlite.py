@@ -1,0 +1,73 @@
+"""The SQLite backend: one file, nothing to start (the default store).
+
+Opening is where SQLite needs care: a new store must appear complete or not at all, and an
+empty file must never be taken for an empty store (the send log, who already got which week,
+would silently be gone and the next send would mail everyone again).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from feedkit.errors import FeedkitError
+
+
+def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (the store opens its transactions itself), WAL so
+    readers never wait for the writer."""
+    # check_same_thread=False: `digest send` writes its log from each SMTP connection's
+    # thread, one at a time under its own lock (feedkit.mail.send._Run).
+    db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout,
+                         check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    return db
+
+
+def open_sqlite(path: Path, busy_timeout: float,
+                initialise: Callable[[sqlite3.Connection], None]) -> sqlite3.Connection:
+    """Connect to the store file at ``path``, creating it with ``initialise`` (the
+    migrations) when it does not exist yet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _create(path, busy_timeout, initialise)
+    elif path.is_file() and path.stat().st_size == 0:
+        # feedkit never leaves an empty file (see _create): it is a store that was truncated
+        # or replaced, and SQLite would take it for a new, empty one.
+        raise FeedkitError(
+            f"{path}: the article store is an empty file (0 bytes), not a store; "
+            "restore it from a backup or rebuild it with 'feedkit import' from your "
+            "export (and --send-log), or delete it to start a new, empty store")
+    return connect(path, busy_timeout)
+
+
+def _create(path: Path, busy_timeout: float,
+            initialise: Callable[[sqlite3.Connection], None]) -> None:
+    """Built under a temporary name, then hard-linked into place, which fails if another
+    process got there first (then its store is the one used). So no reader ever sees a
+    half-made or empty file."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()   # let SQLite create it
+        db = connect(tmp, busy_timeout)
+        try:
+            initialise(db)
+        finally:
+            db.close()   # the last connection: the WAL is checkpointed into the file
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass   # another process created the store meanwhile: use that one
+        except OSError:
+            if not path.exists():   # a file system without hard links
+                os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
