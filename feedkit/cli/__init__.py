@@ -50,6 +50,8 @@ COMMANDS = {name: LazyCommand(target, summary) for name, target, summary in [
      "Undo `feedkit withdraw`: the article is published again as it was, then build."),
     ("web", "feedkit.cli.web:web",
      "Serve the subscribe, confirm, unsubscribe and preferences pages (Ctrl-C stops)."),
+    ("store", "feedkit.cli.store:store",
+     "Copy the whole store to another SQLite file or PostgreSQL database."),
 ]}
 
 
