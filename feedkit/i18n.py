@@ -146,6 +146,15 @@ class Language:
     files: tuple[Path, ...] = ()
     stats: tuple[tuple[int, int], ...] = ()    # (size, mtime_ns) of each file, when looked up
 
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        """The fields' hash, computed once: a Language keys the date caches (dates.py), which
+        an archive build consults for every item."""
+        return hash((self.tag, self.code, self.files, self.stats))
+
     @cached_property
     def translations(self) -> gettext_lib.NullTranslations:
         """The gettext chain, most specific catalog first, English's last, then the msgid."""
