@@ -222,8 +222,8 @@ class Store:
                                f"{exc.strerror or exc}") from None
 
     def _open_postgres(self, url: str, schema: str) -> None:
-        from feedkit.db.urls import redact
         from feedkit.db.postgres import PgDatabase
+        from feedkit.db.urls import redact
 
         self.dialect = "postgresql"
         self.label = redact(url) + (f" (schema {schema})" if schema else "")

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 
+import pg
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
-from pg import backend, pg_schema, pg_url  # noqa: F401  (fixtures: tests/pg.py)
+from pg import (  # noqa: F401  (fixtures: tests/pg.py)
+    backend,
+    backend_site,
+    built_backend_site,
+    pg_schema,
+    pg_url,
+)
 from realworld import missing_reason, real_world_dir
 
 from feedkit.cli import cli
@@ -118,14 +124,42 @@ class Site:
                 f"{result.stderr if result.stderr_bytes else ''}") from result.exception
         return result
 
+    backend: pg.Backend | None = None   # set by use(): the store is on this backend
+
+    def use(self, chosen: pg.Backend) -> Site:
+        """Put this site's store on the backend ``chosen`` (its config's ``[store]`` section):
+        CLI runs then use it, and :meth:`rows` / :meth:`scalar` / :meth:`store` read it."""
+        chosen.configure(self)
+        self.backend = chosen
+        return self
+
+    @property
+    def is_pg(self) -> bool:
+        return self.backend is not None and self.backend.is_pg
+
     def rows(self, sql: str, *params) -> list[tuple]:
-        with sqlite3.connect(self.db) as db:
-            return db.execute(sql, params).fetchall()
+        """Rows of the site's store, read with sqlite3 / psycopg, not with feedkit (tests/pg.py)."""
+        if self.is_pg:
+            return self.backend.rows(sql, *params)
+        return pg.sqlite_rows(self.db, sql, params)
+
+    def scalar(self, sql: str, *params):
+        found = self.rows(sql, *params)
+        return found[0][0] if found else None
+
+    def store(self, **kwargs):
+        """feedkit's Store on this site's store (a context manager)."""
+        from feedkit.store import Store
+
+        if self.is_pg:
+            return self.backend.open_store(**kwargs)
+        return Store(self.db, **kwargs)
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     return Site(tmp_path)
+
 
 
 @pytest.fixture

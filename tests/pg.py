@@ -20,6 +20,28 @@ Environment:
 
 Without binaries, without psycopg, or when the server does not start, every PostgreSQL case
 skips and says why (for a failed start, the end of the server's log).
+
+Writing a test for both backends:
+  ``backend``        fixture, params sqlite/postgresql: the test runs twice.
+                     ``backend.open_store()`` is a ``feedkit.store.Store`` on it;
+                     ``backend.configure(site)`` points a site's config.toml at it;
+                     ``backend.env()`` is the environment for a subprocess.
+  ``backend_site``   the conftest ``site`` fixture on ``backend`` (``site.use(backend)``):
+                     ``site.run(...)`` runs the CLI against it (the store comes from config
+                     ``[store] url/schema``), ``site.rows(sql, *params)`` / ``site.scalar(...)``
+                     read it, ``site.store()`` opens it (``site.is_pg`` tells which).
+  ``built_backend_site``  ``backend_site`` after ``feedkit import`` and ``feedkit build``.
+  Reading the store independently of feedkit (what a test asserts on must not come from the
+  code under test): ``backend.rows(sql, *params)`` -> list of tuples, ``backend.scalar(...)`` ->
+  the first column of the first row (None when there is none), ``backend.execute(...)`` for a
+  test's own writes (e.g. tampering with the schema version), ``backend.tables()``. They use
+  the database's own client: sqlite3 on the file, psycopg with ``search_path`` set to the
+  test's schema. Write the SQL once with ``?`` placeholders; for psycopg this module turns them
+  into ``%s`` itself (:func:`pg_placeholders`), never with feedkit's translator, so a bug there
+  cannot hide in both the code and its test. Keep the SQL portable (no PRAGMA, no sqlite_master:
+  use ``backend.tables()``); ``backend.client()`` gives the raw connection for more.
+  Integers come back as int on both; ``sum()`` over a PostgreSQL
+  BIGINT is a Decimal (equal to the int).
 """
 
 from __future__ import annotations
@@ -30,11 +52,12 @@ import pwd
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -431,6 +454,93 @@ class Backend:
 
         return Store(self.target(), **self.store_kwargs(), **kwargs)
 
+    # -- reading (and tampering with) the store independently of feedkit -------------------
+
+    @contextmanager
+    def client(self):
+        """A connection of the database's own client, for a test that needs one session for
+        several statements (e.g. ``SET enable_seqscan = off`` before an ``EXPLAIN``): sqlite3
+        on the file, or psycopg in autocommit with ``search_path`` set to the schema. SQL on
+        it is the client's own dialect (``%s`` placeholders for psycopg)."""
+        if self.is_pg:
+            from psycopg import sql as pgsql
+
+            with connect(self.url) as conn:
+                conn.execute(pgsql.SQL("SET search_path TO {}").format(
+                    pgsql.Identifier(self.schema)))
+                yield conn
+        else:
+            with closing(sqlite3.connect(self.path, isolation_level=None)) as db:
+                yield db
+
+    def rows(self, sql: str, *params) -> list[tuple]:
+        """Every row of ``sql`` (``?`` placeholders), read with the database's own client."""
+        if self.is_pg:
+            return pg_rows(self.url, self.schema, sql, params)
+        return sqlite_rows(self.path, sql, params)
+
+    def scalar(self, sql: str, *params):
+        """The first column of the first row, or None when there is no row."""
+        found = self.rows(sql, *params)
+        return found[0][0] if found else None
+
+    def execute(self, sql: str, *params) -> None:
+        """A test's own write (committed at once), e.g. to damage or age the store."""
+        if self.is_pg:
+            pg_rows(self.url, self.schema, sql, params, fetch=False)
+        else:
+            sqlite_rows(self.path, sql, params, fetch=False)
+
+    def tables(self) -> set[str]:
+        """The names of the store's tables (SQLite: in the file; PostgreSQL: in the schema)."""
+        if self.is_pg:
+            return {r[0] for r in pg_rows(
+                self.url, None, "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = ?", (self.schema,))}
+        return {r[0] for r in sqlite_rows(
+            self.path, "SELECT name FROM sqlite_master WHERE type = 'table'", ())}
+
+
+def pg_placeholders(sql: str) -> str:
+    """``?`` -> ``%s`` and ``%`` -> ``%%`` outside quoted strings and names (psycopg's
+    placeholder style); the tests' own, deliberately not feedkit.db.postgres.translate."""
+    out, quote = [], ""
+    for ch in sql:
+        if ch == "%":
+            out.append("%%")
+            continue
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "?":
+            out.append("%s")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def pg_rows(url: str, schema: str | None, sql: str, params=(), *, fetch: bool = True):
+    """Run one statement with psycopg in ``schema`` (None: the server's default search path)."""
+    from psycopg import sql as pgsql
+
+    with connect(url) as conn:
+        if schema:
+            conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
+        # Without parameters psycopg sends the text as it is (no %% to undo).
+        cur = (conn.execute(pg_placeholders(sql), tuple(params)) if params
+               else conn.execute(sql))
+        return [tuple(r) for r in cur.fetchall()] if fetch else None
+
+
+def sqlite_rows(path: Path, sql: str, params=(), *, fetch: bool = True):
+    """Run one statement with sqlite3 on the store file (which must exist: never create it)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no SQLite store at {path}")
+    with closing(sqlite3.connect(path)) as db, db:
+        cur = db.execute(sql, tuple(params))
+        return cur.fetchall() if fetch else None
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request, tmp_path: Path) -> Backend:
@@ -439,3 +549,18 @@ def backend(request, tmp_path: Path) -> Backend:
     if request.param == "postgresql":
         return Backend("postgresql", tmp_path, request.getfixturevalue("pg_schema"))
     return Backend("sqlite", tmp_path)
+
+
+@pytest.fixture
+def backend_site(site, backend: Backend):
+    """The conftest ``site`` with its store on ``backend``: runs once on SQLite, once on
+    PostgreSQL; ``site.rows``/``site.scalar`` read the store there."""
+    return site.use(backend)
+
+
+@pytest.fixture
+def built_backend_site(backend_site):
+    """``backend_site`` after ``feedkit import`` and ``feedkit build``."""
+    backend_site.run("import")
+    backend_site.run("build")
+    return backend_site
