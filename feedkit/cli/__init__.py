@@ -17,7 +17,7 @@ from __future__ import annotations
 import click
 
 from feedkit import __version__
-from feedkit.cli import content, digest, editorial, site, subscribers, web
+from feedkit.cli import content, digest, editorial, site, store, subscribers, web
 from feedkit.cli.common import Context, FeedkitGroup
 
 
@@ -46,7 +46,7 @@ def cli(ctx: click.Context, config_path: str | None, quiet: bool, verbose: bool)
 for _command in (content.import_command, site.build, site.validate, content.update,
                  content.export, content.stats, site.init, digest.digest,
                  subscribers.subscribers, site.serve, editorial.withdraw, editorial.restore,
-                 web.web):
+                 web.web, store.store):
     cli.add_command(_command)
 
 

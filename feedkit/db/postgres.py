@@ -177,7 +177,13 @@ class PgStoreError(FeedkitError):
 
     def __init__(self, label: str, exc: BaseException, what: str = "article store error"):
         self.cause = exc
-        text = " ".join(str(exc).split()) or type(exc).__name__
+        # The primary message only: psycopg's str() adds the server's DETAIL line, which for a
+        # unique violation quotes the key ("Key (normalised)=(reader@example.org) already
+        # exists"), and a subscriber's address must never reach a log line.
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None) if diag is not None else None
+        text = " ".join((primary or str(exc).split("\nDETAIL:", 1)[0]).split()) \
+            or type(exc).__name__
         state = getattr(exc, "sqlstate", None) or ""
         if state == "55P03" or "lock timeout" in text:
             advice = ("another feedkit process is writing to this site's store; wait for it to "
