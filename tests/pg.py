@@ -25,7 +25,8 @@ Writing a test for both backends:
   ``backend``        fixture, params sqlite/postgresql: the test runs twice.
                      ``backend.open_store()`` is a ``feedkit.store.Store`` on it;
                      ``backend.configure(site)`` points a site's config.toml at it;
-                     ``backend.env()`` is the environment for a subprocess.
+                     ``backend.env()`` is the environment for a subprocess;
+                     ``with backend.another(folder) as other:`` a second empty store there.
   ``backend_site``   the conftest ``site`` fixture on ``backend`` (``site.use(backend)``):
                      ``site.run(...)`` runs the CLI against it (the store comes from config
                      ``[store] url/schema``), ``site.rows(sql, *params)`` / ``site.scalar(...)``
@@ -39,7 +40,8 @@ Writing a test for both backends:
   test's schema. Write the SQL once with ``?`` placeholders; for psycopg this module turns them
   into ``%s`` itself (:func:`pg_placeholders`), never with feedkit's translator, so a bug there
   cannot hide in both the code and its test. Keep the SQL portable (no PRAGMA, no sqlite_master:
-  use ``backend.tables()``); ``backend.client()`` gives the raw connection for more.
+  use ``backend.tables()`` / ``backend.columns(table)``; ``backend.integrity_error`` is the
+  client's constraint error); ``backend.client()`` gives the raw connection for more.
   Integers come back as int on both; ``sum()`` over a PostgreSQL
   BIGINT is a Decimal (equal to the int).
 """
@@ -168,8 +170,10 @@ class Cluster:
         self.stopped = True
         if (self.data / "postmaster.pid").exists():
             try:
-                _run(self, [self.bindir / "pg_ctl", "stop", "-D", self.data, "-m", "immediate",
-                            "-w", "-t", "30"], timeout=40)
+                done = _run(self, [self.bindir / "pg_ctl", "stop", "-D", self.data, "-m",
+                                   "immediate", "-w", "-t", "30"], timeout=40)
+                if done.returncode != 0:
+                    _kill_postmaster(self.data)
             except (OSError, subprocess.SubprocessError):
                 _kill_postmaster(self.data)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -207,6 +211,35 @@ def _run(cluster: Cluster, argv: list, timeout: float) -> subprocess.CompletedPr
                           timeout=timeout, check=False)
 
 
+OWNER = "owner.pid"  # the test process that started a cluster, for reap_stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale(bindir: Path, as_user: str | None, parent: Path) -> list[Path]:
+    """Stop and delete the clusters of test runs that were killed (SIGKILL, a lost terminal)
+    before their finalizers ran: a folder ``feedkit-pg-*`` whose owner process is gone.
+    Clusters of runs still going (other worktrees, CI jobs) are left alone."""
+    reaped = []
+    for root in parent.glob("feedkit-pg-*"):
+        try:
+            pid = int((root / OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being made
+        if not _alive(pid):
+            Cluster(url="", root=root, bindir=bindir, as_user=as_user).stop()
+            reaped.append(root)
+    return reaped
+
+
 def start_cluster(bindir: Path, settings: dict[str, str] | None = None,
                   parent: Path | None = None) -> Cluster:
     """initdb + pg_ctl start on a free loopback port, in a new folder under ``parent`` (the
@@ -223,7 +256,9 @@ def start_cluster(bindir: Path, settings: dict[str, str] | None = None,
             raise Unavailable("running as root and neither runuser nor setpriv is there to "
                               "run PostgreSQL as the 'postgres' user")
         as_user = owner.pw_name
+    reap_stale(bindir, as_user, Path(parent or tempfile.gettempdir()))
     root = Path(tempfile.mkdtemp(prefix="feedkit-pg-", dir=parent))
+    (root / OWNER).write_text(str(os.getpid()))
     cluster = Cluster(url="", root=root, bindir=bindir, as_user=as_user)
     atexit.register(cluster.stop)  # also after an interrupted run; stop() is idempotent
     try:
@@ -454,6 +489,18 @@ class Backend:
 
         return Store(self.target(), **self.store_kwargs(), **kwargs)
 
+    @contextmanager
+    def another(self, root: Path):
+        """A second, empty store on the same backend (a "fresh" site to import into): SQLite
+        ``root/articles.db``, PostgreSQL a new schema on the same server, dropped on leaving.
+        ``Site(root).use(other)`` puts a site on it."""
+        root.mkdir(parents=True, exist_ok=True)
+        if not self.is_pg:
+            yield Backend("sqlite", root)
+            return
+        with fresh_schema(self.url) as other:
+            yield Backend("postgresql", root, other)
+
     # -- reading (and tampering with) the store independently of feedkit -------------------
 
     @contextmanager
@@ -490,6 +537,23 @@ class Backend:
             pg_rows(self.url, self.schema, sql, params, fetch=False)
         else:
             sqlite_rows(self.path, sql, params, fetch=False)
+
+    @property
+    def integrity_error(self) -> type[Exception]:
+        """What the client raises when a write breaks a constraint (CHECK, UNIQUE, NOT NULL)."""
+        if self.is_pg:
+            import psycopg
+
+            return psycopg.IntegrityError
+        return sqlite3.IntegrityError
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of one of the store's tables."""
+        if self.is_pg:
+            return {r[0] for r in pg_rows(
+                self.url, None, "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ?", (self.schema, table))}
+        return {r[1] for r in sqlite_rows(self.path, f'PRAGMA table_info("{table}")', ())}
 
     def tables(self) -> set[str]:
         """The names of the store's tables (SQLite: in the file; PostgreSQL: in the schema)."""
