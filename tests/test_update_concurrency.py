@@ -235,3 +235,46 @@ def test_a_build_waits_for_the_folder_and_then_reads_the_store_as_it_is(http, tm
     assert proc.returncode == 0, out + err
     feed = feedparser.parse((public / "feed.xml").read_bytes())
     assert "다른 프로세스가 방금 저장한 소식" in {e.title for e in feed.entries}
+
+
+def test_two_processes_creating_a_new_postgresql_store_at_once_make_it_once(pg_schema):
+    """The failure the four updates met on a fresh schema ("relation articles already exists"):
+    a second process looked for the store's tables before the first created them, waited on the
+    schema's lock, then, holding it, still saw no tables (PostgreSQL's catalog cache of its
+    session, not refreshed by an advisory lock) and ran the migrations again. Step by step,
+    with the real server: A is inside its creating transaction; B looks (nothing yet) and
+    starts its own, waiting on the lock; A commits; B must find A's store and leave it be."""
+    import threading
+
+    import psycopg
+
+    from feedkit.db.postgres import PgDatabase
+    from feedkit.store import SCHEMA_VERSION, Store
+
+    url, schema = pg_schema
+    a = PgDatabase(url, schema)
+    b = PgDatabase(url, schema)
+    a.execute("BEGIN IMMEDIATE")
+    a.execute("CREATE TABLE articles (id TEXT PRIMARY KEY)")
+    a.set_user_version(SCHEMA_VERSION)
+    assert b.user_version() == 0                 # A has not committed: no store yet
+    seen: list[int] = []
+
+    def b_opens() -> None:
+        b.execute("BEGIN IMMEDIATE")             # waits for A's lock
+        seen.append(b.user_version())
+        b.execute("ROLLBACK")
+
+    thread = threading.Thread(target=b_opens)
+    thread.start()
+    with psycopg.connect(url, autocommit=True) as admin:
+        while not admin.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                "AND NOT granted").fetchone()[0]:
+            thread.join(0.01)                    # until B really waits on the lock
+    a.execute("COMMIT")
+    thread.join(30)
+    assert seen == [SCHEMA_VERSION]
+    a.close()
+    b.close()
+    with Store(url, schema=schema) as store:     # and the whole open agrees
+        assert store.schema_version == SCHEMA_VERSION

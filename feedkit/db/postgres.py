@@ -162,7 +162,13 @@ class PgDatabase:
     # -- the schema version (SQLite: PRAGMA user_version) ------------------------------------
 
     def user_version(self) -> int:
-        if self.execute("SELECT to_regclass('feedkit_schema')").fetchone()[0] is None:
+        # Asked of the catalog in SQL (read under this statement's snapshot), not through
+        # to_regclass(): that answers from the session's catalog cache, which waiting for the
+        # advisory lock does not refresh, so a process that looked before another created the
+        # store would, holding the lock, still see none and migrate it again.
+        if not self.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = "
+                "current_schema() AND tablename = 'feedkit_schema')").fetchone()[0]:
             return 0
         row = self.execute("SELECT version FROM feedkit_schema").fetchone()
         return row[0] if row else 0
