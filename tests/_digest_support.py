@@ -35,12 +35,20 @@ _WORD_TEXT = (
 _WORDS = _WORD_TEXT.split()
 
 
-def config_for(folder: Path, **sections) -> Config:
-    """A config as if read from ``folder/config.toml``; keyword args override/extend sections."""
+def _store_section(backend) -> dict:
+    """``[store]`` for a ``pg.Backend`` (None: the SQLite file ``articles.db``)."""
+    if backend is not None and backend.is_pg:
+        return {"url": backend.url, "schema": backend.schema}
+    return {"path": "articles.db"}
+
+
+def config_for(folder: Path, backend=None, **sections) -> Config:
+    """A config as if read from ``folder/config.toml``; keyword args override/extend sections.
+    ``backend`` (tests/pg.py) puts the store on PostgreSQL; default the file ``articles.db``."""
     data: dict = {
         "site": {"title": "보령시 새소식", "url": "https://www.brcn.go.kr/",
                  "feed_url": "https://news.example.org/boryeong/"},
-        "store": {"path": "articles.db"},
+        "store": _store_section(backend),
         "build": {"out": "public"},
         "digest": {"from": "보령시 소식 <news@example.org>",
                    "to": ["subscribers@lists.example.org"],
@@ -95,8 +103,12 @@ def korean_articles(n: int, start: datetime, *, days: int = 7,
     return out
 
 
-def store_with(folder: Path, articles: Iterable[Article]) -> Store:
-    store = Store(folder / "articles.db")
+def store_with(folder: Path, articles: Iterable[Article], backend=None) -> Store:
+    """The store ``config_for(folder, backend)`` names, holding ``articles``."""
+    if backend is not None and backend.is_pg:
+        store = backend.open_store()
+    else:
+        store = Store(folder / "articles.db")
     with store.transaction():
         store.upsert(list(articles))
     return store

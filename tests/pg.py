@@ -168,8 +168,10 @@ class Cluster:
         self.stopped = True
         if (self.data / "postmaster.pid").exists():
             try:
-                _run(self, [self.bindir / "pg_ctl", "stop", "-D", self.data, "-m", "immediate",
-                            "-w", "-t", "30"], timeout=40)
+                done = _run(self, [self.bindir / "pg_ctl", "stop", "-D", self.data, "-m",
+                                   "immediate", "-w", "-t", "30"], timeout=40)
+                if done.returncode != 0:
+                    _kill_postmaster(self.data)
             except (OSError, subprocess.SubprocessError):
                 _kill_postmaster(self.data)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -207,6 +209,35 @@ def _run(cluster: Cluster, argv: list, timeout: float) -> subprocess.CompletedPr
                           timeout=timeout, check=False)
 
 
+OWNER = "owner.pid"  # the test process that started a cluster, for reap_stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale(bindir: Path, as_user: str | None, parent: Path) -> list[Path]:
+    """Stop and delete the clusters of test runs that were killed (SIGKILL, a lost terminal)
+    before their finalizers ran: a folder ``feedkit-pg-*`` whose owner process is gone.
+    Clusters of runs still going (other worktrees, CI jobs) are left alone."""
+    reaped = []
+    for root in parent.glob("feedkit-pg-*"):
+        try:
+            pid = int((root / OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being made
+        if not _alive(pid):
+            Cluster(url="", root=root, bindir=bindir, as_user=as_user).stop()
+            reaped.append(root)
+    return reaped
+
+
 def start_cluster(bindir: Path, settings: dict[str, str] | None = None,
                   parent: Path | None = None) -> Cluster:
     """initdb + pg_ctl start on a free loopback port, in a new folder under ``parent`` (the
@@ -223,7 +254,9 @@ def start_cluster(bindir: Path, settings: dict[str, str] | None = None,
             raise Unavailable("running as root and neither runuser nor setpriv is there to "
                               "run PostgreSQL as the 'postgres' user")
         as_user = owner.pw_name
+    reap_stale(bindir, as_user, Path(parent or tempfile.gettempdir()))
     root = Path(tempfile.mkdtemp(prefix="feedkit-pg-", dir=parent))
+    (root / OWNER).write_text(str(os.getpid()))
     cluster = Cluster(url="", root=root, bindir=bindir, as_user=as_user)
     atexit.register(cluster.stop)  # also after an interrupted run; stop() is idempotent
     try:

@@ -60,15 +60,15 @@ def test_default_week_is_the_last_complete_one(today, expected):
     assert Week.last_complete(today, SEOUL).label == expected
 
 
-def test_week_selection_uses_seoul_midnight_not_utc(tmp_path):
-    config = config_for(tmp_path)
+def test_week_selection_uses_seoul_midnight_not_utc(tmp_path, backend):
+    config = config_for(tmp_path, backend)
     inside_first = datetime(2024, 6, 10, 0, 0, tzinfo=SEOUL)
     inside_last = datetime(2024, 6, 16, 23, 59, tzinfo=SEOUL)
     # 2024-06-16 15:30 UTC is Monday 00:30 in Seoul: next week.
     next_week = datetime(2024, 6, 16, 15, 30, tzinfo=UTC)
     before = datetime(2024, 6, 9, 23, 59, tzinfo=SEOUL)
     store = store_with(tmp_path, [_art(1, inside_first), _art(2, inside_last),
-                                  _art(3, next_week), _art(4, before)])
+                                  _art(3, next_week), _art(4, before)], backend)
     digest = load_digest(config, store, Week.parse("2024-W24", SEOUL))
     assert sorted(a.title for a in digest.articles()) == ["소식 1", "소식 2"]
     store.close()

@@ -3,13 +3,13 @@ waits ("waiting for approval", exit 0) until ``feedkit digest approve`` approves
 approval lives in the store and in the committed text (``export/import --editorial``), so a CI
 workflow that rebuilds its store from text every run sees an approval given elsewhere.
 
-Through the CLI, against a real aiosmtpd server on 127.0.0.1; the store read back with sqlite3.
+Through the CLI, against a real aiosmtpd server on 127.0.0.1, on SQLite and PostgreSQL (the
+`backend` fixture); the store read back with sqlite3 or psycopg (``Site.rows``).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from _digest_support import smtp_server
@@ -26,7 +26,9 @@ def _secrets(monkeypatch):
     monkeypatch.delenv("FEEDKIT_NOW", raising=False)
 
 
-def approval_site(root, port: int, *, require: bool = True, load: bool = True) -> Site:
+def approval_site(root, port: int, backend=None, *, require: bool = True,
+                  load: bool = True) -> Site:
+    """A site on ``backend`` (default: its SQLite file) sending to READERS."""
     site = Site(root, extra=f"""
 [digest]
 from = "보령시 소식 <news@example.org>"
@@ -40,25 +42,25 @@ tls = "none"
 retry_delay = 0.01
 timeout = 5.0
 """)
+    if backend is not None:
+        site.use(backend)
     if load:
         site.run("import")
     return site
 
 
 def approvals(site: Site) -> list[tuple]:
-    with sqlite3.connect(site.db) as db:
-        return db.execute("SELECT week, approved FROM digest_approvals ORDER BY week").fetchall()
+    """Read with sqlite3 or psycopg (``Site.rows``), whichever backend the site is on."""
+    return site.rows("SELECT week, approved FROM digest_approvals ORDER BY week")
 
 
 def sent_count(site: Site, week: str = WEEK) -> int:
-    with sqlite3.connect(site.db) as db:
-        return db.execute("SELECT count(*) FROM send_log WHERE week = ? AND status = 'sent'",
-                          (week,)).fetchone()[0]
+    return site.scalar("SELECT count(*) FROM send_log WHERE week = ? AND status = 'sent'", week)
 
 
-def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path):
+def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path, backend):
     with smtp_server() as (smtp, port):
-        site = approval_site(tmp_path, port)
+        site = approval_site(tmp_path, port, backend)
         waiting = site.run("digest", "send", "--now", DUE)
         assert waiting.exit_code == 0
         assert f"{WEEK}: waiting for approval" in waiting.output
@@ -79,9 +81,9 @@ def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path):
         assert sent_count(site) == 3
 
 
-def test_an_approval_is_for_its_week_only_and_can_be_revoked(tmp_path):
+def test_an_approval_is_for_its_week_only_and_can_be_revoked(tmp_path, backend):
     with smtp_server() as (smtp, port):
-        site = approval_site(tmp_path, port)
+        site = approval_site(tmp_path, port, backend)
         older = site.run("digest", "approve", "--week", "2024-W50", "--now", DUE)
         assert "send it with 'feedkit digest send --week 2024-W50'" in older.output
         ahead = site.run("digest", "approve", "--week", "2024-W52", "--now", DUE)
@@ -118,20 +120,20 @@ def test_without_require_approval_nothing_waits(tmp_path):
         assert "require_approval" in note.output
 
 
-def test_a_test_send_does_not_need_the_approval(tmp_path, monkeypatch):
+def test_a_test_send_does_not_need_the_approval(tmp_path, backend):
     with smtp_server() as (smtp, port):
-        site = approval_site(tmp_path, port)
+        site = approval_site(tmp_path, port, backend)
         result = site.run("digest", "send", "--to", "editor@city.example.kr", "--now", DUE)
         assert result.exit_code == 0, result.output
         assert [got.rcpt for got in smtp.received] == [["editor@city.example.kr"]]
         assert approvals(site) == [] and sent_count(site) == 0
 
 
-def test_the_approval_travels_as_text_to_a_store_rebuilt_from_it(tmp_path):
-    """The CI workflow's cycle: an editor approves in their store and exports; the workflow
-    rebuilds a fresh store from the committed files and sends."""
+def test_the_approval_travels_as_text_to_a_store_rebuilt_from_it(tmp_path, backend):
+    """The CI workflow's cycle: an editor approves in their store (on either backend) and
+    exports; the workflow rebuilds a fresh store (a file) from the committed files and sends."""
     with smtp_server() as (smtp, port):
-        editor = approval_site(tmp_path / "editor", port)
+        editor = approval_site(tmp_path / "editor", port, backend)
         editor.run("digest", "approve", "--week", WEEK)
         editor.run("digest", "note", "--week", WEEK, "이번 주 **소식**입니다.")
         editorial = tmp_path / "editorial.jsonl"
@@ -154,8 +156,10 @@ def test_the_approval_travels_as_text_to_a_store_rebuilt_from_it(tmp_path):
         assert "이번 주 <strong>소식</strong>입니다." in html
 
 
-def test_export_import_export_of_decisions_is_byte_identical(tmp_path):
+def test_export_import_export_of_decisions_is_byte_identical(tmp_path, backend):
+    """Decided on either backend, exported, imported into a file store and exported again."""
     site = Site(tmp_path / "a")
+    site.use(backend)
     site.run("import")
     site.run("digest", "approve", "--week", "2024-W49")
     site.run("digest", "approve", "--week", "2024-W50")
@@ -178,8 +182,9 @@ def test_export_import_export_of_decisions_is_byte_identical(tmp_path):
                      (WEEK, "note")]
 
 
-def test_importing_an_older_file_keeps_the_newer_decision(tmp_path):
+def test_importing_an_older_file_keeps_the_newer_decision(tmp_path, backend):
     site = Site(tmp_path)
+    site.use(backend)
     site.run("import")
     site.run("digest", "approve", "--week", WEEK, "--now", "2024-12-23 07:00")
     old = tmp_path / "old.jsonl"
@@ -206,8 +211,10 @@ def test_importing_an_older_file_keeps_the_newer_decision(tmp_path):
      '"changed_at": "2024-12-23T00:00:00+00:00"}', "kind"),
     ('not json', "not an editorial record"),
 ])
-def test_a_bad_editorial_file_is_refused_by_line_and_nothing_is_imported(tmp_path, line, why):
+def test_a_bad_editorial_file_is_refused_by_line_and_nothing_is_imported(tmp_path, backend,
+                                                                          line, why):
     site = Site(tmp_path)
+    site.use(backend)
     good = json.dumps({"week": "2024-W50", "kind": "approval", "approved": True,
                        "changed_at": "2024-12-23T00:00:00+00:00"})
     path = tmp_path / "editorial.jsonl"

@@ -38,10 +38,10 @@ def _three_weeks():
             + korean_articles(4, W24 + timedelta(days=7), prefix="r"))
 
 
-def test_build_writes_a_page_per_week_an_index_and_a_feed(tmp_path):
+def test_build_writes_a_page_per_week_an_index_and_a_feed(tmp_path, backend):
     articles = _three_weeks()
-    config = config_for(tmp_path)
-    store = store_with(tmp_path, articles)
+    config = config_for(tmp_path, backend)
+    store = store_with(tmp_path, articles, backend)
     out = tmp_path / "public"
     build(config, store, out)
     weeks = sorted({_iso_label(a.published) for a in articles}, reverse=True)
@@ -83,10 +83,10 @@ def test_build_writes_a_page_per_week_an_index_and_a_feed(tmp_path):
     store.close()
 
 
-def test_only_changed_weeks_are_rerendered(tmp_path):
+def test_only_changed_weeks_are_rerendered(tmp_path, backend):
     articles = _three_weeks()
-    config = config_for(tmp_path)
-    store = store_with(tmp_path, articles)
+    config = config_for(tmp_path, backend)
+    store = store_with(tmp_path, articles, backend)
     out = tmp_path / "public"
     build(config, store, out)
     before = {p: p.stat().st_mtime_ns for p in (out / "digest").iterdir()}
@@ -148,17 +148,19 @@ def test_archive_can_be_switched_off(tmp_path):
 # -- feedkit digest render -------------------------------------------------------------------
 
 
-def _cli_setup(tmp_path: Path, articles) -> list[str]:
+def _cli_setup(tmp_path: Path, articles, backend=None) -> list[str]:
+    store = backend.store_lines() if backend is not None else ""
     write_config_toml(tmp_path, SITE_AND_SENDER_TOML + """\
 to = ["subscribers@lists.example.org"]
 unsubscribe = ["mailto:leave@lists.example.org", "https://news.example.org/u?e={email}"]
-""")
-    store_with(tmp_path, articles).close()
+
+""" + store)
+    store_with(tmp_path, articles, backend).close()
     return ["--config", str(tmp_path / "config.toml"), "digest", "render"]
 
 
-def test_cli_render_eml_is_reproducible_and_parses(tmp_path):
-    base = _cli_setup(tmp_path, korean_articles(6, W24))
+def test_cli_render_eml_is_reproducible_and_parses(tmp_path, backend):
+    base = _cli_setup(tmp_path, korean_articles(6, W24), backend)
     runner = CliRunner()
     for name in ("a.eml", "b.eml"):
         result = runner.invoke(cli, [*base, "--today", "2024-06-19", "--eml",
@@ -275,11 +277,11 @@ def _digest_files(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((out / "digest").iterdir())}
 
 
-def test_the_archive_and_digest_feed_hold_completed_weeks_only(tmp_path):
+def test_the_archive_and_digest_feed_hold_completed_weeks_only(tmp_path, backend):
     """On Wednesday of W25 the archive has W24 and before, not the week in progress."""
     articles = _three_weeks()  # W22, W24, W25
-    config = config_for(tmp_path)
-    store = store_with(tmp_path, articles)
+    config = config_for(tmp_path, backend)
+    store = store_with(tmp_path, articles, backend)
     out = tmp_path / "public"
     build(config, store, out, now=datetime(2024, 6, 19, 9, 0, tzinfo=SEOUL))
     store.close()
@@ -317,10 +319,10 @@ def test_same_store_same_day_same_archive_bytes(tmp_path):
     assert "2024-W25.html" not in outs[0]
 
 
-def test_a_week_joins_the_archive_when_it_ends_even_if_the_store_did_not_change(tmp_path):
+def test_a_week_joins_the_archive_when_it_ends_even_if_the_store_did_not_change(tmp_path, backend):
     articles = _three_weeks()
-    config = config_for(tmp_path)
-    store = store_with(tmp_path, articles)
+    config = config_for(tmp_path, backend)
+    store = store_with(tmp_path, articles, backend)
     out = tmp_path / "public"
     sunday_night = datetime(2024, 6, 23, 23, 59, 59, tzinfo=SEOUL)
     build(config, store, out, now=sunday_night)
@@ -354,9 +356,9 @@ def test_future_dated_articles_open_no_archive_week(tmp_path):
             "2024-W22.html", "2024-W24.html", "2024-W25.html"]
 
 
-def test_cli_build_now_pins_the_archive(tmp_path):
-    store_with(tmp_path, _three_weeks()).close()
-    path = write_config_toml(tmp_path, SITE_AND_SENDER_TOML)
+def test_cli_build_now_pins_the_archive(tmp_path, backend):
+    store_with(tmp_path, _three_weeks(), backend).close()
+    path = write_config_toml(tmp_path, SITE_AND_SENDER_TOML + "\n" + backend.store_lines())
     result = CliRunner().invoke(cli, ["--config", str(path), "build",
                                       "--now", "2024-06-19 09:00"])
     assert result.exit_code == 0, result.output

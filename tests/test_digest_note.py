@@ -34,7 +34,8 @@ def html_of(site: Site, week: str = WEEK) -> str:
     return site.run("digest", "render", "--week", week, "--html", "-").stdout
 
 
-def test_the_note_is_at_the_top_of_the_email_text_part_and_archive_page(site):
+def test_the_note_is_at_the_top_of_the_email_text_part_and_archive_page(site, backend):
+    site.use(backend)
     site.run("import")
     saved = site.run("digest", "note", "--week", WEEK, NOTE)
     assert f"{WEEK}: note saved" in saved.output
@@ -72,7 +73,8 @@ def test_the_note_is_at_the_top_of_the_email_text_part_and_archive_page(site):
     assert shown.stdout == NOTE + "\n"
 
 
-def test_changing_or_clearing_a_note_rebuilds_that_archive_page(site):
+def test_changing_or_clearing_a_note_rebuilds_that_archive_page(site, backend):
+    site.use(backend)
     site.run("import")
     site.run("build")
     page = site.out / "digest" / f"{WEEK}.html"
@@ -90,7 +92,8 @@ def test_changing_or_clearing_a_note_rebuilds_that_archive_page(site):
     assert "no note" in site.run("digest", "note", "--week", WEEK).output
 
 
-def test_a_note_from_a_file_or_stdin(site, tmp_path):
+def test_a_note_from_a_file_or_stdin(site, tmp_path, backend):
+    site.use(backend)
     site.run("import")
     note = tmp_path / "note.md"
     note.write_bytes("\ufeff## 알림\r\n\r\n*연말* 휴무 안내\r\n".encode())   # BOM, CRLF (Notepad)

@@ -3,14 +3,14 @@ serve``'s preview send one week's digest to one address, exactly as a reader get
 test mark in the subject and a Message-ID of its own, and never touch the send log.
 
 Everything runs for real: the CLI (Click's runner), a real aiosmtpd server on 127.0.0.1, the real
-preview server over HTTP, and the send log read back with sqlite3.
+preview server over HTTP, and the send log read back with sqlite3 or psycopg (the tests that
+depend on the store run on both backends).
 """
 
 from __future__ import annotations
 
 import http.client
 import socket
-import sqlite3
 import threading
 from contextlib import contextmanager
 from email.header import decode_header, make_header
@@ -29,7 +29,8 @@ NOW = "2024-12-23 09:00"   # the Monday after it, past the default send time
 READERS = ["kim@example.com", "lee@example.org", "park@example.net"]
 
 
-def digest_site(root, port: int, extra: str = "") -> Site:
+def digest_site(root, port: int, extra: str = "", backend=None) -> Site:
+    """The sample site sending to READERS; on ``backend`` (tests/pg.py) when given."""
     site = Site(root, extra=f"""
 [digest]
 from = "보령시 소식 <news@example.org>"
@@ -43,6 +44,8 @@ tls = "none"
 retry_delay = 0.01
 timeout = 5.0
 """.replace("'", '"'))
+    if backend is not None:
+        site.use(backend)
     site.run("import")
     return site
 
@@ -54,8 +57,8 @@ def _secrets(monkeypatch):
 
 
 def send_log(site: Site) -> list[tuple]:
-    with sqlite3.connect(site.db) as db:
-        return db.execute("SELECT * FROM send_log ORDER BY week, recipient").fetchall()
+    """Read with sqlite3 or psycopg (``Site.rows``), whichever backend the site is on."""
+    return site.rows("SELECT * FROM send_log ORDER BY week, recipient")
 
 
 def subject_of(received) -> str:
@@ -121,9 +124,9 @@ def post(port: int, path: str, fields: dict[str, str], *, connect: str = "127.0.
     return resp.status, lxml_html.fromstring(text).text_content()
 
 
-def test_the_preview_form_sends_one_test_and_leaves_the_send_log_alone(tmp_path):
+def test_the_preview_form_sends_one_test_and_leaves_the_send_log_alone(tmp_path, backend):
     with smtp_server() as (smtp, port):
-        site = digest_site(tmp_path, port)
+        site = digest_site(tmp_path, port, backend=backend)
         site.run("build")
         with preview_server(site) as server:
             fields = form_of(server.port)
@@ -231,11 +234,11 @@ def _expected_token(address: str) -> str:
                     hashlib.sha256).hexdigest()[:32]
 
 
-def test_a_test_send_is_the_readers_message_with_a_test_mark_and_no_log(tmp_path):
+def test_a_test_send_is_the_readers_message_with_a_test_mark_and_no_log(tmp_path, backend):
     """The reader kim gets the test, then the real digest: the two differ only in the subject's
     test mark, the Message-ID (a test must never be taken for the real one) and the Date."""
     with smtp_server() as (smtp, port):
-        site = digest_site(tmp_path, port)
+        site = digest_site(tmp_path, port, backend=backend)
         # An earlier week really sent: its log rows must come through the test untouched.
         site.run("digest", "send", "--week", "2024-W32", "--now", NOW)
         smtp.received.clear()
@@ -327,7 +330,7 @@ def test_bad_test_sends_are_usage_errors(tmp_path, args, why):
 # -- subscriber mode ([digest] audience = "subscribers") ------------------------------------------
 
 
-def subscriber_site(tmp_path, port: int, extra: str = ""):
+def subscriber_site(tmp_path, port: int, extra: str = "", backend=None):
     """A site in subscriber mode with 12 articles in 2024-W24, three per department."""
     import json as json_lib
     from datetime import datetime
@@ -351,6 +354,8 @@ tls = "none"
 retry_delay = 0.01
 timeout = 5.0
 {extra}""")
+    if backend is not None:
+        site.use(backend)
     site.run("import", str(data))
     return site, articles
 
@@ -361,9 +366,9 @@ def article_links(received) -> set[str]:
     return set(re.findall(r"https://www\.brcn\.go\.kr/news/a\d{4}", html_part(received)))
 
 
-def test_in_subscriber_mode_a_test_to_a_subscriber_is_their_own_digest(tmp_path):
+def test_in_subscriber_mode_a_test_to_a_subscriber_is_their_own_digest(tmp_path, backend):
     with smtp_server() as (smtp, port):
-        site, articles = subscriber_site(tmp_path, port)
+        site, articles = subscriber_site(tmp_path, port, backend=backend)
         site.run("subscribers", "add", "kim@example.com", "--category", "세무과",
                  "--category", "관광과")
         site.run("subscribers", "add", "lee@example.org")
@@ -399,7 +404,7 @@ def test_in_subscriber_mode_a_reader_without_news_this_week_has_nothing_to_test(
     assert smtp.received == []
 
 
-def test_with_a_web_endpoint_the_test_carries_the_subscribers_signed_links(tmp_path):
+def test_with_a_web_endpoint_the_test_carries_the_subscribers_signed_links(tmp_path, backend):
     """With [web] url, a subscriber's digest links to their own signed unsubscribe and
     preferences pages: the test to them carries exactly those (read back with the token
     reader, which checks the signature and purpose)."""
@@ -409,7 +414,8 @@ def test_with_a_web_endpoint_the_test_carries_the_subscribers_signed_links(tmp_p
 
     with smtp_server() as (smtp, port):
         site, _articles = subscriber_site(tmp_path, port,
-                                          '\n[web]\nurl = "https://news.example.org/list/"\n')
+                                          '\n[web]\nurl = "https://news.example.org/list/"\n',
+                                          backend=backend)
         site.run("subscribers", "add", "kim@example.com", "--category", "세무과")
         site.run("digest", "send", "--to", "kim@example.com", "--week", "2024-W24")
         site.run("digest", "send", "--week", "2024-W24", "--now", "2024-06-17 09:00")

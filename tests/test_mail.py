@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime
@@ -49,25 +48,25 @@ def key(address: str, secret: str = SECRET) -> str:
     return "hmac-sha256:" + hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
 
-def _setup(tmp_path: Path, port: int, to=READERS, **digest):
-    config = config_for(tmp_path, smtp={"port": port}, digest={"to": list(to), **digest})
-    store = store_with(tmp_path, korean_articles(8, W24))
+def _setup(tmp_path: Path, port: int, to=READERS, backend=None, **digest):
+    config = config_for(tmp_path, backend, smtp={"port": port},
+                        digest={"to": list(to), **digest})
+    store = store_with(tmp_path, korean_articles(8, W24), backend)
     return config, store
 
 
-def _log(tmp_path: Path, readers=READERS) -> dict[str, tuple[str, int]]:
-    """The week's send log by address (the log itself holds only keys; every key must be one
-    of ``readers``')."""
+def _log(backend, readers=READERS) -> dict[str, tuple[str, int]]:
+    """The week's send log by address, read with the database's own client (the log itself
+    holds only keys; every key must be one of ``readers``')."""
     by_key = {key(a): a for a in readers}
-    with sqlite3.connect(tmp_path / "articles.db") as db:
-        rows = db.execute(
-            "SELECT recipient, status, attempts FROM send_log WHERE week = '2024-W24'")
-        return {by_key[r]: (s, n) for r, s, n in rows}
+    rows = backend.rows(
+        "SELECT recipient, status, attempts FROM send_log WHERE week = '2024-W24'")
+    return {by_key[r]: (s, n) for r, s, n in rows}
 
 
-def test_messages_arrive_with_their_headers_and_a_second_run_sends_nothing(tmp_path):
+def test_messages_arrive_with_their_headers_and_a_second_run_sends_nothing(tmp_path, backend):
     with smtp_server() as (server, port):
-        config, store = _setup(tmp_path, port)
+        config, store = _setup(tmp_path, port, backend=backend)
         report = send_week(config, store, WEEK, now=NOW)
         assert report.ok and sorted(report.sent) == sorted(READERS)
         assert server.count_by_recipient() == dict.fromkeys(READERS, 1)
@@ -84,7 +83,7 @@ def test_messages_arrive_with_their_headers_and_a_second_run_sends_nothing(tmp_p
                 "text/plain", "text/html"]
             ids.add(msg["Message-ID"])
         assert len(ids) == len(READERS)
-        assert _log(tmp_path) == {r: ("sent", 1) for r in READERS}
+        assert _log(backend) == {r: ("sent", 1) for r in READERS}
 
         again = send_week(config, store, WEEK, now=NOW)
         assert again.sent == [] and again.already == len(READERS) and again.ok
@@ -116,17 +115,17 @@ def test_recipients_file_csv_and_bad_addresses(tmp_path):
         load_recipients(config)
 
 
-def test_temporary_failures_are_retried(tmp_path):
+def test_temporary_failures_are_retried(tmp_path, backend):
     # every recipient's first two DATA attempts get a 451; the third is accepted
     behaviour = Behaviour(on_data=lambda rcpt, n: "451 4.3.0 try again later" if n <= 2
                           else None)
     sleeps: list[float] = []
     with smtp_server(behaviour) as (server, port):
-        config, store = _setup(tmp_path, port, to=READERS[:3])
+        config, store = _setup(tmp_path, port, to=READERS[:3], backend=backend)
         report = send_week(config, store, WEEK, now=NOW, sleep=sleeps.append)
         assert report.ok and len(report.sent) == 3
         assert server.count_by_recipient() == dict.fromkeys(READERS[:3], 1)
-        assert _log(tmp_path) == {r: ("sent", 3) for r in READERS[:3]}
+        assert _log(backend) == {r: ("sent", 3) for r in READERS[:3]}
         # exponential backoff: each of the three readers waited 0.01 s, then 0.02 s
         assert sorted(sleeps) == [0.01, 0.01, 0.01, 0.02, 0.02, 0.02]
         store.close()
@@ -142,22 +141,22 @@ def test_disconnects_are_retried_on_a_new_connection(tmp_path):
         store.close()
 
 
-def test_permanent_failures_are_recorded_and_reported(tmp_path):
+def test_permanent_failures_are_recorded_and_reported(tmp_path, backend):
     behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 no such user"
                           if rcpt.startswith("reader2") else None)
     with smtp_server(behaviour) as (server, port):
-        config, store = _setup(tmp_path, port, to=READERS[:4])
+        config, store = _setup(tmp_path, port, to=READERS[:4], backend=backend)
         report = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
         assert not report.ok
         assert report.failed == [("reader2@example.com", "550 5.1.1 no such user")]
         assert sorted(server.count_by_recipient()) == sorted(
             r for r in READERS[:4] if r != "reader2@example.com")
-        log = _log(tmp_path)
+        log = _log(backend)
         assert log["reader2@example.com"] == ("failed", 1)  # not retried within the run
         store.close()
 
 
-def test_a_server_failing_after_n_then_a_rerun_gives_exactly_one_each(tmp_path):
+def test_a_server_failing_after_n_then_a_rerun_gives_exactly_one_each(tmp_path, backend):
     state = {"accepted": 0, "broken": True}
 
     def on_data(rcpt, attempt):
@@ -167,7 +166,7 @@ def test_a_server_failing_after_n_then_a_rerun_gives_exactly_one_each(tmp_path):
         return None
 
     with smtp_server(Behaviour(on_data=on_data)) as (server, port):
-        config, store = _setup(tmp_path, port)
+        config, store = _setup(tmp_path, port, backend=backend)
         first = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
         assert len(first.sent) == 2 and not first.ok
         assert len(first.deferred) == len(READERS) - 2
@@ -178,8 +177,10 @@ def test_a_server_failing_after_n_then_a_rerun_gives_exactly_one_each(tmp_path):
         store.close()
 
 
-def _write_config(tmp_path: Path, port: int, to: list[str], connections: int = 3) -> Path:
+def _write_config(tmp_path: Path, port: int, to: list[str], connections: int = 3,
+                  backend=None) -> Path:
     lines = "\n".join(f'  "{a}",' for a in to)
+    store = backend.store_lines() if backend is not None else ""
     return write_config_toml(tmp_path, SITE_AND_SENDER_TOML + f"""\
 to = [
 {lines}
@@ -193,7 +194,8 @@ tls = "none"
 retry_delay = 0.01
 timeout = 5
 connections = {connections}
-""")
+
+{store}""")
 
 
 def _send_in_a_process(config_path: Path,
@@ -209,7 +211,7 @@ def _send_in_a_process(config_path: Path,
     return cmd, env, proc
 
 
-def test_a_run_killed_half_way_then_rerun_delivers_each_exactly_once(tmp_path):
+def test_a_run_killed_half_way_then_rerun_delivers_each_exactly_once(tmp_path, backend):
     """The sender process is SIGKILLed by the server itself while it is sending the 4th
     message; the re-run must deliver the rest and nobody twice."""
     proc_box: dict[str, subprocess.Popen] = {}
@@ -221,22 +223,23 @@ def test_a_run_killed_half_way_then_rerun_delivers_each_exactly_once(tmp_path):
             os.kill(proc_box["proc"].pid, signal.SIGKILL)
 
     with smtp_server(Behaviour(hook_rcpt=hook)) as (server, port):
-        config_path = _write_config(tmp_path, port, READERS, connections=1)
-        store_with(tmp_path, korean_articles(8, W24)).close()
+        config_path = _write_config(tmp_path, port, READERS, connections=1, backend=backend)
+        store_with(tmp_path, korean_articles(8, W24), backend).close()
         cmd, env, proc = _send_in_a_process(config_path, proc_box)
         assert proc.returncode == -signal.SIGKILL
         assert len(server.received) == 3
-        statuses = _log(tmp_path)
+        statuses = _log(backend)
         assert sorted(s for s, _ in statuses.values()) == ["sending", "sent", "sent", "sent"]
 
         proc_box.clear()
         rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
         assert rerun.returncode == 0, rerun.stderr
         assert server.count_by_recipient() == dict.fromkeys(READERS, 1)
-        assert {s for s, _ in _log(tmp_path).values()} == {"sent"}
+        assert {s for s, _ in _log(backend).values()} == {"sent"}
 
 
-def test_a_run_killed_with_four_connections_resumes_without_a_duplicate_of_a_sent(tmp_path):
+def test_a_run_killed_with_four_connections_resumes_without_a_duplicate_of_a_sent(
+        tmp_path, backend):
     """Four connections, SIGKILL at the 10th RCPT of 20. Whoever the log says was sent never
     gets a second copy; the rerun reaches everyone else. The only readers who may get two are
     the few (at most one per connection) the log still says "sending": the server may have
@@ -251,11 +254,11 @@ def test_a_run_killed_with_four_connections_resumes_without_a_duplicate_of_a_sen
             os.kill(proc_box["proc"].pid, signal.SIGKILL)
 
     with smtp_server(Behaviour(hook_rcpt=hook)) as (server, port):
-        config_path = _write_config(tmp_path, port, readers, connections=4)
-        store_with(tmp_path, korean_articles(8, W24)).close()
+        config_path = _write_config(tmp_path, port, readers, connections=4, backend=backend)
+        store_with(tmp_path, korean_articles(8, W24), backend).close()
         cmd, env, proc = _send_in_a_process(config_path, proc_box)
         assert proc.returncode == -signal.SIGKILL
-        at_kill = _log(tmp_path, readers)
+        at_kill = _log(backend, readers)
         sent_before = {r for r, (s, _) in at_kill.items() if s == "sent"}
         sending = {r for r, (s, _) in at_kill.items() if s == "sending"}
         assert 1 <= len(sending) <= 4 and len(sent_before) < 20
@@ -269,16 +272,16 @@ def test_a_run_killed_with_four_connections_resumes_without_a_duplicate_of_a_sen
         assert set(counts) == set(readers)
         twice = {r for r, n in counts.items() if n > 1}
         assert twice <= sending & received_before and max(counts.values()) <= 2
-        assert {s for s, _ in _log(tmp_path, readers).values()} == {"sent"}
+        assert {s for s, _ in _log(backend, readers).values()} == {"sent"}
 
 
-def test_dry_run_sends_nothing_and_logs_nothing(tmp_path):
+def test_dry_run_sends_nothing_and_logs_nothing(tmp_path, backend):
     with smtp_server() as (server, port):
-        config, store = _setup(tmp_path, port, to=READERS[:2])
+        config, store = _setup(tmp_path, port, to=READERS[:2], backend=backend)
         report = send_week(config, store, WEEK, now=NOW, dry_run=True)
         assert [a for a, _ in report.planned] == READERS[:2]
         assert all(mid.startswith("<digest.2024-W24.") for _, mid in report.planned)
-        assert server.received == [] and _log(tmp_path) == {}
+        assert server.received == [] and _log(backend) == {}
         store.close()
 
 
@@ -296,12 +299,12 @@ def test_cli_send_empty_week_exits_zero_and_sends_nothing(tmp_path):
         assert server.received == []
 
 
-def test_cli_send_reports_failures_and_exits_non_zero(tmp_path):
+def test_cli_send_reports_failures_and_exits_non_zero(tmp_path, backend):
     behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 unknown" if "reader1" in rcpt
                           else None)
     with smtp_server(behaviour) as (server, port):
-        _write_config(tmp_path, port, READERS[:3])
-        store_with(tmp_path, korean_articles(3, W24)).close()
+        _write_config(tmp_path, port, READERS[:3], backend=backend)
+        store_with(tmp_path, korean_articles(3, W24), backend).close()
         result = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
         assert result.exit_code == 3  # partly done: two of three sent
         # normal output names the reader by a short key, never by address
@@ -318,15 +321,15 @@ def test_cli_send_reports_failures_and_exits_non_zero(tmp_path):
         assert len(server.received) == 2
 
 
-def test_cli_rerun_with_a_reader_still_failing_is_partly_done_not_a_failure(tmp_path):
+def test_cli_rerun_with_a_reader_still_failing_is_partly_done_not_a_failure(tmp_path, backend):
     """Every hourly run of a due week retries the one refused reader; the others got the week
     on an earlier run, so the run is partly done (3), not "nobody could be sent to" (1), which
     would turn every hourly CI run red for the rest of the week."""
     behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 unknown" if "reader1" in rcpt
                           else None)
     with smtp_server(behaviour) as (server, port):
-        _write_config(tmp_path, port, READERS[:3])
-        store_with(tmp_path, korean_articles(3, W24)).close()
+        _write_config(tmp_path, port, READERS[:3], backend=backend)
+        store_with(tmp_path, korean_articles(3, W24), backend).close()
         first = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
         assert first.exit_code == 3, first.output
         rerun = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
@@ -335,11 +338,11 @@ def test_cli_rerun_with_a_reader_still_failing_is_partly_done_not_a_failure(tmp_
         assert len(server.received) == 2
 
 
-def test_cli_send_where_every_reader_fails_exits_one(tmp_path):
+def test_cli_send_where_every_reader_fails_exits_one(tmp_path, backend):
     behaviour = Behaviour(on_rcpt=lambda rcpt: "550 5.1.1 unknown")
     with smtp_server(behaviour) as (server, port):
-        _write_config(tmp_path, port, READERS[:2])
-        store_with(tmp_path, korean_articles(3, W24)).close()
+        _write_config(tmp_path, port, READERS[:2], backend=backend)
+        store_with(tmp_path, korean_articles(3, W24), backend).close()
         result = _cli(tmp_path, "digest", "send", "--today", "2024-06-19")
         assert "2024-W24: 0 sent, 0 already sent, 2 failed" in result.output
         assert result.exit_code == 1, result.output

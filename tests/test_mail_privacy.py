@@ -1,6 +1,7 @@
 """No subscriber address in the send log, its export, the output or the Message-ID; recipients
-from a secret or a private file (issue 8). Real aiosmtpd on loopback, real sqlite files, real
-git for the "would a commit publish it" check."""
+from a secret or a private file (issue 8). Real aiosmtpd on loopback, real sqlite files and a
+real PostgreSQL (the store tests run on both), real git for the "would a commit publish it"
+check."""
 
 from __future__ import annotations
 
@@ -48,20 +49,33 @@ def _every_byte(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
 
 
-def test_send_log_store_file_and_export_hold_no_address(tmp_path, monkeypatch):
+def _every_value(backend) -> bytes:
+    """Every value in every table of a PostgreSQL store's schema, as text (PostgreSQL's files
+    are the server's, not the site's: what the database holds is what could leak)."""
+    tables = backend.rows("SELECT table_name FROM information_schema.tables "
+                          "WHERE table_schema = ? ORDER BY table_name", backend.schema)
+    assert ("send_log",) in tables
+    text = "".join(repr(backend.rows(f'SELECT * FROM "{name}"')) for (name,) in tables)
+    return text.encode()
+
+
+def test_send_log_store_file_and_export_hold_no_address(tmp_path, monkeypatch, backend):
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     with smtp_server() as (server, port):
-        config = config_for(tmp_path, smtp={"port": port}, digest={"to": READERS})
-        store = store_with(tmp_path, korean_articles(5, W24))
+        config = config_for(tmp_path, backend, smtp={"port": port}, digest={"to": READERS})
+        store = store_with(tmp_path, korean_articles(5, W24), backend)
         report = send_week(config, store, WEEK, now=NOW)
         assert len(report.sent) == 3 and len(server.received) == 3
-        rows = store.db.execute("SELECT recipient, message_id, error FROM send_log").fetchall()
+        rows = backend.rows("SELECT recipient, message_id, error FROM send_log")
         assert sorted(r[0] for r in rows) == sorted(key(a) for a in READERS)
         from feedkit.export import export_send_log
 
         exported = export_send_log(store)
         store.close()
     stored = _every_byte(tmp_path)  # the sqlite file, its WAL, everything
+    if backend.is_pg:
+        stored += _every_value(backend)
+        assert key(READERS[0]).encode() in stored   # the check can see the log
     for addr in READERS:
         for form in (addr, addr.lower()):
             assert form.encode() not in stored and form.encode() not in exported
@@ -89,7 +103,8 @@ def test_message_id_comes_from_the_keyed_hash(tmp_path, monkeypatch):
     assert len(set(ids.values())) == 2
 
 
-def test_without_the_secret_nothing_is_sent_and_the_exit_code_is_2(tmp_path, monkeypatch):
+def test_without_the_secret_nothing_is_sent_and_the_exit_code_is_2(tmp_path, monkeypatch,
+                                                                   backend):
     monkeypatch.delenv("FEEDKIT_SECRET", raising=False)
     with smtp_server() as (server, port):
         write_config_toml(tmp_path, SITE_AND_SENDER_TOML + f"""\
@@ -99,8 +114,9 @@ to = ["kim@example.com"]
 host = "127.0.0.1"
 port = {port}
 tls = "none"
-""")
-        store_with(tmp_path, korean_articles(3, W24)).close()
+
+{backend.store_lines()}""")
+        store_with(tmp_path, korean_articles(3, W24), backend).close()
         runner = CliRunner()
         args = ["--config", str(tmp_path / "config.toml"), "digest", "send", "--week", "2024-W24"]
         for extra in ([], ["--dry-run"]):
@@ -112,8 +128,7 @@ tls = "none"
         result = runner.invoke(cli, args)
         assert result.exit_code == 2 and "too short" in result.output
         assert server.received == []
-        with sqlite3.connect(tmp_path / "articles.db") as db:
-            assert db.execute("SELECT count(*) FROM send_log").fetchone()[0] == 0
+        assert backend.rows("SELECT count(*) FROM send_log") == [(0,)]
 
 
 def _old_store(path: Path, rows: list[tuple]) -> None:
@@ -157,7 +172,7 @@ def test_an_old_store_is_migrated_to_hashes(tmp_path, monkeypatch):
         assert store.schema_version == SCHEMA_VERSION
 
 
-def test_an_old_exported_send_log_is_hashed_on_import(tmp_path, monkeypatch):
+def test_an_old_exported_send_log_is_hashed_on_import(tmp_path, monkeypatch, backend):
     from feedkit.export import import_send_log
 
     old = tmp_path / "send-log.jsonl"
@@ -165,13 +180,14 @@ def test_an_old_exported_send_log_is_hashed_on_import(tmp_path, monkeypatch):
                    ' "status": "sent", "attempts": 1, "error": "", "updated_at": "t"}\n',
                    encoding="utf-8")
     monkeypatch.delenv("FEEDKIT_SECRET", raising=False)
-    with Store(tmp_path / "a.db") as store:
+    with backend.open_store() as store:
         with pytest.raises(ConfigError, match=r"send-log\.jsonl:1: this send log names readers"):
             import_send_log(store, old)
+        assert backend.rows("SELECT count(*) FROM send_log") == [(0,)]
         monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
         assert import_send_log(store, old) == 1
-        assert store.db.execute("SELECT recipient, status FROM send_log").fetchall() == [
-            (key("kim@example.com"), "sent")]
+    assert backend.rows("SELECT recipient, status FROM send_log") == [
+        (key("kim@example.com"), "sent")]
 
 
 def test_recipients_from_an_environment_variable(tmp_path):

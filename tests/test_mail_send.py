@@ -76,7 +76,7 @@ def test_a_message_with_a_leading_dot_line_is_still_dot_stuffed(tmp_path):
     assert issubclass(_SMTP, smtplib.SMTP)
 
 
-def test_several_connections_are_used_and_each_reader_gets_one(tmp_path):
+def test_several_connections_are_used_and_each_reader_gets_one(tmp_path, backend):
     peers: set[int] = set()
     readers = [f"r{i:03d}@example.com" for i in range(60)]
     with smtp_server() as (server, port):
@@ -94,9 +94,9 @@ def test_several_connections_are_used_and_each_reader_gets_one(tmp_path):
             return await original(srv, session, envelope)
 
         server.handle_DATA = handle_DATA
-        config = config_for(tmp_path, smtp={"port": port, "connections": 4},
+        config = config_for(tmp_path, backend, smtp={"port": port, "connections": 4},
                             digest={"to": readers})
-        store = store_with(tmp_path, korean_articles(5, W24))
+        store = store_with(tmp_path, korean_articles(5, W24), backend)
         report = send_week(config, store, WEEK, now=NOW)
         store.close()
     assert report.ok and sorted(report.sent) == readers
@@ -125,12 +125,12 @@ def test_rate_limiter_spaces_hand_overs_evenly():
     assert waits[-1] == 0.25
 
 
-def test_max_per_day_holds_the_rest_for_the_next_run(tmp_path):
+def test_max_per_day_holds_the_rest_for_the_next_run(tmp_path, backend):
     readers = [f"d{i}@example.com" for i in range(7)]
     with smtp_server() as (server, port):
-        config = config_for(tmp_path, smtp={"port": port, "max_per_day": 5},
+        config = config_for(tmp_path, backend, smtp={"port": port, "max_per_day": 5},
                             digest={"to": readers})
-        store = store_with(tmp_path, korean_articles(5, W24))
+        store = store_with(tmp_path, korean_articles(5, W24), backend)
         # two messages of another week went out an hour ago: they count against the day
         hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
         day_ago = (datetime.now(UTC) - timedelta(hours=25)).isoformat(timespec="seconds")

@@ -5,6 +5,7 @@ cases skip saying why instead of erroring."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ import pg
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "boryeong.jsonl"
 
 
 def _own_cluster(pg_url: str) -> None:
@@ -102,11 +104,47 @@ def test_backend_describes_where_the_store_lives(backend, tmp_path):
             assert conn.execute("SELECT current_user").fetchone()[0] == "postgres"
 
 
+def test_backend_rows_reads_with_the_databases_own_client(backend):
+    """Rows written by sqlite3 / psycopg directly come back through ``backend.rows``, ``?``
+    placeholders on both, Korean text intact, from the backend's own file or schema."""
+    create = "CREATE TABLE articles (id integer, title text)"
+    insert = [(1, "보령 머드축제"), (2, "Boryeong")]
+    if backend.name == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(backend.path) as db:
+            db.execute(create)
+            db.executemany("INSERT INTO articles VALUES (?, ?)", insert)
+        db.close()
+    else:
+        with pg.connect(backend.url) as conn:
+            conn.execute(f"CREATE SCHEMA {backend.schema}")
+            conn.execute(f"SET search_path TO {backend.schema}")
+            conn.execute(create)
+            conn.cursor().executemany("INSERT INTO articles VALUES (%s, %s)", insert)
+    assert backend.rows("SELECT id, title FROM articles WHERE id >= ? ORDER BY id", 1) == insert
+    assert backend.rows("SELECT title FROM articles WHERE id = ?", 2) == [("Boryeong",)]
+
+
 def test_backend_configures_a_site(backend, site):
     backend.configure(site)
     config = tomllib.loads(site.config.read_text(encoding="utf-8"))
     assert config["store"] == tomllib.loads(backend.store_lines())["store"]
     assert config["site"]["title"] == "보령시 새소식"  # the rest untouched
+
+
+def test_backend_site_imports_into_its_own_store(backend, site):
+    """End to end with feedkit's own store: a site pointed at the backend imports the sample
+    there (counted by the database's own client against the file's own line count), and
+    ``open_store`` opens that same store."""
+    backend.configure(site)
+    site.run("import")
+    sample = [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert backend.rows("SELECT count(*) FROM articles") == [(len(sample),)]
+    assert site.db.exists() == (backend.name == "sqlite")
+    with backend.open_store() as store:
+        assert store.dialect == backend.name
+        assert store.db.execute("SELECT count(*) FROM articles").fetchone()[0] == len(sample)
 
 
 def _bin_folder(root: Path, with_postgres: bool = True) -> Path:
@@ -144,6 +182,13 @@ def test_without_binaries_the_reason_says_what_to_install(monkeypatch):
         pg._get_server()
 
 
+def test_without_psycopg_the_reason_names_the_extra(monkeypatch):
+    monkeypatch.delenv("FEEDKIT_TEST_PG", raising=False)
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # what `import psycopg` meets when absent
+    with pytest.raises(pg.Unavailable, match=r"need psycopg \(pip install -e '\.\[postgres\]'\)"):
+        pg._get_server()
+
+
 def test_a_failed_start_is_unavailable_with_the_log_and_leaves_nothing(pg_url):
     """A server that refuses its settings: the reason carries the log's own words, and the
     folder is gone. (Needs the binaries, so it runs where pg_url did not skip.)"""
@@ -159,6 +204,33 @@ def test_a_failed_start_is_unavailable_with_the_log_and_leaves_nothing(pg_url):
         assert list(parent.iterdir()) == []
     finally:
         parent.rmdir()
+
+
+def test_a_killed_runs_cluster_is_stopped_and_deleted_by_the_next(pg_url):
+    """A run killed with SIGKILL leaves its cluster running; the next start finds the folder
+    whose owner process is gone, stops that server and deletes it, and leaves live ones."""
+    _own_cluster(pg_url)
+    bindir = pg.find_bindir()
+    parent = Path(tempfile.mkdtemp(prefix="feedkit-pg-test-"))
+    parent.chmod(0o755)
+    live = parent / "feedkit-pg-live"  # a run still going: its owner is this process
+    live.mkdir()
+    (live / pg.OWNER).write_text(str(os.getpid()))
+    orphan = None
+    try:
+        orphan = pg.start_cluster(bindir, parent=parent)
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # its pid now names no process
+        (orphan.root / pg.OWNER).write_text(str(dead.pid))
+        reaped = pg.reap_stale(bindir, orphan.as_user, parent)
+        assert reaped == [orphan.root] and not orphan.root.exists()
+        with pytest.raises(pg.Unavailable, match="does not answer"):
+            pg._wait_ready(orphan.url, None, timeout=0)
+        assert (live / pg.OWNER).exists()
+    finally:
+        if orphan is not None:
+            orphan.stop()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_switched_off_the_postgresql_cases_skip_and_say_why(tmp_path):

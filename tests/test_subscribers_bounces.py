@@ -202,9 +202,11 @@ def bounce_env(monkeypatch):
     monkeypatch.setenv("FEEDKIT_BOUNCES_PASSWORD", PASSWORD)
 
 
-def test_bounces_from_dovecot_count_once_and_mark_a_reader_bounced(site, dovecot, bounce_env):
+def test_bounces_from_dovecot_count_once_and_mark_a_reader_bounced(site, dovecot, bounce_env,
+                                                                   backend):
+    site.use(backend)
     _bounce_site(site, dovecot)
-    with Store(site.db) as store:
+    with site.store() as store:
         for a in ("kim@example.org", "lee@example.org"):
             repo.add(store, a, [], "ko", "command", "v1", T0, T0)
     _deliver(dovecot,
@@ -220,7 +222,7 @@ def test_bounces_from_dovecot_count_once_and_mark_a_reader_bounced(site, dovecot
     # a re-run finds nothing new: nothing counted twice
     r = site.run("subscribers", "bounces")
     assert "0 new message(s)" in r.output
-    with Store(site.db) as store:
+    with site.store() as store:
         kim = repo.find(store, "kim@example.org")
         lee = repo.find(store, "lee@example.org")
     assert (kim.bounces, kim.status, lee.bounces) == (1, "active", 0)
@@ -229,7 +231,7 @@ def test_bounces_from_dovecot_count_once_and_mark_a_reader_bounced(site, dovecot
     _deliver(dovecot, dsn("kim@example.org", week="2026-W45"))
     r = site.run("subscribers", "bounces")
     assert "1 marked bounced" in r.output
-    with Store(site.db) as store:
+    with site.store() as store:
         assert repo.find(store, "kim@example.org").status == "bounced"
         assert [s.address for s in repo.active(store)] == ["lee@example.org"]
 

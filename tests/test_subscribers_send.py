@@ -31,7 +31,6 @@ from feedkit.digest.compose import load_digest
 from feedkit.digest.render import PREFERENCES_PLACEHOLDER, DigestRenderer
 from feedkit.digest.week import Week
 from feedkit.mail.message import MessageFactory, build_message, message_bytes
-from feedkit.store import Store
 from feedkit.subscribers import repo
 from feedkit.subscribers.personal import send_subscribers
 
@@ -48,13 +47,13 @@ def _secrets(monkeypatch):
     monkeypatch.setenv("FEEDKIT_UNSUBSCRIBE_SECRET", "unsubscribe-secret-0123456789")
 
 
-def _config(tmp_path: Path, port: int, **sections):
+def _config(tmp_path: Path, port: int, backend=None, **sections):
     digest = {"audience": "subscribers", "to": [],
               "unsubscribe": ["mailto:leave@lists.example.org",
                               "https://news.example.org/u/{token}"],
               **sections.pop("digest", {})}
-    return config_for(tmp_path, smtp={"port": port, "connections": 2}, digest=digest,
-                      **sections)
+    return config_for(tmp_path, backend, smtp={"port": port, "connections": 2},
+                      digest=digest, **sections)
 
 
 def _add(store, address: str, cats=(), status: str = "active") -> int:
@@ -74,10 +73,11 @@ def _wanted(*cats: str) -> set[str]:
     return {a.url for a in ARTICLES if not cats or a.category in cats}
 
 
-def test_each_reader_gets_only_their_departments_and_each_choice_is_rendered_once(tmp_path):
+def test_each_reader_gets_only_their_departments_and_each_choice_is_rendered_once(
+        tmp_path, backend):
     with smtp_server() as (server, port):
-        config = _config(tmp_path, port)
-        store = store_with(tmp_path, ARTICLES)
+        config = _config(tmp_path, port, backend)
+        store = store_with(tmp_path, ARTICLES, backend)
         _add(store, "a@example.org", ["세무과", "관광과"])
         _add(store, "b@example.org", ["관광과", "세무과"])        # the same choice as a
         _add(store, "c@example.org")                            # every department
@@ -154,14 +154,15 @@ def test_the_fast_build_with_personal_links_equals_the_email_package(tmp_path):
     assert b"\r\n" in fast and b"\n" not in fast.replace(b"\r\n", b"")
 
 
-def test_permanent_failures_count_as_bounces_once_a_week_and_a_delivery_resets(tmp_path):
+def test_permanent_failures_count_as_bounces_once_a_week_and_a_delivery_resets(
+        tmp_path, backend):
     articles = korean_articles(21, W24, days=21)   # news in W24, W25 and W26
     refuse = {"gone@example.org", "flaky@example.org"}
     behaviour = Behaviour(on_rcpt=lambda a: "550 5.1.1 no such user" if a in refuse else None)
     weeks = [Week.parse(f"2024-W{n}", SEOUL) for n in (24, 25, 26)]
     with smtp_server(behaviour) as (server, port):
-        config = _config(tmp_path, port, bounces={"max_consecutive": 2})
-        store = store_with(tmp_path, articles)
+        config = _config(tmp_path, port, backend, bounces={"max_consecutive": 2})
+        store = store_with(tmp_path, articles, backend)
         gone = _add(store, "gone@example.org")
         flaky = _add(store, "flaky@example.org")
         _add(store, "fine@example.org")
@@ -182,11 +183,11 @@ def test_permanent_failures_count_as_bounces_once_a_week_and_a_delivery_resets(t
     assert "gone@example.org" not in {r.rcpt[0] for r in server.received[-2:]}
 
 
-def test_a_server_refusing_everyone_counts_no_bounce(tmp_path):
+def test_a_server_refusing_everyone_counts_no_bounce(tmp_path, backend):
     behaviour = Behaviour(on_rcpt=lambda a: "550 5.7.1 relaying denied")
     with smtp_server(behaviour) as (_server, port):
-        config = _config(tmp_path, port, bounces={"max_consecutive": 1})
-        store = store_with(tmp_path, ARTICLES)
+        config = _config(tmp_path, port, backend, bounces={"max_consecutive": 1})
+        store = store_with(tmp_path, ARTICLES, backend)
         ids = [_add(store, f"r{i}@example.org") for i in range(3)]
         report = send_subscribers(config, store, WEEK, now=NOW)
         assert len(report.failed) == 3 and report.bounced == []
@@ -195,7 +196,8 @@ def test_a_server_refusing_everyone_counts_no_bounce(tmp_path):
         store.close()
 
 
-def _toml(port: int, extra: str = "") -> str:
+def _toml(port: int, extra: str = "", backend=None) -> str:
+    store = "\n" + backend.store_lines() if backend is not None else ""
     return SITE_AND_SENDER_TOML + f"""\
 audience = "subscribers"
 unsubscribe = "mailto:leave@lists.example.org"
@@ -207,14 +209,14 @@ tls = "none"
 retry_delay = 0.01
 timeout = 5
 connections = 1
-{extra}"""
+{extra}{store}"""
 
 
-def test_cli_send_names_no_address_and_exits_3_when_one_failed(tmp_path):
+def test_cli_send_names_no_address_and_exits_3_when_one_failed(tmp_path, backend):
     behaviour = Behaviour(on_rcpt=lambda a: "550 no such user" if a.startswith("x") else None)
     with smtp_server(behaviour) as (server, port):
-        path = write_config_toml(tmp_path, _toml(port))
-        store = store_with(tmp_path, ARTICLES)
+        path = write_config_toml(tmp_path, _toml(port, backend=backend))
+        store = store_with(tmp_path, ARTICLES, backend)
         for a in ("kim.chul@example.org", "xavier.lee@example.org"):
             _add(store, a, ["도서관"])
         _add(store, "park.nobody@example.org", ["없는과"])
@@ -229,10 +231,10 @@ def test_cli_send_names_no_address_and_exits_3_when_one_failed(tmp_path):
     assert len(server.received) == 1
 
 
-def test_no_active_subscriber_sends_nothing_and_exits_0(tmp_path):
+def test_no_active_subscriber_sends_nothing_and_exits_0(tmp_path, backend):
     with smtp_server() as (server, port):
-        path = write_config_toml(tmp_path, _toml(port))
-        store_with(tmp_path, ARTICLES).close()
+        path = write_config_toml(tmp_path, _toml(port, backend=backend))
+        store_with(tmp_path, ARTICLES, backend).close()
         r = CliRunner().invoke(cli, ["--config", str(path), "digest", "send", "--week",
                                      "2024-W24"])
     assert r.exit_code == 0, r.output
@@ -241,7 +243,7 @@ def test_no_active_subscriber_sends_nothing_and_exits_0(tmp_path):
     assert "no active subscriber, so nobody gets this digest" in r.stderr
 
 
-def test_a_send_killed_half_way_resumes_with_each_subscriber_once(tmp_path):
+def test_a_send_killed_half_way_resumes_with_each_subscriber_once(tmp_path, backend):
     readers = [f"sub{i}@example.org" for i in range(6)]
     proc_box: dict[str, subprocess.Popen] = {}
     seen: list[str] = []
@@ -252,8 +254,8 @@ def test_a_send_killed_half_way_resumes_with_each_subscriber_once(tmp_path):
             os.kill(proc_box["proc"].pid, signal.SIGKILL)
 
     with smtp_server(Behaviour(hook_rcpt=hook)) as (server, port):
-        path = write_config_toml(tmp_path, _toml(port))
-        store = store_with(tmp_path, ARTICLES)
+        path = write_config_toml(tmp_path, _toml(port, backend=backend))
+        store = store_with(tmp_path, ARTICLES, backend)
         for i, a in enumerate(readers):
             _add(store, a, [["세무과"], ["도서관"], []][i % 3])
         store.close()
@@ -269,20 +271,20 @@ def test_a_send_killed_half_way_resumes_with_each_subscriber_once(tmp_path):
         rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
         assert rerun.returncode == 0, rerun.stderr
     assert server.count_by_recipient() == dict.fromkeys(readers, 1)
-    with Store(tmp_path / "articles.db") as store:
-        statuses = {r[0] for r in store.db.execute("SELECT status FROM send_log")}
-        rows = store.db.execute("SELECT recipient FROM send_log").fetchall()
+    statuses = {r[0] for r in backend.rows("SELECT status FROM send_log")}
+    rows = backend.rows("SELECT recipient FROM send_log")
     assert statuses == {"sent"} and len(rows) == 6
     assert all(r[0].startswith("hmac-sha256:") for r in rows)
 
 
-def test_categories_shown_names_and_exclusions_apply_to_personal_digests(tmp_path):
+def test_categories_shown_names_and_exclusions_apply_to_personal_digests(tmp_path, backend):
     """A reader may have chosen a department or the name [categories] shows it under; a
     department left out of the digest gives nobody a digest of nothing."""
     with smtp_server() as (server, port):
-        config = _config(tmp_path, port, categories={"names": {"문화관광": ["관광과", "도서관"]},
-                                                     "exclude_from_digest": ["세무과"]})
-        store = store_with(tmp_path, ARTICLES)
+        config = _config(tmp_path, port, backend,
+                         categories={"names": {"문화관광": ["관광과", "도서관"]},
+                                     "exclude_from_digest": ["세무과"]})
+        store = store_with(tmp_path, ARTICLES, backend)
         _add(store, "shown@example.org", ["문화관광"])
         _add(store, "raw@example.org", ["도서관"])
         _add(store, "excluded@example.org", ["세무과"])
@@ -295,15 +297,15 @@ def test_categories_shown_names_and_exclusions_apply_to_personal_digests(tmp_pat
     assert _urls_in(got["raw@example.org"]) == _wanted("도서관")
 
 
-def test_an_edition_that_cannot_render_stops_the_run_before_anyone_is_logged(tmp_path):
+def test_an_edition_that_cannot_render_stops_the_run_before_anyone_is_logged(tmp_path, backend):
     """Editions render in the background while the first ones are sent; one that cannot be
     made (here: the footer alone is over the size budget) stops the run with one line, and
     nobody is logged as sending a message that never existed."""
     with smtp_server() as (server, port):
-        path = write_config_toml(tmp_path, _toml(port).replace(
+        path = write_config_toml(tmp_path, _toml(port, backend=backend).replace(
             'audience = "subscribers"',
             'audience = "subscribers"\nmax_html_bytes = 10000\nreason = "' + "x" * 9000 + '"'))
-        store = store_with(tmp_path, ARTICLES)
+        store = store_with(tmp_path, ARTICLES, backend)
         _add(store, "a@example.org", ["세무과"])
         store.close()
         r = CliRunner().invoke(cli, ["--config", str(path), "digest", "send", "--week",
@@ -311,11 +313,10 @@ def test_an_edition_that_cannot_render_stops_the_run_before_anyone_is_logged(tmp
     assert r.exit_code == 1, r.output
     assert "not even one article fits" in r.stderr and "Traceback" not in r.output
     assert server.received == []
-    with Store(tmp_path / "articles.db") as store:
-        assert store.db.execute("SELECT count(*) FROM send_log").fetchone()[0] == 0
+    assert backend.rows("SELECT count(*) FROM send_log") == [(0,)]
 
 
-def test_with_the_web_endpoint_each_reader_gets_their_own_signed_links(tmp_path):
+def test_with_the_web_endpoint_each_reader_gets_their_own_signed_links(tmp_path, backend):
     """[web] url: List-Unsubscribe is the reader's own one-click https link (then the mailto of
     [digest] unsubscribe), and the footer carries it and the preferences link; each token
     reads back (feedkit.subscribers.tokens, the endpoint's own reader) as that subscriber."""
@@ -323,8 +324,8 @@ def test_with_the_web_endpoint_each_reader_gets_their_own_signed_links(tmp_path)
 
     secret = os.environ["FEEDKIT_SECRET"]
     with smtp_server() as (server, port):
-        config = _config(tmp_path, port, web={"url": "https://news.example.org/list/"})
-        store = store_with(tmp_path, ARTICLES)
+        config = _config(tmp_path, port, backend, web={"url": "https://news.example.org/list/"})
+        store = store_with(tmp_path, ARTICLES, backend)
         ids = {a: _add(store, a, ["세무과"]) for a in ("a@example.org", "b@example.org")}
         send_subscribers(config, store, WEEK, now=NOW)
         store.close()

@@ -189,7 +189,7 @@ def import_editorial(store, path: Path) -> int:
             store.db.execute(
                 f"INSERT INTO {table} (week, {column}, changed_at) VALUES (?, ?, ?) "
                 f"ON CONFLICT (week) DO UPDATE SET {column} = excluded.{column}, "
-                f"changed_at = excluded.changed_at WHERE excluded.changed_at > changed_at",
+                f"changed_at = excluded.changed_at WHERE excluded.changed_at > {table}.changed_at",
                 (week, value, at))
         if _notes_state(store) != notes_before:
             store._bump_generation()   # a note changed: so did its archive page
