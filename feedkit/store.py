@@ -316,6 +316,8 @@ class Store:
             if blocked:
                 result.withheld += sum(1 for a in batch if a.id in blocked)
                 batch = [a for a in batch if a.id not in blocked]
+            if not batch:
+                continue   # all withdrawn (and `IN ()` is an error on PostgreSQL)
             hashes = {a.id: a.content_hash() for a in batch}
             marks = ",".join("?" * len(hashes))
             existing = dict(self.db.execute(

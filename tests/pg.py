@@ -25,7 +25,8 @@ Writing a test for both backends:
   ``backend``        fixture, params sqlite/postgresql: the test runs twice.
                      ``backend.open_store()`` is a ``feedkit.store.Store`` on it;
                      ``backend.configure(site)`` points a site's config.toml at it;
-                     ``backend.env()`` is the environment for a subprocess.
+                     ``backend.env()`` is the environment for a subprocess;
+                     ``with backend.another(folder) as other:`` a second empty store there.
   ``backend_site``   the conftest ``site`` fixture on ``backend`` (``site.use(backend)``):
                      ``site.run(...)`` runs the CLI against it (the store comes from config
                      ``[store] url/schema``), ``site.rows(sql, *params)`` / ``site.scalar(...)``
@@ -39,7 +40,8 @@ Writing a test for both backends:
   test's schema. Write the SQL once with ``?`` placeholders; for psycopg this module turns them
   into ``%s`` itself (:func:`pg_placeholders`), never with feedkit's translator, so a bug there
   cannot hide in both the code and its test. Keep the SQL portable (no PRAGMA, no sqlite_master:
-  use ``backend.tables()``); ``backend.client()`` gives the raw connection for more.
+  use ``backend.tables()`` / ``backend.columns(table)``; ``backend.integrity_error`` is the
+  client's constraint error); ``backend.client()`` gives the raw connection for more.
   Integers come back as int on both; ``sum()`` over a PostgreSQL
   BIGINT is a Decimal (equal to the int).
 """
@@ -487,6 +489,18 @@ class Backend:
 
         return Store(self.target(), **self.store_kwargs(), **kwargs)
 
+    @contextmanager
+    def another(self, root: Path):
+        """A second, empty store on the same backend (a "fresh" site to import into): SQLite
+        ``root/articles.db``, PostgreSQL a new schema on the same server, dropped on leaving.
+        ``Site(root).use(other)`` puts a site on it."""
+        root.mkdir(parents=True, exist_ok=True)
+        if not self.is_pg:
+            yield Backend("sqlite", root)
+            return
+        with fresh_schema(self.url) as other:
+            yield Backend("postgresql", root, other)
+
     # -- reading (and tampering with) the store independently of feedkit -------------------
 
     @contextmanager
@@ -523,6 +537,23 @@ class Backend:
             pg_rows(self.url, self.schema, sql, params, fetch=False)
         else:
             sqlite_rows(self.path, sql, params, fetch=False)
+
+    @property
+    def integrity_error(self) -> type[Exception]:
+        """What the client raises when a write breaks a constraint (CHECK, UNIQUE, NOT NULL)."""
+        if self.is_pg:
+            import psycopg
+
+            return psycopg.IntegrityError
+        return sqlite3.IntegrityError
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of one of the store's tables."""
+        if self.is_pg:
+            return {r[0] for r in pg_rows(
+                self.url, None, "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ?", (self.schema, table))}
+        return {r[1] for r in sqlite_rows(self.path, f'PRAGMA table_info("{table}")', ())}
 
     def tables(self) -> set[str]:
         """The names of the store's tables (SQLite: in the file; PostgreSQL: in the schema)."""

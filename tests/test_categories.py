@@ -1,6 +1,7 @@
 """``[categories]``: departments shown under the city's names, in its order, some kept out of the
 feeds or the digest; category feed URLs that survive a rename. Feeds are read back with
-feedparser, the digest through the CLI's text part, the store with sqlite3."""
+feedparser, the digest through the CLI's text part, the store with sqlite3. The tests that
+select by category (IN / NOT IN lists, the remembered slugs) run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -42,8 +43,10 @@ exclude_from_digest = ["일자리 소식"]
 '''
 
 
-def make_site(tmp_path: Path, categories: str = "") -> Site:
+def make_site(tmp_path: Path, categories: str = "", backend=None) -> Site:
     site = Site(tmp_path / "site", extra=DIGEST + categories)
+    if backend is not None:
+        site.use(backend)
     src = tmp_path / "rows.jsonl"
     src.write_text("".join(json.dumps({
         "title": f"{dept} 알림 {tail}", "url": f"https://www.brcn.go.kr/news/{tail}",
@@ -77,8 +80,8 @@ def digest_text(site: Site) -> str:
                     "--text", "-").stdout
 
 
-def test_names_merge_rename_order_and_exclude(tmp_path):
-    site = make_site(tmp_path)
+def test_names_merge_rename_order_and_exclude(tmp_path, backend):
+    site = make_site(tmp_path, backend=backend)
     site.run("build", "--now", NOW)
     before = feeds(site)
     slug = {title.split(" — ")[1]: folder for folder, (title, _) in before.items()}
@@ -117,8 +120,8 @@ def test_names_merge_rename_order_and_exclude(tmp_path):
     assert "· 웅천읍" in text and "· 세무과" not in text
 
 
-def test_a_rename_keeps_the_feed_url(tmp_path):
-    site = make_site(tmp_path, CATEGORIES)
+def test_a_rename_keeps_the_feed_url(tmp_path, backend):
+    site = make_site(tmp_path, CATEGORIES, backend)
     site.run("build", "--now", NOW)
     first = {title: folder for folder, (title, _) in feeds(site).items()}
     set_categories(site, CATEGORIES.replace('"세무 소식"', '"세금 소식"')

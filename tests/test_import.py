@@ -1,11 +1,21 @@
-"""`feedkit import`: the sample, re-imports, hostile input, every file format."""
+"""`feedkit import`: the sample, re-imports, hostile input, every file format; each test on
+SQLite and on PostgreSQL, the store read back with sqlite3 / psycopg."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from conftest import SAMPLE, Site
+
+from feedkit.store import SCHEMA_VERSION
+
+
+@pytest.fixture
+def site(site: Site, backend) -> Site:
+    """The conftest site, on SQLite and on PostgreSQL."""
+    return site.use(backend)
 
 
 def sample_records() -> list[dict]:
@@ -18,8 +28,12 @@ def test_import_without_arguments_loads_the_configured_sample(site: Site) -> Non
     assert f"{len(records)} inserted, 0 updated, 0 unchanged, 0 rejected" in result.output
     stored = dict(site.rows("SELECT id, title FROM articles"))
     assert stored == {r["id"]: r["title"] for r in records}
-    assert site.rows("PRAGMA user_version")[0][0] >= 1
-    assert site.rows("PRAGMA journal_mode")[0][0] == "wal"
+    if site.is_pg:
+        assert site.rows("SELECT version FROM feedkit_schema") == [(SCHEMA_VERSION,)]
+        assert not site.db.exists()
+    else:
+        assert site.rows("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        assert site.rows("PRAGMA journal_mode") == [("wal",)]
 
 
 def test_reimport_is_unchanged_and_writes_nothing(site: Site) -> None:

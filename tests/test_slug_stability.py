@@ -1,6 +1,7 @@
 """Category feed URLs never move (issue 9, Feeds 7): the first category to claim a slug keeps it,
 the store remembers, and only a newcomer that romanises alike gets a suffix. Folders and their
-contents are read back with feedparser and the store with sqlite3."""
+contents are read back with feedparser and the store with sqlite3 or psycopg: the store's
+memory of slugs is tested on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ def _folders(site: Site) -> dict[str, set[str]]:
     return out
 
 
-def test_a_newcomer_never_moves_an_existing_feed(tmp_path: Path) -> None:
-    site = Site(tmp_path / "site")
+def test_a_newcomer_never_moves_an_existing_feed(tmp_path: Path, backend) -> None:
+    site = Site(tmp_path / "site").use(backend)
     _import(site, tmp_path, [("세무과", "1", "2025-12-01 09:00")], "first")
     site.run("build")
     assert _folders(site) == {"semugwa": {"1"}}
@@ -51,8 +52,9 @@ def test_a_newcomer_never_moves_an_existing_feed(tmp_path: Path) -> None:
         "세무과": "semugwa", "Semugwa": newcomer}
 
 
-def test_of_two_at_once_the_one_published_first_keeps_the_plain_slug(tmp_path: Path) -> None:
-    site = Site(tmp_path / "site")
+def test_of_two_at_once_the_one_published_first_keeps_the_plain_slug(tmp_path: Path,
+                                                                     backend) -> None:
+    site = Site(tmp_path / "site").use(backend)
     _import(site, tmp_path, [("세무과", "b", "2025-12-05 09:00"),
                              ("Semugwa", "a", "2025-11-20 09:00")], "both")
     site.run("build")
@@ -61,10 +63,10 @@ def test_of_two_at_once_the_one_published_first_keeps_the_plain_slug(tmp_path: P
     assert [re.fullmatch(r"semugwa-[0-9a-f]{8}", k) is not None for k in got] == [True]
 
 
-def test_a_remembered_slug_survives_its_category_going_quiet(tmp_path: Path) -> None:
+def test_a_remembered_slug_survives_its_category_going_quiet(tmp_path: Path, backend) -> None:
     """The store remembers: with the config's override gone, 세무과 gets back 'semugwa' and a
     newcomer that took no part in the first build cannot take it."""
-    site = Site(tmp_path / "site")
+    site = Site(tmp_path / "site").use(backend)
     _import(site, tmp_path, [("세무과", "1", "2025-12-01 09:00")], "first")
     site.run("build")
     site.edit_config(("[feeds]\n", '[feeds]\ncategory_slugs = { "세무과" = "tax" }\n'))
@@ -82,7 +84,8 @@ def test_a_remembered_slug_survives_its_category_going_quiet(tmp_path: Path) -> 
 
 
 def test_a_store_from_before_the_rule_keeps_its_published_urls(tmp_path: Path) -> None:
-    """An older feedkit gave both clashing names a hash; upgrading must not move either."""
+    """An older feedkit gave both clashing names a hash; upgrading must not move either.
+    (SQLite only: no PostgreSQL store predates the rule, the backend came later.)"""
     site = Site(tmp_path / "site")
     with sqlite3.connect(site.db) as db:
         db.executescript(MIGRATIONS[0])

@@ -1,10 +1,17 @@
-"""`feedkit stats`: counts come from the store, read independently with sqlite3."""
+"""`feedkit stats`: counts come from the store (SQLite or PostgreSQL: each test runs on both),
+read independently with sqlite3 / psycopg."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import Site
+
+
+@pytest.fixture
+def built_site(built_backend_site: Site) -> Site:
+    return built_backend_site
 
 
 def test_stats_json_matches_the_store(built_site: Site) -> None:

@@ -1,8 +1,11 @@
-"""The SQLite store: schema versioning, upsert semantics, and indexes the queries really use."""
+"""The store on SQLite and on PostgreSQL: schema versioning, upsert semantics, and indexes the
+queries really use. Read back with sqlite3 / psycopg (tests/pg.py), not with feedkit."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,33 +25,52 @@ def article(i: int, category: str = "세무과", title: str | None = None):
                              "category": category}, SEOUL)
 
 
-def test_new_store_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
-    with Store(tmp_path / "a.db"):
+def test_new_store_is_migrated_to_the_latest_schema(backend) -> None:
+    with backend.open_store():
         pass
-    db = sqlite3.connect(tmp_path / "a.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"articles", "meta", "outputs", "send_log", "http_cache"} <= tables
+    assert {"articles", "meta", "outputs", "send_log", "http_cache", "category_slugs",
+            "digest_approvals", "digest_notes", "withdrawn", "subscribers"} <= backend.tables()
+    if backend.is_pg:
+        assert backend.rows("SELECT version FROM feedkit_schema") == [(SCHEMA_VERSION,)]
+        # Every text column compares bytes, as SQLite does (ORDER BY gives the same files),
+        # and every integer is 64 bits, as SQLite's are (Unix seconds after 2038).
+        columns = backend.rows(
+            "SELECT table_name, column_name, data_type, collation_name "
+            "FROM information_schema.columns WHERE table_schema = ?", backend.schema)
+        assert ("send_log", "recipient", "text", "C") in columns
+        assert [c for c in columns if c[2] == "text" and c[3] != "C"] == []
+        assert [c for c in columns if c[2] not in ("text", "bigint")] == []
+    else:
+        with backend.client() as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_a_store_from_a_newer_feedkit_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
-    with sqlite3.connect(path) as db:
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(FeedkitError, match="newer than this feedkit"):
-        Store(path)
+def test_a_store_from_a_newer_feedkit_is_refused(backend) -> None:
+    if backend.is_pg:
+        backend.execute(f'CREATE SCHEMA "{backend.schema}"')
+        backend.execute("CREATE TABLE feedkit_schema (version integer NOT NULL)")
+        backend.execute("INSERT INTO feedkit_schema VALUES (?)", SCHEMA_VERSION + 1)
+    else:
+        with closing(sqlite3.connect(backend.path)) as db:
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(FeedkitError, match=f"store schema version {SCHEMA_VERSION + 1} is "
+                       f"newer than this feedkit understands .{SCHEMA_VERSION}.; upgrade"):
+        backend.open_store()
+    # Refusing wrote nothing: no table of this feedkit's schema appeared.
+    assert backend.tables() == ({"feedkit_schema"} if backend.is_pg else set())
 
 
 def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
+    """SQLite only: a damaged or foreign file (PostgreSQL's counterparts: test_store_pg.py)."""
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(FeedkitError, match="cannot open the article store"):
         Store(path)
 
 
-def test_upsert_counts_and_generation(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.db") as store:
+def test_upsert_counts_and_generation(backend) -> None:
+    with backend.open_store() as store:
         start = store.generation
         with store.transaction():
             first = store.upsert([article(i) for i in range(5)])
@@ -63,33 +85,50 @@ def test_upsert_counts_and_generation(tmp_path: Path) -> None:
             changed = store.upsert([article(0, title="고친 제목")])
         assert changed.updated == 1 and store.generation > after_insert
         assert store.get("https://a.example/0").title == "고친 제목"
+    assert backend.rows("SELECT count(*), min(title) FROM articles") == [(5, "고친 제목")]
+    assert int(backend.scalar("SELECT value FROM meta WHERE key = 'generation'")) == 2
 
 
-def test_a_failed_transaction_writes_nothing(tmp_path: Path) -> None:
-    with Store(tmp_path / "t.db") as store:
+def test_a_failed_transaction_writes_nothing(backend) -> None:
+    with backend.open_store() as store:
         with pytest.raises(RuntimeError), store.transaction():
             store.upsert([article(1)])
             raise RuntimeError("boom")
         assert store.count() == 0
+        with store.transaction():   # the store is usable after the rollback
+            store.upsert([article(2)])
+    assert backend.rows("SELECT id FROM articles") == [("https://a.example/2",)]
+    assert backend.scalar("SELECT value FROM meta WHERE key = 'generation'") == "1"
 
 
-def test_queries_use_the_indexes(tmp_path: Path) -> None:
-    """"Latest N", "latest N in a category" and "published in [a, b)" must not scan the table."""
-    with Store(tmp_path / "q.db") as store:
+def test_queries_use_the_indexes(backend) -> None:
+    """"Latest N", "latest N in a category" and "published in [a, b)" must not scan the table
+    or sort: each is read in order from its index. (PostgreSQL would rightly scan a 60-row
+    table, so seq scans are switched off: what is left tells whether an index can serve.)"""
+    plans = {
+        "latest": ("SELECT id FROM articles ORDER BY published_ts DESC, id DESC LIMIT 5",
+                   "articles_latest"),
+        "category": ("SELECT id FROM articles WHERE category = '과1' "
+                     "ORDER BY published_ts DESC, id DESC LIMIT 5", "articles_category_latest"),
+        "range": ("SELECT id FROM articles WHERE published_ts >= 0 AND published_ts < 99 "
+                  "ORDER BY published_ts DESC, id DESC", "articles_latest"),
+    }
+    with backend.open_store() as store:
         with store.transaction():
             store.upsert([article(i, category=f"과{i % 3}") for i in range(60)])
-        db = store.db
-        plans = {
-            "latest": "SELECT id FROM articles ORDER BY published_ts DESC, id DESC LIMIT 5",
-            "category": "SELECT id FROM articles WHERE category = '과1' "
-                        "ORDER BY published_ts DESC, id DESC LIMIT 5",
-            "range": "SELECT id FROM articles WHERE published_ts >= 0 AND published_ts < 99 "
-                     "ORDER BY published_ts DESC, id DESC",
-        }
-        for name, sql in plans.items():
-            plan = " ".join(r[-1] for r in db.execute("EXPLAIN QUERY PLAN " + sql))
-            assert "USING" in plan and "INDEX" in plan, (name, plan)
-            assert "TEMP B-TREE" not in plan, (name, plan)  # no sort step: the index is ordered
+        with backend.client() as db:
+            for name, (sql, index) in plans.items():
+                if backend.is_pg:
+                    db.execute("SET enable_seqscan = off")
+                    db.execute("ANALYZE articles")
+                    plan = " ".join(r[0] for r in db.execute("EXPLAIN " + sql))
+                    assert re.search(rf"Index (Only )?Scan (Backward )?using {index} on", plan), \
+                        (name, plan)
+                    assert "Sort" not in plan, (name, plan)
+                else:
+                    plan = " ".join(r[-1] for r in db.execute("EXPLAIN QUERY PLAN " + sql))
+                    assert "USING" in plan and "INDEX" in plan, (name, plan)
+                    assert "TEMP B-TREE" not in plan, (name, plan)  # no sort: the index is ordered
         latest = [s.article.id for s in store.latest(3)]
         by_date = sorted((s.article for s in store.latest(100)),
                          key=lambda a: (a.published, a.id), reverse=True)

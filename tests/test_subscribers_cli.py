@@ -1,6 +1,6 @@
 """``feedkit subscribers``: add, remove, list, count, import, export through the real CLI and
 the real store; exit codes of the contract; no address in the output of the commands that
-change the list."""
+change the list. Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,10 +9,17 @@ import json
 import os
 import stat
 
-from feedkit.store import Store
+import pytest
+
 from feedkit.subscribers import repo
 
 CSV_HEAD = "email,consent,categories,language\n"
+
+
+@pytest.fixture
+def site(site, backend):
+    """The conftest site, on SQLite and on PostgreSQL."""
+    return site.use(backend)
 
 
 def test_add_count_list_and_remove(site) -> None:
@@ -72,7 +79,7 @@ def test_import_names_bad_rows_imports_the_rest_and_is_idempotent(site) -> None:
         "list.csv:7: consent is not a date (expected YYYY-MM-DD or an ISO 8601 date-time), "
         "skipped"]
     assert "2 added, 0 updated, 0 unchanged" in r.output
-    with Store(site.db) as store:
+    with site.store() as store:
         kim = repo.find(store, "kim@example.org")
         park = repo.find(store, "park@example.org")
     assert (kim.categories, kim.consent_at, kim.consent_via, kim.consent_version) == \
@@ -101,7 +108,7 @@ def test_a_mailchimp_audience_export_imports(site) -> None:
                     '"kim@example.org","Kim",2,"2022-01-05 10:00:00","2022-01-05 10:03:00"\n',
                     encoding="utf-8")
     site.run("subscribers", "import", str(path))
-    with Store(site.db) as store:
+    with site.store() as store:
         kim = repo.find(store, "kim@example.org")
     # CONFIRM_TIME (the confirmed opt-in) is the consent; the site's timezone reads it
     assert (kim.status, kim.consent_at) == ("active", "2022-01-05T01:03:00+00:00")
@@ -124,11 +131,14 @@ def test_export_is_explicit_private_and_round_trips(site) -> None:
         ("kim@example.org", "active", "세무과", "ko"),
         ("lee@example.org", "unsubscribed", "", "en")]
     # into a new store: the same readers, the same consent record
-    site.db.unlink()
-    for extra in ("-wal", "-shm"):
-        (site.root / f"articles.db{extra}").unlink(missing_ok=True)
+    if site.is_pg:
+        site.backend.execute(f'DROP SCHEMA "{site.backend.schema}" CASCADE')
+    else:
+        site.db.unlink()
+        for extra in ("-wal", "-shm"):
+            (site.root / f"articles.db{extra}").unlink(missing_ok=True)
     site.run("subscribers", "import", str(target))
-    with Store(site.db) as store:
+    with site.store() as store:
         kim = repo.find(store, "kim@example.org")
         lee = repo.find(store, "lee@example.org")
     assert (kim.categories, kim.consent_via) == (("세무과",), "import")

@@ -1,16 +1,15 @@
 """The subscriber table and its functions (feedkit.subscribers.repo): the life cycle the web
 endpoint drives, the operator's add/import semantics, bounce counting, and the rule that no
-address leaves the store through a build, a feed or an export. Real SQLite, real CLI."""
+address leaves the store through a build, a feed or an export. Real SQLite and
+PostgreSQL (each test runs on both), real CLI."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from feedkit.store import SCHEMA_VERSION, Store
+from feedkit.store import SCHEMA_VERSION
 from feedkit.subscribers import repo
 from feedkit.subscribers.model import Subscriber
 
@@ -18,23 +17,31 @@ T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store(tmp_path / "articles.db") as s:
+def store(backend):
+    with backend.open_store() as s:
         yield s
 
 
-def test_the_migration_makes_the_table_with_its_consent_record(tmp_path: Path) -> None:
-    with Store(tmp_path / "a.db"):
-        pass
-    db = sqlite3.connect(tmp_path / "a.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    columns = {r[1] for r in db.execute("PRAGMA table_info(subscribers)")}
+@pytest.fixture
+def site(site, backend):
+    """The conftest site, on SQLite and on PostgreSQL."""
+    return site.use(backend)
+
+
+def test_the_migration_makes_the_table_with_its_consent_record(backend) -> None:
+    with backend.open_store() as store:
+        assert store.schema_version == SCHEMA_VERSION
     assert {"address", "status", "categories", "language", "consent_at", "consent_via",
-            "consent_version", "bounces", "created_at", "updated_at"} <= columns
-    with pytest.raises(sqlite3.IntegrityError):   # the status is one of the four
-        db.execute("INSERT INTO subscribers (address, normalised, status, consent_at, "
-                   "consent_via, created_at, updated_at) VALUES ('a@b.kr', 'a@b.kr', 'gone', "
-                   "'x', 'form', 'x', 'x')")
+            "consent_version", "bounces", "created_at", "updated_at"} <= \
+        backend.columns("subscribers")
+    insert = ("INSERT INTO subscribers (address, normalised, status, consent_at, consent_via, "
+              "created_at, updated_at) VALUES (?, ?, ?, 'x', 'form', 'x', 'x')")
+    with pytest.raises(backend.integrity_error):   # the status is one of the four
+        backend.execute(insert, "a@b.kr", "a@b.kr", "gone")
+    backend.execute(insert, "a@b.kr", "a@b.kr", "pending")
+    with pytest.raises(backend.integrity_error):   # one row per (normalised) address
+        backend.execute(insert, "A@b.kr", "a@b.kr", "pending")
+    assert backend.rows("SELECT address, status FROM subscribers") == [("a@b.kr", "pending")]
 
 
 def test_a_request_is_pending_until_confirmed(store) -> None:
@@ -122,12 +129,11 @@ def test_add_is_idempotent_and_never_resubscribes_someone_who_left(store) -> Non
     assert repo.get(store, p.id).status == "active"
 
 
-def test_erase_removes_the_row(store) -> None:
+def test_erase_removes_the_row(store, backend) -> None:
     s, _ = repo.add(store, "gone@example.org", [], "ko", "command", "v1", T0, T0)
     assert repo.erase(store, s.id) is True
     assert repo.find(store, "gone@example.org") is None
-    rows = store.db.execute("SELECT count(*) FROM subscribers").fetchone()[0]
-    assert rows == 0
+    assert backend.scalar("SELECT count(*) FROM subscribers") == 0
     assert repo.erase(store, s.id) is False
 
 
@@ -157,7 +163,7 @@ def test_no_address_reaches_public_the_feeds_or_the_export(site) -> None:
     site.run("import")
     addresses = ["resident.one@example.org", "홍길동구구@예시.한국",
                  "kim.chul+news@mail.example.kr"]
-    with Store(site.db) as store:
+    with site.store() as store:
         for i, a in enumerate(addresses):
             s, _ = repo.request(store, a, ["세무과"] if i else [], "ko", "form", "v1", T0)
             repo.confirm(store, s.id, T0)

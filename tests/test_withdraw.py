@@ -1,7 +1,8 @@
 """``feedkit withdraw`` / ``restore``: a withdrawn article leaves every feed, page and digest,
 stays in the store with its reason and time, and no later update or import brings it back.
 
-Feeds are read with feedparser, the store with sqlite3, the sources from a loopback server."""
+Feeds are read with feedparser, the store with sqlite3 or psycopg (the store tests run on SQLite
+and on PostgreSQL), the sources from a loopback server."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import feedparser
+import pg
 import pytest
 from conftest import SAMPLE, Site
 from loopback_server import Board, board_source, serve
@@ -40,9 +42,15 @@ def texts_of(out: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def archive_site(tmp_path: Path) -> Site:
+def site(site: Site, backend) -> Site:
+    """The conftest site, on SQLite and on PostgreSQL."""
+    return site.use(backend)
+
+
+@pytest.fixture
+def archive_site(tmp_path: Path, backend) -> Site:
     """The sample with the digest archive on, built as of 2024-12-31 (every week complete)."""
-    s = Site(tmp_path, extra='\n[digest]\narchive = true\n')
+    s = Site(tmp_path, extra='\n[digest]\narchive = true\n').use(backend)
     s.run("import")
     s.run("build", "--now", "2024-12-31T12:00")
     return s
@@ -173,17 +181,19 @@ def test_export_import_export_carries_withdrawals_byte_identical(site, tmp_path)
         (GONE_URL, {"at": "2024-12-30T00:15:42+00:00",
                     "reason": "법원 결정 (2024가합123) 따라 삭제"})]
 
-    fresh = Site(tmp_path / "fresh")
-    result = fresh.run("import", str(first))
-    assert "6 inserted" in result.stdout and "1 withdrawn" in result.stdout
-    assert fresh.rows("SELECT count(*) FROM articles") == [(6,)]
-    assert fresh.rows("SELECT reason FROM withdrawn") == [("법원 결정 (2024가합123) 따라 삭제",)]
-    second = tmp_path / "second.jsonl"
-    fresh.run("export", "--out", str(second))
-    assert second.read_bytes() == first.read_bytes()
-    # and the rebuilt store still refuses the sample's copy
-    result = fresh.run("import", str(SAMPLE))
-    assert "1 withdrawn earlier (not brought back)" in result.stdout
+    with site.backend.another(tmp_path / "fresh") as other:
+        fresh = Site(tmp_path / "fresh").use(other)
+        result = fresh.run("import", str(first))
+        assert "6 inserted" in result.stdout and "1 withdrawn" in result.stdout
+        assert fresh.rows("SELECT count(*) FROM articles") == [(6,)]
+        assert fresh.rows("SELECT reason FROM withdrawn") == [
+            ("법원 결정 (2024가합123) 따라 삭제",)]
+        second = tmp_path / "second.jsonl"
+        fresh.run("export", "--out", str(second))
+        assert second.read_bytes() == first.read_bytes()
+        # and the rebuilt store still refuses the sample's copy
+        result = fresh.run("import", str(SAMPLE))
+        assert "1 withdrawn earlier (not brought back)" in result.stdout
 
 
 def test_a_store_without_withdrawals_exports_as_before(site, tmp_path):
@@ -288,7 +298,31 @@ def test_migration_adds_the_table_to_an_older_store(tmp_path):
     assert "withdrawn" in tables
 
 
-def test_a_week_with_other_news_keeps_its_page_and_digest_without_the_article(tmp_path):
+def test_migration_adds_the_table_to_an_older_store_on_postgresql(pg_schema, monkeypatch):
+    """The same upgrade on PostgreSQL: a schema left at version 3 by an older feedkit (made by
+    the first three steps) gets the later tables and keeps its articles."""
+    import feedkit.store
+    from feedkit.store import MIGRATIONS, Store
+
+    url, schema = pg_schema
+    monkeypatch.setattr(feedkit.store, "MIGRATIONS", MIGRATIONS[:3])
+    monkeypatch.setattr(feedkit.store, "SCHEMA_VERSION", 3)
+    Store(url, schema=schema).close()
+    monkeypatch.undo()
+    old = pg.Backend("postgresql", Path("unused"), pg_schema)
+    assert "withdrawn" not in old.tables() and "articles" in old.tables()
+    old.execute("INSERT INTO articles (id, url, title, published, published_ts, updated, "
+                "updated_ts, hash, first_seen, last_changed) VALUES ('a', 'https://a.example/', "
+                "'제목', '2024-06-01T00:00:00+09:00', 1717167600, '2024-06-01T00:00:00+09:00', "
+                "1717167600, 'h', 'x', 'x')")
+    with Store(url, schema=schema) as store:
+        assert store.schema_version == len(MIGRATIONS) >= 5
+        assert store.count() == 1
+    assert {"withdrawn", "digest_notes", "subscribers"} <= old.tables()
+    assert old.rows("SELECT version FROM feedkit_schema") == [(len(MIGRATIONS),)]
+
+
+def test_a_week_with_other_news_keeps_its_page_and_digest_without_the_article(tmp_path, backend):
     """The archive page of a week (already sent or not) is rebuilt without the article, and
     the digest rendered for that week from now on leaves it out."""
     site = Site(tmp_path / "site", extra='''
@@ -297,7 +331,7 @@ archive = true
 from = "보령시 소식 <news@example.org>"
 to = ["subscribers@lists.example.org"]
 unsubscribe = ["https://news.example.org/unsubscribe"]
-''')
+''').use(backend)
     week = tmp_path / "week.jsonl"
     week.write_text("".join(json.dumps({"url": f"https://www.brcn.go.kr/news/{n}",
                                         "title": title, "published": when},
