@@ -1,16 +1,17 @@
 """Send-loop behaviour left unchecked by mutation testing (issue 12): how an SMTP reply code is
 classified at the 5xx boundaries, how often a temporary failure is retried (counted on the
-server), and what the send log stores (read with sqlite3) for a failed or deferred reader."""
+server), and what the send log stores (read with sqlite3 or psycopg: the store-dependent cases
+run on both backends) for a failed or deferred reader."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import sqlite3
 from datetime import datetime
 
 import pytest
 from _digest_support import SEOUL, Behaviour, config_for, korean_articles, smtp_server, store_with
+from pg import Backend
 
 from feedkit.digest.week import Week
 from feedkit.mail.send import send_week
@@ -34,7 +35,7 @@ def _key(address: str) -> str:
     return "hmac-sha256:" + hmac.new(SECRET.encode(), msg, hashlib.sha256).hexdigest()
 
 
-def _run(tmp_path, reply: str, retries: int = 2):
+def _run(tmp_path, reply: str, retries: int = 2, backend=None):
     """Send W24 to GOOD and BAD; the server answers BAD's RCPT TO with ``reply``. Returns the
     report, RCPT TO count per recipient as the server saw them, and BAD's send-log row."""
     rcpts: dict[str, int] = {}
@@ -44,16 +45,21 @@ def _run(tmp_path, reply: str, retries: int = 2):
 
     behaviour = Behaviour(hook_rcpt=hook, on_rcpt=lambda a: reply if a == BAD else None)
     with smtp_server(behaviour) as (server, port):
-        config = config_for(tmp_path, smtp={"port": port, "retries": retries},
+        config = config_for(tmp_path, backend, smtp={"port": port, "retries": retries},
                             digest={"to": [GOOD, BAD]})
-        store = store_with(tmp_path, korean_articles(4, W24))
+        store = store_with(tmp_path, korean_articles(4, W24), backend)
         report = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
         store.close()
         assert server.count_by_recipient() == {GOOD: 1}
-    with sqlite3.connect(tmp_path / "articles.db") as db:
-        row = db.execute("SELECT status, attempts, error FROM send_log "
-                         "WHERE week = '2024-W24' AND recipient = ?", (_key(BAD),)).fetchone()
+    (row,) = _reader(tmp_path, backend).rows(
+        "SELECT status, attempts, error FROM send_log WHERE week = '2024-W24' AND recipient = ?",
+        _key(BAD))
     return report, rcpts, row
+
+
+def _reader(tmp_path, backend):
+    """Who reads the store back: ``backend`` (tests/pg.py), or the SQLite file by default."""
+    return backend if backend is not None else Backend("sqlite", tmp_path)
 
 
 @pytest.mark.parametrize("code", [500, 550, 599])
@@ -75,8 +81,9 @@ def test_below_500_is_temporary_retried_exactly_retries_times(tmp_path, code, re
     assert row == ("deferred", retries + 1, f"{code} 4.3.0 try later")
 
 
-def test_the_recipients_address_is_scrubbed_from_a_stored_error(tmp_path):
-    report, _rcpts, row = _run(tmp_path, f"550 5.1.1 <{BAD}>: Recipient address rejected")
+def test_the_recipients_address_is_scrubbed_from_a_stored_error(tmp_path, backend):
+    report, _rcpts, row = _run(tmp_path, f"550 5.1.1 <{BAD}>: Recipient address rejected",
+                               backend=backend)
     assert row[0] == "failed"
     assert BAD not in row[2] and "reader1" not in row[2]
     assert "Recipient address rejected" in row[2]
@@ -109,18 +116,18 @@ def test_a_rate_below_one_per_second_still_spaces_hand_overs(tmp_path, rate, how
     assert 2 * interval - 1 < sorted(sleeps)[1] <= 2 * interval
 
 
-def test_the_log_says_sending_before_each_hand_over(tmp_path):
-    """Read with sqlite3 while the server holds BAD's RCPT TO: BAD's row already says
-    ``sending`` with the attempt counted (a crash here must not be taken for "never sent");
-    on the retry it says ``sending`` with two attempts."""
+def test_the_log_says_sending_before_each_hand_over(tmp_path, backend):
+    """Read with the database's own client, on its own connection, while the server holds
+    BAD's RCPT TO: BAD's row already says ``sending`` with the attempt counted and committed
+    (a crash here must not be taken for "never sent"); on the retry it says ``sending`` with
+    two attempts."""
     seen: list[tuple] = []
 
     def hook(addr):
         if addr == BAD:
-            with sqlite3.connect(tmp_path / "articles.db") as db:
-                seen.append(db.execute(
-                    "SELECT status, attempts FROM send_log WHERE week = '2024-W24' "
-                    "AND recipient = ?", (_key(BAD),)).fetchone())
+            seen.extend(backend.rows(
+                "SELECT status, attempts FROM send_log WHERE week = '2024-W24' "
+                "AND recipient = ?", _key(BAD)))
 
     first = {"done": False}
 
@@ -131,9 +138,9 @@ def test_the_log_says_sending_before_each_hand_over(tmp_path):
         return None
 
     with smtp_server(Behaviour(hook_rcpt=hook, on_rcpt=on_rcpt)) as (server, port):
-        config = config_for(tmp_path, smtp={"port": port, "retries": 2},
+        config = config_for(tmp_path, backend, smtp={"port": port, "retries": 2},
                             digest={"to": [BAD]})
-        store = store_with(tmp_path, korean_articles(4, W24))
+        store = store_with(tmp_path, korean_articles(4, W24), backend)
         report = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
         store.close()
         assert server.count_by_recipient() == {BAD: 1}
@@ -141,18 +148,19 @@ def test_the_log_says_sending_before_each_hand_over(tmp_path):
     assert seen == [("sending", 1), ("sending", 2)]
 
 
-def test_held_counts_only_readers_still_pending_when_the_day_is_over_its_limit(tmp_path):
+def test_held_counts_only_readers_still_pending_when_the_day_is_over_its_limit(tmp_path,
+                                                                                backend):
     """max_per_day 2 of three readers: one held. Then the limit is lowered to 1 while two were
     already sent today (left = -1): the one pending reader is held, not two, and nothing is
     sent."""
     readers = [GOOD, BAD, "reader2@example.com"]
     with smtp_server() as (server, port):
-        store = store_with(tmp_path, korean_articles(4, W24))
-        config = config_for(tmp_path, smtp={"port": port, "max_per_day": 2},
+        store = store_with(tmp_path, korean_articles(4, W24), backend)
+        config = config_for(tmp_path, backend, smtp={"port": port, "max_per_day": 2},
                             digest={"to": readers})
         first = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
         assert (len(first.sent), first.held) == (2, 1)
-        config = config_for(tmp_path, smtp={"port": port, "max_per_day": 1},
+        config = config_for(tmp_path, backend, smtp={"port": port, "max_per_day": 1},
                             digest={"to": readers})
         second = send_week(config, store, WEEK, now=NOW, sleep=lambda s: None)
         store.close()
@@ -198,10 +206,11 @@ def test_an_unreachable_server_is_named_with_the_systems_reason(tmp_path):
 # -- more of what a sender and a reader see (issue 12, second mutation run) -----------------
 
 
-def _send(tmp_path, readers, port, **kw):
+def _send(tmp_path, readers, port, backend=None, **kw):
     smtp = {"port": port, **kw.pop("smtp", {})}
-    config = config_for(tmp_path, smtp=smtp, digest={"to": list(readers), **kw.pop("digest", {})})
-    store = store_with(tmp_path, kw.pop("articles", None) or korean_articles(4, W24))
+    config = config_for(tmp_path, backend, smtp=smtp,
+                        digest={"to": list(readers), **kw.pop("digest", {})})
+    store = store_with(tmp_path, kw.pop("articles", None) or korean_articles(4, W24), backend)
     try:
         return send_week(config, store, kw.pop("week", WEEK), now=kw.pop("now", NOW),
                          sleep=lambda s: None, **kw)
@@ -229,9 +238,9 @@ def test_message_ids_come_from_the_keyed_hash_and_the_dry_run_shows_the_same(tmp
     assert planned == [(a, got[a]) for a in readers]
 
 
-def test_a_temporary_reply_naming_the_address_is_stored_without_it(tmp_path):
+def test_a_temporary_reply_naming_the_address_is_stored_without_it(tmp_path, backend):
     report, _rcpts, row = _run(tmp_path, f"451 4.2.2 <{BAD}>: mailbox full, try later",
-                               retries=0)
+                               retries=0, backend=backend)
     assert row[0] == "deferred" and BAD not in row[2] and "mailbox full" in row[2]
     (addr, why), = report.deferred
     assert addr == BAD and BAD not in why
@@ -352,10 +361,10 @@ def test_an_article_dated_after_the_send_time_is_not_mailed(tmp_path):
     assert 0 < len(shown) < len(articles) and report.sent == [GOOD]
 
 
-def test_the_dry_run_summary_says_dry_run_and_counts_the_already_sent(tmp_path):
+def test_the_dry_run_summary_says_dry_run_and_counts_the_already_sent(tmp_path, backend):
     with smtp_server() as (_server, port):
-        _send(tmp_path, [GOOD], port)
-        dry = _send(tmp_path, [GOOD, BAD, "reader2@example.com"], port, dry_run=True)
+        _send(tmp_path, [GOOD], port, backend)
+        dry = _send(tmp_path, [GOOD, BAD, "reader2@example.com"], port, backend, dry_run=True)
     assert dry.summary() == ("2024-W24: dry run, would send to 2 of 3 recipient(s) "
                              "(1 already sent); nothing sent")
 
@@ -378,7 +387,7 @@ def test_below_the_daily_limit_nobody_is_held(tmp_path):
     assert "held" not in report.summary()
 
 
-def test_a_sent_readers_log_row_keeps_no_error_even_after_a_retry(tmp_path):
+def test_a_sent_readers_log_row_keeps_no_error_even_after_a_retry(tmp_path, backend):
     first = {"done": False}
 
     def on_rcpt(addr):
@@ -388,11 +397,10 @@ def test_a_sent_readers_log_row_keeps_no_error_even_after_a_retry(tmp_path):
         return None
 
     with smtp_server(Behaviour(on_rcpt=on_rcpt)) as (_server, port):
-        report = _send(tmp_path, [GOOD, BAD], port)
+        report = _send(tmp_path, [GOOD, BAD], port, backend)
     assert sorted(report.sent) == sorted([GOOD, BAD])
-    with sqlite3.connect(tmp_path / "articles.db") as db:
-        rows = dict(((r, (s, n, e)) for r, s, n, e in db.execute(
-            "SELECT recipient, status, attempts, error FROM send_log WHERE week = '2024-W24'")))
+    rows = {r: (s, n, e) for r, s, n, e in backend.rows(
+        "SELECT recipient, status, attempts, error FROM send_log WHERE week = '2024-W24'")}
     assert rows == {_key(GOOD): ("sent", 1, ""), _key(BAD): ("sent", 2, "")}
 
 

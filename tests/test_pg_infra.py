@@ -174,6 +174,18 @@ def test_discovery_follows_a_symlinked_pg_ctl_on_path(tmp_path):
     assert pg.find_bindir(search_path=str(path), lib_root=tmp_path / "no") == real
 
 
+def test_an_outside_server_is_used_as_given_and_never_stopped(pg_url, monkeypatch):
+    """$FEEDKIT_TEST_PG_URL (here: this session's own server standing in for a CI service
+    container): no cluster is started, and the session's end leaves that server running."""
+    monkeypatch.setenv("FEEDKIT_TEST_PG_URL", pg_url)
+    monkeypatch.delenv("FEEDKIT_TEST_PG", raising=False)
+    monkeypatch.setattr(pg, "find_bindir", lambda: pytest.fail("looked for binaries"))
+    outside = pg._get_server()
+    assert outside.url == pg_url and outside.root is None
+    outside.stop()
+    pg._wait_ready(pg_url, None, timeout=5)  # still answers
+
+
 def test_without_binaries_the_reason_says_what_to_install(monkeypatch):
     monkeypatch.delenv("FEEDKIT_TEST_PG_URL", raising=False)
     monkeypatch.delenv("FEEDKIT_TEST_PG", raising=False)
@@ -247,3 +259,12 @@ def test_switched_off_the_postgresql_cases_skip_and_say_why(tmp_path):
     assert "SKIPPED" in done.stdout
     assert "no PostgreSQL: PostgreSQL tests switched off (FEEDKIT_TEST_PG=off)" in done.stdout
     assert "2 PostgreSQL tests skipped" in done.stdout
+
+
+def test_an_outside_servers_password_stays_out_of_the_skip_reason(monkeypatch):
+    """A CI secret in $FEEDKIT_TEST_PG_URL must not reach the test report."""
+    monkeypatch.delenv("FEEDKIT_TEST_PG", raising=False)
+    with pytest.raises(pg.Unavailable) as failed:
+        pg._wait_ready("postgresql://ci:s3cret@127.0.0.1:1/feedkit", None, timeout=0)
+    assert "s3cret" not in str(failed.value)
+    assert "postgresql://ci:***@127.0.0.1:1/feedkit does not answer" in str(failed.value)

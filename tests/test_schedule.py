@@ -83,12 +83,18 @@ def _send(config: Path, *args: str):
     return CliRunner().invoke(cli, ["--config", str(config), "digest", "send", *args])
 
 
-def test_hourly_runs_send_once_when_due_and_catch_up_a_missed_hour(tmp_path: Path,
-                                                                  monkeypatch) -> None:
+def test_hourly_runs_send_once_when_due_and_catch_up_a_missed_hour(tmp_path: Path, monkeypatch,
+                                                                  backend) -> None:
+    """On SQLite, and on PostgreSQL with the URL from $FEEDKIT_STORE_URL (a CI secret) and the
+    schema from config.toml, as a scheduled job on a shared store runs it."""
     monkeypatch.setenv("FEEDKIT_SECRET", "test-secret-0123456789abcdef")  # send-log key
+    for name, value in backend.env({}).items():
+        monkeypatch.setenv(name, value)
     with smtp_server() as (server, port):
-        config = write_config_toml(tmp_path, SITE.format(port=port, extra=""))
-        store_with(tmp_path, korean_articles(5, datetime(2024, 6, 10, tzinfo=SEOUL))).close()
+        config = write_config_toml(tmp_path, SITE.format(port=port, extra="")
+                                   + "\n" + backend.store_lines(with_url=False))
+        store_with(tmp_path, korean_articles(5, datetime(2024, 6, 10, tzinfo=SEOUL)),
+                   backend).close()
         early = _send(config, "--now", "2024-06-17 07:17")
         assert early.exit_code == 0, early.output
         assert "2024-W24: not due until 2024-06-17 08:00 (Asia/Seoul); nothing sent" in \
@@ -108,6 +114,9 @@ def test_hourly_runs_send_once_when_due_and_catch_up_a_missed_hour(tmp_path: Pat
         monday = _send(config, "--now", "2024-06-24 07:59")
         assert "2024-W25: not due until 2024-06-24 08:00" in monday.stdout
         assert len(server.received) == 2
+    # ... and the send log that made them no-ops is in the backend's store.
+    assert backend.rows("SELECT week, status, count(*) FROM send_log GROUP BY week, status") == [
+        ("2024-W24", "sent", 2)]
 
 
 def test_send_day_and_hour_from_config_and_explicit_week_ignores_them(tmp_path: Path,
