@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feedkit.errors import FeedkitError
+from feedkit.mail.claims import TABLE as SEND_CLAIMS_TABLE
 from feedkit.model import Article
 from feedkit.selection import article_filter
 from feedkit.subscribers.schema import MIGRATION as SUBSCRIBERS_MIGRATION
@@ -109,6 +110,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     WITHDRAWN_TABLE,
     # 6: the subscribers feedkit runs itself (columns: feedkit/subscribers/schema.py).
     SUBSCRIBERS_MIGRATION,
+    # 7: which run is sending to which reader, for several senders at once (feedkit.mail.claims)
+    SEND_CLAIMS_TABLE,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -572,7 +575,9 @@ class SendRecord:
     week: str
     recipient: str
     message_id: str
-    status: str  # sending (handed to the server, outcome unknown), sent, deferred, failed
+    # sending (handed to the server, outcome unknown), sent, deferred, failed; skipped (a
+    # subscriber who left or bounced after the run started: not sent to)
+    status: str
     attempts: int
     error: str
     updated_at: str

@@ -26,7 +26,7 @@ from feedkit.store import Store
 # Written by hand: the tables feedkit had when the copy was written. The catalog may hold more
 # (a later migration); it must never hold fewer.
 KNOWN_TABLES = {"articles", "meta", "outputs", "send_log", "http_cache", "category_slugs",
-                "digest_approvals", "digest_notes", "withdrawn", "subscribers"}
+                "digest_approvals", "digest_notes", "withdrawn", "subscribers", "send_claims"}
 ADDRESSES = ("reader.one@example.org", "독자@example.kr", "reader.three@example.org")
 WEEK = "2024-W24"
 
@@ -86,8 +86,9 @@ def run(site: Site, *args: str, env: dict[str, str] | None = None):
 # -- a store with something in every table -------------------------------------------------
 
 def fill(site: Site) -> None:
-    """Every table gets rows through the commands that write them in real use, except the two
-    only network runs write (send_log, http_cache): raw SQL on the store's own database."""
+    """Every table gets rows through the commands that write them in real use, except the three
+    only network runs write (send_log, send_claims, http_cache): raw SQL on the store's own
+    database. (A send claim outlives its run only when the run was killed.)"""
     site.run("import")
     site.run("build")
     for address in ADDRESSES:
@@ -103,6 +104,8 @@ def fill(site: Site) -> None:
     rows = [("send_log", "INSERT INTO send_log (week, recipient, message_id, status, attempts, "
              "error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
              (WEEK, "k1:abcdef", "<1@feedkit>", "sent", 1, "", "2024-06-17T00:00:00+00:00")),
+            ("send_claims", "INSERT INTO send_claims (week, recipient, claimant, claimed_at) "
+             "VALUES (?, ?, ?, ?)", (WEEK, "k2:abcdef", "0f1e2d3c", "2024-06-17T00:00:00+00:00")),
             ("http_cache", "INSERT INTO http_cache (url, etag, last_modified, fetched_at) "
              "VALUES (?, ?, ?, ?)",
              ("https://www.brcn.go.kr/rss", '"abc"', "Mon, 17 Jun 2024 00:00:00 GMT",

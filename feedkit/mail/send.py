@@ -12,10 +12,15 @@ re-run — at-least-once, because "never lost" must win over "never twice" for a
 With N connections at most N readers can be in that window at once. The copy carries the same
 Message-ID, which lets mail systems that de-duplicate drop it.
 
+Several runs may send the same week at once (on one SQLite file, or many machines on one
+PostgreSQL store): each reader is *claimed* by exactly one run before it is handed over, and a
+killed run's claims are taken over by the next run (:mod:`feedkit.mail.claims`).
+
 Speed: the week is rendered once; each reader's message is the shared bytes with a few headers
 and the personal unsubscribe link substituted (:class:`feedkit.mail.message.MessageFactory`).
 ``[smtp] connections`` connections send at once, each in its own thread with its own
-:class:`SmtpSession`, taking the next reader from one queue; the log writes go through one lock.
+:class:`SmtpSession`, claiming the next small batch of readers from one queue; the store (the
+claims and the log writes) is used under one lock.
 ``[smtp] max_per_second`` spaces hand-overs evenly over all connections; ``max_per_day`` holds
 the rest of the list for the next run.
 
@@ -31,6 +36,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +60,8 @@ class SendReport:
     failed: list[tuple[str, str]] = field(default_factory=list)     # permanent (5xx)
     deferred: list[tuple[str, str]] = field(default_factory=list)   # temporary, retries used up
     held: int = 0                                                   # over the daily limit
+    others: int = 0                     # sent, or being sent, by another run at the same time
+    skipped: list[tuple[str, str]] = field(default_factory=list)    # left the list meanwhile
     problems: list[str] = field(default_factory=list)               # bad entries, skipped
     rejected: list[tuple[str, str]] = field(default_factory=list)   # (where, bad entry): -v only
     warnings: list[str] = field(default_factory=list)
@@ -74,8 +82,10 @@ class SendReport:
             return (f"{self.week}: dry run, would send to {len(self.planned)} of "
                     f"{self.recipients} recipient(s) ({self.already} already sent); nothing sent")
         held = f", {self.held} held for [smtp] max_per_day" if self.held else ""
+        others = (f", {self.others} sent or being sent by another run at the same time"
+                  if self.others else "")
         return (f"{self.week}: {len(self.sent)} sent, {self.already} already sent, "
-                f"{len(self.failed)} failed, {len(self.deferred)} deferred{held}")
+                f"{len(self.failed)} failed, {len(self.deferred)} deferred{held}{others}")
 
     def name(self, address: str, *, verbose: bool) -> str:
         """How output names one reader: the address only when asked for (``-v``)."""
@@ -178,9 +188,22 @@ class _Run:
     echo: Callable[[str], None] | None
     progress: Progress | None
     limiter: RateLimiter | None
+    # Of claimed readers, those not to send to after all, with why (a subscriber who left).
+    gone: Callable[[list[str]], Mapping[str, str]] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
     fatal: list[BaseException] = field(default_factory=list)
+    claimant: object = None                      # feedkit.mail.claims.Claimant
+    pending: list[str] = field(default_factory=list)
+    batch: int = 1
+    batches: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    mine: set[str] = field(default_factory=set)          # claimed by this run
+    elsewhere: set[str] = field(default_factory=set)     # claimed, but another run sent them
+    lost: set[str] = field(default_factory=set)          # another run had claimed them
+
+    def others(self) -> int:
+        """Readers of this run's list that another run sent to or is sending to."""
+        return len(self.lost - self.mine) + len(self.elsewhere)
 
     def log(self, key: str, mid: str, status: str, error: str = "", *,
             attempt: bool = False) -> None:
@@ -191,6 +214,54 @@ class _Run:
         if self.echo:
             with self.lock:
                 self.echo(line)
+
+    def queue(self, addresses: list[str]) -> None:
+        for start in range(0, len(addresses), self.batch):
+            self.batches.put(addresses[start:start + self.batch])
+
+    def next_batch(self) -> list[str]:
+        """The next readers for one connection, claimed for this run; [] when none are left
+        (or the run stops)."""
+        with self.lock:
+            while not self.stop.is_set():
+                try:
+                    batch = self.batches.get_nowait()
+                except queue.Empty:
+                    if not self._sweep():
+                        return []
+                    continue
+                got = self._claim(batch)
+                if got:
+                    return got
+            return []
+
+    def _claim(self, batch: list[str]) -> list[str]:
+        keys = self.report.keys
+        by_key = {keys[a]: a for a in batch}
+        mine, sent = self.claimant.claim(list(by_key))
+        self.mine.update(by_key[k] for k in (*mine, *sent))
+        self.elsewhere.update(by_key[k] for k in sent)
+        self.lost.update(a for a in batch if a not in self.mine)
+        got = set(mine)
+        ready = [a for a in batch if keys[a] in got]
+        if ready and self.gone is not None:
+            # Read again now that they are ours: a subscriber who left after the run started
+            # (the web endpoint's one-click unsubscribe) is not sent to.
+            gone = self.gone(ready)
+            for addr in (a for a in ready if a in gone):
+                self.store.record_send(self.week, keys[addr], "", "skipped", gone[addr])
+                self.report.skipped.append((addr, gone[addr]))
+            ready = [a for a in ready if a not in gone]
+        return ready
+
+    def _sweep(self) -> bool:
+        """The list is gone through. Readers another run had claimed may be free again if
+        that run is gone (killed): free them, and go through those once more."""
+        left = [a for a in self.pending if a not in self.mine]
+        if not left or not self.claimant.reap():
+            return False
+        self.queue(left)
+        return True
 
 
 def deliver(run: _Run, session: SmtpSession, addr: str) -> None:
@@ -236,15 +307,18 @@ def deliver(run: _Run, session: SmtpSession, addr: str) -> None:
             return
 
 
-def _connection(run: _Run, session: SmtpSession, todo: queue.SimpleQueue) -> None:
-    """One connection's loop: take the next reader until none are left or the run stops."""
+def _connection(run: _Run, session: SmtpSession) -> None:
+    """One connection's loop: claim the next batch and send to it, until none are left or the
+    run stops (claimed readers not reached are freed when the run ends)."""
     try:
         while not run.stop.is_set():
-            try:
-                addr = todo.get_nowait()
-            except queue.Empty:
+            batch = run.next_batch()
+            if not batch:
                 return
-            deliver(run, session, addr)
+            for addr in batch:
+                if run.stop.is_set():
+                    return
+                deliver(run, session, addr)
     except BaseException as exc:  # a store error, a bug: stop the others, re-raise in main
         run.fatal.append(exc)
         run.stop.set()
@@ -359,48 +433,66 @@ def deliver_all(config: Config, store, report: SendReport, pending: list[str],
                 sleep: Callable[[float], None] = time.sleep,
                 echo: Callable[[str], None] | None = None, progress: Progress | None = None,
                 connections: int | None = None,
-                max_per_second: float | None = None) -> SendReport:
+                max_per_second: float | None = None,
+                gone: Callable[[list[str]], Mapping[str, str]] | None = None) -> SendReport:
     """Hand ``build(address, key)``'s message to each of ``pending`` over ``[smtp]
-    connections`` connections, with the send log, retries and rate limit of the module
-    docstring; ``report.keys`` must hold each address's send-log key. The list mode and the
+    connections`` connections, with the send log, claims, retries and rate limit of the module
+    docstring; ``report.keys`` must hold each address's send-log key. ``gone(addresses)`` names
+    (with why) those of a claimed batch not to send to after all. The list mode and the
     personal digests (:mod:`feedkit.subscribers.personal`) both send through here."""
+    from feedkit.mail.claims import BATCH, Claimant
     from feedkit.mail.message import sender
 
     rate = config.smtp.max_per_second if max_per_second is None else max_per_second
     run = _Run(report.week, store, report, build, sender(config).addr_spec, config.smtp.retries,
                config.smtp.retry_delay, sleep, echo, progress,
-               RateLimiter(rate, sleep=sleep) if rate > 0 else None)
+               RateLimiter(rate, sleep=sleep) if rate > 0 else None, gone)
     width = max(1, min(connections or config.smtp.connections, len(pending)))
-    sessions = [SmtpSession(config.smtp, _ca_file(config)) for _ in range(width)]
-    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for addr in pending:
-        todo.put(addr)
+    # Small batches for a short list, so that every connection gets some of it.
+    run.batch = max(1, min(BATCH, len(pending) // (width * 4)))
+    run.pending = pending
     if progress is not None:
         progress.total = len(pending)
-    if width == 1:
-        _connection(run, sessions[0], todo)
-    else:
-        threads = [threading.Thread(target=_connection, args=(run, s, todo), daemon=True,
-                                    name=f"feedkit-smtp-{i}") for i, s in enumerate(sessions)]
-        for t in threads:
-            t.start()
-        try:
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.2)
-        except BaseException:
-            run.stop.set()   # Ctrl-C: each connection finishes the message it is handing over
-            for t in threads:
-                t.join()
-            raise
+    run.claimant = claimant = Claimant(store, report.week)
+    try:
+        claimant.reap()   # a killed run's readers: this run sends to them
+        run.queue(pending)
+        _connections(run, [SmtpSession(config.smtp, _ca_file(config)) for _ in range(width)])
+    except BaseException:
+        with suppress(Exception):   # the first error is the one to report
+            claimant.finish()
+        raise
+    claimant.finish()
+    report.others = run.others()
     if run.fatal:
         first = run.fatal[0]
         if isinstance(first, FeedkitError) and report.deferred:
-            left = len(pending) - len(report.sent) - len(report.failed)
+            left = (len(pending) - len(report.sent) - len(report.failed) - len(report.skipped)
+                    - report.others)
             raise FeedkitError(f"{first}; {len(report.sent)} sent, {left} not sent "
                                "(run 'feedkit digest send' again to continue)") from None
         raise first
     return report
+
+
+def _connections(run: _Run, sessions: list[SmtpSession]) -> None:
+    """Run each session's loop, in threads when there are several; Ctrl-C stops them all."""
+    if len(sessions) == 1:
+        _connection(run, sessions[0])
+        return
+    threads = [threading.Thread(target=_connection, args=(run, s), daemon=True,
+                                name=f"feedkit-smtp-{i}") for i, s in enumerate(sessions)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except BaseException:
+        run.stop.set()   # Ctrl-C: each connection finishes the message it is handing over
+        for t in threads:
+            t.join()
+        raise
 
 
 def _ca_file(config: Config) -> Path | None:

@@ -50,6 +50,8 @@ class SubscriberReport(SendReport):
             extra.append(f"{self.nothing_for} reader(s) with no news in their departments")
         if self.bounced:
             extra.append(f"{len(self.bounced)} marked bounced")
+        if self.skipped:
+            extra.append(f"{len(self.skipped)} left the list during the run (not sent)")
         return base + ("; " + ", ".join(extra) if extra else "")
 
 
@@ -233,9 +235,19 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         mid, data = factory.message(addr, key, urls=mine.urls, extra=extra)
         return mid, (signer.sign(data) if signer else data)
 
+    def gone(addresses: list[str]) -> dict[str, str]:
+        # Read once a batch is claimed: who unsubscribed (or bounced) since the run started.
+        ids = {by_address[a].id: a for a in addresses}
+        marks = ", ".join("?" * len(ids))
+        now_status = dict(store.db.execute(
+            f"SELECT id, status FROM subscribers WHERE id IN ({marks})", list(ids)))
+        return {a: now_status.get(sid, "erased") for sid, a in ids.items()
+                if now_status.get(sid) != "active"}
+
     try:
         deliver_all(config, store, report, pending, build, sleep=sleep, echo=echo,
-                    progress=progress, connections=connections, max_per_second=max_per_second)
+                    progress=progress, connections=connections, max_per_second=max_per_second,
+                    gone=gone)
     finally:
         count_bounces(config, store, report, by_address, week.label, now)
     return report
