@@ -400,8 +400,12 @@ def _check_store(config, name: str) -> None:
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises on a bad port
-        except ValueError as exc:
-            raise ConfigError(f"{where}: not a valid URL: {exc}") from None
+        except ValueError:
+            # Not urllib's message: it quotes the "port", which for a password holding an
+            # unescaped / or # is a piece of the password.
+            raise ConfigError(f"{where}: not a valid URL (the port after the host is not a "
+                              "number; a password with / # ? @ or : in it must be "
+                              "percent-encoded)") from None
         if where.endswith("url") and parts.password is not None:
             raise ConfigError(f"{where}: contains a password, and config.toml is committed: "
                               f"put the whole URL in ${STORE_URL_ENV} (a CI secret) or the "
