@@ -341,7 +341,10 @@ def _check_digest(config: Config, name: str) -> None:
 
 def _check_editorial_look(config: Config, name: str) -> None:
     """[site] branding (contrast, https logo) and [categories] (see feedkit.branding and
-    feedkit.categories, which say what is wrong; here the file name is put in front)."""
+    feedkit.categories, which say what is wrong; here the file name is put in front). Their
+    modules are imported only for a config that uses them: every command loads the config."""
+    if not (config.site.branded() or config.categories.is_set()):
+        return
     from feedkit.branding import brand_of
     from feedkit.categories import category_map
 
