@@ -139,7 +139,8 @@ def pg_runs(args, port: int) -> None:
 def sqlite_runs(args, port: int) -> None:
     n = args.recipients
     before = Path(tempfile.mkdtemp(prefix="feedkit-before-"))
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "feedkit"],
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "feedkit",
+                              "templates"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
     try:
