@@ -184,6 +184,8 @@ _DIGEST_BRAND_CSS = """
 def brand_of(config) -> Brand | None:
     """The configured :class:`Brand` of a loaded config (checked when it was loaded)."""
     site = config.site
+    if not site.branded():
+        return None
     return make_brand(site.logo, site.accent_color, site.accent_color_dark,
                       site.contact_department, site.contact_address, site.contact_phone)
 

@@ -19,6 +19,7 @@ from feedkit.config import FEED_FILENAMES as FILENAMES
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.i18n import for_config
+from feedkit.i18n import refresh as refresh_languages
 from feedkit.output import BuildReport, OutputPlan, check_out_dir, code_stamp, fingerprint
 from feedkit.store import Store, StoredArticle
 
@@ -128,6 +129,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     from feedkit.templating import find_template, templates_digest
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
+    refresh_languages()         # each build looks at the catalog files once (feedkit serve)
     out_dir = (out_dir or config.out_dir).resolve()
     check_out_dir(out_dir)
     if store.is_empty():

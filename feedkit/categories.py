@@ -201,7 +201,7 @@ def category_map(config) -> CategoryMap:
     """The config's ``[categories]`` as a :class:`CategoryMap` (checked when the config was
     loaded; the empty map when the section is absent)."""
     c = config.categories
-    if not (c.names or c.order or c.exclude_from_feeds or c.exclude_from_digest or c.exclude):
+    if not c.is_set():
         return CategoryMap()
     return parse_categories({"names": {k: list(v) for k, v in c.names.items()},
                              "order": list(c.order),

@@ -99,7 +99,16 @@ def format_date(value: date | datetime, language: str | Language = "ko", *, year
         from babel.dates import format_skeleton
 
         return format_skeleton(_SKELETONS[msgid], value, locale=lang.locale)
-    return phrase(lang, text, date=value)
+    return _day_phrase(lang, text, value.date() if isinstance(value, datetime) else value)
+
+
+@lru_cache(maxsize=8192)
+def _day_phrase(lang: Language, text: str, day: date) -> str:
+    """A date message filled in for one day, remembered: every archive item shows its date,
+    and a ten-year archive has 20,000 items on a few thousand days. Keyed by the day, as
+    :class:`_Dated` formats a datetime by its day (an aware datetime would compare equal to the
+    same instant in another timezone, whose day may differ)."""
+    return phrase(lang, text, date=day)
 
 
 def _interval(start: date, last: date, lang: Language) -> str:

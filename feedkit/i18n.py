@@ -14,10 +14,14 @@ into its ``locale/`` folder, and a language with no catalog anywhere (``fr``) is
 *language whose catalog was found* also names the CLDR locale that dates use
 (:mod:`feedkit.dates`), so a page never mixes English words with French month names.
 
-Catalogs are read as ``.po`` and compiled in memory by Babel when first used (a few
-milliseconds; cached by path, size and mtime, so ``feedkit serve`` sees an edited catalog).
-There is no committed ``.mo`` to go stale and a city needs no compile step: editing the ``.po``
-is enough.
+Catalogs are read as ``.po`` and compiled in memory by Babel when a word is first translated
+(about 30 ms with Babel's import, so a no-op build that translates nothing skips it; cached by
+path, size and mtime). There is no committed ``.mo`` to go stale and a city needs no compile
+step: editing the ``.po`` is enough. Which catalog files a language uses is looked up once and
+remembered (a ten-year archive asks for the site's language hundreds of times) until
+:func:`refresh`, which each CLI command, each build and each ``feedkit serve`` preview request
+calls, so an edited or added catalog is seen by the next one (the ``feedkit web`` endpoint reads
+them once per process: restart it after editing a catalog).
 
 Python code translates either with an explicit :class:`Language` (``lang = for_config(config)``,
 ``lang._("...")``) or with this module's ``_``/``ngettext``/``pgettext``, which use the language
@@ -37,7 +41,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,8 +57,10 @@ ENGLISH = "en"
 SITE_FOLDER = "locale"  # next to config.toml
 
 
+@lru_cache(maxsize=1)
 def bundled_dir() -> Path:
-    """The catalogs shipped inside the package (``feedkit/locale``)."""
+    """The catalogs shipped inside the package (``feedkit/locale``); resolved once, as every
+    language lookup names it."""
     return Path(__file__).resolve().parent / "locale"
 
 
@@ -104,12 +110,11 @@ def _compiled(path: str, size: int, mtime_ns: int, check: bool = True) -> bytes:
     return buf.getvalue()
 
 
-def _translations(path: Path) -> gettext_lib.GNUTranslations:
+def _translations(path: Path, size: int, mtime_ns: int) -> gettext_lib.GNUTranslations:
     from babel.support import Translations
 
-    st = path.stat()
     bundled = path.is_relative_to(bundled_dir())
-    return Translations(io.BytesIO(_compiled(str(path), st.st_size, st.st_mtime_ns, not bundled)),
+    return Translations(io.BytesIO(_compiled(str(path), size, mtime_ns, not bundled)),
                         domain=DOMAIN)
 
 
@@ -130,12 +135,36 @@ def _chain(tag: str, folders: tuple[Path, ...]) -> tuple[list[Path], str]:
 
 @dataclass(frozen=True)
 class Language:
-    """One site language: its gettext catalog chain and the CLDR locale its dates use."""
+    """One site language: its gettext catalog chain and the CLDR locale its dates use.
+
+    Equal languages (same tag, catalog files, and their sizes and mtimes) share templating's
+    cached environments; an edited catalog makes a different one. The catalogs are compiled
+    on first use of :attr:`translations`."""
 
     tag: str                                   # as configured: "ko-KR"
     code: str                                  # the catalog found for it: "ko" ("en": none)
-    translations: gettext_lib.NullTranslations
     files: tuple[Path, ...] = ()
+    stats: tuple[tuple[int, int], ...] = ()    # (size, mtime_ns) of each file, when looked up
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        """The fields' hash, computed once: a Language keys the date caches (dates.py), which
+        an archive build consults for every item."""
+        return hash((self.tag, self.code, self.files, self.stats))
+
+    @cached_property
+    def translations(self) -> gettext_lib.NullTranslations:
+        """The gettext chain, most specific catalog first, English's last, then the msgid."""
+        translations: gettext_lib.NullTranslations = gettext_lib.NullTranslations()
+        for path, (size, mtime_ns) in zip(reversed(self.files), reversed(self.stats),
+                                          strict=True):   # built from the last fallback up
+            t = _translations(path, size, mtime_ns)
+            t.add_fallback(translations)
+            translations = t
+        return translations
 
     @property
     def locale(self) -> Locale:
@@ -155,12 +184,17 @@ class Language:
     def npgettext(self, context: str, singular: str, plural: str, n: int) -> str:
         return self.translations.npgettext(context, singular, plural, n)
 
-    def stamp(self) -> str:
-        """A hash of the catalogs in use, for build fingerprints: editing one re-renders."""
+    @cached_property
+    def _stamp(self) -> str:
         h = hashlib.sha256(self.tag.encode())
         for path in self.files:
             h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
         return h.hexdigest()
+
+    def stamp(self) -> str:
+        """A hash of the catalogs in use, for build fingerprints: editing one re-renders
+        (read once per language looked up, like the files' stats)."""
+        return self._stamp
 
 
 @lru_cache(maxsize=16)
@@ -177,23 +211,27 @@ def _locale(code: str) -> Locale:
     return Locale.parse(ENGLISH)
 
 
-@lru_cache(maxsize=32)
-def _language(tag: str, folders: tuple[Path, ...], stats: tuple) -> Language:
-    files, code = _chain(tag, folders)
-    translations: gettext_lib.NullTranslations = gettext_lib.NullTranslations()
-    for path in reversed(files):          # build from the last fallback up
-        t = _translations(path)
-        t.add_fallback(translations)
-        translations = t
-    return Language(tag, code, translations, tuple(files))
+# (tag, folders) -> Language, until refresh(): one look at the files per run, not per call.
+_resolved: dict[tuple[str, tuple[Path, ...]], Language] = {}
+
+
+def refresh() -> None:
+    """Forget which catalog files each language uses, so the next lookup looks again (and an
+    edited catalog, with its new size or mtime, is compiled again). Called where a new run
+    starts: each CLI command, each build, each ``feedkit serve`` preview request."""
+    _resolved.clear()
 
 
 def get(tag: str, site: Path | None = None) -> Language:
     """The :class:`Language` for a tag, with a site's catalog folder searched first."""
     folders = tuple(f for f in (site, bundled_dir()) if f is not None)
-    files, _code = _chain(tag, folders)
-    stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    return _language(tag, folders, stats)
+    key = (tag, folders)
+    lang = _resolved.get(key)
+    if lang is None:
+        files, code = _chain(tag, folders)
+        stats = tuple((st.st_size, st.st_mtime_ns) for st in (p.stat() for p in files))
+        lang = _resolved[key] = Language(tag, code, tuple(files), stats)
+    return lang
 
 
 def for_config(config: Config, tag: str | None = None) -> Language:

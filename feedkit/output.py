@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -175,7 +174,9 @@ def _create_temp(path: Path) -> tuple[int, Path]:
     system), opened for writing; mode 0666 minus the umask, applied by the kernel."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        # os.urandom is what secrets.token_hex reads, without importing secrets (and random,
+        # hmac, base64) into every command that might write a file
+        tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -193,10 +194,19 @@ def code_stamp() -> tuple:
     as much the build's code as ``feeds.py``): a changed feedkit (even an editable install with
     the same version number) must not be mistaken for an unchanged build. Paths are relative to
     the package, so the same code installed elsewhere gives the same stamp."""
-    here = Path(__file__).resolve().parent
-    files = [*here.rglob("*.py"), *here.rglob("*.po")]  # the bundled catalogs are code too
-    return (__version__, *sorted((p.relative_to(here).as_posix(), p.stat().st_size,
-                                  p.stat().st_mtime_ns) for p in files))
+    here = os.path.dirname(os.path.realpath(__file__))
+    found = []
+    # One walk with plain strings (every no-op build pays for this; pathlib's rglob, twice,
+    # cost as much as the rest of the check): the modules, and the bundled catalogs, code too.
+    for folder, dirs, names in os.walk(here):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        rel = os.path.relpath(folder, here).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        for name in names:
+            if name.endswith((".py", ".po")):
+                st = os.stat(os.path.join(folder, name))
+                found.append((prefix + name, st.st_size, st.st_mtime_ns))
+    return (__version__, *sorted(found))
 
 
 def fingerprint(*parts: object) -> str:

@@ -122,6 +122,9 @@ class Preview:
     def handle(self, path: str) -> Reply | None:
         """The reply for a ``/_preview/...`` path, or None if there is no such page."""
         from feedkit.digest.week import Week
+        from feedkit.i18n import refresh
+
+        refresh()   # an edited catalog shows in the next preview, like an edited digest.css
 
         if path in ("/_preview", PREVIEW_PREFIX):
             return self._index()

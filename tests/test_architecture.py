@@ -1,7 +1,9 @@
 """The package's structure stays true: no import cycle, and no arrow against the pipeline.
 
 Reads every feedkit module's imports with ``ast`` — including imports inside functions, which
-are still dependencies even when they dodge an import-time cycle — and checks the graph:
+are still dependencies even when they dodge an import-time cycle, and the ``"feedkit.x:attr"``
+strings of the CLI's lazily loaded commands (:mod:`feedkit.cli.lazy`), imported on first use —
+and checks the graph:
 
 * no cycle anywhere (a module that needs another that needs it back is one room, not two);
 * the library never imports the CLI (the ``feedkit.cli`` package, every module in it, only
@@ -20,6 +22,7 @@ It also keeps modules small: none over :data:`MAX_LINES` lines (one job per modu
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import feedkit
@@ -46,6 +49,8 @@ ALLOWED = {
     "feedkit.web": ("feedkit.cli",),
 }
 MAX_LINES = 600
+# A lazily imported object, named the way importlib's entry points name one: "module:attribute".
+LAZY_TARGET = re.compile(r"(feedkit(?:\.\w+)*):[\w.]+")
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -71,6 +76,11 @@ def imports_of(path: Path, name: str, modules: set[str]) -> set[str]:
                 anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            lazy = LAZY_TARGET.fullmatch(node.value)
+            if not lazy:
+                continue
+            targets = [lazy[1]]
         else:
             continue
         for target in targets:
@@ -160,6 +170,7 @@ def test_the_reader_sees_every_module_and_imports_inside_functions() -> None:
     assert "feedkit.digest.archive" in graph["feedkit.build"]   # inside build()
     assert "feedkit.build" in graph["feedkit.cli.site"]         # inside a command
     assert "feedkit.cli.site" in graph["feedkit.cli"]           # the package gathers commands
+    assert "feedkit.cli.web" in graph["feedkit.cli"]            # ... by "module:attr" names
     assert "feedkit.config.checks" in graph["feedkit.config.load"]
     assert "feedkit.config" in graph["feedkit.digest.render"]   # the re-exporting __init__
 
@@ -243,3 +254,25 @@ def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> No
         "feedkit.subscribers.links -> feedkit.web.app: the subscriber model sits under the web "
         "endpoint, never above it",
     ]
+
+
+def test_a_lazily_loaded_command_is_an_import(tmp_path: Path) -> None:
+    """The CLI names its command modules as "feedkit.cli.site:build" strings, imported on first
+    use: still an arrow, so a command module importing the package back is still a cycle."""
+    pkg = tmp_path / "feedkit"
+    files = {
+        "__init__.py": "",
+        "cli/__init__.py": 'COMMANDS = {"build": ("feedkit.cli.site:build", "Build.")}\n',
+        "cli/site.py": "def build():\n    from feedkit.cli import COMMANDS\n",
+        "cli/web.py": 'HELP = "see feedkit.cli.site: build"\n',     # prose, not a target
+        "output.py": 'LOADER = "feedkit.cli.web:web"\n',             # library -> CLI, lazily
+    }
+    for rel, text in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text, encoding="utf-8")
+    graph = import_graph(pkg)
+    assert graph["feedkit.cli"] == {"feedkit.cli.site"}
+    assert graph["feedkit.cli.web"] == set()
+    assert cycles(graph) == [["feedkit.cli", "feedkit.cli.site"]]
+    assert forbidden_arrows(graph) == [
+        "feedkit.output -> feedkit.cli.web: the library never imports the CLI"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,61 @@ def test_help_is_fast_because_heavy_modules_load_lazily() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert "HEAVY []" in out.stdout
+
+
+def test_help_and_a_command_import_only_what_they_use() -> None:
+    """`feedkit --help` imports no command module and lists what the commands themselves would
+    list; `feedkit build --help` imports the build command's module and no other family's."""
+    code = (
+        "import sys, click; from feedkit.cli import cli\n"
+        "def show(*args):\n"
+        "    try:\n        cli(list(args), prog_name='feedkit', standalone_mode=False)\n"
+        "    except SystemExit:\n        pass\n"
+        "    print('=====', sorted(m for m in sys.modules if m.startswith('feedkit.cli.')))\n"
+        "show('--help')\n"
+        "show('build', '--help')\n"
+        "ctx = click.Context(cli)\n"
+        "for name in cli.list_commands(ctx):\n"
+        "    cli.get_command(ctx, name)\n"
+        "show('--help')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO).stdout
+    # help text, then "===== [the feedkit.cli modules loaded so far]", three times
+    lazy_help, loaded, _build_help, loaded_build, eager_help, _, _ = re.split(
+        r"^===== (.*)\n", out, flags=re.MULTILINE)
+    assert loaded == "['feedkit.cli.common', 'feedkit.cli.lazy']"
+    assert "'feedkit.cli.site'" in loaded_build
+    for family in ("content", "digest", "editorial", "subscribers", "web"):
+        assert f"'feedkit.cli.{family}'" not in loaded_build
+    assert "Commands:\n  build        Write feeds," in lazy_help
+    assert "  web          Serve the subscribe," in lazy_help
+    assert lazy_help == eager_help          # the table's summaries are the commands' own
+
+
+def test_the_command_table_matches_the_commands() -> None:
+    """`feedkit --help` lists commands from a table (feedkit.cli.COMMANDS) without importing
+    them: each row must name a real command, by the name it has, with its own short help; and
+    every command in the command modules must have a row."""
+    import importlib
+
+    import click
+
+    from feedkit.cli import COMMANDS
+
+    for name, row in COMMANDS.items():
+        cmd = row.load()
+        assert cmd.name == name, row.target
+        assert row.summary == cmd.get_short_help_str(limit=10_000), row.target
+    defined = set()
+    for path in sorted((REPO / "feedkit" / "cli").glob("*.py")):
+        if path.stem in ("__init__", "common", "lazy"):
+            continue
+        module = importlib.import_module(f"feedkit.cli.{path.stem}")
+        found = {attr: obj for attr, obj in vars(module).items()
+                 if isinstance(obj, click.Command)}
+        inner = {id(sub) for obj in found.values() if isinstance(obj, click.Group)
+                 for sub in obj.commands.values()}
+        defined |= {f"{module.__name__}:{attr}" for attr, obj in found.items()
+                    if id(obj) not in inner}
+    assert defined == {row.target for row in COMMANDS.values()}
+    assert len(COMMANDS) == 14                          # counted by hand in feedkit/cli/*.py

@@ -400,3 +400,15 @@ def test_own_templates_folder_overrides_the_bundled_css(tmp_path):
     (own / "digest.css").write_text(bundled.replace("#0b57d0", "#aa3300"), encoding="utf-8")
     _config, _digest, _renderer, body = _email(tmp_path, n=3, templates="mine")
     assert "#aa3300" in body.html and "#0b57d0" not in body.html
+
+
+def test_safe_url_keeps_http_links_and_drops_spaces_controls_and_other_schemes():
+    from feedkit.digest.render import safe_url
+
+    for good in ("https://www.brcn.go.kr/news/view.do?nttId=1", "http://a.example/보령?q=가#x"):
+        assert safe_url(good) == good
+    for bad in ("javascript:alert(1)", "ftp://a.example/f", "https:///nohost", "http://[::1",
+                "https://a.example/a b", "https://a.example/a\tb", "https://a.example/\x07",
+                "https://a.example/a\x1fb", "https://a.example/a\u00a0b",   # no-break space
+                "https://a.example/a\u3000b", "https://a.example/a\u2028b"):  # ideographic, LS
+        assert safe_url(bad) == "", bad

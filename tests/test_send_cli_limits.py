@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -40,13 +41,11 @@ def _key(address: str) -> str:
     return "hmac-sha256:" + hmac.new(SECRET.encode(), msg, hashlib.sha256).hexdigest()
 
 
-def _folder(tmp_path: Path, port: int, readers: list[str], smtp_extra: str = "",
-            backend=None) -> Path:
-    """A site folder: config.toml reading its readers from readers.txt, and a store (the
-    file, or ``backend``'s) with a week of articles (2024-W24)."""
+def _folder(tmp_path: Path, port: int, readers: list[str], smtp_extra: str = "") -> Path:
+    """A site folder: config.toml reading its readers from readers.txt, and a store with a
+    week of articles (2024-W24)."""
     (tmp_path / "readers.txt").write_text("\n".join(readers) + "\n", encoding="utf-8")
-    store_with(tmp_path, korean_articles(6, W24), backend).close()
-    store = "\n" + backend.store_lines() if backend is not None else ""
+    store_with(tmp_path, korean_articles(6, W24)).close()
     return write_config_toml(tmp_path, SITE_AND_SENDER_TOML + f"""\
 recipients_file = "readers.txt"
 unsubscribe = "mailto:leave@lists.example.org"
@@ -57,7 +56,7 @@ port = {port}
 tls = "none"
 retry_delay = 0.01
 timeout = 10
-{smtp_extra}{store}""")
+{smtp_extra}""")
 
 
 def _send(config_path: Path, *options: str) -> subprocess.CompletedProcess:
@@ -139,7 +138,7 @@ def test_without_the_option_the_config_rate_counts_and_zero_lifts_it(tmp_path):
 
 
 def test_four_connections_and_300_readers_each_get_exactly_one_copy_then_a_rerun_sends_none(
-        tmp_path, backend):
+        tmp_path):
     """300 readers over `--connections 4`: the server counts every RCPT TO per address (a
     reader taken by two connections would be counted twice, even if one copy were refused),
     sees four client connections, and each message it takes is addressed to the reader it was
@@ -148,7 +147,7 @@ def test_four_connections_and_300_readers_each_get_exactly_one_copy_then_a_rerun
     readers = [f"reader{i:03d}@example.com" for i in range(300)]
     with smtp_server() as (handler, port):
         arrivals = _Arrivals(handler)
-        config_path = _folder(tmp_path, port, readers, backend=backend)
+        config_path = _folder(tmp_path, port, readers)
         first = _send(config_path, "--connections", "4")
         assert first.returncode == 0, first.stderr
         assert "2024-W24: 300 sent, 0 already sent, 0 failed, 0 deferred" in first.stdout
@@ -165,5 +164,6 @@ def test_four_connections_and_300_readers_each_get_exactly_one_copy_then_a_rerun
         assert again.returncode == 0, again.stderr
         assert "2024-W24: 0 sent, 300 already sent, 0 failed, 0 deferred" in again.stdout
         assert len(arrivals.seen) == 300 and len(handler.received) == 300
-    log = dict(backend.rows("SELECT recipient, status FROM send_log WHERE week = '2024-W24'"))
+    with sqlite3.connect(tmp_path / "articles.db") as db:
+        log = dict(db.execute("SELECT recipient, status FROM send_log WHERE week = '2024-W24'"))
     assert log == {_key(r): "sent" for r in readers}

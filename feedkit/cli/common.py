@@ -34,8 +34,11 @@ class Context:
 
             self._config = load_config(self.config_path)
             # Words for readers in this command (``from feedkit.i18n import _``) are in the
-            # site's language until the command ends (see feedkit.i18n.activate).
-            from feedkit.i18n import activate
+            # site's language until the command ends (see feedkit.i18n.activate); its catalog
+            # files are looked up afresh for each command (one process may run several).
+            from feedkit.i18n import activate, refresh
+
+            refresh()
 
             click_ctx = click.get_current_context(silent=True)
             if click_ctx is not None:

@@ -28,9 +28,11 @@ def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     from feedkit.build import build as build_site
 
     config = obj.config
-    from feedkit.schedule import parse_now  # the same --now as the digest commands
+    now = None
+    if now_text:
+        from feedkit.schedule import parse_now  # the same --now as the digest commands
 
-    now = parse_now(now_text, config.tz) if now_text else None
+        now = parse_now(now_text, config.tz)
     with obj.open_store() as store, obj.progress("build", unit="files rendered") as bar:
         report = build_site(config, store, out_dir, progress=bar.advance, now=now)
     target = (out_dir or config.out_dir)

@@ -341,7 +341,10 @@ def _check_digest(config: Config, name: str) -> None:
 
 def _check_editorial_look(config: Config, name: str) -> None:
     """[site] branding (contrast, https logo) and [categories] (see feedkit.branding and
-    feedkit.categories, which say what is wrong; here the file name is put in front)."""
+    feedkit.categories, which say what is wrong; here the file name is put in front). Their
+    modules are imported only for a config that uses them: every command loads the config."""
+    if not (config.site.branded() or config.categories.is_set()):
+        return
     from feedkit.branding import brand_of
     from feedkit.categories import category_map
 
@@ -400,8 +403,12 @@ def _check_store(config, name: str) -> None:
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises on a bad port
-        except ValueError as exc:
-            raise ConfigError(f"{where}: not a valid URL: {exc}") from None
+        except ValueError:
+            # Not urllib's message: it quotes the "port", which for a password holding an
+            # unescaped / or # is a piece of the password.
+            raise ConfigError(f"{where}: not a valid URL (the port after the host is not a "
+                              "number; a password with / # ? @ or : in it must be "
+                              "percent-encoded)") from None
         if where.endswith("url") and parts.password is not None:
             raise ConfigError(f"{where}: contains a password, and config.toml is committed: "
                               f"put the whole URL in ${STORE_URL_ENV} (a CI secret) or the "

@@ -52,6 +52,11 @@ class SiteConfig:
     contact_address: str = _doc("Postal address for the contact line.", default="")
     contact_phone: str = _doc("Phone number for the contact line (a tel: link).", default="")
 
+    def branded(self) -> bool:
+        """Whether any branding key is set: without one, nothing needs feedkit.branding."""
+        return any((self.logo, self.accent_color, self.accent_color_dark,
+                    self.contact_department, self.contact_address, self.contact_phone))
+
 
 @dataclass(frozen=True)
 class StoreConfig:
@@ -272,6 +277,11 @@ class CategoriesConfig:
     exclude_from_digest: tuple[str, ...] = _doc("Shown names left out of the digest and its "
                                                 "archive.", default=())
     exclude: tuple[str, ...] = _doc("Shown names left out of both.", default=())
+
+    def is_set(self) -> bool:
+        """Whether the section says anything: without it, categories are as stored."""
+        return bool(self.names or self.order or self.exclude_from_feeds
+                    or self.exclude_from_digest or self.exclude)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,10 @@ class PgDatabase:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10,
                                         application_name="feedkit")
         except psycopg.Error as exc:
-            raise PgStoreError(self.label, exc, "cannot connect to the article store") from None
+            # libpq quotes a malformed part of the URL back (a bad %-escape, a password with
+            # an unescaped / or #): no piece of the password may reach the message.
+            raise PgStoreError(self.label, exc, "cannot connect to the article store",
+                               url=url) from None
         try:
             self.conn.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
             if schema:
@@ -162,7 +165,14 @@ class PgDatabase:
     # -- the schema version (SQLite: PRAGMA user_version) ------------------------------------
 
     def user_version(self) -> int:
-        if self.execute("SELECT to_regclass('feedkit_schema')").fetchone()[0] is None:
+        # Read pg_class with the statement's snapshot, not to_regclass(): that name lookup goes
+        # through the backend's catalog cache, which is not refreshed by waiting for the
+        # advisory lock, so a process that waited while another created the store would still
+        # see no table, take the store for new and run the first migration again.
+        if self.execute(
+                "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                "AND c.relname = 'feedkit_schema'").fetchone() is None:
             return 0
         row = self.execute("SELECT version FROM feedkit_schema").fetchone()
         return row[0] if row else 0
@@ -177,7 +187,8 @@ class PgStoreError(FeedkitError):
     """PostgreSQL could not do what was asked of the store: one line naming the database (never
     its password), what went wrong and what to do."""
 
-    def __init__(self, label: str, exc: BaseException, what: str = "article store error"):
+    def __init__(self, label: str, exc: BaseException, what: str = "article store error",
+                 *, url: str = ""):
         self.cause = exc
         # The primary message only: psycopg's str() adds the server's DETAIL line, which for a
         # unique violation quotes the key ("Key (normalised)=(reader@example.org) already
@@ -186,6 +197,10 @@ class PgStoreError(FeedkitError):
         primary = getattr(diag, "message_primary", None) if diag is not None else None
         text = " ".join((primary or str(exc).split("\nDETAIL:", 1)[0]).split()) \
             or type(exc).__name__
+        if url:
+            from feedkit.db.urls import scrub
+
+            text = scrub(text, url)
         state = getattr(exc, "sqlstate", None) or ""
         if state == "55P03" or "lock timeout" in text:
             advice = ("another feedkit process is writing to this site's store; wait for it to "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 STORE_URL_ENV = "FEEDKIT_STORE_URL"
 URL_SCHEMES = ("postgresql", "postgres")
@@ -27,3 +27,26 @@ def redact(url: str) -> str:
         host = f"[{host}]"
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def password_pieces(url: str) -> list[str]:
+    """Every form in which ``url``'s password could appear in a driver's message, longest
+    first: as written, percent-decoded, and, for a password with an unescaped ``/ # ? :`` that
+    breaks the URL apart, each of its pieces (libpq then quotes one back as a "port" or a
+    "token"). Found by text, not by parsing, which is what such a password defeats."""
+    rest = url.split("://", 1)[-1]
+    if "@" not in rest:
+        return []
+    userinfo = rest.rsplit("@", 1)[0]
+    if ":" not in userinfo:
+        return []
+    raw = userinfo.split(":", 1)[1]
+    pieces = {raw, unquote(raw), *re.split(r"[/#?:@]", raw)}
+    return sorted((p for p in pieces if len(p) >= 2), key=len, reverse=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` with any piece of ``url``'s password replaced by ``***``."""
+    for piece in password_pieces(url):
+        text = text.replace(piece, "***")
+    return text

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from feedkit.subscribers.tokens import make_token
-
 
 def _base(web_url: str) -> str:
     return web_url.rstrip("/")
@@ -11,6 +9,8 @@ def _base(web_url: str) -> str:
 
 def confirm_url(web_url: str, secret: str, sid: int, *, now: int | None = None) -> str:
     """The double opt-in link of the confirmation email (it expires, see tokens)."""
+    from feedkit.subscribers.tokens import make_token
+
     return f"{_base(web_url)}/confirm/{make_token(secret, 'confirm', sid, now=now)}"
 
 
@@ -18,6 +18,8 @@ def personal_urls(web_url: str, secret: str, sid: int) -> dict[str, str]:
     """The links every digest to subscriber ``sid`` carries: ``unsubscribe`` (also the
     ``List-Unsubscribe`` https target, RFC 8058 one-click) and ``preferences``. The same for
     every send, so a subscriber's footer does not change from week to week."""
+    from feedkit.subscribers.tokens import make_token  # itsdangerous: not for every build
+
     base = _base(web_url)
     return {
         "unsubscribe": f"{base}/unsubscribe/{make_token(secret, 'unsubscribe', sid)}",
