@@ -20,7 +20,14 @@ from feedkit.config import Config
 from feedkit.errors import FeedkitError
 from feedkit.i18n import for_config
 from feedkit.i18n import refresh as refresh_languages
-from feedkit.output import BuildReport, OutputPlan, check_out_dir, code_stamp, fingerprint
+from feedkit.output import (
+    BuildReport,
+    OutputPlan,
+    build_lock,
+    check_out_dir,
+    code_stamp,
+    fingerprint,
+)
 from feedkit.store import Store, StoredArticle
 
 STYLESHEET = "feed.xsl"
@@ -123,10 +130,7 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     ``progress`` is told how many files each rendered unit produced. Articles dated after
     ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
     from feedkit.config import check_placeholders
-    from feedkit.digest.week import current_week
     from feedkit.publication import build_time, visible_until
-    from feedkit.subscribers.links import form_url
-    from feedkit.templating import find_template, templates_digest
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
     refresh_languages()         # each build looks at the catalog files once (feedkit serve)
@@ -140,6 +144,18 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
     if not store.latest_keys(1, until=until):
         raise FeedkitError("nothing to publish yet: every stored article is dated in the "
                            "future ([build] publish_future = true publishes ahead)")
+    with build_lock(out_dir):   # several updates sharing one store build the same folder
+        return _build(config, store, out_dir, progress, moment, until)
+
+
+def _build(config: Config, store: Store, out_dir: Path,
+           progress: Callable[[int], None] | None, moment: datetime,
+           until: int | None) -> BuildReport:
+    """:func:`build` once it holds the output folder: read the store, render, write."""
+    from feedkit.digest.week import current_week
+    from feedkit.subscribers.links import form_url
+    from feedkit.templating import find_template, templates_digest
+
     user_templates = config.templates_dir
     plan = OutputPlan(store, out_dir, progress, until, moment)
     # The code, and the catalogs its words come from (bundled and the site's own locale/).

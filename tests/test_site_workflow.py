@@ -48,15 +48,23 @@ def load_workflow(site: Path) -> dict:
 
 
 def condition(expr: str | None, results: dict[str, StepResult], failed: bool,
-              inputs: dict[str, str] | None = None) -> bool:
+              inputs: dict[str, str] | None = None, env: dict[str, str] | None = None) -> bool:
     """The `if:` expressions the scaffold uses, evaluated as GitHub would (an unknown one fails
     the test, so a changed workflow cannot slip past it). ``inputs``: the workflow_dispatch
-    inputs of a manual run (a scheduled run has none: every input is '')."""
+    inputs of a manual run (a scheduled run has none: every input is ''); ``env``: the job's
+    environment (a secret the repository lacks is '')."""
+    shared = (env or {}).get("FEEDKIT_STORE_URL", "") != ""
+    restore = results.get("restore")
+    restored = restore is not None and restore.ran and restore.code == 0
     if expr is None:
         return not failed                       # success(): every earlier step succeeded
     if expr == "${{ !cancelled() && steps.restore.outcome == 'success' }}":
-        restore = results.get("restore")
-        return restore is not None and restore.ran and restore.code == 0
+        return restored
+    if expr == ("${{ !cancelled() && steps.restore.outcome == 'success' && "
+                "env.FEEDKIT_STORE_URL == '' }}"):
+        return restored and not shared
+    if expr == "${{ env.FEEDKIT_STORE_URL != '' }}":   # and, implicitly, success()
+        return not failed and shared
     if expr == "${{ inputs.approve != '' }}":   # and, implicitly, success()
         return not failed and (inputs or {}).get("approve", "") != ""
     raise AssertionError(f"the test does not know the workflow condition {expr!r}")
@@ -80,8 +88,11 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
     base_env = {**os.environ, "PATH": f"{FEEDKIT_BIN}{os.pathsep}{os.environ['PATH']}",
                 "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output), "FEEDKIT_NOW": now,
                 "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp)}
-    for name in ("FEEDKIT_CONFIG", "FEEDKIT_SECRET", "FEEDKIT_RECIPIENTS"):
+    for name in ("FEEDKIT_CONFIG", "FEEDKIT_SECRET", "FEEDKIT_RECIPIENTS", "FEEDKIT_STORE_URL"):
         base_env.pop(name, None)
+    # The job's own environment (the shared store's URL, from a secret) reaches every step.
+    job_env = {k: secret(str(v), secrets, inputs) for k, v in (job.get("env") or {}).items()}
+    base_env.update(job_env)
     results: dict[str, StepResult] = {}
     ordered: list[StepResult] = []
     failed = False
@@ -96,8 +107,11 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
                 assert (checkout / step["with"]["path"] / "index.html").is_file()
             result = StepResult(name, ok)
         elif step["run"].startswith("pip install"):
-            result = StepResult(name, False)     # installs aside: feedkit is installed here
-        elif not condition(step.get("if"), results, failed, inputs):
+            # Installs aside (feedkit and its driver are installed here): whether the step
+            # would run is recorded (``ran``), it is not run.
+            result = StepResult(name, condition(step.get("if"), results, failed, inputs,
+                                                job_env))
+        elif not condition(step.get("if"), results, failed, inputs, job_env):
             result = StepResult(name, False)
         else:
             env = {**base_env, **{k: secret(str(v), secrets, inputs)
@@ -212,6 +226,10 @@ def test_a_new_city_goes_live_with_the_scaffolded_workflow(tmp_path: Path, loopb
             feed = feedparser.parse((checkout / "public" / "feed.xml").read_bytes())
             assert {e.title for e in feed.entries} == {i.title for i in board.items}, now
             assert steps["Save the store as text"].ran
+            # No FEEDKIT_STORE_URL secret: the SQLite store, rebuilt from text; no driver.
+            assert not steps["Install the PostgreSQL driver (shared store only)"].ran
+            assert "shared store" not in steps["Rebuild the store from the committed text files"
+                                               ].stdout
 
         # 3. The digest: not due at 07:17, sent at 09:17 (catching up 08:00), once.
         first, second, third = (runs[n][1]["Send the weekly digest once it is due"]
@@ -301,3 +319,119 @@ def test_the_scaffold_sample_token_unsubscribe_link_works_in_the_workflow(tmp_pa
             assert "<mailto:news-leave@example.go.kr>" in header
             assert "https://news.example.go.kr/unsubscribe/" in header
             assert "@" not in header.split("https://", 1)[1], header  # a token, not the address
+
+
+SHARED_SITE = """\
+[site]
+title = "보령시 새소식"
+url = "https://www.brcn.go.kr/"
+feed_url = "https://example.github.io/boryeong-news/"
+
+[store]
+schema = "{schema}"
+
+[fetch]
+delay = 0
+timeout = 2
+retries = 0
+
+[digest]
+from = "보령시 소식 <news@example.org>"
+recipients_env = "FEEDKIT_RECIPIENTS"
+unsubscribe = "mailto:leave@example.org"
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+timeout = 5
+retry_delay = 0.01
+
+[[sources]]
+kind = "html"
+name = "보도자료"
+url = "{board}"
+page_param = "pageIndex"
+
+[sources.selectors]
+{selectors}
+"""
+
+
+@pytest.mark.slow
+def test_the_workflow_with_a_shared_postgresql_store(tmp_path: Path, loopback, pg_schema
+                                                      ) -> None:
+    """The same scaffolded workflow with the FEEDKIT_STORE_URL secret set: two hourly runs,
+    each in a fresh clone, against the test PostgreSQL. The store is neither rebuilt nor
+    committed; it lasts between runs on the server (the second run fetches nothing new and
+    sends no one twice); the site is built and checked; the clone stays clean."""
+    import psycopg
+
+    board = Board(loopback, count=6, per_page=5)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    with smtp_server() as (server, port):
+        site = tmp_path / "site"
+        init = subprocess.run([FEEDKIT_BIN / "feedkit", "init", str(site)], capture_output=True,
+                              text=True)
+        assert init.returncode == 0, init.stderr
+        selectors = "\n".join(f'{k} = "{v}"' for k, v in board_source(board)["selectors"].items())
+        (site / "config.toml").write_text(SHARED_SITE.format(
+            schema=pg_schema.schema, port=port, board=board.list_url, selectors=selectors),
+            encoding="utf-8")
+        git("init", "-q", "-b", "main", cwd=site)
+        git("add", "-A", cwd=site)
+        git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "site",
+            cwd=site)
+        git("remote", "add", "origin", str(remote), cwd=site)
+        git("push", "-q", "-u", "origin", "main", cwd=site)
+        head = git("rev-parse", "main", cwd=remote)
+
+        secrets = {"FEEDKIT_SECRET": SEND_LOG_KEY, "FEEDKIT_RECIPIENTS": SECRET_LIST,
+                   "FEEDKIT_STORE_URL": pg_schema.url}
+        runs = {}
+        for now in ("2025-01-06 09:17", "2025-01-06 10:17"):
+            checkout = tmp_path / f"run-{now[-5:].replace(':', '')}"
+            git("clone", "-q", str(remote), str(checkout), cwd=tmp_path)
+            steps = {s.name: s for s in run_workflow(checkout, secrets, now, tmp_path)}
+            runs[now] = (checkout, steps)
+            for s in steps.values():
+                assert s.code == 0, f"{now} {s.name} exited {s.code}:\n{s.stdout}\n{s.stderr}"
+            # The driver is installed; the store is opened, not rebuilt; nothing is saved.
+            assert steps["Install the PostgreSQL driver (shared store only)"].ran
+            restore = steps["Rebuild the store from the committed text files"]
+            assert restore.ran and "shared store (FEEDKIT_STORE_URL): nothing to rebuild" \
+                in restore.stdout
+            assert f"store: {pg_schema.url} (schema {pg_schema.schema})" in restore.stdout
+            assert not steps["Save the store as text"].ran
+            # The site is built from the shared store and checked.
+            assert steps["Fetch every source and build"].ran
+            assert "all feeds valid" in steps["Check the feeds"].stdout
+            feed = feedparser.parse((checkout / "public" / "feed.xml").read_bytes())
+            assert {e.title for e in feed.entries} == {i.title for i in board.items}, now
+            # No SQLite store, no text copy of the store, nothing to commit.
+            assert not (checkout / "articles.db").exists()
+            assert not (checkout / "data" / "store.jsonl").exists()
+            assert git("status", "--porcelain", "--untracked-files=all", cwd=checkout) == ""
+            assert git("rev-parse", "HEAD", cwd=checkout) == head
+
+        first, second = (steps for _checkout, steps in runs.values())
+        assert "6 new" in first["Fetch every source and build"].stdout
+        # The second runner starts with an empty disk, yet the store remembers everything:
+        # the unchanged list page is a 304, and the digest already went to everyone.
+        assert "0 new" in second["Fetch every source and build"].stdout
+        assert "1 not modified" in second["Fetch every source and build"].stdout
+        assert "2025-W01: 3 sent" in first["Send the weekly digest once it is due"].stdout
+        assert second["Send the weekly digest once it is due"].ran
+        assert sorted(r.lower() for got in server.received for r in got.rcpt) == sorted(
+            r.lower() for r in RECIPIENTS)
+
+    # What the server holds, read with psycopg: the board's articles and the send log.
+    with psycopg.connect(pg_schema.url, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{pg_schema.schema}"')
+        titles = {r[0] for r in conn.execute("SELECT title FROM articles")}
+        sent = conn.execute("SELECT count(*) FROM send_log WHERE week = '2025-W01'").fetchone()
+    assert titles == {i.title for i in board.items}
+    assert sent == (3,)
+    # The remote never received a commit from the workflow.
+    assert git("log", "--format=%s", "main", cwd=remote).splitlines() == ["site"]

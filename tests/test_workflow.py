@@ -96,9 +96,11 @@ def test_workflow_shape() -> None:
     for name in ("FEEDKIT_SMTP_PASSWORD", "FEEDKIT_RECIPIENTS", "FEEDKIT_SECRET"):
         assert send["env"][name] == "${{ secrets." + name + " }}"
     save = next(s for s in steps if "feedkit export" in s.get("run", ""))
-    # Sending and saving happen even when an earlier step (update, validate) failed.
-    for step in (send, save):
-        assert step["if"] == "${{ !cancelled() && steps.restore.outcome == 'success' }}"
+    # Sending and saving happen even when an earlier step (update, validate) failed; saving
+    # (a commit) only without a shared store (see test_the_shared_store_variant...).
+    assert send["if"] == "${{ !cancelled() && steps.restore.outcome == 'success' }}"
+    assert save["if"] == ("${{ !cancelled() && steps.restore.outcome == 'success' && "
+                          "env.FEEDKIT_STORE_URL == '' }}")
     # The site's requirements.txt is what pip installs and what the pip cache is keyed on.
     setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"
@@ -142,4 +144,39 @@ def test_repository_workflow_is_the_scaffold_with_a_local_install() -> None:
         ("cache-dependency-path: pyproject.toml", "cache-dependency-path: requirements.txt"),
         ("run: pip install .          # this repository is feedkit itself and its sample site",
          "run: pip install -r requirements.txt"),
+        ('run: pip install ".[postgres]"',
+         'run: pip install -r requirements.txt "feedkit-city[postgres]"'),
     ]
+
+
+def test_the_shared_store_variant_is_chosen_by_the_secret_alone() -> None:
+    """One workflow for both stores: the FEEDKIT_STORE_URL secret, mapped to the job's
+    environment (a secret cannot be read in `if:` directly), picks the shared store. Then the
+    driver is installed, the store is not rebuilt from text, and nothing is committed."""
+    data = load(WORKFLOW)
+    job = data["jobs"]["update"]
+    assert job["env"] == {"FEEDKIT_STORE_URL": "${{ secrets.FEEDKIT_STORE_URL }}"}
+    steps = job["steps"]
+    names = [s.get("name", "") for s in steps]
+    install = steps[names.index("Install feedkit")]
+    driver = next(s for s in steps if "postgres" in s.get("run", ""))
+    restore = next(s for s in steps if s.get("id") == "restore")
+    assert names.index("Install feedkit") < steps.index(driver) < steps.index(restore)
+    assert driver["if"] == "${{ env.FEEDKIT_STORE_URL != '' }}"
+    # The same pinned feedkit as requirements.txt, with its [postgres] extra: the extra's
+    # driver, never another feedkit-city from the index.
+    assert driver["run"] == 'pip install -r requirements.txt "feedkit-city[postgres]"'
+    assert install["run"] == "pip install -r requirements.txt"
+    # The restore script leaves before touching any text file when the URL is set.
+    script = restore["run"].splitlines()
+    assert script[0] == 'if [ -n "$FEEDKIT_STORE_URL" ]; then'
+    shared = script[:script.index("fi") + 1]
+    assert "  exit 0" in shared and not [line for line in shared if "import" in line]
+    assert script.index("fi") < next(i for i, line in enumerate(script)
+                                     if line.startswith("feedkit import"))
+    # Every git command is in the save step, which a shared store skips.
+    gits = [s for s in steps if "git " in s.get("run", "")]
+    assert [s["name"] for s in gits] == ["Save the store as text"]
+    assert "env.FEEDKIT_STORE_URL == ''" in gits[0]["if"]
+    # No step passes the URL on by hand: it comes from the job's environment only.
+    assert not [s for s in steps if "FEEDKIT_STORE_URL" in (s.get("env") or {})]

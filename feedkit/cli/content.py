@@ -245,6 +245,7 @@ def stats(obj: Context, as_json: bool) -> None:
     """Show what the store holds: articles per category, date range, digests sent."""
     import json
 
+    from feedkit.db import store_label
     from feedkit.stats import collect, format_stats
 
     with obj.open_store() as store:
@@ -252,5 +253,6 @@ def stats(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(format_stats(result, str(obj.store_path)))
+        # The label as text: a Path would fold the URL's "//" ("postgresql:/user@host/db").
+        click.echo(format_stats(result, store_label(obj.config)))
 

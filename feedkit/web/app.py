@@ -28,6 +28,7 @@ from feedkit.errors import ConfigError, FeedkitError
 from feedkit.web.limits import DAY, HOUR, SlidingWindow
 from feedkit.web.outbox import Outbox, Outgoing, compose
 from feedkit.web.pages import Department, departments, offered_languages, render_page
+from feedkit.web.stores import StoreSource
 
 log = logging.getLogger("feedkit.web")
 
@@ -46,6 +47,7 @@ class WebState:
     per_address: SlidingWindow
     per_client: SlidingWindow
     languages: tuple[str, ...]
+    stores: StoreSource
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -73,7 +75,7 @@ def create_app(config: Config | None = None, *, secret: str | None = None,
         config=config, secret=secret, outbox=Outbox(config),
         per_address=SlidingWindow(config.web.address_limit, DAY, **kwargs),
         per_client=SlidingWindow(config.web.client_limit, HOUR, **kwargs),
-        languages=offered_languages(config),
+        languages=offered_languages(config), stores=StoreSource(config),
     )
     if now is not None:
         state.now = now
@@ -95,11 +97,10 @@ def create_app(config: Config | None = None, *, secret: str | None = None,
 
 
 def _store(state: WebState):
-    """One store connection per request (SQLite connections are cheap; closed at teardown)."""
+    """The request's store, opened on first use and handed back at teardown: a new SQLite
+    connection per request, or this thread's kept PostgreSQL one (:mod:`feedkit.web.stores`)."""
     if "feedkit_store" not in g:
-        from feedkit.db import open_store
-
-        g.feedkit_store = open_store(state.config)
+        g.feedkit_store = state.stores.acquire()
     return g.feedkit_store
 
 
@@ -163,7 +164,7 @@ def _routes(app: Flask, state: WebState) -> None:
     def _close(_exc) -> None:
         store = g.pop("feedkit_store", None)
         if store is not None:
-            store.close()
+            state.stores.release(store)
 
     @app.after_request
     def _headers(resp: Response) -> Response:
@@ -342,13 +343,15 @@ class SubscribeRequest:
     now: datetime
 
     def __call__(self) -> Outgoing:
-        from feedkit.db import open_store
         from feedkit.subscribers import repo
 
         config = self.state.config
-        with open_store(config) as store:
+        store = self.state.stores.acquire()   # the outbox thread's own, kept on PostgreSQL
+        try:
             sub, confirm = repo.request(store, self.address, self.chosen, self.language,
                                         "form", config.web.consent_version, self.now)
+        finally:
+            self.state.stores.release(store)
         return _mail_for(self.state, sub, confirm, self.who, self.now)
 
 
