@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feedkit.claims_table import TABLE as SEND_CLAIMS_TABLE
 from feedkit.errors import FeedkitError
-from feedkit.mail.claims import TABLE as SEND_CLAIMS_TABLE
 from feedkit.model import Article
 from feedkit.selection import article_filter
 from feedkit.subscribers.schema import MIGRATION as SUBSCRIBERS_MIGRATION

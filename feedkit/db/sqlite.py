@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,6 +50,8 @@ def _create(path: Path, busy_timeout: float,
     """Built under a temporary name, then hard-linked into place, which fails if another
     process got there first (then its store is the one used). So no reader ever sees a
     half-made or empty file."""
+    import tempfile  # here, not at the top: it costs a no-op build ~3 ms of imports
+
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -41,17 +41,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # Store migration 7 (feedkit.store.MIGRATIONS): portable SQL, runs on both backends.
-TABLE = """
-    CREATE TABLE send_claims (
-        week        TEXT NOT NULL,
-        recipient   TEXT NOT NULL,
-        claimant    TEXT NOT NULL,
-        claimed_at  TEXT NOT NULL,
-        PRIMARY KEY (week, recipient)
-    );
-    CREATE INDEX send_claims_claimant ON send_claims (claimant)
-    """
-
 BATCH = 10
 """Readers claimed at a time by one connection: small, so that a run that stops or dies holds
 few readers back, and several runs share the list evenly; large enough that the claim (one
