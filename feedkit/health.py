@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from feedkit.errors import FeedkitError
@@ -21,6 +22,11 @@ PREFIX = "source-failing:"
 LOUD_AFTER = 24
 """Failed runs in a row after which a source is reported as an error, not a warning: a day of
 hourly runs."""
+FORGET_AFTER = timedelta(days=2)
+"""A streak of a source the running config does not name is dropped once no run has counted it
+for this long. Not at once: several configs may share one store (a PostgreSQL store written by
+several ``feedkit update`` processes, each with its own sources), and one process must not wipe
+the streak of a source another still runs and that keeps failing."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +49,16 @@ def record_run(store: Store, results: Iterable[tuple[str, str]], now: str,
                configured: Iterable[str] | None = None) -> list[Streak]:
     """Count this run: ``results`` is ``(source label, error or "")`` per source that ran. A
     success clears the source's streak. With ``configured`` (every source label in the config),
-    streaks of sources no longer configured are dropped too, so a renamed or removed source is
-    not reported forever. Returns the streaks of the sources that failed now."""
+    streaks of sources not configured and not counted for :data:`FORGET_AFTER` are dropped
+    too, so a renamed or removed source is not reported forever. Returns the streaks of the
+    sources that failed now."""
     streaks = []
     with store.transaction():
         if configured is not None:
             keep = set(configured)
             for old in failing(store):
-                if old.source not in keep:
+                if old.source not in keep and _forgotten(store.get_meta(PREFIX + old.source),
+                                                         now):
                     store.db.execute("DELETE FROM meta WHERE key = ?", (PREFIX + old.source,))
         for source, error in results:
             key = PREFIX + source
@@ -61,9 +69,20 @@ def record_run(store: Store, results: Iterable[tuple[str, str]], now: str,
             streak = Streak(source, (old.runs if old else 0) + 1, old.since if old else now,
                             error)
             store.set_meta(key, json.dumps({"runs": streak.runs, "since": streak.since,
-                                            "error": streak.error}, ensure_ascii=False))
+                                            "error": streak.error, "last": now},
+                                           ensure_ascii=False))
             streaks.append(streak)
     return streaks
+
+
+def _forgotten(value: str | None, now: str) -> bool:
+    """True when the streak was last counted :data:`FORGET_AFTER` before ``now``, or when
+    it does not say (written by an older feedkit, or carried over as text)."""
+    try:
+        last = datetime.fromisoformat(json.loads(value or "{}")["last"])
+        return datetime.fromisoformat(now) - last >= FORGET_AFTER
+    except (ValueError, KeyError, TypeError):
+        return True
 
 
 def failing(store: Store) -> list[Streak]:
