@@ -95,10 +95,10 @@ def export_send_log_chunks(store: Store) -> Iterator[bytes]:
     rows); rows that still name an address need hashing and re-sorting, done in memory."""
     from feedkit.privacy import is_key
 
-    if any(not is_key(r[0]) for r in store.db.execute("SELECT recipient FROM send_log")):
+    if any(not is_key(r[0]) for r in store.stream("SELECT recipient FROM send_log")):
         yield export_send_log(store)
         return
-    rows = store.db.execute(
+    rows = store.stream(
         f"SELECT {', '.join(_SEND_LOG_FIELDS)} FROM send_log ORDER BY week, recipient")
     yield from _chunked(json.dumps(dict(zip(_SEND_LOG_FIELDS, row, strict=True)),
                                    ensure_ascii=False) + "\n" for row in rows)

@@ -441,8 +441,15 @@ class Store:
 
     def iter_all(self) -> Iterator[Article]:
         """Every article ordered by id: the stable order export relies on."""
-        for row in self.db.execute(f"SELECT {_COLUMNS} FROM articles ORDER BY id"):
+        for row in self.stream(f"SELECT {_COLUMNS} FROM articles ORDER BY id"):
             yield _row_to_article(row).article
+
+    def stream(self, sql: str, params: Sequence = ()) -> Iterable[tuple]:
+        """The rows of a read too large to hold (an export), as they come: SQLite's cursor is
+        lazy already; on PostgreSQL a server-side cursor (see PgDatabase.stream)."""
+        if self.dialect == "sqlite":
+            return self.db.execute(sql, params)
+        return self.db.stream(sql, params)
 
     # -- category slugs (feed URLs that never move) --------------------------------------------
 

@@ -192,7 +192,7 @@ def read_mark(value: object, where: str) -> tuple[str, str]:
 def iter_export(store: Store) -> Iterator[tuple[Article, tuple[str, str] | None]]:
     """Every article, live or withdrawn, ordered by id (export's stable order), with
     ``(at, reason)`` for the withdrawn ones."""
-    rows = store.db.execute(
+    rows = store.stream(
         f"SELECT {_ARTICLE}, NULL, NULL FROM articles UNION ALL "
         f"SELECT {_ARTICLE}, withdrawn_at, reason FROM withdrawn ORDER BY id")
     for row in rows:

@@ -4,6 +4,8 @@ and into a SQLite or a PostgreSQL store (the CLI tests run on both)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -203,6 +205,54 @@ def test_export_streams_with_memory_far_below_its_size(tmp_path: Path) -> None:
     assert target.read_bytes() == expected
     assert len(expected) > 15_000_000
     assert peak < len(expected) / 10, f"peak {peak:,} bytes for {len(expected):,} exported"
+
+
+STREAM_EXPORT = """
+import sys
+from pathlib import Path
+from feedkit.export import export_chunks
+from feedkit.output import write_atomic_stream
+from feedkit.store import Store
+
+def kib(field):   # this process's own figures (ru_maxrss would start from the parent's peak)
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+with Store(sys.argv[1], schema=sys.argv[2]) as store:
+    before = kib("VmRSS")
+    write_atomic_stream(Path(sys.argv[3]), export_chunks(store))
+print(before, kib("VmHWM"))
+"""
+
+
+def test_export_streams_from_postgresql_too(pg_schema, tmp_path: Path) -> None:
+    """16,000 articles (about 85 MB of JSON Lines) exported from PostgreSQL: the process grows
+    by far less than the file. libpq memory is invisible to tracemalloc, so this measures the
+    resident size of a child process (a plain query would hold the whole result first)."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("measures resident memory through /proc/self/status (Linux)")
+    url, schema = pg_schema
+    with Store(url, schema=schema):
+        pass
+    pg.pg_rows(url, schema, """
+        INSERT INTO articles (id, url, title, summary, content_html, published, published_ts,
+            updated, updated_ts, author, category, tags, image, hash, first_seen, last_changed)
+        SELECT 'https://a.example/' || lpad(i::text, 6, '0'),
+               'https://a.example/' || lpad(i::text, 6, '0'), '기사 ' || i, '',
+               '<p>' || repeat('보령 ', 700) || i || '</p>', '2025-01-02T09:00:00+09:00',
+               1735776000, '2025-01-02T09:00:00+09:00', 1735776000, '', '', '[]', '',
+               md5(i::text), 'x', 'x'
+        FROM generate_series(1, 16000) AS i""", fetch=False)
+    target = tmp_path / "out.jsonl"
+    done = subprocess.run([sys.executable, "-c", STREAM_EXPORT, url, schema, str(target)],
+                          capture_output=True, text=True, timeout=300, check=True)
+    before, peak = map(int, done.stdout.split())
+    size = target.stat().st_size
+    with target.open(encoding="utf-8") as fh:
+        assert sum(1 for _ in fh) == 16000
+    assert size > 80_000_000
+    assert (peak - before) * 1024 < size / 4, \
+        f"grew {(peak - before) // 1024} MiB exporting {size // 2**20} MiB"
 
 
 def test_streamed_export_replaces_only_a_different_file(tmp_path: Path) -> None:

@@ -250,3 +250,44 @@ def test_the_store_url_from_the_environment_wins_over_the_config(
     monkeypatch.setenv("FEEDKIT_STORE_URL", pg_url)
     pg_site.run("import")
     assert pg_site.scalar("SELECT count(*) FROM articles") == 7
+
+
+HOLDER = """
+import sys, time
+from feedkit.store import Store
+with Store(sys.argv[1], schema=sys.argv[2]) as store, store.transaction():
+    store.set_meta("holder", "x")
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_writer_holding_the_store_beyond_the_busy_timeout_is_one_line(pg_site: Site) -> None:
+    """PostgreSQL's counterpart of SQLite's locked file: another feedkit process in a write
+    transaction on this site's schema; past [store] busy_timeout the command gives up with one
+    line saying so, exit 1, and writes nothing."""
+    backend = pg_site.backend
+    pg_site.run("import")
+    pg_site.edit_config(("[store]\n", "[store]\nbusy_timeout = 0.5\n"))
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, backend.url, backend.schema],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    other = pg_site.root / "one.jsonl"
+    other.write_text(json.dumps({"title": "새 소식", "url": "https://a.example/new",
+                               "published": "2024-06-11"}, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        result = pg_site.run("import", str(other), ok=False)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    line = assert_one_line(result, code=1, says="another feedkit process is writing")
+    assert f"(schema {backend.schema})" in line
+    assert elapsed < 20   # gave up after the configured 0.5 s, not the default 30 s
+    assert backend.scalar("SELECT count(*) FROM articles WHERE url = ?",
+                          "https://a.example/new") == 0
+    assert backend.scalar("SELECT count(*) FROM meta WHERE key = 'holder'") == 0  # killed
+    assert "1 inserted" in pg_site.run("import", str(other)).output

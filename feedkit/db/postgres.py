@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -66,6 +67,9 @@ def translate(sql: str, with_params: bool = True) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+_CURSORS = itertools.count(1)
 
 
 def lock_key(schema: str) -> int:
@@ -152,6 +156,20 @@ class PgDatabase:
         except self.error_types as exc:
             raise PgStoreError(self.label, exc) from None
         return None
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None, size: int = 500):
+        """The rows of one large read as they come, ``size`` at a time, through a server-side
+        cursor: a plain ``execute`` makes libpq hold the whole result first (an export of
+        200,000 articles would hold ~1 GB). The cursor lives in a transaction (a savepoint
+        inside one already open), which ends when the rows do or the caller stops."""
+        try:
+            with self.conn.transaction(), \
+                    self.conn.cursor(name=f"feedkit_stream_{next(_CURSORS)}") as cur:
+                cur.itersize = size
+                cur.execute(translate(sql) if params else translate(sql, False), params)
+                yield from cur
+        except self.error_types as exc:
+            raise PgStoreError(self.label, exc) from None
 
     def close(self) -> None:
         self.conn.close()
