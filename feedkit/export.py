@@ -104,6 +104,21 @@ def export_send_log_chunks(store: Store) -> Iterator[bytes]:
                                    ensure_ascii=False) + "\n" for row in rows)
 
 
+def _send_log_row_problem(row: list) -> str:
+    """Why a send-log row cannot be stored, or "": every field text except attempts (a whole
+    number), and no NUL character, which PostgreSQL cannot hold in text (SQLite would take it,
+    so a log imported there could never be copied to PostgreSQL)."""
+    for name, value in zip(_SEND_LOG_FIELDS, row, strict=True):
+        if name == "attempts":
+            if not isinstance(value, int) or isinstance(value, bool):
+                return "attempts must be a whole number"
+        elif not isinstance(value, str):
+            return f"{name} must be a string"
+        elif "\x00" in value:
+            return f"{name} holds a NUL character"
+    return ""
+
+
 def import_send_log(store: Store, path: Path) -> int:
     """Merge an exported send log into the store; a recipient already marked sent stays sent.
 
@@ -125,9 +140,9 @@ def import_send_log(store: Store, path: Path) -> int:
             row = [record[k] for k in _SEND_LOG_FIELDS]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise FeedkitError(f"{path}:{number}: not a send-log record ({exc})") from None
-        if not isinstance(row[1], str) or not isinstance(row[5], str):
-            raise FeedkitError(f"{path}:{number}: not a send-log record (recipient and error "
-                               "must be strings)")
+        problem = _send_log_row_problem(row)
+        if problem:
+            raise FeedkitError(f"{path}:{number}: not a send-log record ({problem})")
         if not is_key(row[1]):
             if secret is None:
                 try:

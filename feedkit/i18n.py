@@ -14,10 +14,11 @@ into its ``locale/`` folder, and a language with no catalog anywhere (``fr``) is
 *language whose catalog was found* also names the CLDR locale that dates use
 (:mod:`feedkit.dates`), so a page never mixes English words with French month names.
 
-Catalogs are read as ``.po`` and compiled in memory by Babel when a word is first translated
-(about 30 ms with Babel's import, so a no-op build that translates nothing skips it; cached by
-path, size and mtime). There is no committed ``.mo`` to go stale and a city needs no compile
-step: editing the ``.po`` is enough. Which catalog files a language uses is looked up once and
+Catalogs are read as ``.po`` and compiled by Babel when a word is first translated (a no-op
+build that translates nothing skips it); the compiled catalog is remembered in memory and in
+the user's cache folder, named by the hash of the ``.po`` (:mod:`feedkit.usercache`). There
+is no committed ``.mo`` to go stale and a city needs no compile step: editing the ``.po`` is
+enough. Which catalog files a language uses is looked up once and
 remembered (a ten-year archive asks for the site's language hundreds of times) until
 :func:`refresh`, which each CLI command, each build and each ``feedkit serve`` preview request
 calls, so an edited or added catalog is seen by the next one (the ``feedkit web`` endpoint reads
@@ -85,18 +86,48 @@ def catalog_path(folder: Path, code: str) -> Path:
     return folder / code / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+_MO_MAGIC = (0x950412DE).to_bytes(4, "little")   # a GNU .mo file, little-endian
+
+
 @lru_cache(maxsize=64)
 def _compiled(path: str, size: int, mtime_ns: int, check: bool = True) -> bytes:
     """A ``.po`` file compiled to ``.mo`` bytes by Babel (fuzzy entries left out, as msgfmt
-    does). Keyed by size and mtime so an edited catalog is read again. ``check=False`` skips
-    Babel's placeholder checks, for the bundled catalogs: tests/test_i18n.py runs them, and
-    importing the checkers scans every installed package's entry points (about 10 ms a run)."""
+    does). Keyed by size and mtime so an edited catalog is read again.
+
+    Parsing a ``.po`` with Babel costs about 20 ms a process, so the result is also kept in
+    the user's cache folder (:mod:`feedkit.usercache`, ``catalogs``) under the hash of the
+    catalog's text: any edit is a new name, never a stale entry. Only a catalog that compiled
+    (and passed its checks) is kept, so a broken one fails every time."""
+    from feedkit.usercache import cache_dir, keep
+
+    with open(path, "rb") as fh:
+        text = fh.read()
+    folder = cache_dir("catalogs")
+    entry = None
+    if folder is not None:
+        digest = hashlib.sha256(b"feedkit .mo 1\0" + (b"checked\0" if check else b"\0") + text)
+        entry = folder / f"{digest.hexdigest()}.mo"
+        try:
+            cached = entry.read_bytes()
+        except OSError:
+            cached = b""
+        if cached[:4] == _MO_MAGIC:
+            return cached
+    mo = _compile(path, text, check)
+    if entry is not None:
+        keep(entry, mo)
+    return mo
+
+
+def _compile(path: str, text: bytes, check: bool) -> bytes:
+    """``check=False`` skips Babel's placeholder checks, for the bundled catalogs:
+    tests/test_i18n.py runs them, and importing the checkers scans every installed package's
+    entry points (about 10 ms a run)."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import PoFileError, read_po
 
     try:
-        with open(path, "rb") as fh:
-            catalog = read_po(fh, domain=DOMAIN, abort_invalid=True)
+        catalog = read_po(io.BytesIO(text), domain=DOMAIN, abort_invalid=True)
     except (PoFileError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{path}: not a valid gettext catalog: {exc}") from None
     # Babel's checks: a translation's %(name)s placeholders must exist in its msgid, and plural

@@ -54,23 +54,16 @@ def templates_digest(names: list[str], user_dir: Path | None) -> str:
 
 
 def _bytecode_cache():
-    """Compiled templates kept in the user's cache folder (``$XDG_CACHE_HOME/feedkit``), as pip
-    keeps its wheels: compiling costs more than rendering a page. Jinja checks each entry
-    against the template's source, so an edited template is never served stale. Without a
-    writable cache folder (or with ``FEEDKIT_NO_CACHE`` set) templates are compiled each run."""
-    import os
-
+    """Compiled templates kept in the user's cache folder (:mod:`feedkit.usercache`, ``jinja``):
+    compiling costs more than rendering a page. Jinja checks each entry against the template's
+    source, so an edited template is never served stale. Without a writable cache folder (or
+    with ``FEEDKIT_NO_CACHE`` set) templates are compiled each run."""
     from jinja2 import FileSystemBytecodeCache
 
-    if os.environ.get("FEEDKIT_NO_CACHE"):
-        return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = base / "feedkit" / "jinja"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return FileSystemBytecodeCache(str(folder))
+    from feedkit.usercache import cache_dir
+
+    folder = cache_dir("jinja")
+    return FileSystemBytecodeCache(str(folder)) if folder is not None else None
 
 
 @lru_cache(maxsize=8)

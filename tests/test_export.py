@@ -167,6 +167,30 @@ def test_send_log_survives_export_and_import(built_site: Site, tmp_path: Path,
         fresh.run("export", "--send-log", str(tmp_path / "keys-only.jsonl"))
 
 
+@pytest.mark.parametrize(("field", "value", "problem"), [
+    ("error", "550 x\u0000y", "error holds a NUL character"),
+    ("attempts", "1", "attempts must be a whole number"),
+    ("week", 24, "week must be a string"),
+])
+def test_a_send_log_record_either_backend_cannot_hold_is_refused_by_line(
+        backend_site: Site, tmp_path: Path, field, value, problem) -> None:
+    """The same refusal on both backends (PostgreSQL cannot store a NUL in text at all; SQLite
+    would take it, and the store could then never move to PostgreSQL), naming the line, and
+    nothing of the file imported."""
+    good = {"week": "2024-W24", "recipient": "hmac-sha256:" + "a" * 64,
+            "message_id": "<m1@example.org>", "status": "sent", "attempts": 1, "error": "",
+            "updated_at": "2024-06-17T00:00:00+00:00"}
+    log = tmp_path / "send-log.jsonl"
+    log.write_text(json.dumps(good) + "\n" + json.dumps({**good, "recipient": "hmac-sha256:"
+                                                          + "b" * 64, field: value}) + "\n",
+                   encoding="utf-8")
+    result = backend_site.run("import", "--send-log", str(log), ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == \
+        f"feedkit: error: {log}:2: not a send-log record ({problem})"
+    assert backend_site.rows("SELECT count(*) FROM send_log") == [(0,)]
+
+
 # -- streaming (issue 14, item 7) ---------------------------------------------------------------
 
 

@@ -5,8 +5,11 @@ catalog."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -394,3 +397,32 @@ def test_bundled_templates_have_no_plain_words():
             offenders += [f"{path.name}: {c!r}" for c in constants(node)
                           if word.search(c) and c not in _NOT_WORDS]
     assert not offenders, "\n".join(offenders)
+
+
+def _translate_in_a_new_process(cache: Path, **env: str) -> tuple[str, bool]:
+    """(Korean for "Unsubscribe", whether Babel's .po parser was imported) in a fresh
+    interpreter whose user cache folder is ``cache``."""
+    code = ("import sys; from feedkit import i18n; "
+            "print(i18n.get('ko').gettext('Unsubscribe')); "
+            "print('babel.messages.pofile' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache), **env}).stdout
+    word, parsed = out.splitlines()
+    return word, parsed == "True"
+
+
+def test_compiled_catalogs_are_kept_in_the_user_cache_by_content(tmp_path):
+    """The second process reads the compiled catalog instead of parsing the .po; an entry that
+    is not a .mo is compiled again; FEEDKIT_NO_CACHE keeps nothing."""
+    cache = tmp_path / "cache"
+    assert _translate_in_a_new_process(cache) == ("수신 거부", True)
+    entries = sorted((cache / "feedkit" / "catalogs").iterdir())
+    assert len(entries) == 2 and all(e.suffix == ".mo" for e in entries)    # ko, en
+    assert _translate_in_a_new_process(cache) == ("수신 거부", False)
+    for entry in entries:
+        entry.write_bytes(b"half a file")
+    assert _translate_in_a_new_process(cache) == ("수신 거부", True)
+    assert all(e.read_bytes()[:4] == b"\xde\x12\x04\x95" for e in entries)  # rewritten
+    other = tmp_path / "other"
+    assert _translate_in_a_new_process(other, FEEDKIT_NO_CACHE="1") == ("수신 거부", True)
+    assert not (other / "feedkit").exists()

@@ -332,12 +332,16 @@ def test_a_unique_violation_on_postgresql_never_shows_the_value(pg_schema) -> No
     assert "secret.reader" not in str(caught.value)
 
 
+@pytest.mark.parametrize("url", ["postgresql://feedkit:s3cr3t@db.example/x",
+                                 "postgresql://feedkit:s3/cr#3t@db.example:5432/x",
+                                 "postgres://feedkit:s3%2Fcr3t@db.example/x"])
 def test_a_password_on_the_command_line_is_refused_and_never_echoed(
-        source: StoreSite) -> None:
-    result = run(source, "store", "copy", "--to", "postgresql://feedkit:s3cr3t@db.example/x")
+        source: StoreSite, url: str) -> None:
+    result = run(source, "store", "copy", "--to", url)
     assert result.exit_code == 2
-    assert "s3cr3t" not in result.output + result.stderr
-    assert "env:NAME" in result.stderr and "feedkit:***@db.example" in result.stderr
+    for piece in ("s3cr3t", "s3", "cr", "3t", "s3%2Fcr3t"):
+        assert piece not in result.output + result.stderr
+    assert "holds a password" in result.stderr and "env:NAME" in result.stderr
 
 
 def test_the_url_with_its_password_comes_from_the_environment(
@@ -391,3 +395,25 @@ def test_refusal_is_an_exception_the_library_caller_can_catch(
         copy_store(a, b)
     assert caught.value.exit_code == 2
     assert "meta: 1 rows differ" in str(caught.value)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://u:pa/ss#x@127.0.0.1:1/x", "postgresql://u:***@127.0.0.1:1/x"),
+    ("postgresql://u:p@h:xx/db", "postgresql://u:***@h:xx/db"),
+    ("postgresql://u:s3cr3t@h:5432/db", "postgresql://u:***@h:5432/db"),
+    ("postgresql://u@h/db", "postgresql://u@h/db"),
+])
+def test_redact_cuts_out_a_password_even_one_that_breaks_the_url(url: str, shown: str) -> None:
+    from feedkit.db.urls import redact
+
+    assert redact(url) == shown
+
+
+def test_a_broken_url_from_the_environment_never_shows_its_password(source: StoreSite) -> None:
+    # An unescaped / and # in the password: urllib sees no password and libpq a host "u".
+    result = run(source, "store", "copy", "--to", "env:COPY_TO",
+                 env={"COPY_TO": "postgresql://u:pa/ss#word@127.0.0.1:1/x"})
+    assert result.exit_code == 1
+    assert "cannot connect" in result.stderr and "u:***@127.0.0.1:1/x" in result.stderr
+    for piece in ("pa/ss", "ss#word", "word"):
+        assert piece not in result.stderr

@@ -42,9 +42,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from feedkit.db.urls import SCHEMA_NAME, URL_SCHEMES, is_url, redact
+from feedkit.db.urls import SCHEMA_NAME, URL_SCHEMES, is_url, password_pieces, redact
 from feedkit.errors import FeedkitError, UsageError
 
 if TYPE_CHECKING:
@@ -133,14 +132,11 @@ def copy_target(value: str, environ: dict[str, str] | None = None) -> str | Path
             scheme = value.split("://", 1)[0]
             raise UsageError(f"--to: {scheme}:// is not a store; give a file path or a "
                              f"{URL_SCHEMES[0]}:// URL")
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = None
-        if password is not None:
+        # Found by text, not by parsing: a password holding / # or ? breaks the URL apart.
+        if password_pieces(value):
             raise UsageError(
-                f"--to {redact(value)}: a password on the command line is visible to every "
-                "user of this machine and stays in the shell history; put the URL in an "
+                "--to: the URL holds a password, and a command line is visible to every user "
+                "of this machine and stays in the shell history; put the URL in an "
                 "environment variable and give --to env:NAME (or use ~/.pgpass or "
                 "$PGPASSWORD)")
         return value
@@ -163,7 +159,11 @@ def same_store(source: Store, target: str | Path, schema: str) -> bool:
             return False
     if not is_url(target):
         return False
-    label = redact(str(target)) + (f" (schema {schema})" if schema else "")
+    try:
+        label = redact(str(target))
+    except ValueError:   # not a URL that parses: the store will say so when it connects
+        return False
+    label = label + (f" (schema {schema})" if schema else "")
     return label == source.label or (not schema and redact(str(target)) == source.label)
 
 

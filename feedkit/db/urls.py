@@ -18,15 +18,29 @@ def is_url(target: object) -> bool:
 
 
 def redact(url: str) -> str:
-    """``url`` without its password, for messages and logs (a CI log is public)."""
+    """``url`` without its password, for messages and logs (a CI log is public). A password
+    holding an unescaped ``/ # ?`` breaks the URL apart so that urllib finds no password (or
+    no valid port): then it is cut out by text, everything between the user's ``:`` and the
+    last ``@``."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    try:
+        if parts.password is None:
+            return _redact_text(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:   # a port that is not a number: a piece of a broken-apart password?
+        return _redact_text(url)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _redact_text(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def password_pieces(url: str) -> list[str]:
