@@ -124,7 +124,8 @@ def pg_runs(args, port: int) -> None:
             folder = OUT / f"pg-{senders}-{schema}"
             config = make_site(folder, port, n, args.connections,
                                f'[store]\nschema = "{schema}"\n')
-            env = {**os.environ, "FEEDKIT_SECRET": SECRET, "FEEDKIT_STORE_URL": url}
+            env = {**os.environ, "FEEDKIT_SECRET": SECRET, "FEEDKIT_STORE_URL": url,
+                   "FEEDKIT_UNSUBSCRIBE_SECRET": SECRET}
             elapsed, summary = timed_send(ROOT, config, senders, env)
             pg.drop_schema(url, schema)
             print(f"PostgreSQL, {senders} sender(s) x {args.connections} connections, {n} "
@@ -138,7 +139,8 @@ def pg_runs(args, port: int) -> None:
 def sqlite_runs(args, port: int) -> None:
     n = args.recipients
     before = Path(tempfile.mkdtemp(prefix="feedkit-before-"))
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "feedkit"],
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "feedkit",
+                              "templates"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
     try:
@@ -148,7 +150,7 @@ def sqlite_runs(args, port: int) -> None:
                 config = make_site(folder, port, n, args.connections,
                                    '[store]\npath = "articles.db"\n')
                 env = {k: v for k, v in os.environ.items() if k != "FEEDKIT_STORE_URL"}
-                env["FEEDKIT_SECRET"] = SECRET
+                env["FEEDKIT_SECRET"] = env["FEEDKIT_UNSUBSCRIBE_SECRET"] = SECRET
                 elapsed, _summary = timed_send(code, config, 1, env)
                 print(f"SQLite, 1 sender x {args.connections} connections, {n} readers, "
                       f"{name:6s} ({args.before if name == 'before' else 'this tree'}): "

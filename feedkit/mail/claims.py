@@ -83,7 +83,8 @@ class Claimant:
     # -- the run's life lock -----------------------------------------------------------------
 
     def _folder(self) -> Path:
-        return Path(f"{self.store.path}.senders")
+        # Resolved: runs reaching the store through different paths (a symlink) must agree.
+        return Path(f"{Path(self.store.path).resolve()}.senders")
 
     def _lock_file(self) -> None:
         """Create ``<claimant>.lock`` already locked: built under a temporary name, locked,
