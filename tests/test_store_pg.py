@@ -291,3 +291,51 @@ def test_a_writer_holding_the_store_beyond_the_busy_timeout_is_one_line(pg_site:
                           "https://a.example/new") == 0
     assert backend.scalar("SELECT count(*) FROM meta WHERE key = 'holder'") == 0  # killed
     assert "1 inserted" in pg_site.run("import", str(other)).output
+
+
+def test_a_schema_holding_another_applications_tables_is_left_alone(pg_site: Site) -> None:
+    """PostgreSQL's counterpart of "a file that is not a store": the configured schema has an
+    ``articles`` table of some other program and no feedkit version. One line, exit 1, and
+    the other program's table and rows are exactly as they were."""
+    backend = pg_site.backend
+    backend.execute(f'CREATE SCHEMA "{backend.schema}"')
+    backend.execute("CREATE TABLE articles (id integer PRIMARY KEY, body text)")
+    backend.execute("INSERT INTO articles VALUES (1, '남의 데이터')")
+    result = pg_site.run("import", ok=False)
+    line = assert_one_line(result, code=1, says=f"(schema {backend.schema})")
+    assert '"articles" already exists' in line
+    assert backend.tables() == {"articles"}
+    assert backend.rows("SELECT id, body FROM articles") == [(1, "남의 데이터")]
+
+
+def test_connections_creating_one_schema_at_once_all_get_it(pg_url) -> None:
+    """The first step of the above, made to race harder: six connections released together
+    into a schema that is not there, many times over. (CREATE SCHEMA IF NOT EXISTS alone lets
+    the loser fail on the catalog's unique index.)"""
+    import threading
+
+    from feedkit.db.postgres import PgDatabase
+
+    failures: list[str] = []
+    names = []
+    try:
+        for _round in range(25):
+            names.append(pg.new_schema_name())
+            barrier = threading.Barrier(6)
+
+            def open_it(name=names[-1], barrier=barrier) -> None:
+                barrier.wait()
+                try:
+                    PgDatabase(pg_url, name).close()
+                except Exception as exc:   # collected, shown by the assert below
+                    failures.append(str(exc))
+
+            threads = [threading.Thread(target=open_it) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+        assert failures == []
+    finally:
+        for name in names:
+            pg.drop_schema(pg_url, name)

@@ -20,6 +20,7 @@ Translations are cached per statement text, so the hot loops pay a dict lookup.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -129,8 +130,13 @@ class PgDatabase:
         exists = self.conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
                                    (schema,)).fetchone()
         if not exists:
-            # Two processes may create it at once: IF NOT EXISTS makes the loser a no-op.
-            self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+            from psycopg import errors
+
+            # Two processes may create it at once. IF NOT EXISTS alone does not make the loser
+            # a no-op: both may pass its check, and the second then fails on the catalog's
+            # unique index once the first commits. Either way the schema is there now.
+            with contextlib.suppress(errors.UniqueViolation, errors.DuplicateSchema):
+                self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
         self.conn.execute(sql.SQL("SET search_path TO {}").format(name))
 
     # -- the calls the store makes ---------------------------------------------------------
