@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from feedkit.errors import FeedkitError
@@ -21,6 +22,12 @@ PREFIX = "source-failing:"
 LOUD_AFTER = 24
 """Failed runs in a row after which a source is reported as an error, not a warning: a day of
 hourly runs."""
+FORGET_AFTER = timedelta(days=2)
+"""A streak of a source the running config does not name, counted by another config, is dropped
+once no run has counted it for this long. Not at once: several configs may share one store (a
+PostgreSQL store written by several ``feedkit update`` processes, each with its own sources),
+and one must not wipe the streak of a source another still runs and that keeps failing. A
+source the same config counted and no longer names was removed from it: dropped at once."""
 
 
 @dataclass(frozen=True)
@@ -40,17 +47,20 @@ class Streak:
 
 
 def record_run(store: Store, results: Iterable[tuple[str, str]], now: str,
-               configured: Iterable[str] | None = None) -> list[Streak]:
+               configured: Iterable[str] | None = None, runner: str = "") -> list[Streak]:
     """Count this run: ``results`` is ``(source label, error or "")`` per source that ran. A
     success clears the source's streak. With ``configured`` (every source label in the config),
-    streaks of sources no longer configured are dropped too, so a renamed or removed source is
-    not reported forever. Returns the streaks of the sources that failed now."""
+    streaks of sources not configured are dropped too, so a renamed or removed source is not
+    reported forever: at once when this config (``runner``, see :func:`runner_of`) counted
+    them, else after :data:`FORGET_AFTER`. Returns the streaks of the sources that failed
+    now."""
     streaks = []
     with store.transaction():
         if configured is not None:
             keep = set(configured)
             for old in failing(store):
-                if old.source not in keep:
+                if old.source not in keep and _forgotten(store.get_meta(PREFIX + old.source),
+                                                         now, runner):
                     store.db.execute("DELETE FROM meta WHERE key = ?", (PREFIX + old.source,))
         for source, error in results:
             key = PREFIX + source
@@ -61,9 +71,32 @@ def record_run(store: Store, results: Iterable[tuple[str, str]], now: str,
             streak = Streak(source, (old.runs if old else 0) + 1, old.since if old else now,
                             error)
             store.set_meta(key, json.dumps({"runs": streak.runs, "since": streak.since,
-                                            "error": streak.error}, ensure_ascii=False))
+                                            "error": streak.error, "last": now,
+                                            "by": runner},
+                                           ensure_ascii=False))
             streaks.append(streak)
     return streaks
+
+
+def runner_of(config_path: Path) -> str:
+    """Which config counts a streak: a short hash of its file's path (no path in the store)."""
+    import hashlib
+
+    return hashlib.sha256(str(config_path.resolve()).encode()).hexdigest()[:16]
+
+
+def _forgotten(value: str | None, now: str, runner: str) -> bool:
+    """True when this config (``runner``) counted the streak, when it was last counted
+    :data:`FORGET_AFTER` before ``now``, or when it does not say (written by an older feedkit,
+    or carried over as text)."""
+    try:
+        data = json.loads(value or "{}")
+        if data.get("by", "") == runner:
+            return True
+        return datetime.fromisoformat(now) - datetime.fromisoformat(data["last"]) \
+            >= FORGET_AFTER
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return True
 
 
 def failing(store: Store) -> list[Streak]:

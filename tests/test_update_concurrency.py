@@ -278,3 +278,44 @@ def test_two_processes_creating_a_new_postgresql_store_at_once_make_it_once(pg_s
     b.close()
     with Store(url, schema=schema) as store:     # and the whole open agrees
         assert store.schema_version == SCHEMA_VERSION
+
+
+def test_an_update_keeps_the_failing_streak_of_a_source_another_config_runs(http, tmp_path):
+    """Two configs, one store: A's source is down, B's works. B's runs must not wipe A's count
+    of failed runs in a row (B's config does not name A's source, but A still runs it), or
+    A's source would never be reported as failing for a day. A streak nobody has counted for
+    two days is a source removed for good, and goes."""
+    import json
+
+    from click.testing import CliRunner
+
+    from feedkit.cli import cli
+
+    http.page("/down/feed.xml", "maintenance", status=503)
+    _rss(http, "/up", "소식", 3)
+    store_lines = '[store]\npath = "../articles.db"\n'
+    a = _config(tmp_path / "a", store_lines,
+                {"kind": "feed", "name": "소식지", "url": http.url("/down/feed.xml")})
+    b = _config(tmp_path / "b", store_lines,
+                {"kind": "feed", "name": "보도자료", "url": http.url("/up/feed.xml")})
+
+    def update(config) -> int:
+        return CliRunner().invoke(cli, ["--config", str(config), "update", "--no-build"]
+                                  ).exit_code
+
+    def failing(config) -> list[tuple[str, int]]:
+        out = CliRunner().invoke(cli, ["--config", str(config), "stats", "--json"]).stdout
+        return [(f["source"], f["runs"]) for f in json.loads(out)["failing_sources"]]
+
+    assert (update(a), update(b), update(a), update(b)) == (3, 0, 3, 0)
+    assert failing(b) == [("소식지", 2)]
+    # 소식지 leaves A's config for good: two days later its streak is forgotten.
+    with sqlite3.connect(tmp_path / "articles.db") as db:
+        [(value,)] = db.execute("SELECT value FROM meta WHERE key = 'source-failing:소식지'")
+        old = json.loads(value)
+        assert old["last"] >= "2025"
+        old["last"] = "2020-01-01T00:00+00:00"
+        db.execute("UPDATE meta SET value = ? WHERE key = 'source-failing:소식지'",
+                   (json.dumps(old, ensure_ascii=False),))
+    assert update(b) == 0
+    assert failing(b) == []

@@ -102,7 +102,7 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
     """
     from datetime import UTC, datetime
 
-    from feedkit.health import record_run
+    from feedkit.health import record_run, runner_of
     from feedkit.ingest.update import Progress, run_update
 
     config = obj.config
@@ -124,7 +124,8 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
         _stamp_import(store)
         now = datetime.now(UTC).isoformat(timespec="minutes")
         streaks = record_run(store, [(sr.label, sr.error) for sr in report.sources], now,
-                             configured=[s.label for s in config.sources])
+                             configured=[s.label for s in config.sources],
+                             runner=runner_of(config.path))
         # Every source's own errors first: whatever fails next, the reasons are on screen.
         for sr in report.sources:
             for line in sr.warnings:
