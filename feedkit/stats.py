@@ -72,7 +72,7 @@ def _pad(text: str, width: int) -> str:
 
 
 def format_stats(stats: StoreStats, store_path: str) -> str:
-    lines = [f"store: {store_path} (schema {stats.schema_version})",
+    lines = [f"store: {store_path} (schema version {stats.schema_version})",
              f"articles: {stats.articles}"]
     if stats.articles:
         lines.append(f"published: {stats.first} … {stats.last}")
