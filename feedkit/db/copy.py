@@ -437,20 +437,8 @@ def _write(source: Store, destination: Store, table: _Table, diff: _Diff,
 
 
 def _copy_in(destination: Store, table: _Table, rows: list[tuple]) -> None:
-    """Rows into a PostgreSQL table with COPY: about four times quicker than INSERTs (one
-    stream instead of a statement per row)."""
-    import psycopg
-
-    from feedkit.db.postgres import PgStoreError
-
-    columns = ", ".join(_q(c) for c in table.columns)
-    try:
-        with destination.db.conn.cursor() as cur, \
-                cur.copy(f"COPY {_q(table.name)} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.Error as exc:
-        raise PgStoreError(destination.label, exc) from None
+    """Rows into a PostgreSQL table with COPY (see PgDatabase.copy_rows)."""
+    destination.db.copy_rows(table.name, table.columns, rows)
 
 
 def _advance_identity(destination: Store, table: _Table) -> None:
