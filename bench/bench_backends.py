@@ -17,24 +17,19 @@ Needs: pip install -e ".[postgres]" and Debian's postgresql (or --pg-url).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
+from pg_server import start_durable, timed  # noqa: E402
 from synth import write_jsonl  # noqa: E402
 
 BIN = Path(sys.executable).parent
-ENV = {k: v for k, v in os.environ.items()
-       if k not in ("PYTHONDONTWRITEBYTECODE", "FEEDKIT_STORE_URL")}
 CONFIG = """\
 [site]
 title = "벤치마크 시청 새소식"
@@ -51,16 +46,6 @@ out = "public"
 [digest]
 archive = {archive}
 """
-
-
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} (in {cwd}) failed: {done.stderr.decode()[-2000:]}")
-    return elapsed
 
 
 class Backend:
@@ -116,16 +101,7 @@ def main() -> None:
     try:
         url = args.pg_url
         if not url:
-            import pg
-
-            bindir = pg.find_bindir()
-            if bindir is None:
-                raise SystemExit("no PostgreSQL binaries: install Debian's postgresql or "
-                                 "give --pg-url")
-            durable = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": "on",
-                       "wal_level": "replica", "max_wal_senders": "10",
-                       "shared_buffers": "128MB"}
-            cluster = pg.start_cluster(bindir, durable)
+            cluster = start_durable()
             url = cluster.url
         data = write_jsonl(root / "articles.jsonl", args.articles)
         backends = [Backend("sqlite", root), Backend("postgresql", root, url)]

@@ -17,25 +17,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
+from pg_server import start_durable, timed  # noqa: E402
 from synth import write_jsonl  # noqa: E402
 
 BIN = Path(sys.executable).parent
-ENV = {k: v for k, v in os.environ.items()
-       if k not in ("PYTHONDONTWRITEBYTECODE", "FEEDKIT_STORE_URL")}
 CONFIG = """\
 [site]
 title = "벤치마크 시청 새소식"
@@ -46,15 +41,6 @@ feed_url = "https://example.github.io/bench/"
 [build]
 out = "public"
 """
-
-
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env or ENV, capture_output=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr.decode()[-2000:]}")
-    return elapsed
 
 
 def site(root: Path, store: str) -> Path:
@@ -84,18 +70,10 @@ def main() -> None:
     try:
         url = args.pg_url
         if not url:
-            import pg
-
-            bindir = pg.find_bindir()
-            if bindir is None:
-                raise SystemExit("no PostgreSQL binaries: install Debian's postgresql or "
-                                 "give --pg-url")
-            cluster = pg.start_cluster(bindir, {
-                "fsync": "on", "full_page_writes": "on", "synchronous_commit": "on",
-                "wal_level": "replica", "max_wal_senders": "10", "shared_buffers": "128MB"})
+            cluster = start_durable()
             url = cluster.url
         lite = site(root / "lite", 'path = "store.db"')
-        run([feedkit, "-q", "import", str(write_jsonl(root / "a.jsonl", args.articles))], lite)
+        timed([feedkit, "-q", "import", str(write_jsonl(root / "a.jsonl", args.articles))], lite)
         from feedkit.store import Store
         from feedkit.subscribers import repo
 
@@ -110,15 +88,15 @@ def main() -> None:
             schema = f"bench_copy_{uuid.uuid4().hex[:8]}"
             schemas.append(schema)
             copy = [feedkit, "-q", "store", "copy", "--to", url, "--schema", schema]
-            times.setdefault("SQLite -> PostgreSQL (fresh schema)", []).append(run(copy, lite))
-            times.setdefault("SQLite -> PostgreSQL (again: 0 rows)", []).append(run(copy, lite))
+            times.setdefault("SQLite -> PostgreSQL (fresh schema)", []).append(timed(copy, lite))
+            times.setdefault("SQLite -> PostgreSQL (again: 0 rows)", []).append(timed(copy, lite))
             pgsite = root / f"pg{n}"
             site(pgsite, f'url = "{url}"\nschema = "{schema}"')
             back = root / f"back{n}.db"
             copy = [feedkit, "-q", "store", "copy", "--to", str(back)]
-            times.setdefault("PostgreSQL -> SQLite (fresh file)", []).append(run(copy, pgsite))
+            times.setdefault("PostgreSQL -> SQLite (fresh file)", []).append(timed(copy, pgsite))
             times.setdefault("PostgreSQL -> SQLite (again: 0 rows)", []).append(
-                run(copy, pgsite))
+                timed(copy, pgsite))
         print(f"{args.articles} articles + {args.subscribers} subscribers "
               f"(SQLite file {size / 1e6:.1f} MB); median of {args.repeat} (min-max), "
               "whole command")

@@ -44,6 +44,7 @@ from _web_support import (  # noqa: E402
     _serve_until,
     site_config,
 )
+from pg_server import start_durable  # noqa: E402
 
 from feedkit.store import Store  # noqa: E402
 from feedkit.subscribers import repo  # noqa: E402
@@ -118,13 +119,7 @@ def main() -> None:
     cluster = None
     url = args.pg_url
     if not url:
-        import pg
-
-        bindir = pg.find_bindir()
-        if bindir is None:
-            raise SystemExit("no PostgreSQL binaries: install Debian's postgresql or --pg-url")
-        cluster = pg.start_cluster(bindir, {"fsync": "on", "full_page_writes": "on",
-                                            "synchronous_commit": "on"})
+        cluster = start_durable()
         url = cluster.url
     results: dict[str, list[float]] = {}
     schemas = []
