@@ -229,10 +229,10 @@ class Store:
 
     def _open_postgres(self, url: str, schema: str) -> None:
         from feedkit.db.postgres import PgDatabase
-        from feedkit.db.urls import redact
+        from feedkit.db.urls import pg_label
 
         self.dialect = "postgresql"
-        self.label = redact(url) + (f" (schema {schema})" if schema else "")
+        self.label = pg_label(url, schema)
         self.path = Path(self.label)   # only ever shown in messages
         self.db = PgDatabase(url, schema, busy_timeout=self.busy_timeout, label=self.label)
         try:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from feedkit.config import Config
     from feedkit.store import Store
 
-from feedkit.db.urls import STORE_URL_ENV, is_url, redact
+from feedkit.db.urls import STORE_URL_ENV, is_url, pg_label, redact
 
 __all__ = ["STORE_URL_ENV", "is_url", "open_store", "redact", "store_label", "store_target",
            "store_url"]
@@ -38,8 +38,7 @@ def store_label(config: Config) -> str:
     url = store_url(config)
     if not url:
         return str(config.store_path)
-    schema = config.store.schema
-    return redact(url) + (f" (schema {schema})" if schema else "")
+    return pg_label(url, config.store.schema)
 
 
 def open_store(config: Config) -> Store:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedkit.db.urls import SCHEMA_NAME, URL_SCHEMES, is_url, password_pieces, redact
+from feedkit.db.urls import SCHEMA_NAME, URL_SCHEMES, is_url, password_pieces, pg_label, redact
 from feedkit.errors import FeedkitError, UsageError
 
 if TYPE_CHECKING:
@@ -160,10 +160,9 @@ def same_store(source: Store, target: str | Path, schema: str) -> bool:
     if not is_url(target):
         return False
     try:
-        label = redact(str(target))
+        label = pg_label(str(target), schema)
     except ValueError:   # not a URL that parses: the store will say so when it connects
         return False
-    label = label + (f" (schema {schema})" if schema else "")
     return label == source.label or (not schema and redact(str(target)) == source.label)
 
 

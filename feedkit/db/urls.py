@@ -64,3 +64,9 @@ def scrub(text: str, url: str) -> str:
     for piece in password_pieces(url):
         text = text.replace(piece, "***")
     return text
+
+
+def pg_label(url: str, schema: str = "") -> str:
+    """A PostgreSQL store as messages name it: the URL without its password, and the schema.
+    One spelling, so that a copy can tell a store from its own label."""
+    return redact(url) + (f" (schema {schema})" if schema else "")
