@@ -4,7 +4,8 @@ Every date phrase is a catalog string whose ``{name:PATTERN}`` fields are LDML d
 (``{date:EEE d MMM y}`` is "Tue 11 Jun 2024"; the Korean catalog's ``{date:y년 M월 d일 (E)}``
 is "2024년 6월 11일 (화)"), formatted by Babel with the CLDR locale of the language whose
 catalog was found (:mod:`feedkit.i18n`): the translator chooses the order and the words, CLDR
-supplies month and weekday names. Only *presentation* lives here; parsing is
+supplies month and weekday names. Babel's answers are remembered across runs
+(:mod:`feedkit.cldr`). Only *presentation* lives here; parsing is
 :mod:`feedkit.ingest.normalize`'s job.
 """
 
@@ -14,6 +15,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from feedkit import i18n
+from feedkit.cldr import remembered
 from feedkit.errors import ConfigError
 from feedkit.i18n import Language
 
@@ -33,32 +35,36 @@ def language_of(language: str | Language) -> Language:
 class _Dated:
     """A date that formats itself with an LDML pattern given as its format spec."""
 
-    __slots__ = ("locale", "value")
+    __slots__ = ("lang", "value")
 
-    def __init__(self, value: date, locale) -> None:
-        self.value, self.locale = value, locale
+    def __init__(self, value: date, lang: Language) -> None:
+        self.value, self.lang = value, lang
 
     def __format__(self, spec: str) -> str:
         value = self.value
         # Babel formats a datetime by its .date(); keyed by the day, the cache below hits.
         day = value.date() if isinstance(value, datetime) else value
-        return _cldr_date(day, spec or "medium", self.locale)
+        return _cldr_date(day, spec or "medium", self.lang)
 
 
 @lru_cache(maxsize=8192)
-def _cldr_date(value: date, pattern: str, locale) -> str:
-    """Babel's formatting, remembered: a ten-year archive formats the same few thousand days
-    tens of thousands of times, and Babel parses the pattern on every call."""
-    from babel.dates import format_date as babel_format_date
+def _cldr_date(value: date, pattern: str, lang: Language) -> str:
+    """Babel's formatting, remembered in memory (a ten-year archive formats the same few
+    thousand days tens of thousands of times, and Babel parses the pattern on every call)
+    and across runs (:mod:`feedkit.cldr`)."""
 
-    return babel_format_date(value, pattern, locale=locale)
+    def ask_babel() -> str:
+        from babel.dates import format_date as babel_format_date
+
+        return babel_format_date(value, pattern, locale=lang.locale)
+
+    return remembered(lang.code, "date", pattern, value.isoformat(), ask_babel)
 
 
 def phrase(lang: Language, text: str, **values: object) -> str:
     """``text`` (already translated) with its ``{name:PATTERN}`` date fields filled in."""
-    loc = lang.locale
     try:
-        return text.format(**{k: _Dated(v, loc) if isinstance(v, date) else v
+        return text.format(**{k: _Dated(v, lang) if isinstance(v, date) else v
                               for k, v in values.items()})
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         files = ", ".join(str(f) for f in lang.files) or "the catalogs"
@@ -96,9 +102,7 @@ def format_date(value: date | datetime, language: str | Language = "ko", *, year
         msgid = "{date:d MMM}"
         text = lang.gettext("{date:d MMM}")
     if _untranslated(lang, text, msgid):
-        from babel.dates import format_skeleton
-
-        return format_skeleton(_SKELETONS[msgid], value, locale=lang.locale)
+        return _skeleton(_SKELETONS[msgid], value, lang)
     return _day_phrase(lang, text, value.date() if isinstance(value, datetime) else value)
 
 
@@ -111,10 +115,27 @@ def _day_phrase(lang: Language, text: str, day: date) -> str:
     return phrase(lang, text, date=day)
 
 
-def _interval(start: date, last: date, lang: Language) -> str:
-    from babel.dates import format_interval
+def _skeleton(skeleton: str, value: date | datetime, lang: Language) -> str:
+    """CLDR's own format for ``skeleton`` in the language (for catalogs that leave a date
+    message untranslated), remembered like :func:`_cldr_date`."""
+    day = value.date() if isinstance(value, datetime) else value
 
-    return format_interval(start, last, "yMMMd", locale=lang.locale)
+    def ask_babel() -> str:
+        from babel.dates import format_skeleton
+
+        return format_skeleton(skeleton, day, locale=lang.locale)
+
+    return remembered(lang.code, "skeleton", skeleton, day.isoformat(), ask_babel)
+
+
+def _interval(start: date, last: date, lang: Language) -> str:
+    def ask_babel() -> str:
+        from babel.dates import format_interval
+
+        return format_interval(start, last, "yMMMd", locale=lang.locale)
+
+    return remembered(lang.code, "interval", "yMMMd", f"{start.isoformat()}/{last.isoformat()}",
+                      ask_babel)
 
 
 def format_range(start: date, last: date, language: str | Language = "ko") -> str:
@@ -206,7 +227,5 @@ def format_year(year: int, language: str | Language = "ko") -> str:
     lang = language_of(language)
     text = lang.pgettext("year heading", "{date:y}")
     if _untranslated(lang, text, "{date:y}"):
-        from babel.dates import format_skeleton
-
-        return format_skeleton("y", date(year, 1, 1), locale=lang.locale)
+        return _skeleton("y", date(year, 1, 1), lang)
     return phrase(lang, text, date=date(year, 1, 1))

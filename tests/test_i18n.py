@@ -426,3 +426,79 @@ def test_compiled_catalogs_are_kept_in_the_user_cache_by_content(tmp_path):
     other = tmp_path / "other"
     assert _translate_in_a_new_process(other, FEEDKIT_NO_CACHE="1") == ("수신 거부", True)
     assert not (other / "feedkit").exists()
+
+
+_DATES_CODE = """\
+import sys
+from datetime import date
+from pathlib import Path
+from feedkit import i18n
+from feedkit.dates import format_date, format_range, week_days
+ja = i18n.get("ja", Path(sys.argv[1]))
+print(format_date(date(2024, 12, 20), "ko"))
+print(format_date(date(2024, 12, 20), "en"))
+print(week_days(date(2024, 12, 30), "ko"))
+print(format_date(date(2024, 12, 20), ja))
+print(format_range(date(2024, 6, 10), date(2024, 6, 16), ja))
+print("babel" in sys.modules)
+"""
+
+
+def _dates_in_a_new_process(cache: Path, locale: Path, **env: str) -> tuple[list[str], bool]:
+    """(dates formatted in a fresh interpreter whose user cache folder is ``cache``, whether it
+    imported Babel). The Japanese catalog is a just-started one, so its dates are CLDR's own
+    skeleton and interval formats."""
+    out = subprocess.run([sys.executable, "-c", _DATES_CODE, str(locale)], capture_output=True,
+                         text=True, check=True,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache), **env}).stdout
+    *dates, imported = out.splitlines()
+    return dates, imported == "True"
+
+
+def test_cldr_dates_are_remembered_across_runs_so_babel_is_not_imported(tmp_path):
+    """Babel's answers are kept in the user cache: a second process formats the same days
+    without importing Babel (about 30 ms of a cold build), and gives the same text; an entry
+    that is not one is asked of Babel again; FEEDKIT_NO_CACHE keeps nothing."""
+    locale = tmp_path / "locale"
+    (locale / "ja" / "LC_MESSAGES").mkdir(parents=True)
+    (locale / "ja" / "LC_MESSAGES" / "feedkit.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n', encoding="utf-8")
+    expected = ["2024년 12월 20일 (금)", "Fri 20 Dec 2024", "12월 30일 – 1월 5일",
+                "2024年12月20日(金)", "2024年6月10日～16日"]
+    cache = tmp_path / "cache"
+    assert _dates_in_a_new_process(cache, locale) == (expected, True)
+    entries = sorted((cache / "feedkit" / "cldr").iterdir())
+    # one file per (Babel, locale, pattern): ko's and en's date messages, ja's skeleton and
+    # interval, ko's two week-days patterns
+    assert len(entries) >= 4 and all(e.suffix == ".json" for e in entries)
+    assert _dates_in_a_new_process(cache, locale) == (expected, False)
+    for entry in entries:
+        entry.write_bytes(b'{"half a')
+    assert _dates_in_a_new_process(cache, locale) == (expected, True)
+    assert _dates_in_a_new_process(cache, locale) == (expected, False)
+    other = tmp_path / "other"
+    assert _dates_in_a_new_process(other, locale, FEEDKIT_NO_CACHE="1") == (expected, True)
+    assert not (other / "feedkit").exists()
+
+
+def test_a_run_adds_its_days_to_what_another_run_saved_meanwhile(tmp_path, monkeypatch):
+    """Runs that started from the same memo file all keep their new days: saving merges with
+    what the file holds by then, and the next run takes every day from it."""
+    import json
+
+    from feedkit import cldr
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(cldr, "_memos", {})
+    monkeypatch.setattr(cldr, "_pending", [])
+    assert cldr.remembered("xx", "date", "d", "2024-01-01", lambda: "one") == "one"
+    (memo,) = cldr._memos.values()
+    memo.path.write_text('{"2024-01-02": "two"}', encoding="utf-8")  # another run's save
+    cldr.save()
+    assert json.loads(memo.path.read_text(encoding="utf-8")) == {
+        "2024-01-01": "one", "2024-01-02": "two"}
+    monkeypatch.setattr(cldr, "_memos", {})
+    asked: list[str] = []
+    for day in ("2024-01-01", "2024-01-02"):
+        cldr.remembered("xx", "date", "d", day, lambda day=day: asked.append(day) or "?")
+    assert asked == []
