@@ -75,6 +75,10 @@ class FeedSet:
         rows = self._read[(limit, until)] = store.latest(limit, self.query, until, self.exclude)
         return rows
 
+    def forget(self) -> None:
+        """Let go of what :meth:`latest` kept, once no later page needs it."""
+        self._read.clear()
+
     def latest_keys(self, store: Store, limit: int, until: int | None) -> list[tuple[str, str]]:
         return store.latest_keys(limit, self.query, until, self.exclude)
 
@@ -199,6 +203,8 @@ def _build(config: Config, store: Store, out_dir: Path,
                   lambda fs=fs: {fs.page: _render_feed_page(
                       config, sets, fs, formats,
                       fs.latest(store, page_limit, until))})
+        if fs.key:   # the main feed's read also serves the index page, below
+            fs.forget()
 
     index_limit = config.build.index_limit
     index_print = fingerprint(code, site, formats, [(s.key, s.title, len(s.keys))
@@ -207,6 +213,7 @@ def _build(config: Config, store: Store, out_dir: Path,
                               config.digest.archive, subscribe)
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, sets[0].latest(store, index_limit, until), formats)})
+    sets[0].forget()
     if feeds_cfg.stylesheet:
         plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
                   lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})

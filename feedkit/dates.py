@@ -11,8 +11,9 @@ supplies month and weekday names. Babel's answers are remembered across runs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 from feedkit import i18n
 from feedkit.cldr import remembered
@@ -47,11 +48,10 @@ class _Dated:
         return _cldr_date(day, spec or "medium", self.lang)
 
 
-@lru_cache(maxsize=8192)
 def _cldr_date(value: date, pattern: str, lang: Language) -> str:
-    """Babel's formatting, remembered in memory (a ten-year archive formats the same few
-    thousand days tens of thousands of times, and Babel parses the pattern on every call)
-    and across runs (:mod:`feedkit.cldr`)."""
+    """Babel's formatting, remembered for the run and across runs (:mod:`feedkit.cldr`): a
+    ten-year archive formats the same few thousand days tens of thousands of times, and
+    Babel parses the pattern on every call."""
 
     def ask_babel() -> str:
         from babel.dates import format_date as babel_format_date
@@ -83,10 +83,26 @@ _SKELETONS = {"{date:EEE d MMM y}": "yMMMEd", "{date:d MMM y}": "yMMMd",
               "{date:EEE d MMM}": "MMMEd", "{date:d MMM}": "MMMd"}
 
 
-def format_date(value: date | datetime, language: str | Language = "ko", *, year: bool = True,
-                weekday: bool = True) -> str:
+def _per_day(func: Callable[..., str]) -> Callable[..., str]:
+    """``func(day, language, **flags)`` remembered per (day, :class:`Language`, flags): what
+    a date shows depends on nothing else, and a ten-year archive asks for the same few
+    thousand days tens of thousands of times (every item shows its date, every week its name
+    several times). Keyed by the day, as :class:`_Dated` formats a datetime by its day (an
+    aware datetime would compare equal to the same instant in another timezone, whose day
+    may differ)."""
+    remembered_call = lru_cache(maxsize=8192)(func)
+
+    @wraps(func)
+    def call(value: date | datetime, language: str | Language = "ko", **flags: bool) -> str:
+        day = value.date() if isinstance(value, datetime) else value
+        return remembered_call(day, language_of(language), **flags)
+
+    return call
+
+
+@_per_day
+def format_date(day: date, lang: Language, *, year: bool = True, weekday: bool = True) -> str:
     """``2024년 6월 11일 (화)`` in Korean, ``Tue 11 Jun 2024`` in English."""
-    lang = language_of(language)
     if year and weekday:
         msgid = "{date:EEE d MMM y}"
         # TRANSLATORS: a date in LDML (https://unicode.org/reports/tr35/tr35-dates.html):
@@ -102,16 +118,7 @@ def format_date(value: date | datetime, language: str | Language = "ko", *, year
         msgid = "{date:d MMM}"
         text = lang.gettext("{date:d MMM}")
     if _untranslated(lang, text, msgid):
-        return _skeleton(_SKELETONS[msgid], value, lang)
-    return _day_phrase(lang, text, value.date() if isinstance(value, datetime) else value)
-
-
-@lru_cache(maxsize=8192)
-def _day_phrase(lang: Language, text: str, day: date) -> str:
-    """A date message filled in for one day, remembered: every archive item shows its date,
-    and a ten-year archive has 20,000 items on a few thousand days. Keyed by the day, as
-    :class:`_Dated` formats a datetime by its day (an aware datetime would compare equal to the
-    same instant in another timezone, whose day may differ)."""
+        return _skeleton(_SKELETONS[msgid], day, lang)
     return phrase(lang, text, date=day)
 
 
@@ -168,11 +175,11 @@ def week_of_month(monday: date) -> tuple[int, int, int]:
     return thursday.year, thursday.month, (thursday.day - 1) // 7 + 1
 
 
-def week_days(monday: date, language: str | Language = "ko") -> str:
+@_per_day
+def week_days(monday: date, lang: Language) -> str:
     """The seven days, short: ``12월 1일 – 7일``, ``12월 29일 – 1월 4일``; in English
     ``1–7 December 2025``, ``27 October – 2 November 2025``, ``29 December 2025 – 4 January
     2026`` (English always names the year; the Korean heading does)."""
-    lang = language_of(language)
     last = monday + timedelta(days=6)
     if last.month == monday.month:
         msgid = "{first:d}–{last:d MMMM y}"
@@ -198,10 +205,10 @@ def _nth(lang: Language, n: int) -> str:
     return names[n - 1]
 
 
-def week_name(monday: date, language: str | Language = "ko", *, year: bool = False) -> str:
+@_per_day
+def week_name(monday: date, lang: Language, *, year: bool = False) -> str:
     """``12월 첫째 주`` (``2025년 12월 첫째 주`` with ``year``); ``Week of 1–7 December 2025``
     in English, which has no custom of numbering weeks within a month."""
-    lang = language_of(language)
     y, m, n = week_of_month(monday)
     # TRANSLATORS: {days} is the week's days; {month} the month holding the week's Thursday
     # (LDML pattern), {nth} its ordinal in that month ("first" ... "fifth", below).
@@ -211,10 +218,10 @@ def week_name(monday: date, language: str | Language = "ko", *, year: bool = Fal
                   nth=_nth(lang, n))
 
 
-def week_label(monday: date, language: str | Language = "ko", *, year: bool = False) -> str:
+@_per_day
+def week_label(monday: date, lang: Language, *, year: bool = False) -> str:
     """The week for a subject line or a title: ``12월 첫째 주 (12월 1일 – 7일)`` (with ``year``:
     ``2025년 12월 첫째 주 (12월 1일 – 7일)``); ``Week of 1–7 December 2025``."""
-    lang = language_of(language)
     # TRANSLATORS: a week in a subject line: {name} is the week's name; add {days} when the
     # name does not show the days already.
     text = lang.pgettext("week label", "{name}")
