@@ -53,7 +53,7 @@ def templates_digest(names: list[str], user_dir: Path | None) -> str:
     return h.hexdigest()
 
 
-_FOLDING = 1   # how constant messages are folded: part of the compiled templates' cache names
+_FOLDING = 2   # how constant messages are folded: part of the compiled templates' cache names
 
 
 def _bytecode_cache(language: Language):
@@ -90,17 +90,20 @@ def _folding_extension() -> type:
         becomes, when the template compiles, the very value the call would return: the
         translation with ``%%`` read as ``%``, marked safe where the template autoescapes.
         Calls with placeholders, ``ngettext`` and ``{% trans %}`` stay calls, and a
-        translation that would fail at render time is left to fail there."""
+        translation that would fail at render time is left to fail there. So do calls in an
+        expression that joins with ``~``: Jinja joins constants at compile time as plain
+        text, which would escape the translation's own markup where the call keeps it."""
 
         def filter_stream(self, stream: TokenStream):
             tokens = list(stream)
             lang = self.environment.feedkit_language   # type: ignore[attr-defined]
             select = self.environment.autoescape
             escaped = select(stream.name) if callable(select) else bool(select)
+            joined = _joining(tokens)
             out: list = []
             i = 0
             while i < len(tokens):
-                folded = _fold(tokens, i, lang)
+                folded = None if i in joined else _fold(tokens, i, lang)
                 if folded is None:
                     out.append(tokens[i])
                     i += 1
@@ -117,6 +120,20 @@ def _folding_extension() -> type:
             return TokenStream(iter(out), stream.name, stream.filename)
 
     return FoldedMessages
+
+
+def _joining(tokens: list) -> set[int]:
+    """The positions of the tokens inside ``{{ }}``/``{% %}`` tags that use ``~``."""
+    inside: set[int] = set()
+    start = None
+    for i, token in enumerate(tokens):
+        if token.type in ("variable_begin", "block_begin"):
+            start = i
+        elif token.type in ("variable_end", "block_end") and start is not None:
+            if any(t.type == "tilde" for t in tokens[start:i]):
+                inside.update(range(start, i))
+            start = None
+    return inside
 
 
 def _fold(tokens: list, i: int, lang: Language) -> tuple[str, int] | None:
