@@ -84,18 +84,26 @@ _SKELETONS = {"{date:EEE d MMM y}": "yMMMEd", "{date:d MMM y}": "yMMMd",
 
 
 def _per_day(func: Callable[..., str]) -> Callable[..., str]:
-    """``func(day, language, **flags)`` remembered per (day, :class:`Language`, flags): what
-    a date shows depends on nothing else, and a ten-year archive asks for the same few
-    thousand days tens of thousands of times (every item shows its date, every week its name
-    several times). Keyed by the day, as :class:`_Dated` formats a datetime by its day (an
-    aware datetime would compare equal to the same instant in another timezone, whose day
-    may differ)."""
-    remembered_call = lru_cache(maxsize=8192)(func)
+    """``func(day, language, [year=, weekday=])`` remembered per (day, :class:`Language`,
+    flags): what a date shows depends on nothing else, and a ten-year archive asks for the
+    same few thousand days tens of thousands of times (every item shows its date, every week
+    its name several times). Keyed by the day, as :class:`_Dated` formats a datetime by its
+    day (an aware datetime would compare equal to the same instant in another timezone, whose
+    day may differ); the flags are named, so the key is the same in whatever order a caller
+    gives them."""
+
+    @lru_cache(maxsize=8192)
+    def remembered_call(day: date, lang: Language, year: bool | None,
+                        weekday: bool | None) -> str:
+        flags = {k: v for k, v in (("year", year), ("weekday", weekday)) if v is not None}
+        return func(day, lang, **flags)
 
     @wraps(func)
-    def call(value: date | datetime, language: str | Language = "ko", **flags: bool) -> str:
+    def call(value: date | datetime, language: str | Language = "ko", *,
+             year: bool | None = None, weekday: bool | None = None) -> str:
         day = value.date() if isinstance(value, datetime) else value
-        return remembered_call(day, language_of(language), **flags)
+        lang = language if isinstance(language, Language) else i18n.get(language)
+        return remembered_call(day, lang, year, weekday)
 
     return call
 
