@@ -77,4 +77,5 @@ def cli(ctx: click.Context, config_path: str | None, quiet: bool, verbose: bool)
 
 
 def main() -> None:
+    cli.freeze_loaded = True   # type: ignore[attr-defined]   # one command, then exit
     cli(prog_name="feedkit")

@@ -30,12 +30,7 @@ class LazyCommand:
 
     def load(self) -> click.Command:
         module, _, attr = self.target.partition(":")
-        command = getattr(importlib.import_module(module), attr)
-        # Everything loaded so far (modules, classes, the config's tables) lives until the
-        # process ends: moved out of the cyclic collector's sight, its full collections
-        # during a build no longer walk it again and again (about 10 ms of a cold build).
-        gc.freeze()
-        return command
+        return getattr(importlib.import_module(module), attr)
 
 
 class LazyGroup(FeedkitGroup):
@@ -44,6 +39,9 @@ class LazyGroup(FeedkitGroup):
     def __init__(self, *args, lazy_commands: dict[str, LazyCommand] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
+        # Set by the ``feedkit`` program (``main``), which runs one command and exits; not
+        # by a process that invokes commands again and again (tests, an embedding program).
+        self.freeze_loaded = False
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.lazy_commands})
@@ -52,6 +50,12 @@ class LazyGroup(FeedkitGroup):
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             # add_command gives it the global options (--config, -q, -v after its name)
             self.add_command(self.lazy_commands[cmd_name].load(), cmd_name)
+            if self.freeze_loaded:
+                # Everything loaded so far (modules, classes, the config's tables) lives until
+                # the process ends: out of the cyclic collector's sight, its full collections
+                # during a build no longer walk it again and again (about 10 ms of a cold
+                # build).
+                gc.freeze()
         return super().get_command(ctx, cmd_name)
 
     def summary_of(self, cmd_name: str, limit: int) -> str:
