@@ -143,3 +143,19 @@ def test_the_command_table_matches_the_commands() -> None:
                     if id(obj) not in inner}
     assert defined == {row.target for row in COMMANDS.values()}
     assert len(COMMANDS) == 14                          # counted by hand in feedkit/cli/*.py
+
+
+def test_only_the_program_freezes_what_it_loaded_out_of_the_collector(site: Site) -> None:
+    """`feedkit` runs one command and exits, so it moves the loaded modules out of the cyclic
+    collector's walks; a process that runs commands again and again (these tests, a program
+    embedding the CLI) must not, or every earlier run's garbage would stay for good."""
+    import gc
+
+    before = gc.get_freeze_count()
+    site.run("stats")
+    assert gc.get_freeze_count() == before
+    code = ("import gc, sys; from feedkit.cli import main; sys.argv = ['feedkit', 'stats']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint(gc.get_freeze_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=site.root).stdout
+    assert int(out.split()[-1]) > 10_000
