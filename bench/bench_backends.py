@@ -27,14 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from pg_server import start_durable, timed  # noqa: E402
-from synth import write_jsonl  # noqa: E402
+from synth import SITE_TOML, write_jsonl  # noqa: E402
 
 BIN = Path(sys.executable).parent
-CONFIG = """\
-[site]
-title = "벤치마크 시청 새소식"
-url = "https://www.brcn.go.kr/"
-feed_url = "https://example.github.io/bench/"
+CONFIG = SITE_TOML + """\
 author = "보령시"
 [store]
 {store}

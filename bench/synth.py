@@ -11,6 +11,14 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
+# The [site] table every benchmark site starts its config.toml with.
+SITE_TOML = """\
+[site]
+title = "벤치마크 시청 새소식"
+url = "https://www.brcn.go.kr/"
+feed_url = "https://example.github.io/bench/"
+"""
+
 DEPARTMENTS = """
 세무과 관광과 문화예술과 복지정책과 건설과 교통과 환경보호과 산림녹지과 농업정책과 해양정책과
 보건행정과 체육진흥과 교육지원과 일자리경제과 기획예산과 감사법무담당관 민원봉사과 토지관리과
