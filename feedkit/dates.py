@@ -48,17 +48,19 @@ class _Dated:
         return _cldr_date(day, spec or "medium", self.lang)
 
 
+def _babel_dates():
+    """Babel's date module, imported only when an answer is not remembered yet."""
+    from babel import dates
+
+    return dates
+
+
 def _cldr_date(value: date, pattern: str, lang: Language) -> str:
     """Babel's formatting, remembered for the run and across runs (:mod:`feedkit.cldr`): a
     ten-year archive formats the same few thousand days tens of thousands of times, and
     Babel parses the pattern on every call."""
-
-    def ask_babel() -> str:
-        from babel.dates import format_date as babel_format_date
-
-        return babel_format_date(value, pattern, locale=lang.locale)
-
-    return remembered(lang.code, "date", pattern, value.isoformat(), ask_babel)
+    return remembered(lang.code, "date", pattern, value.isoformat(),
+                      lambda: _babel_dates().format_date(value, pattern, locale=lang.locale))
 
 
 def phrase(lang: Language, text: str, **values: object) -> str:
@@ -102,8 +104,7 @@ def _per_day(func: Callable[..., str]) -> Callable[..., str]:
     def call(value: date | datetime, language: str | Language = "ko", *,
              year: bool | None = None, weekday: bool | None = None) -> str:
         day = value.date() if isinstance(value, datetime) else value
-        lang = language if isinstance(language, Language) else i18n.get(language)
-        return remembered_call(day, lang, year, weekday)
+        return remembered_call(day, language_of(language), year, weekday)
 
     return call
 
@@ -130,27 +131,17 @@ def format_date(day: date, lang: Language, *, year: bool = True, weekday: bool =
     return phrase(lang, text, date=day)
 
 
-def _skeleton(skeleton: str, value: date | datetime, lang: Language) -> str:
+def _skeleton(skeleton: str, day: date, lang: Language) -> str:
     """CLDR's own format for ``skeleton`` in the language (for catalogs that leave a date
     message untranslated), remembered like :func:`_cldr_date`."""
-    day = value.date() if isinstance(value, datetime) else value
-
-    def ask_babel() -> str:
-        from babel.dates import format_skeleton
-
-        return format_skeleton(skeleton, day, locale=lang.locale)
-
-    return remembered(lang.code, "skeleton", skeleton, day.isoformat(), ask_babel)
+    return remembered(lang.code, "skeleton", skeleton, day.isoformat(),
+                      lambda: _babel_dates().format_skeleton(skeleton, day, locale=lang.locale))
 
 
 def _interval(start: date, last: date, lang: Language) -> str:
-    def ask_babel() -> str:
-        from babel.dates import format_interval
-
-        return format_interval(start, last, "yMMMd", locale=lang.locale)
-
     return remembered(lang.code, "interval", "yMMMd", f"{start.isoformat()}/{last.isoformat()}",
-                      ask_babel)
+                      lambda: _babel_dates().format_interval(start, last, "yMMMd",
+                                                             locale=lang.locale))
 
 
 def format_range(start: date, last: date, language: str | Language = "ko") -> str:

@@ -245,7 +245,7 @@ class DigestRenderer:
                 "count_label": Markup(self.lang.npgettext(
                     "section count", "%(num)d", "%(num)d", total)) % {"num": total},
                 "items": [self._item(a, section) for a in section.articles[:n]],
-                "hidden": len(section.articles) - n,
+                "hidden": total - n,
                 "more_url": f"{web_url}#{section.anchor}",
             })
         shown = sum(counts)
