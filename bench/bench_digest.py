@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from feedkit.config import parse_config  # noqa: E402
 from feedkit.model import Article  # noqa: E402
-from feedkit.store import Store  # noqa: E402
+from feedkit.store.articles import Store  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 TZ = ZoneInfo("Asia/Seoul")
@@ -141,9 +141,9 @@ def bench_render(config, store) -> None:
 
 
 def bench_archive(config, store, out: Path) -> None:
-    from feedkit.build import build
-    from feedkit.digest.archive import plan_archive
-    from feedkit.output import OutputPlan
+    from feedkit.site.archive import plan_archive
+    from feedkit.site.build import build
+    from feedkit.site.output import OutputPlan
 
     shutil.rmtree(out, ignore_errors=True)
     store.db.execute("DELETE FROM outputs")

@@ -45,7 +45,7 @@ from bench_digest import synthetic_articles  # noqa: E402
 
 from feedkit.config import parse_config  # noqa: E402
 from feedkit.digest.week import Week  # noqa: E402
-from feedkit.store import Store  # noqa: E402
+from feedkit.store.articles import Store  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "send"
 TZ = ZoneInfo("Asia/Seoul")

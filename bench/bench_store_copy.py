@@ -70,7 +70,7 @@ def main() -> None:
             url = cluster.url
         lite = site(root / "lite", 'path = "store.db"')
         timed([feedkit, "-q", "import", str(write_jsonl(root / "a.jsonl", args.articles))], lite)
-        from feedkit.store import Store
+        from feedkit.store.articles import Store
         from feedkit.subscribers import repo
 
         now = datetime(2024, 6, 1, tzinfo=UTC)

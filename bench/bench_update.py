@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from loopback_server import Board, Site, board_source, serve  # noqa: E402
 
-from feedkit.build import build  # noqa: E402
 from feedkit.config import parse_config  # noqa: E402
 from feedkit.ingest.update import run_update  # noqa: E402
-from feedkit.store import Store  # noqa: E402
+from feedkit.site.build import build  # noqa: E402
+from feedkit.store.articles import Store  # noqa: E402
 
 
 def one_run(config, label: str) -> tuple[float, float]:

@@ -46,7 +46,7 @@ from _web_support import (  # noqa: E402
 )
 from pg_server import start_durable  # noqa: E402
 
-from feedkit.store import Store  # noqa: E402
+from feedkit.store.articles import Store  # noqa: E402
 from feedkit.subscribers import repo  # noqa: E402
 from feedkit.subscribers.tokens import make_token  # noqa: E402
 

@@ -28,11 +28,14 @@ import time
 # ``module.xǁClassǁmethod__mutmut_N`` for a method.
 GROUPS: dict[str, list[str]] = {
     # Category slugs: the public URL of every category feed.
-    "slugs": ["feedkit.slugs.*"],
+    "slugs": ["feedkit.text.slugs.*"],
     # The output writer: atomic replace, file mode, failed writes, safe paths.
-    "writer": ["feedkit.output.x_write_atomic__*", "feedkit.output.x__write_atomic__*",
-               "feedkit.output.x__create_temp__*", "feedkit.output.x__write_atomic_stream__*",
-               "feedkit.output.xǁOutputPlanǁcommit__*", "feedkit.output.x_safe_relpath__*"],
+    "writer": ["feedkit.site.output.x_write_atomic__*",
+               "feedkit.site.output.x__write_atomic__*",
+               "feedkit.site.output.x__create_temp__*",
+               "feedkit.site.output.x__write_atomic_stream__*",
+               "feedkit.site.output.xǁOutputPlanǁcommit__*",
+               "feedkit.site.output.x_safe_relpath__*"],
     # Fetch rules: robots.txt, Crawl-delay, per-host delay, retries and Retry-After,
     # conditional-GET validators (staged, committed, discarded when a source fails).
     "fetch": ["feedkit.ingest.fetch.xǁFetcherǁ_load_robots__*",

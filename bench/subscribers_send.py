@@ -44,7 +44,7 @@ from bench_send import free_port, start_server  # noqa: E402
 
 from feedkit.config import parse_config  # noqa: E402
 from feedkit.digest.week import Week  # noqa: E402
-from feedkit.store import Store  # noqa: E402
+from feedkit.store.articles import Store  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "subscribers_send"
 TZ = ZoneInfo("Asia/Seoul")
@@ -138,7 +138,7 @@ def edition_messages(config, store, week, articles, choices) -> dict[tuple[str, 
 
 
 def feedkit_send(config, store, week, expected: int) -> tuple[float, object]:
-    from feedkit.subscribers.personal import send_subscribers
+    from feedkit.mail.personal import send_subscribers
 
     store.db.execute("DELETE FROM send_log")
     start = time.perf_counter()

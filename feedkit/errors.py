@@ -8,6 +8,13 @@ The exit-code contract (README, "Exit codes"), the same for every command, so a 
 CI workflow can tell "fix your config" from "try again later" from "mostly worked":
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
 EXIT_OK = 0
 """Everything asked for was done."""
 EXIT_FAILURE = 1
@@ -37,3 +44,18 @@ class UsageError(FeedkitError):
     ``--source``); the message names the option."""
 
     exit_code = EXIT_USAGE
+
+
+def check_readable(path: Path) -> None:
+    """Fail early, in one line, for a file that is missing or unreadable: every stage that reads
+    a file the user named (an export, the editorial decisions, a state file) says it the same
+    way."""
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise FeedkitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FeedkitError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise FeedkitError(f"{path}: cannot read: {exc.strerror}") from None

@@ -1,4 +1,5 @@
-"""Subscriber addresses out of everything that is kept, committed or printed.
+"""Subscriber addresses: what counts as one, and keeping them out of everything that is kept,
+committed or printed.
 
 The send log must know "this reader already got week W" across runs, and CI keeps it as a text
 file committed to the site repository (often public). So the log never holds an address: it
@@ -13,13 +14,18 @@ configuration error (exit 2) instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from feedkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SECRET_ENV = "FEEDKIT_SECRET"
 KEY_PREFIX = "hmac-sha256:"
@@ -88,3 +94,64 @@ def scrub(text: str, address: str) -> str:
     if not address:
         return text
     return re.sub(f"<?{re.escape(address)}>?", "<recipient>", text, flags=re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------
+# What an address is, and where it must not be written
+
+# Deliberately loose: the server is the judge of an address; this only catches what is clearly
+# not one (typos, a name without an address, stray commas or spaces).
+_ADDRESS_RE = re.compile(r"^[^\s@<>(),;:\"\[\]]+@[^\s@<>(),;:\"\[\]]+\.[^\s@<>(),;:\"\[\].]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_address(value: str) -> str | None:
+    """``Name <a@b.kr>`` or ``a@b.kr`` → ``a@b.kr``; None when it is not one address."""
+    return _check_address(value)[0]
+
+
+def check_address(value: str) -> tuple[str | None, str]:
+    """(address, "") or (None, why not): :func:`clean_address` with the reason."""
+    return _check_address(value)
+
+
+def _check_address(value: str) -> tuple[str | None, str]:
+    """(address, "") or (None, why not). A control character anywhere (a NUL, a stray CR) is
+    refused before any parsing: it must never reach ``RCPT TO``."""
+    from email.utils import parseaddr  # here: opening a store (which imports this) needs none
+
+    if _CONTROL_RE.search(value):
+        return None, "contains a control character"
+    value = value.strip()
+    if not value:
+        return None, "empty"
+    _name, addr = parseaddr(value)
+    addr = addr.strip()
+    if not addr or not _ADDRESS_RE.match(addr):
+        return None, "not an email address"
+    if "<" not in value and value != addr:
+        # parseaddr also digs an address out of "Bcc: x@y" or "x@y (comment)": take an entry
+        # only when it is the address, or a name and <address>
+        return None, "not an email address"
+    return addr, ""
+
+
+def git_exposure(path: Path) -> str | None:
+    """The git work tree that would commit ``path`` (inside it, not ignored), else None.
+    Without git installed there is nothing to ask, and nothing committed by it either."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None or not path.parent.is_dir():
+        return None
+    run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=10,
+                            cwd=path.parent)
+    try:
+        top = run([git, "rev-parse", "--show-toplevel"])
+        if top.returncode != 0:
+            return None
+        ignored = run([git, "check-ignore", "-q", str(path)])
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return top.stdout.strip() if ignored.returncode == 1 else None

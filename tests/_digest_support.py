@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from feedkit.config import Config, parse_config
 from feedkit.model import Article
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

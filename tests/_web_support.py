@@ -164,7 +164,7 @@ class Endpoint:
         return list(self.smtp.received)
 
     def store(self):
-        from feedkit.store import Store
+        from feedkit.store.articles import Store
 
         return Store(self.config.store_path)
 

@@ -149,7 +149,7 @@ class Site:
 
     def store(self, **kwargs):
         """feedkit's Store on this site's store (a context manager)."""
-        from feedkit.store import Store
+        from feedkit.store.articles import Store
 
         if self.is_pg:
             return self.backend.open_store(**kwargs)

@@ -23,7 +23,7 @@ skips and says why (for a failed start, the end of the server's log).
 
 Writing a test for both backends:
   ``backend``        fixture, params sqlite/postgresql: the test runs twice.
-                     ``backend.open_store()`` is a ``feedkit.store.Store`` on it;
+                     ``backend.open_store()`` is a ``feedkit.store.articles.Store`` on it;
                      ``backend.configure(site)`` points a site's config.toml at it;
                      ``backend.env()`` is the environment for a subprocess;
                      ``with backend.another(folder) as other:`` a second empty store there.
@@ -484,8 +484,8 @@ class Backend:
         return {"schema": self.schema} if self.is_pg else {}
 
     def open_store(self, **kwargs):
-        """``feedkit.store.Store`` on this backend."""
-        from feedkit.store import Store
+        """``feedkit.store.articles.Store`` on this backend."""
+        from feedkit.store.articles import Store
 
         return Store(self.target(), **self.store_kwargs(), **kwargs)
 
@@ -567,7 +567,7 @@ class Backend:
 
 def pg_placeholders(sql: str) -> str:
     """``?`` -> ``%s`` and ``%`` -> ``%%`` outside quoted strings and names (psycopg's
-    placeholder style); the tests' own, deliberately not feedkit.db.postgres.translate."""
+    placeholder style); the tests' own, deliberately not feedkit.store.postgres.translate."""
     out, quote = [], ""
     for ch in sql:
         if ch == "%":

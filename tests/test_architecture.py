@@ -6,15 +6,15 @@ strings of the CLI's lazily loaded commands (:mod:`feedkit.cli.lazy`), imported 
 and checks the graph:
 
 * no cycle anywhere (a module that needs another that needs it back is one room, not two);
-* the library never imports the CLI (the ``feedkit.cli`` package, every module in it, only
-  parses, calls and prints; its command modules import ``feedkit.cli.common``, never the
-  package's ``__init__``, which would be a cycle);
-* rendering never imports delivery (``feedkit.digest*`` → ``feedkit.mail*``);
-* generators never read the store (``feedkit.feeds`` → ``feedkit.store``);
-* ingest never builds (``feedkit.ingest*`` → ``feedkit.build`` / ``feedkit.output``);
-* only the CLI starts the web endpoint (``feedkit.web`` is imported by ``feedkit.cli*`` alone),
-  and the subscriber model stays under both (``feedkit.subscribers*`` never imports
-  ``feedkit.web`` or ``feedkit.cli``): these rules hold trivially until those packages exist.
+* the top of ``feedkit/`` is the pipeline, and every package imports only what sits under it
+  (:data:`LAYERS`, read bottom-up): ``text`` (languages, dates, slugs, templates, cleaning) →
+  ``store`` → ``subscribers`` → ``editorial`` → ``ingest`` | ``digest`` → ``mail`` → ``site`` →
+  ``web`` → ``cli``. ``ingest`` is a side branch: it fills the store, and no stage that reads
+  the store (``digest``, ``mail``, ``site``) imports it. The shared modules (``model``,
+  ``errors``, ``progress``, ``privacy``, ``install``) and ``config`` are under everything;
+* a few arrows inside that order are banned too: rendering never imports delivery
+  (``digest`` → ``mail``), the feed generators never read the store (``site.feeds`` →
+  ``store``), and only the CLI starts the web endpoint.
 
 It also keeps modules small: none over :data:`MAX_LINES` lines (one job per module).
 """
@@ -29,23 +29,57 @@ import feedkit
 
 PACKAGE = Path(feedkit.__file__).resolve().parent
 
+# The pipeline's packages, bottom-up, each with why it stays under the ones after it. A package
+# may import the ones before it, never one after it; ``ingest`` is a side branch, so the stages
+# after it that read the store (digest, mail, site, web) may not import it either. Only the CLI,
+# last, imports everything.
+LAYERS = [
+    ("feedkit.text", "the text tools sit under every stage"),
+    ("feedkit.store", "the store sits under every stage that reads or writes it"),
+    ("feedkit.subscribers", "the subscriber model sits under everything that mails or serves "
+                            "them"),
+    ("feedkit.editorial", "the editor's decisions sit under every stage that honours them"),
+    ("feedkit.ingest", "ingest fills the store; it never renders, builds, mails or serves"),
+    ("feedkit.digest", "the digest is rendered from the store, never from the fetchers"),
+    ("feedkit.mail", "delivery sends a rendered digest; it never fetches or builds the site"),
+    ("feedkit.site", "the site is built from the store; it never fetches"),
+    ("feedkit.web", "only the CLI starts the web endpoint"),
+    ("feedkit.cli", ""),
+]
+SHARED = ("feedkit.model", "feedkit.errors", "feedkit.progress", "feedkit.privacy",
+          "feedkit.install")
+"""The handful of small modules every stage shares; they import no stage."""
+# Arrows that the order allows but that are banned anyway; checked first.
+EXTRA = [
+    ("feedkit.digest", "feedkit.mail", "rendering never imports delivery"),
+    ("feedkit.site.feeds", "feedkit.store", "generators take records, never the store"),
+]
+
+
+def _layer_rules() -> list[tuple[str, str, str]]:
+    """(room, banned, why) for every arrow against :data:`LAYERS` and :data:`SHARED`."""
+    names = [name for name, _ in LAYERS]
+    rules = [(room, banned, why)
+             for i, (room, why) in enumerate(LAYERS) for banned in names[i + 1:]]
+    after_ingest = LAYERS[names.index("feedkit.ingest") + 1:-1]
+    rules += [(room, "feedkit.ingest", why) for room, why in after_ingest]
+    rules += [(room, banned, "the shared modules import no stage")
+              for room in SHARED for banned in names]
+    return rules
+
+
 # (what may not import, what it may not import, why). A name matches itself and its submodules.
 # Each import is reported once, under the first rule it breaks: specific rules come first.
 FORBIDDEN = [
-    ("feedkit.subscribers", "feedkit.web",
-     "the subscriber model sits under the web endpoint, never above it"),
-    ("feedkit.subscribers", "feedkit.cli", "the subscriber model never imports the CLI"),
+    *EXTRA,
     ("feedkit", "feedkit.cli", "the library never imports the CLI"),
     ("feedkit", "feedkit.web", "only the CLI starts the web endpoint"),
-    ("feedkit.digest", "feedkit.mail", "rendering never imports delivery"),
-    ("feedkit.feeds", "feedkit.store", "generators take records, never the store"),
-    ("feedkit.ingest", "feedkit.build", "ingest returns reports, never builds"),
-    ("feedkit.ingest", "feedkit.output", "ingest never writes output"),
+    *_layer_rules(),
 ]
 # Who may import a banned room anyway (itself and its submodules always may). Entry points above
 # the CLI: `python -m feedkit` runs it, docgen documents it. The web endpoint: the CLI's command.
 ALLOWED = {
-    "feedkit.cli": ("feedkit.__main__", "feedkit.docgen"),
+    "feedkit.cli": ("feedkit.__main__",),
     "feedkit.web": ("feedkit.cli",),
 }
 MAX_LINES = 600
@@ -163,12 +197,12 @@ def long_modules(root: Path = PACKAGE, limit: int = MAX_LINES) -> list[str]:
 def test_the_reader_sees_every_module_and_imports_inside_functions() -> None:
     graph = import_graph()
     # Written by hand from the code: the build room and the rooms it calls.
-    assert {"feedkit.build", "feedkit.output", "feedkit.digest.archive",
+    assert {"feedkit.site.build", "feedkit.site.output", "feedkit.site.archive",
             "feedkit.mail.send", "feedkit.ingest.update", "feedkit.cli", "feedkit.cli.site",
             "feedkit.config", "feedkit.config.load"} <= set(graph)
-    assert "feedkit.output" in graph["feedkit.build"]           # top-level import
-    assert "feedkit.digest.archive" in graph["feedkit.build"]   # inside build()
-    assert "feedkit.build" in graph["feedkit.cli.site"]         # inside a command
+    assert "feedkit.site.output" in graph["feedkit.site.build"]     # top-level import
+    assert "feedkit.site.archive" in graph["feedkit.site.build"]    # inside build()
+    assert "feedkit.site.build" in graph["feedkit.cli.site"]        # inside a command
     assert "feedkit.cli.site" in graph["feedkit.cli"]           # the package gathers commands
     assert "feedkit.cli.web" in graph["feedkit.cli"]            # ... by "module:attr" names
     assert "feedkit.config.checks" in graph["feedkit.config.load"]
@@ -209,51 +243,98 @@ def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> No
         "__init__.py": "",
         "cli/__init__.py": "from feedkit.cli import common, site\n",
         "cli/common.py": "def f():\n    from feedkit.cli import main\n",   # back to __init__
-        "cli/site.py": "from feedkit import build\n",
-        "build.py": "from feedkit.output import write\n",
-        "output.py": "def write():\n    from feedkit.cli.site import main\n",   # lib -> cli
+        "cli/site.py": "from feedkit.site import build\n",
+        "site/__init__.py": "",
+        "site/build.py": "from feedkit.site.output import write\n",
+        "site/output.py": "def write():\n    from feedkit.cli.site import main\n",  # lib -> cli
+        "site/feeds.py": "def f():\n    from ..store import articles\n",      # relative import
+        "site/serve.py": "from feedkit.web import app\n",                     # library -> web
         "config/__init__.py": "from feedkit.config.load import load\n",
         "config/load.py": "from .checks import check\n",
         "config/checks.py": "from feedkit.cli.common import f\n",            # library -> cli
-        "store.py": "",
-        "feeds.py": "def f():\n    from . import store\n",                   # relative import
+        "store/__init__.py": "",
+        "store/articles.py": "from feedkit.text.slugs import slug\n",        # allowed: down
+        "store/health.py": "from feedkit.editorial import withdrawals\n",    # store -> up
+        "text/__init__.py": "",
+        "text/slugs.py": "",
+        "text/dates.py": "def f():\n    from feedkit.store.articles import Store\n",
+        "editorial/__init__.py": "",
+        "editorial/withdrawals.py": "from feedkit.store.articles import Store\n",  # allowed
         "digest/__init__.py": "",
         "digest/render.py": "from feedkit.mail.message import m\n",
+        "digest/compose.py": "from feedkit.ingest.normalize import truncate\n",  # the old slip
         "mail/__init__.py": "",
         "mail/message.py": "from feedkit.digest import render\n",            # digest <-> mail
+        "mail/send.py": "from feedkit.ingest.files import check_readable\n",
         "ingest/__init__.py": "",
-        "ingest/update.py": "import feedkit.build\nfrom ..output import write\n",
+        "ingest/normalize.py": "from feedkit.text.slugs import slug\n",      # allowed: down
+        "ingest/files.py": "",
+        "ingest/update.py": "import feedkit.site.build\nfrom ..site.output import write\n",
         "__main__.py": "from feedkit.cli import main\n",                   # allowed: entry point
-        "docgen.py": "def f():\n    from feedkit.cli import cli\n",        # allowed: documents it
         "cli/web.py": "from feedkit.web.app import make_app\n",           # allowed: CLI -> web
         "web/__init__.py": "",
         "web/app.py": "from feedkit.subscribers import repo\n",           # allowed: web -> model
-        "serve.py": "from feedkit.web import app\n",                      # library -> web
         "subscribers/__init__.py": "",
-        "subscribers/repo.py": "from feedkit.store import x\n",
-        "subscribers/links.py": "from feedkit.web.app import u\nfrom feedkit.cli.common import f\n",
+        "subscribers/repo.py": "from feedkit.store.articles import x\n",  # allowed: down
+        "subscribers/links.py": "from feedkit.web.app import u\nfrom feedkit.cli.common import f\n"
+                                "from feedkit.mail import send\n",
+        "privacy.py": "from feedkit.subscribers import repo\n",            # shared -> a stage
     }
     for rel, text in files.items():
         (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
         (pkg / rel).write_text(text, encoding="utf-8")
     graph = import_graph(pkg)
-    assert cycles(graph) == [["feedkit.build", "feedkit.cli.site", "feedkit.output"],
-                             ["feedkit.cli", "feedkit.cli.common"],
+    assert cycles(graph) == [["feedkit.cli", "feedkit.cli.common"],
+                             ["feedkit.cli.site", "feedkit.site.build", "feedkit.site.output"],
                              ["feedkit.digest.render", "feedkit.mail.message"]]
     assert forbidden_arrows(graph) == [
         "feedkit.config.checks -> feedkit.cli.common: the library never imports the CLI",
+        "feedkit.digest.compose -> feedkit.ingest.normalize: the digest is rendered from the "
+        "store, never from the fetchers",
         "feedkit.digest.render -> feedkit.mail.message: rendering never imports delivery",
-        "feedkit.feeds -> feedkit.store: generators take records, never the store",
-        "feedkit.ingest.update -> feedkit.build: ingest returns reports, never builds",
-        "feedkit.ingest.update -> feedkit.output: ingest never writes output",
-        "feedkit.output -> feedkit.cli.site: the library never imports the CLI",
-        "feedkit.serve -> feedkit.web: only the CLI starts the web endpoint",
-        "feedkit.serve -> feedkit.web.app: only the CLI starts the web endpoint",
-        "feedkit.subscribers.links -> feedkit.cli.common: the subscriber model never imports "
-        "the CLI",
-        "feedkit.subscribers.links -> feedkit.web.app: the subscriber model sits under the web "
-        "endpoint, never above it",
+        "feedkit.ingest.update -> feedkit.site.build: ingest fills the store; it never renders, "
+        "builds, mails or serves",
+        "feedkit.ingest.update -> feedkit.site.output: ingest fills the store; it never "
+        "renders, builds, mails or serves",
+        "feedkit.mail.send -> feedkit.ingest.files: delivery sends a rendered digest; it never "
+        "fetches or builds the site",
+        "feedkit.privacy -> feedkit.subscribers: the shared modules import no stage",
+        "feedkit.privacy -> feedkit.subscribers.repo: the shared modules import no stage",
+        "feedkit.site.feeds -> feedkit.store: generators take records, never the store",
+        "feedkit.site.feeds -> feedkit.store.articles: generators take records, never the "
+        "store",
+        "feedkit.site.output -> feedkit.cli.site: the library never imports the CLI",
+        "feedkit.site.serve -> feedkit.web: only the CLI starts the web endpoint",
+        "feedkit.site.serve -> feedkit.web.app: only the CLI starts the web endpoint",
+        "feedkit.store.health -> feedkit.editorial: the store sits under every stage that "
+        "reads or writes it",
+        "feedkit.store.health -> feedkit.editorial.withdrawals: the store sits under every "
+        "stage that reads or writes it",
+        "feedkit.subscribers.links -> feedkit.cli.common: the library never imports the CLI",
+        "feedkit.subscribers.links -> feedkit.mail: the subscriber model sits under "
+        "everything that mails or serves them",
+        "feedkit.subscribers.links -> feedkit.mail.send: the subscriber model sits under "
+        "everything that mails or serves them",
+        "feedkit.subscribers.links -> feedkit.web.app: only the CLI starts the web endpoint",
+        "feedkit.text.dates -> feedkit.store.articles: the text tools sit under every stage",
     ]
+
+
+def test_the_real_tree_is_the_pipeline() -> None:
+    """The top of ``feedkit/`` reads as the pipeline: the packages of :data:`LAYERS`, config and
+    validate, and no more loose modules than the shared handful; each package says in its
+    opening docstring what it owns."""
+    top = sorted(p.name for p in PACKAGE.iterdir()
+                 if p.name not in ("__pycache__", "locale", "templates")
+                 and (p.suffix == ".py" or (p / "__init__.py").exists()))
+    packages = {f"feedkit.{n}" for n in top if not n.endswith(".py")}
+    modules = {f"feedkit.{n[:-3]}" for n in top if n.endswith(".py")}
+    assert packages == {name for name, _ in LAYERS} | {"feedkit.config", "feedkit.validate"}
+    assert modules == {*SHARED, "feedkit.__init__", "feedkit.__main__"}
+    for name in packages:
+        doc = ast.get_docstring(ast.parse(
+            (PACKAGE / name.split(".")[1] / "__init__.py").read_text(encoding="utf-8")))
+        assert doc and len(doc) > 80, f"{name}/__init__.py: say what the package owns"
 
 
 def test_a_lazily_loaded_command_is_an_import(tmp_path: Path) -> None:
@@ -265,7 +346,7 @@ def test_a_lazily_loaded_command_is_an_import(tmp_path: Path) -> None:
         "cli/__init__.py": 'COMMANDS = {"build": ("feedkit.cli.site:build", "Build.")}\n',
         "cli/site.py": "def build():\n    from feedkit.cli import COMMANDS\n",
         "cli/web.py": 'HELP = "see feedkit.cli.site: build"\n',     # prose, not a target
-        "output.py": 'LOADER = "feedkit.cli.web:web"\n',             # library -> CLI, lazily
+        "site/output.py": 'LOADER = "feedkit.cli.web:web"\n',        # library -> CLI, lazily
     }
     for rel, text in files.items():
         (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -275,4 +356,4 @@ def test_a_lazily_loaded_command_is_an_import(tmp_path: Path) -> None:
     assert graph["feedkit.cli.web"] == set()
     assert cycles(graph) == [["feedkit.cli", "feedkit.cli.site"]]
     assert forbidden_arrows(graph) == [
-        "feedkit.output -> feedkit.cli.web: the library never imports the CLI"]
+        "feedkit.site.output -> feedkit.cli.web: the library never imports the CLI"]

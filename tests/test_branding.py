@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from feedkit.branding import (
+from feedkit.editorial.branding import (
     AA_TEXT,
     DARK_BACKGROUND,
     Contact,

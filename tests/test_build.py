@@ -14,7 +14,7 @@ import pytest
 from conftest import Site
 
 from feedkit.errors import FeedkitError
-from feedkit.output import safe_relpath, write_atomic
+from feedkit.site.output import safe_relpath, write_atomic
 
 
 def snapshot(out: Path) -> dict[str, tuple[str, int, int]]:

@@ -22,7 +22,7 @@ PACKAGE = Path(feedkit.__file__).resolve().parent
 
 def _stamp(root: Path) -> tuple:
     """code_stamp() of the feedkit copy under ``root``, asserting the copy is what ran."""
-    code = ("import feedkit, feedkit.output as s; "
+    code = ("import feedkit, feedkit.site.output as s; "
             "print(repr((feedkit.__file__, s.code_stamp())))")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(root)}, check=True).stdout

@@ -392,7 +392,7 @@ def test_rendering_is_quiet_on_stderr(tmp_path, capfd):
 
 
 def test_own_templates_folder_overrides_the_bundled_css(tmp_path):
-    from feedkit.templating import find_template
+    from feedkit.text.templating import find_template
 
     own = tmp_path / "mine"
     own.mkdir()

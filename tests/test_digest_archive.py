@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from lxml import etree
 from lxml import html as lxml_html
 
-from feedkit.build import build
 from feedkit.cli import cli
+from feedkit.site.build import build
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 

@@ -14,13 +14,13 @@ import pytest
 from _digest_support import SEOUL, config_for, korean_articles, store_with
 from lxml import html as lxml_html
 
-from feedkit.build import build
-from feedkit.dates import week_label, week_name
 from feedkit.digest.compose import make_digest
 from feedkit.digest.render import DigestRenderer
 from feedkit.digest.week import Week
 from feedkit.mail.message import build_message, issue_time, message_bytes
 from feedkit.model import Article
+from feedkit.site.build import build
+from feedkit.text.dates import week_label, week_name
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 

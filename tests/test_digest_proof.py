@@ -22,7 +22,7 @@ from conftest import Site
 from lxml import html as lxml_html
 
 from feedkit.config import load_config
-from feedkit.serve import make_server
+from feedkit.site.serve import make_server
 
 WEEK = "2024-W51"          # the sample's last week with news (data/boryeong.jsonl)
 NOW = "2024-12-23 09:00"   # the Monday after it, past the default send time

@@ -14,8 +14,8 @@ from conftest import REPO
 from test_workflow import parse_like_click
 
 from feedkit.cli import cli
+from feedkit.cli.docgen import update
 from feedkit.config import SECTIONS, load_config, toml_key
-from feedkit.docgen import update
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -26,7 +26,7 @@ def known_keys() -> dict[str, set[str]]:
 
 
 def test_generated_reference_is_up_to_date() -> None:
-    assert update(README) == README, "run: python -m feedkit.docgen"
+    assert update(README) == README, "run: python -m feedkit.cli.docgen"
 
 
 def test_every_config_key_is_documented_and_every_documented_key_exists() -> None:

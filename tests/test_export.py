@@ -17,9 +17,9 @@ from conftest import Site
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedkit.export import export_bytes
 from feedkit.ingest.importer import FileSpec, import_files
-from feedkit.store import Store
+from feedkit.site.export import export_bytes
+from feedkit.store.articles import Store
 
 
 @pytest.fixture
@@ -213,8 +213,8 @@ def test_export_streams_with_memory_far_below_its_size(tmp_path: Path) -> None:
     small fraction of the output: it is written as it is read, never held whole."""
     import tracemalloc
 
-    from feedkit.export import export_chunks
-    from feedkit.output import write_atomic_stream
+    from feedkit.site.export import export_chunks
+    from feedkit.site.output import write_atomic_stream
 
     db = _store_with(tmp_path, 3000)
     target = tmp_path / "out.jsonl"
@@ -234,9 +234,9 @@ def test_export_streams_with_memory_far_below_its_size(tmp_path: Path) -> None:
 STREAM_EXPORT = """
 import sys
 from pathlib import Path
-from feedkit.export import export_chunks
-from feedkit.output import write_atomic_stream
-from feedkit.store import Store
+from feedkit.site.export import export_chunks
+from feedkit.site.output import write_atomic_stream
+from feedkit.store.articles import Store
 
 def kib(field):   # this process's own figures (ru_maxrss would start from the parent's peak)
     with open("/proc/self/status") as fh:
@@ -280,8 +280,8 @@ def test_export_streams_from_postgresql_too(pg_schema, tmp_path: Path) -> None:
 
 
 def test_streamed_export_replaces_only_a_different_file(tmp_path: Path) -> None:
-    from feedkit.export import export_chunks
-    from feedkit.output import write_atomic_stream
+    from feedkit.site.export import export_chunks
+    from feedkit.site.output import write_atomic_stream
 
     db = _store_with(tmp_path, 1200, body_chars=30)
     target = tmp_path / "out.jsonl"
@@ -311,7 +311,7 @@ def test_an_export_that_fails_half_way_leaves_the_old_file(tmp_path: Path) -> No
         raise OSError(28, "No space left on device")
 
     from feedkit.errors import FeedkitError
-    from feedkit.output import write_atomic_stream
+    from feedkit.site.output import write_atomic_stream
 
     try:
         write_atomic_stream(target, failing())

@@ -11,7 +11,7 @@ from loopback_server import Site, serve
 
 from feedkit.ingest.charset import decode_html, detect_encoding
 from feedkit.ingest.fetch import Fetcher, FetchError, FetchSettings, HttpCache
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 FAST = FetchSettings(user_agent="feedkit/test (+mailto:ops@example.org)", delay=0, timeout=2,
                      retries=2, backoff=0, max_bytes=100_000, max_redirects=3)

@@ -13,7 +13,7 @@ from loopback_server import Board, Site, board_source, serve
 from feedkit.config import parse_config
 from feedkit.errors import ConfigError
 from feedkit.ingest.update import run_update
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 SEOUL = ZoneInfo("Asia/Seoul")
 FETCH = {"delay": 0, "timeout": 2, "retries": 1, "backoff": 0}

@@ -20,7 +20,7 @@ from realworld import real_world_dir
 
 from feedkit.config import FetchConfig, StoreConfig, load_config
 from feedkit.ingest.update import run_update
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 REAL = real_world_dir()
 pytestmark = pytest.mark.real_world

@@ -19,8 +19,15 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from lxml import html as lxml_html
 
-from feedkit import i18n
-from feedkit.dates import format_date, format_range, format_year, week_days, week_label, week_name
+from feedkit.text import i18n
+from feedkit.text.dates import (
+    format_date,
+    format_range,
+    format_year,
+    week_days,
+    week_label,
+    week_name,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 LOCALE = REPO / "feedkit" / "locale"
@@ -303,7 +310,7 @@ _HANGUL_OK = {
     "feedkit/ingest/charset.py": "recognises Hangul when guessing an encoding",
     "feedkit/digest/compose.py": "recognises 읍·면·동 office names",
     "feedkit/config.py": "example values in the key documentation",
-    "feedkit/slugs.py": "romanisation tables",
+    "feedkit/text/slugs.py": "romanisation tables",
     "feedkit/subscribers/listfile.py": "reads the Korean column names of a city's list (이메일)",
 }
 
@@ -346,7 +353,7 @@ def test_bundled_templates_choose_no_words_by_language():
 
 
 def test_a_command_that_loads_the_config_speaks_the_sites_language_until_it_ends(site):
-    """`from feedkit.i18n import _` in a command: the site's language while the command runs
+    """`from feedkit.text.i18n import _` in a command: the site's language while the command runs
     (the CLI activates it when it loads the config), English again afterwards."""
     import click
 
@@ -402,7 +409,7 @@ def test_bundled_templates_have_no_plain_words():
 def _translate_in_a_new_process(cache: Path, **env: str) -> tuple[str, bool]:
     """(Korean for "Unsubscribe", whether Babel's .po parser was imported) in a fresh
     interpreter whose user cache folder is ``cache``."""
-    code = ("import sys; from feedkit import i18n; "
+    code = ("import sys; from feedkit.text import i18n; "
             "print(i18n.get('ko').gettext('Unsubscribe')); "
             "print('babel.messages.pofile' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -432,8 +439,8 @@ _DATES_CODE = """\
 import sys
 from datetime import date
 from pathlib import Path
-from feedkit import i18n
-from feedkit.dates import format_date, format_range, week_days
+from feedkit.text import i18n
+from feedkit.text.dates import format_date, format_range, week_days
 ja = i18n.get("ja", Path(sys.argv[1]))
 print(format_date(date(2024, 12, 20), "ko"))
 print(format_date(date(2024, 12, 20), "en"))
@@ -486,7 +493,7 @@ def test_a_run_adds_its_days_to_what_another_run_saved_meanwhile(tmp_path, monke
     what the file holds by then, and the next run takes every day from it."""
     import json
 
-    from feedkit import cldr
+    from feedkit.text import cldr
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(cldr, "_memos", {})

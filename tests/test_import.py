@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE, Site
 
-from feedkit.store import SCHEMA_VERSION
+from feedkit.store.articles import SCHEMA_VERSION
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from conftest import REPO
 from feedkit.cli import cli
 from feedkit.config import load_config
 from feedkit.install import DISTRIBUTION, requirement_from_direct_url
-from feedkit.scaffold import init_site
+from feedkit.site.scaffold import init_site
 
 REAL_SITE = {
     '"TODO: 우리 시 새소식"': '"진해구 새소식"',

@@ -30,7 +30,7 @@ from feedkit.digest.week import Week
 from feedkit.errors import ConfigError
 from feedkit.mail.recipients import load_recipients
 from feedkit.mail.send import send_week
-from feedkit.store import MIGRATIONS, SCHEMA_VERSION, Store
+from feedkit.store.articles import MIGRATIONS, SCHEMA_VERSION, Store
 
 SECRET = "privacy-test-secret-0123456789"
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
@@ -68,7 +68,7 @@ def test_send_log_store_file_and_export_hold_no_address(tmp_path, monkeypatch, b
         assert len(report.sent) == 3 and len(server.received) == 3
         rows = backend.rows("SELECT recipient, message_id, error FROM send_log")
         assert sorted(r[0] for r in rows) == sorted(key(a) for a in READERS)
-        from feedkit.export import export_send_log
+        from feedkit.site.export import export_send_log
 
         exported = export_send_log(store)
         store.close()
@@ -173,7 +173,7 @@ def test_an_old_store_is_migrated_to_hashes(tmp_path, monkeypatch):
 
 
 def test_an_old_exported_send_log_is_hashed_on_import(tmp_path, monkeypatch, backend):
-    from feedkit.export import import_send_log
+    from feedkit.site.export import import_send_log
 
     old = tmp_path / "send-log.jsonl"
     old.write_text('{"week": "2024-W24", "recipient": "kim@example.com", "message_id": "<m@x>",'

@@ -13,13 +13,12 @@ from hypothesis import strategies as st
 from feedkit.ingest.normalize import (
     RecordError,
     clean_summary,
-    clean_text,
     clean_title,
     clean_url,
     normalize_record,
     parse_date,
-    sanitize_html,
 )
+from feedkit.text.clean import clean_text, sanitize_html
 
 SEOUL = ZoneInfo("Asia/Seoul")
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")

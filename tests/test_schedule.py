@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from feedkit.cli import cli
 from feedkit.errors import UsageError
-from feedkit.schedule import due_digest, parse_now, pinned_now
+from feedkit.mail.schedule import due_digest, parse_now, pinned_now
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -28,7 +28,7 @@ from conftest import REPO, Site
 from lxml import html as lxml_html
 
 from feedkit.config import load_config
-from feedkit.serve import is_loopback, make_server, url_for
+from feedkit.site.serve import is_loopback, make_server, url_for
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

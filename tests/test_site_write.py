@@ -22,7 +22,7 @@ import feedparser
 import pytest
 from conftest import Site
 
-from feedkit.output import write_atomic, write_atomic_stream
+from feedkit.site.output import write_atomic, write_atomic_stream
 
 NEWS = "https://www.brcn.go.kr/news/"
 
@@ -134,7 +134,7 @@ def test_a_build_that_fails_writing_leaves_every_old_file_whole(built_site: Site
 def test_write_atomic_that_fails_half_way_keeps_the_old_bytes(tmp_path: Path) -> None:
     target = tmp_path / "feed.xml"
     target.write_bytes(b"<old/>" * 10)
-    code = ("import sys; from pathlib import Path; from feedkit.output import write_atomic; "
+    code = ("import sys; from pathlib import Path; from feedkit.site.output import write_atomic; "
             "write_atomic(Path(sys.argv[1]), b'x' * 100_000)")
     result = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True,
                             text=True, preexec_fn=_limit_file_size(50_000), timeout=60)

@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 from conftest import Site
 
-from feedkit.store import MIGRATIONS
+from feedkit.store.articles import MIGRATIONS
 
 
 def _import(site: Site, tmp_path: Path, rows: list[tuple[str, str, str]], name: str) -> None:

@@ -16,7 +16,7 @@ import feedparser
 import pytest
 from conftest import Site
 
-from feedkit.slugs import base_slug, category_slugs
+from feedkit.text.slugs import base_slug, category_slugs
 
 # Every initial consonant, before ㅏ (RR table 2: ㄱ g, ㄲ kk, ㄴ n, ㄷ d, ㄸ tt, ㄹ r, ㅁ m, ㅂ b,
 # ㅃ pp, ㅅ s, ㅆ ss, ㅇ silent, ㅈ j, ㅉ jj, ㅊ ch, ㅋ k, ㅌ t, ㅍ p, ㅎ h).

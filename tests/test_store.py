@@ -14,7 +14,7 @@ import pytest
 
 from feedkit.errors import FeedkitError
 from feedkit.ingest.normalize import normalize_record
-from feedkit.store import SCHEMA_VERSION, Store
+from feedkit.store.articles import SCHEMA_VERSION, Store
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from conftest import Site
 
 from feedkit.cli import cli
-from feedkit.db.copy import DestinationDiffers, copy_store, copy_target
 from feedkit.errors import UsageError
-from feedkit.store import Store
+from feedkit.store.articles import Store
+from feedkit.store.copy import DestinationDiffers, copy_store, copy_target
 
 # Written by hand: the tables feedkit had when the copy was written. The catalog may hold more
 # (a later migration); it must never hold fewer.
@@ -404,7 +404,7 @@ def test_refusal_is_an_exception_the_library_caller_can_catch(
     ("postgresql://u@h/db", "postgresql://u@h/db"),
 ])
 def test_redact_cuts_out_a_password_even_one_that_breaks_the_url(url: str, shown: str) -> None:
-    from feedkit.db.urls import redact
+    from feedkit.store.urls import redact
 
     assert redact(url) == shown
 

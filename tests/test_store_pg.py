@@ -22,7 +22,7 @@ import pg
 import pytest
 from conftest import SAMPLE, Site
 
-from feedkit.store import SCHEMA_VERSION
+from feedkit.store.articles import SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "Tr0ub4dor-s3cret"
@@ -171,7 +171,7 @@ def test_a_store_schema_newer_than_feedkit_is_refused_by_the_cli(pg_site: Site) 
 RACE = """
 import os, sys, time
 from pathlib import Path
-from feedkit.store import Store
+from feedkit.store.articles import Store
 go = Path(sys.argv[3])
 (go.parent / f"ready-{os.getpid()}").touch()
 while not go.exists():
@@ -254,7 +254,7 @@ def test_the_store_url_from_the_environment_wins_over_the_config(
 
 HOLDER = """
 import sys, time
-from feedkit.store import Store
+from feedkit.store.articles import Store
 with Store(sys.argv[1], schema=sys.argv[2]) as store, store.transaction():
     store.set_meta("holder", "x")
     print("locked", flush=True)
@@ -314,7 +314,7 @@ def test_connections_creating_one_schema_at_once_all_get_it(pg_url) -> None:
     the loser fail on the catalog's unique index.)"""
     import threading
 
-    from feedkit.db.postgres import PgDatabase
+    from feedkit.store.postgres import PgDatabase
 
     failures: list[str] = []
     names = []

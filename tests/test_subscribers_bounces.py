@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from tools import executable
 
-from feedkit.store import Store
+from feedkit.store.articles import Store
 from feedkit.subscribers import repo
 from feedkit.subscribers.bounces import KEYWORD, parse_dsn
 

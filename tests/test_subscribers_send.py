@@ -31,8 +31,8 @@ from feedkit.digest.compose import load_digest
 from feedkit.digest.render import PREFERENCES_PLACEHOLDER, DigestRenderer
 from feedkit.digest.week import Week
 from feedkit.mail.message import MessageFactory, build_message, message_bytes
+from feedkit.mail.personal import send_subscribers
 from feedkit.subscribers import repo
-from feedkit.subscribers.personal import send_subscribers
 
 W24 = datetime(2024, 6, 10, tzinfo=SEOUL)
 NOW = datetime(2024, 6, 17, 9, 0, tzinfo=SEOUL)

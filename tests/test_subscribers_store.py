@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedkit.store import SCHEMA_VERSION
+from feedkit.store.articles import SCHEMA_VERSION
 from feedkit.subscribers import repo
 from feedkit.subscribers.model import Subscriber
 

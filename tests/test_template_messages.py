@@ -1,4 +1,4 @@
-"""Constant template messages are translated when a template compiles (feedkit.templating):
+"""Constant template messages are translated when a template compiles (feedkit.text.templating):
 the pages must be exactly what Jinja2's own i18n extension gives when it translates at render
 time, and a changed catalog must never be served from a template compiled with the old one."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from feedkit import i18n
-from feedkit.templating import environment
+from feedkit.text import i18n
+from feedkit.text.templating import environment
 
 SOURCE = (
     '{{ _("Latest news") }}|{{ gettext("a %% b") }}|{{ pgettext("page title", "Feeds") }}|'
@@ -85,8 +85,8 @@ def test_an_edited_catalog_is_never_served_from_a_template_compiled_with_the_old
     """The compiled templates in the user cache are named by the catalogs' content: a new
     process with the edited catalog compiles again instead of loading the old words."""
     templates, _ = _site(tmp_path)
-    code = ("import sys; from pathlib import Path; from feedkit import i18n; "
-            "from feedkit.templating import environment; "
+    code = ("import sys; from pathlib import Path; from feedkit.text import i18n; "
+            "from feedkit.text.templating import environment; "
             "lang = i18n.get('xx', Path(sys.argv[2])); "
             "print(environment(Path(sys.argv[1]), lang).get_template('page.txt.j2')"
             ".render(flag=True).split('|')[0])")

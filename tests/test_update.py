@@ -263,9 +263,9 @@ def test_an_empty_store_after_a_failed_first_update_says_why(site, tmp_path):
 
 
 def test_a_source_failing_many_runs_in_a_row_is_reported_louder(site, tmp_path, monkeypatch):
-    import feedkit.health
+    import feedkit.store.health
 
-    monkeypatch.setattr(feedkit.health, "LOUD_AFTER", 3)
+    monkeypatch.setattr(feedkit.store.health, "LOUD_AFTER", 3)
     board = Board(site, count=2, per_page=5)
     site.page("/down/feed", "maintenance", status=503)
     config = write_config(tmp_path, [
@@ -337,11 +337,11 @@ def test_run_update_as_a_library_only_updates_and_then_asks_conditionally(site, 
     """The library call with its defaults: update and report, never build (issue 10: ingest
     depends on the store, not on the output; the caller builds); the next call sends the
     validators (a 304), also with a Fetcher the caller made."""
-    from feedkit.build import build
     from feedkit.config import load_config
     from feedkit.ingest.fetch import Fetcher, FetchSettings
     from feedkit.ingest.update import run_update
-    from feedkit.store import Store
+    from feedkit.site.build import build
+    from feedkit.store.articles import Store
 
     board = Board(site, count=2, per_page=5)
     config = load_config(write_config(tmp_path, [board_source(board)]))

@@ -193,7 +193,7 @@ def test_a_build_waits_for_the_folder_and_then_reads_the_store_as_it_is(http, tm
     import feedparser
 
     from feedkit.ingest.normalize import normalize_record
-    from feedkit.store import Store
+    from feedkit.store.articles import Store
 
     served = _rss(http, "/f", "피드", 20)
     config = _config(tmp_path / "p0", '[store]\npath = "../articles.db"\n',
@@ -248,8 +248,8 @@ def test_two_processes_creating_a_new_postgresql_store_at_once_make_it_once(pg_s
 
     import psycopg
 
-    from feedkit.db.postgres import PgDatabase
-    from feedkit.store import SCHEMA_VERSION, Store
+    from feedkit.store.articles import SCHEMA_VERSION, Store
+    from feedkit.store.postgres import PgDatabase
 
     url, schema = pg_schema
     a = PgDatabase(url, schema)

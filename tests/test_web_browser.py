@@ -84,7 +84,7 @@ def test_subscribe_confirm_receive_only_my_departments_one_click_leave(tmp_path,
     chromium = tools.chromium()
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     from feedkit.config import load_config
-    from feedkit.store import Store
+    from feedkit.store.articles import Store
     from feedkit.subscribers import repo
     from feedkit.web.app import create_app
     from feedkit.web.server import make_server

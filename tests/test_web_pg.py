@@ -1,7 +1,7 @@
 """``feedkit web`` on a shared PostgreSQL store (issue 11): the real process, the real server.
 
-The endpoint opens the store once per request through :func:`feedkit.db.open_store`; with
-``$FEEDKIT_STORE_URL`` that is PostgreSQL. A reader subscribes with the form, confirms with the
+The endpoint opens the store once per request through :func:`feedkit.store.backends.open_store`;
+with ``$FEEDKIT_STORE_URL`` that is PostgreSQL. A reader subscribes with the form, confirms with the
 link from the email (caught by aiosmtpd), chooses departments on the preferences page and
 leaves with a mail provider's one-click POST; after each step the row is read with psycopg, not
 with feedkit.
@@ -136,7 +136,7 @@ def _app(folder, store_section: dict, articles_target, **store_kwargs):
     from _digest_support import korean_articles
     from _web_support import NOW, Clock, site_config
 
-    from feedkit.store import Store
+    from feedkit.store.articles import Store
     from feedkit.web.app import create_app
 
     with Store(articles_target, **store_kwargs) as store, store.transaction():

@@ -277,7 +277,7 @@ def test_ambiguous_url_asks_for_an_id(site, tmp_path):
 def test_migration_adds_the_table_to_an_older_store(tmp_path):
     """A store at schema 3 (before editorial decisions and withdrawals) opens, upgrades and
     keeps its articles."""
-    from feedkit.store import MIGRATIONS, Store
+    from feedkit.store.articles import MIGRATIONS, Store
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
@@ -301,12 +301,12 @@ def test_migration_adds_the_table_to_an_older_store(tmp_path):
 def test_migration_adds_the_table_to_an_older_store_on_postgresql(pg_schema, monkeypatch):
     """The same upgrade on PostgreSQL: a schema left at version 3 by an older feedkit (made by
     the first three steps) gets the later tables and keeps its articles."""
-    import feedkit.store
-    from feedkit.store import MIGRATIONS, Store
+    import feedkit.store.articles
+    from feedkit.store.articles import MIGRATIONS, Store
 
     url, schema = pg_schema
-    monkeypatch.setattr(feedkit.store, "MIGRATIONS", MIGRATIONS[:3])
-    monkeypatch.setattr(feedkit.store, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(feedkit.store.articles, "MIGRATIONS", MIGRATIONS[:3])
+    monkeypatch.setattr(feedkit.store.articles, "SCHEMA_VERSION", 3)
     Store(url, schema=schema).close()
     monkeypatch.undo()
     old = pg.Backend("postgresql", Path("unused"), pg_schema)

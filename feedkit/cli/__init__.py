@@ -11,6 +11,9 @@ Kept thin and quick to start on purpose: every command is a few lines around fun
 tested on their own; a command's module is imported only when that command runs
 (:mod:`~feedkit.cli.lazy`), and heavy libraries (feedgen, lxml, jinja2, premailer) only inside
 the commands that need them, so ``feedkit --help`` and a no-op ``feedkit build`` start fast.
+
+May import: every package. Nothing in the library imports it (``python -m feedkit`` and
+:mod:`~feedkit.cli.docgen`, which documents it, are part of it).
 """
 
 from __future__ import annotations

@@ -33,10 +33,10 @@ class Context:
             from feedkit.config import load_config
 
             self._config = load_config(self.config_path)
-            # Words for readers in this command (``from feedkit.i18n import _``) are in the
-            # site's language until the command ends (see feedkit.i18n.activate); its catalog
+            # Words for readers in this command (``from feedkit.text.i18n import _``) are in the
+            # site's language until the command ends (see feedkit.text.i18n.activate); its catalog
             # files are looked up afresh for each command (one process may run several).
-            from feedkit.i18n import activate, refresh
+            from feedkit.text.i18n import activate, refresh
 
             refresh()
 
@@ -53,7 +53,7 @@ class Context:
         self.verbosity = -1 if flag == "quiet" else 1
 
     def open_store(self):
-        from feedkit.db import open_store
+        from feedkit.store.backends import open_store
 
         return open_store(self.config)
 
@@ -62,7 +62,7 @@ class Context:
         """For messages: the store of the loaded config (its file, or its URL and schema)."""
         if self._config is None:
             return Path("the article store")
-        from feedkit.db import store_label
+        from feedkit.store.backends import store_label
 
         return Path(store_label(self._config))
 
@@ -97,7 +97,7 @@ class FeedkitGroup(click.Group):
                 click.echo(f"feedkit: error: {line}", err=True)
             ctx.exit(exc.exit_code)
         except sqlite3.Error as exc:   # the store, mid-command: locked too long, damaged, full
-            from feedkit.store import StoreError
+            from feedkit.store.articles import StoreError
 
             obj = ctx.find_object(Context)
             path = obj.store_path if obj is not None else Path("the article store")
@@ -145,11 +145,11 @@ pass_ctx = click.make_pass_decorator(Context)
 
 def write_out(target: Path, data: bytes) -> None:
     """``data`` to stdout for ``-``, else to ``target`` atomically (an OS error is one line,
-    exit 1: :func:`feedkit.output.write_atomic` says which file and why)."""
+    exit 1: :func:`feedkit.site.output.write_atomic` says which file and why)."""
     if str(target) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    from feedkit.output import write_atomic
+    from feedkit.site.output import write_atomic
 
     write_atomic(target, data)

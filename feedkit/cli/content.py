@@ -51,16 +51,16 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
     total = sum(count_records(spec.path, spec.kind) or 0 for spec in specs) or None
     with obj.open_store() as store, obj.progress("import", total, "records") as bar:
         if send_log:
-            from feedkit.export import import_send_log
+            from feedkit.site.export import import_send_log
 
             restored = import_send_log(store, send_log)
             obj.detail(f"{send_log}: {restored} send-log records")
         if state:
-            from feedkit.health import import_state
+            from feedkit.store.health import import_state
 
             obj.detail(f"{state}: {import_state(store, state)} state records")
         if editorial:
-            from feedkit.digest.editorial import import_editorial
+            from feedkit.editorial.decisions import import_editorial
 
             obj.detail(f"{editorial}: {import_editorial(store, editorial)} editorial records")
         report = import_files(store, specs, config.tz, progress=bar.advance)
@@ -102,8 +102,8 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
     """
     from datetime import UTC, datetime
 
-    from feedkit.health import record_run, runner_of
     from feedkit.ingest.update import Progress, run_update
+    from feedkit.store.health import record_run, runner_of
 
     config = obj.config
     if not config.sources:
@@ -153,7 +153,7 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
 
 def _build_after_update(obj: Context, config, store, out_dir: Path | None, report):
     """Build; an empty store after failed sources says which sources and why."""
-    from feedkit.build import build as build_site
+    from feedkit.site.build import build as build_site
 
     if store.is_empty() and report.failed:
         lines = ["nothing to build: the article store is empty and "
@@ -196,8 +196,8 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
     Deterministic: the same store gives the same bytes, so the file diffs well in git, and
     export -> import -> export is byte-identical.
     """
-    from feedkit.export import export_chunks, export_send_log_chunks
-    from feedkit.output import write_atomic, write_atomic_stream
+    from feedkit.site.export import export_chunks, export_send_log_chunks
+    from feedkit.site.output import write_atomic, write_atomic_stream
 
     def counted(chunks, tally: list[int]):
         for chunk in chunks:
@@ -214,7 +214,7 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
             obj.info(f"{send_log}: {tally[0]} send-log records"
                      f"{'' if changed else ' (unchanged)'}")
         if state:
-            from feedkit.health import export_state
+            from feedkit.store.health import export_state
 
             state_bytes = export_state(store)
             changed = write_atomic(state, state_bytes)
@@ -222,7 +222,7 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
             obj.detail(f"{state}: {records} state records"
                        f"{'' if changed else ' (unchanged)'}")
         if editorial:
-            from feedkit.digest.editorial import export_editorial
+            from feedkit.editorial.decisions import export_editorial
 
             data = export_editorial(store)
             changed, records = write_atomic(editorial, data), data.count(b"\n")
@@ -246,8 +246,8 @@ def stats(obj: Context, as_json: bool) -> None:
     """Show what the store holds: articles per category, date range, digests sent."""
     import json
 
-    from feedkit.db import store_label
-    from feedkit.stats import collect, format_stats
+    from feedkit.site.stats import collect, format_stats
+    from feedkit.store.backends import store_label
 
     with obj.open_store() as store:
         result = collect(store, obj.config.tz)

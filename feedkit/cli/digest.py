@@ -9,7 +9,7 @@ import click
 
 from feedkit.cli.common import Context, FeedkitGroup, pass_ctx, write_out
 from feedkit.errors import EXIT_PARTIAL, FeedkitError, UsageError
-from feedkit.i18n import for_config
+from feedkit.text.i18n import for_config
 
 
 @click.group(cls=FeedkitGroup)
@@ -40,7 +40,7 @@ def _warn_unsubscribe(obj: Context) -> None:
 
 
 def _now(obj: Context, now_text: str | None, today):
-    from feedkit.schedule import pinned_now
+    from feedkit.mail.schedule import pinned_now
 
     return pinned_now(now_text, today.date() if today else None, obj.config.tz)
 
@@ -80,6 +80,7 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
     """
     from feedkit.digest.compose import load_digest, sent_size
     from feedkit.digest.render import DigestRenderer, link_reserve, shown_unsubscribe
+    from feedkit.editorial.publication import build_time, visible_until
     from feedkit.mail.message import (
         build_message,
         issue_time,
@@ -87,8 +88,7 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
         preview_unsubscribe,
         unsubscribe_urls,
     )
-    from feedkit.mail.recipients import clean_address
-    from feedkit.publication import build_time, visible_until
+    from feedkit.privacy import clean_address
 
     config = obj.config
     week = _pick_week(obj, week_text, today, now_text)
@@ -176,7 +176,7 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     if week_text:
         week = _pick_week(obj, week_text, today)
     else:
-        from feedkit.schedule import due_digest
+        from feedkit.mail.schedule import due_digest
 
         due = due_digest(now, config.tz, config.digest.send_day, config.digest.send_hour)
         week = due.week
@@ -187,7 +187,7 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     label = f"{week.label} ({week.range_text(for_config(config))})"
     send = send_week
     if config.digest.audience == "subscribers":   # personal digests, see README "Subscribers"
-        from feedkit.subscribers.personal import send_subscribers as send
+        from feedkit.mail.personal import send_subscribers as send
     with obj.open_store() as store, obj.progress("send", unit="recipients") as bar:
         report = send(config, store, week, now=now, dry_run=dry_run,
                       echo=obj.detail, progress=bar, connections=connections,
@@ -230,7 +230,7 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
 
 def _next_week(obj: Context, week_text: str | None, now):
     """``--week``, else the week ``digest send`` sends next (last week's), due yet or not."""
-    from feedkit.schedule import due_digest
+    from feedkit.mail.schedule import due_digest
 
     if week_text:
         return _pick_week(obj, week_text, None)
@@ -264,7 +264,7 @@ def digest_approve(obj: Context, week_text: str | None, today, now_text: str | N
     'feedkit export --editorial' (commit it), or approves from the workflow's "Run workflow"
     button.
     """
-    from feedkit.digest.editorial import approval, set_approval
+    from feedkit.editorial.decisions import approval, set_approval
 
     config = obj.config
     now = _now(obj, now_text, today)
@@ -294,7 +294,7 @@ def digest_approve(obj: Context, week_text: str | None, today, now_text: str | N
 def _when_sent(obj: Context, week, now) -> str:
     """What happens next to an approved week: the scheduled send takes it (now or once due),
     or, for any other week, only an explicit --week does."""
-    from feedkit.schedule import due_digest
+    from feedkit.mail.schedule import due_digest
 
     config = obj.config
     due = due_digest(now, config.tz, config.digest.send_day, config.digest.send_hour)
@@ -335,8 +335,8 @@ def digest_note(obj: Context, text: str | None, week_text: str | None, today,
     Without --week: the week 'digest send' sends next. Kept in the store and carried by
     'feedkit export/import --editorial'.
     """
-    from feedkit.digest.editorial import note, set_note
-    from feedkit.digest.note import check_note
+    from feedkit.editorial.decisions import note, set_note
+    from feedkit.editorial.note import check_note
 
     given = [name for name, on in (("TEXT", text is not None), ("--file", note_file is not None),
                                    ("--clear", clear)) if on]

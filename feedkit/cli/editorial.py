@@ -1,8 +1,8 @@
 """``feedkit withdraw`` and ``feedkit restore``: take an article back, or put it back.
 
-The work is in :mod:`feedkit.withdrawals`; the commands find the article, say what happened and
-rebuild the site (as ``update`` does), so the article is gone from the published folder the
-moment the command returns.
+The work is in :mod:`feedkit.editorial.withdrawals`; the commands find the article, say what
+happened and rebuild the site (as ``update`` does), so the article is gone from the published
+folder the moment the command returns.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ _OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_ty
 
 
 def _build(obj: Context, store, out_dir: Path | None, now) -> None:
-    from feedkit.build import build as build_site
     from feedkit.errors import FeedkitError
+    from feedkit.site.build import build as build_site
 
     if store.is_empty():
         raise FeedkitError(f"nothing is left to publish, so {out_dir or obj.config.out_dir} "
@@ -42,7 +42,7 @@ def _build(obj: Context, store, out_dir: Path | None, now) -> None:
 
 
 def _now(obj: Context, now_text: str | None):
-    from feedkit.schedule import parse_now
+    from feedkit.mail.schedule import parse_now
 
     return parse_now(now_text, obj.config.tz) if now_text else None
 
@@ -64,7 +64,7 @@ def withdraw(obj: Context, key: str, reason: str, no_build: bool, out_dir: Path 
     store with the reason and the time, a later update or import never brings it back, and
     `feedkit restore` undoes it. Feeds carry no tombstone: the entry simply leaves them.
     """
-    from feedkit.withdrawals import withdraw as withdraw_article
+    from feedkit.editorial.withdrawals import withdraw as withdraw_article
 
     now = _now(obj, now_text)
     with obj.open_store() as store:
@@ -87,7 +87,7 @@ def withdraw(obj: Context, key: str, reason: str, no_build: bool, out_dir: Path 
 def restore(obj: Context, key: str, no_build: bool, out_dir: Path | None,
             now_text: str | None) -> None:
     """Undo `feedkit withdraw`: the article is published again as it was, then build."""
-    from feedkit.withdrawals import restore as restore_article
+    from feedkit.editorial.withdrawals import restore as restore_article
 
     now = _now(obj, now_text)   # a bad --now is refused before the store changes
     with obj.open_store() as store:

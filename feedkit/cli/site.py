@@ -25,12 +25,12 @@ def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
     Only files whose content changed are rewritten; a failed build leaves the old output intact.
     Articles dated in the future wait until their time unless [build] publish_future is set.
     """
-    from feedkit.build import build as build_site
+    from feedkit.site.build import build as build_site
 
     config = obj.config
     now = None
     if now_text:
-        from feedkit.schedule import parse_now  # the same --now as the digest commands
+        from feedkit.mail.schedule import parse_now  # the same --now as the digest commands
 
         now = parse_now(now_text, config.tz)
     with obj.open_store() as store, obj.progress("build", unit="files rendered") as bar:
@@ -97,7 +97,7 @@ def init(obj: Context, directory: Path, force: bool, copy_templates: bool) -> No
     unless --force is given; --force never touches config.toml or data/.
     """
     from feedkit.config import parse_config, placeholder_keys
-    from feedkit.scaffold import SiteWriteError, config_template, init_site
+    from feedkit.site.scaffold import SiteWriteError, config_template, init_site
 
     try:
         report = init_site(directory, force, copy_templates)
@@ -148,7 +148,7 @@ def serve(obj: Context, port: int, host: str, no_build: bool, today) -> None:
     the week containing today, as a recipient sees it; /_preview/digest/YYYY-Www any week;
     /_preview/digest.txt the plain-text part; /_preview/ lists the weeks with news.
     """
-    from feedkit.serve import serve as run_server
+    from feedkit.site.serve import serve as run_server
 
     run_server(obj.config, host=host, port=port, build=not no_build,
                today=today.date() if today else None, info=obj.info, warn=obj.warn,

@@ -33,9 +33,9 @@ def copy(obj: Context, to: str, schema: str | None, replace: bool) -> None:
     --replace is given. Subscribers are copied with their ids (their links keep working) and
     never printed.
     """
-    from feedkit.db.copy import check_schema, copy_store, copy_target, count_rows, same_store
-    from feedkit.db.urls import is_url
-    from feedkit.store import Store
+    from feedkit.store.articles import Store
+    from feedkit.store.copy import check_schema, copy_store, copy_target, count_rows, same_store
+    from feedkit.store.urls import is_url
 
     config = obj.config
     target = copy_target(to)

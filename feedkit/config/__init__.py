@@ -13,6 +13,10 @@ The package has three rooms, each importing only the one before it:
 * :mod:`~feedkit.config.load`: finding the file, parsing TOML, coercing each table.
 
 Everything public is re-exported here: ``from feedkit.config import Config, load_config``.
+
+May import: the shared modules; the checks call :mod:`feedkit.editorial.branding`,
+:mod:`feedkit.editorial.categories` and :mod:`feedkit.store.urls` lazily, only for a config
+that uses them. Every stage imports it.
 """
 
 from feedkit.config.checks import (

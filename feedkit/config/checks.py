@@ -340,13 +340,13 @@ def _check_digest(config: Config, name: str) -> None:
 
 
 def _check_editorial_look(config: Config, name: str) -> None:
-    """[site] branding (contrast, https logo) and [categories] (see feedkit.branding and
-    feedkit.categories, which say what is wrong; here the file name is put in front). Their
-    modules are imported only for a config that uses them: every command loads the config."""
+    """[site] branding (contrast, https logo) and [categories] (see feedkit.editorial.branding and
+    feedkit.editorial.categories, which say what is wrong; here the file name is put in front).
+    Their modules are imported only for a config that uses them: every command loads the config."""
     if not (config.site.branded() or config.categories.is_set()):
         return
-    from feedkit.branding import brand_of
-    from feedkit.categories import category_map
+    from feedkit.editorial.branding import brand_of
+    from feedkit.editorial.categories import category_map
 
     try:
         brand_of(config)
@@ -391,7 +391,7 @@ def _check_store(config, name: str) -> None:
     is committed to the site's repository), never in the file."""
     import os
 
-    from feedkit.db.urls import SCHEMA_NAME, STORE_URL_ENV, URL_SCHEMES, is_url
+    from feedkit.store.urls import SCHEMA_NAME, STORE_URL_ENV, URL_SCHEMES, is_url
 
     for where, url in ((f"{name}: [store] url", config.store.url),
                        (f"${STORE_URL_ENV}", os.environ.get(STORE_URL_ENV, "").strip())):

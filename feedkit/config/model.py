@@ -1,7 +1,7 @@
 """The schema of ``config.toml``: one frozen dataclass per TOML section, and ``Config``.
 
 Each section's fields (name, type, default, ``_doc`` line) *are* the schema: the loader
-(:mod:`feedkit.config.load`), the README reference (``feedkit.docgen``) and ``feedkit init`` all
+(:mod:`feedkit.config.load`), the README reference (``feedkit.cli.docgen``) and ``feedkit init`` all
 read them. A new TOML section is a new dataclass here, a field on :class:`Config`, an entry in
 :data:`SECTIONS`, and its checks in :mod:`feedkit.config.checks`.
 """
@@ -53,7 +53,8 @@ class SiteConfig:
     contact_phone: str = _doc("Phone number for the contact line (a tel: link).", default="")
 
     def branded(self) -> bool:
-        """Whether any branding key is set: without one, nothing needs feedkit.branding."""
+        """Whether any branding key is set: without one, nothing needs
+        feedkit.editorial.branding."""
         return any((self.logo, self.accent_color, self.accent_color_dark,
                     self.contact_department, self.contact_address, self.contact_phone))
 

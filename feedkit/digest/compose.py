@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 
-from feedkit import i18n
 from feedkit.config import Config
-from feedkit.dates import is_korean
 from feedkit.digest.week import Week
 from feedkit.model import Article
+from feedkit.text import i18n
+from feedkit.text.dates import is_korean
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Section:
 class Digest:
     week: Week
     sections: tuple[Section, ...]
-    note: str = ""                   # the editor's note, Markdown (feedkit.digest.note)
+    note: str = ""                   # the editor's note, Markdown (feedkit.editorial.note)
 
     @property
     def total(self) -> int:
@@ -64,7 +64,7 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
     ``shown`` maps a department to the name it is shown under (``[categories] names``); a
     section gathering several departments says on each item which one it came from. Names in
     ``keep`` (the ones ``[categories]`` sets) never fold: the city chose them."""
-    from feedkit.slugs import category_slugs
+    from feedkit.text.slugs import category_slugs
 
     groups: dict[str, list[Article]] = {}
     for a in articles:
@@ -115,11 +115,11 @@ def group_sections(articles: Sequence[Article], order: Sequence[str],
 
 
 def load_digest(config: Config, store, week: Week, until: int | None = None) -> Digest:
-    """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.publication`) leaves out
-    those not yet due."""
+    """The week's articles; ``until`` (Unix seconds, see :mod:`feedkit.editorial.publication`)
+    leaves out those not yet due."""
     from dataclasses import replace
 
-    from feedkit.digest.editorial import note
+    from feedkit.editorial.decisions import note
 
     return replace(make_digest(config, week, week_articles(store, week, until)),
                    note=note(store, week.label))
@@ -135,7 +135,7 @@ def week_articles(store, week: Week, until: int | None = None) -> list[Article]:
 def make_digest(config: Config, week: Week, articles: Sequence[Article]) -> Digest:
     """The week's digest; ``[categories]`` leaves out what is excluded from the digest, shows
     departments under their configured names and orders the sections."""
-    from feedkit.categories import category_map
+    from feedkit.editorial.categories import category_map
 
     cmap = category_map(config)
     if not cmap:
@@ -188,7 +188,7 @@ def trim_title(summary: str, title: str) -> str:
 
 
 def cut_summary(text: str, limit: int) -> str:
-    from feedkit.ingest.normalize import truncate
+    from feedkit.text.clean import truncate
 
     return truncate(text, limit) if limit > 0 else ""
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from feedkit.config import Config
-from feedkit.dates import is_korean
 from feedkit.digest.compose import Digest, Section, allocate, cut_summary, sent_size, trim_title
 from feedkit.digest.week import Week
 from feedkit.errors import FeedkitError
-from feedkit.i18n import Language, for_config
 from feedkit.model import Article
 from feedkit.subscribers.links import site_subscribe_url
+from feedkit.text.dates import is_korean
+from feedkit.text.i18n import Language, for_config
 
 HTML_TEMPLATE = "digest.html.j2"
 
@@ -49,7 +49,7 @@ TEMPLATE_FILES = [HTML_TEMPLATE, TEXT_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_T
 # Stands in for the recipient's own unsubscribe URL until the message is built. Only characters
 # that neither Jinja, premailer nor HTML escaping touch, and nothing an article could contain.
 UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/feedkit-8f3a1c"
-# The same for a subscriber's preferences page (personal digests, feedkit.subscribers.personal).
+# The same for a subscriber's preferences page (personal digests, feedkit.mail.personal).
 PREFERENCES_PLACEHOLDER = "https://preferences.invalid/feedkit-2b7d90"
 
 
@@ -150,8 +150,8 @@ class DigestRenderer:
     """Renders digests for one config; reuse it across weeks (templates and CSS load once)."""
 
     def __init__(self, config: Config):
-        from feedkit.branding import brand_of, digest_css
-        from feedkit.templating import find_template
+        from feedkit.editorial.branding import brand_of, digest_css
+        from feedkit.text.templating import find_template
 
         self.config = config
         self.brand = brand_of(config)
@@ -205,7 +205,7 @@ class DigestRenderer:
                                  ) % {"title": self.title()}
 
     def _item(self, a: Article, section: Section) -> dict:
-        from feedkit.dates import format_date
+        from feedkit.text.dates import format_date
 
         local = a.published.astimezone(self.tz)
         image = safe_url(a.image)
@@ -250,7 +250,7 @@ class DigestRenderer:
             })
         shown = sum(counts)
         headlines = [it["title"] for s in sections for it in s["items"]][:3]
-        from feedkit.digest.note import note_html, note_text
+        from feedkit.editorial.note import note_html, note_text
 
         return {
             "note_html": Markup(note_html(digest.note, self.site.url)),   # sanitised (nh3)
@@ -288,7 +288,7 @@ class DigestRenderer:
 
     def raw_html(self, digest: Digest, counts: list[int] | None = None, *, web: bool = False,
                  unsubscribe: str = "", nav: dict | None = None, preferences: str = "") -> str:
-        from feedkit.templating import render
+        from feedkit.text.templating import render
 
         ctx = self.context(digest, counts, web=web, unsubscribe=unsubscribe, nav=nav,
                            preferences=preferences)
@@ -296,7 +296,7 @@ class DigestRenderer:
 
     def text(self, digest: Digest, counts: list[int] | None = None, *,
              unsubscribe: str = "", preferences: str = "") -> str:
-        from feedkit.templating import render
+        from feedkit.text.templating import render
 
         ctx = self.context(digest, counts, web=False, unsubscribe=unsubscribe,
                            preferences=preferences)

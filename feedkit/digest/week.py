@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from feedkit.config import Config
 from feedkit.errors import UsageError
-from feedkit.i18n import Language
+from feedkit.text.i18n import Language
 
 _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
@@ -72,26 +72,26 @@ class Week:
         return datetime.combine(self.first_day + timedelta(days=7), time(0), tzinfo=self.tz)
 
     def range_text(self, language: str | Language) -> str:
-        from feedkit.dates import format_range
+        from feedkit.text.dates import format_range
 
         return format_range(self.first_day, self.last_day, language)
 
     def title(self, language: str | Language, *, year: bool = False) -> str:
         """What readers see: ``12월 첫째 주 (12월 1일 – 7일)``, ``Week of 1–7 December 2025``
-        (see :func:`feedkit.dates.week_label`); ``label`` (ISO) is for file names."""
-        from feedkit.dates import week_label
+        (see :func:`feedkit.text.dates.week_label`); ``label`` (ISO) is for file names."""
+        from feedkit.text.dates import week_label
 
         return week_label(self.first_day, language, year=year)
 
     def name(self, language: str | Language, *, year: bool = False) -> str:
         """``12월 첫째 주`` (``2025년 12월 첫째 주``), ``Week of 1–7 December 2025``."""
-        from feedkit.dates import week_name
+        from feedkit.text.dates import week_name
 
         return week_name(self.first_day, language, year=year)
 
     def days(self, language: str | Language) -> str:
         """``12월 1일 – 7일``, ``1–7 December 2025``."""
-        from feedkit.dates import week_days
+        from feedkit.text.dates import week_days
 
         return week_days(self.first_day, language)
 

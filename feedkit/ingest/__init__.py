@@ -1,1 +1,8 @@
-"""Getting articles into the store: readers per source kind, plus one normalisation stage."""
+"""Getting articles into the store: readers per source kind (files, feeds, the city's board
+pages), the polite fetcher and its network guard, and one normalisation stage
+(:mod:`~feedkit.ingest.normalize`) every record goes through.
+
+May import: ``editorial`` (withdrawn articles stay out, future dates are held), ``store``,
+``text``, ``config`` and the shared modules. It fills the store and returns reports: it never
+renders, builds, mails or serves, and no stage after it imports it.
+"""

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from feedkit.errors import FeedkitError
+from feedkit.errors import FeedkitError, check_readable
 
 Item = tuple[int, dict[str, Any] | str]  # (line, record) or (line, error message)
 
@@ -57,19 +57,6 @@ def count_records(path: Path, kind: str | None = None) -> int | None:
             return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
     except (OSError, FeedkitError):
         return None
-
-
-def check_readable(path: Path) -> None:
-    """Fail early, in one line, for a file that is missing or unreadable."""
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise FeedkitError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FeedkitError(f"{path}: is a folder, not a file") from None
-    except OSError as exc:
-        raise FeedkitError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _jsonl(path: Path) -> Iterator[Item]:

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from feedkit.ingest.files import check_readable, read_records
+from feedkit.editorial.publication import build_time, date_warning
+from feedkit.errors import check_readable
+from feedkit.ingest.files import read_records
 from feedkit.ingest.normalize import KNOWN_FIELDS, RecordError, normalize_record
 from feedkit.model import Article
-from feedkit.publication import build_time, date_warning
-from feedkit.store import Store, UpsertResult
+from feedkit.store.articles import Store, UpsertResult
 
 
 @dataclass
@@ -130,9 +131,10 @@ def import_files(store: Store, specs: Iterable[FileSpec], tz: ZoneInfo,
 def _import_withdrawn(store: Store, collector: BatchCollector, where: str, record: dict,
                       default_category: str) -> None:
     """An exported withdrawal (``"withdrawn": {"at", "reason"}``, see
-    :mod:`feedkit.withdrawals`): the article goes to the store as withdrawn, never live."""
+    :mod:`feedkit.editorial.withdrawals`): the article goes to the store as withdrawn, never
+    live."""
+    from feedkit.editorial.withdrawals import put_withdrawn, read_mark
     from feedkit.errors import FeedkitError
-    from feedkit.withdrawals import put_withdrawn, read_mark
 
     try:
         at, reason = read_mark(record["withdrawn"], where)

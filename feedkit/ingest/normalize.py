@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-import nh3
-
 from feedkit.model import Article
+from feedkit.text.clean import (
+    SPACES,
+    clean_text,
+    quote_url,
+    sanitize_html,
+    strip_illegal,
+    truncate,
+)
 
 MAX_TITLE = 300
 MAX_SUMMARY = 600
@@ -33,44 +38,9 @@ class RecordError(ValueError):
 # ---------------------------------------------------------------------------------------------
 # Text
 
-# XML 1.0 forbids C0 controls except TAB/LF/CR, lone surrogates and U+FFFE/U+FFFF; the feed
-# validator also flags DEL and C1 controls. Invisible format characters that only ever cause
-# trouble in titles are dropped too (ZWJ/ZWNJ are kept: scripts and emoji need them).
-_ILLEGAL = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
-    "\u200b\u2060\ufeff\u00ad\u180e]"
-)
-_SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 # "… 더보기", "..더보기", "[더보기]", "(더보기)", "더 보기 >" at the very end of a teaser.
 _MORE = re.compile(r"(?:\s*[\[(<]?\s*더\s?보기\s*[\])>]?)+\s*$")
 _TRAILING_DOTS = re.compile(r"(?:\s*(?:\.{2,}|…))+\s*$")
-
-
-def strip_illegal(text: str) -> str:
-    """Remove characters that XML cannot carry or that are invisible noise."""
-    if text.isprintable():  # C-speed check: no controls, format characters or odd spaces
-        return text
-    return _ILLEGAL.sub("", text)
-
-
-def clean_text(value: Any) -> str:
-    """Plain text on one line: NFC, no markup, no entities, no control or invisible characters,
-    whitespace (including NBSP and ideographic space) collapsed."""
-    if value is None:
-        return ""
-    text = str(value)
-    if "<" in text or "&" in text:
-        # Drop any markup but keep the text, then turn entities into characters. Illegal
-        # characters go first, so what the HTML parser sees is what a re-import would see.
-        text = strip_illegal(text)
-        if "<" in text:
-            text = nh3.clean(text, tags=set(), clean_content_tags={"script", "style"})
-        text = html.unescape(text)
-    if text.isprintable():  # no controls, newlines, NBSPs or invisible characters to handle
-        text = unicodedata.normalize("NFC", text)
-        return _SPACES.sub(" ", text).strip() if "  " in text else text.strip()
-    text = unicodedata.normalize("NFC", _ILLEGAL.sub("", text))
-    return _SPACES.sub(" ", text).strip()
 
 
 # Board artefacts around a title: a "new" badge rendered as text ("NEW", "새글", "[새글]") and the
@@ -119,17 +89,6 @@ def clean_title(value: Any) -> str:
     return text + _CUT if cut and text else text
 
 
-def truncate(text: str, limit: int) -> str:
-    """Cut at a word boundary before ``limit`` characters and mark the cut with "…"."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:·") + "…"
-
-
 def clean_summary(value: Any) -> str:
     """A teaser without the listing's trailing "더보기" ("read more") link text; trailing dots
     that marked a cut become one "…". Cleaning twice gives what cleaning once gave, so an
@@ -154,25 +113,8 @@ def clean_summary(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 # URLs
 
-# What may stay as it is after the authority: RFC 3986 reserved and unreserved characters,
-# except "[" and "]" (allowed only around an IPv6 host: board.php?cat[]=3 must become
-# cat%5B%5D=3, or the W3C validator and `feedkit validate` reject it as InvalidUriChar).
-_URL_SAFE = ":/?#@!$&'()*+,;=%~"
-_AUTHORITY_SAFE = _URL_SAFE + "[]"
-_SCHEME_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
-_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # The common case, checked without urlsplit: scheme, a plain host, then a path/query or nothing.
 _PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?(?:[/?#]|$)")
-
-
-def quote_url(url: str) -> str:
-    """Percent-encode what a URI may not contain (spaces, non-ASCII, ``[ ] { } | ^ \\``, a ``%``
-    that starts no escape), leaving escapes and the reserved characters that give the URL its
-    structure. Idempotent: a quoted URL comes back unchanged."""
-    m = _SCHEME_AUTHORITY.match(url)
-    head = m.group(0) if m else ""
-    rest = _LONE_PERCENT.sub("%25", url[len(head):])
-    return quote(head, safe=_AUTHORITY_SAFE) + quote(rest, safe=_URL_SAFE)
 
 
 def clean_url(value: Any, base: str = "") -> str:
@@ -207,79 +149,6 @@ def clean_url(value: Any, base: str = "") -> str:
 def _redacted(url: str) -> str:
     """A URL fit for an error message: any ``user:password@`` replaced by ``***@``."""
     return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", url)
-
-
-# ---------------------------------------------------------------------------------------------
-# HTML
-
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
-    "del", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "span", "strong",
-    "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
-}
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "ol": {"start"},
-    "abbr": {"title"},
-}
-
-
-_CLEANER: nh3.Cleaner | None = None
-_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)"')
-
-
-def _cleaner() -> nh3.Cleaner:
-    # Built once: constructing the sanitiser's rules costs more than cleaning a typical article.
-    global _CLEANER
-    if _CLEANER is None:
-        _CLEANER = nh3.Cleaner(
-            tags=ALLOWED_TAGS,
-            attributes=ALLOWED_ATTRIBUTES,
-            clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
-            url_schemes={"http", "https", "mailto"},
-            link_rel="noopener noreferrer",
-        )
-    return _CLEANER
-
-
-_ORIGIN = re.compile(r"^https?://[^/?#]+")
-# Text outside tags that is not just whitespace or no-break spaces.
-_HAS_TEXT = re.compile(r"(?:^|>)(?:\s|&nbsp;|&#160;|&#xa0;)*(?:[^\s<&]|&(?!nbsp;|#160;|#xa0;))")
-
-
-def _absolutize(match: re.Match, base: str, origin: str) -> str:
-    value = match.group(2)
-    if value.startswith(("https://", "http://", "mailto:")):
-        return match.group(0)
-    raw = html.unescape(value)
-    if origin and raw.startswith("/") and not raw.startswith("//") and "/." not in raw:
-        absolute = origin + raw  # the common case (root-relative), without urljoin's cost
-    else:
-        absolute = urljoin(base, raw)
-    return f'{match.group(1)}{html.escape(quote_url(absolute), quote=True)}"'
-
-
-def sanitize_html(value: Any, base: str) -> str:
-    """Allow-list sanitising (no script, iframe, form, style, event handlers, ``javascript:``),
-    with every relative link and image made absolute against the article's URL, because feed
-    readers and mail clients ignore ``xml:base`` and have no page to resolve against."""
-    if not value:
-        return ""
-    cleaned = _cleaner().clean(strip_illegal(str(value)))
-    # The sanitiser serialises attributes as name="value", so this pattern sees every URL.
-    if ' href="' in cleaned or ' src="' in cleaned:
-        origin_match = _ORIGIN.match(base)
-        origin = origin_match.group(0) if origin_match else ""
-        cleaned = _URL_ATTR.sub(lambda m: _absolutize(m, base, origin), cleaned)
-    cleaned = unicodedata.normalize("NFC", cleaned).strip()
-    # Markup with no text and no image (e.g. "<p>&nbsp;</p>") is no content.
-    if "<img" not in cleaned and not _HAS_TEXT.search(cleaned):
-        return ""
-    return cleaned
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,7 +212,7 @@ def _parse_date_text(raw: str) -> datetime:
             return datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             pass
-    text = _SPACES.sub(" ", strip_illegal(text)).strip()
+    text = SPACES.sub(" ", strip_illegal(text)).strip()
     text = _NEW_BADGE.sub("", _PREFIX.sub("", text))
     m = _BRACKETS.match(text)
     if m:

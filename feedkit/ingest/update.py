@@ -1,7 +1,7 @@
 """``feedkit update``: read every configured source, store new and changed articles.
 
 It returns an :class:`UpdateReport` and never builds: the CLI prints every source's errors from
-that report first, then runs :func:`feedkit.build.build` (ingest depends on the store, never on
+that report first, then runs :func:`feedkit.site.build.build` (ingest depends on the store, never on
 the output).
 
 Each source is read and stored on its own, in its own transaction, so one source that fails
@@ -23,11 +23,11 @@ from typing import IO
 
 from feedkit.config import FILE_SOURCE_KINDS, Config, SourceConfig
 from feedkit.errors import FeedkitError
-from feedkit.i18n import for_config
 from feedkit.ingest.fetch import Fetcher, FetchSettings, FetchStats, HttpCache, host_of
 from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, import_files
 from feedkit.ingest.netguard import private_hosts_of
-from feedkit.store import Store, UpsertResult
+from feedkit.store.articles import Store, UpsertResult
+from feedkit.text.i18n import for_config
 
 ROW_MARK = "html-row:"   # meta key prefix: html-row:<source id>:<article URL> → row hash
 RESUME_MARK = "html-resume:"   # html-resume:<source id> → "1" while a list page is owed

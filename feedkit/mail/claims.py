@@ -40,7 +40,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-# Store migration 7 (feedkit.store.MIGRATIONS): portable SQL, runs on both backends.
+# Store migration 7 (feedkit.store.articles.MIGRATIONS): portable SQL, runs on both backends.
 BATCH = 10
 """Readers claimed at a time by one connection: small, so that a run that stops or dies holds
 few readers back, and several runs share the list evenly; large enough that the claim (one

@@ -327,7 +327,7 @@ def preview_unsubscribe(config: Config, *, strict: bool = True) -> str:
     so ``digest render --html`` and ``feedkit serve`` show what a reader gets. A personal link
     that cannot be made here (``{token}`` without its secret) is an error when ``strict``;
     otherwise the preview falls back to the link that is the same for everyone."""
-    from feedkit.mail.recipients import clean_address
+    from feedkit.privacy import clean_address
 
     templates = config.digest.unsubscribe
     if not templates:

@@ -38,7 +38,7 @@ from feedkit.errors import FeedkitError, UsageError
 
 def test_mark(config: Config) -> str:
     """The subject prefix of a test send, in the site's language."""
-    from feedkit.i18n import for_config
+    from feedkit.text.i18n import for_config
 
     # TRANSLATORS: put before the subject of a test send of the digest (keep the space).
     return for_config(config).gettext("[TEST] ")
@@ -115,16 +115,16 @@ def _list_edition(config: Config, store, week, address: str, until: int | None) 
 def _subscriber_edition(config: Config, store, week, address: str, until: int | None
                         ) -> _Edition:
     """``[digest] audience = "subscribers"``: a subscriber gets the departments they chose and
-    their own signed links, as :func:`feedkit.subscribers.personal.send_subscribers` makes
+    their own signed links, as :func:`feedkit.mail.personal.send_subscribers` makes
     them; an address that is no subscriber gets what a reader who chose nothing gets (every
     department), with the ``[digest] unsubscribe`` links, since it has no links of its own."""
     from dataclasses import replace
 
     from feedkit.digest.compose import make_digest, week_articles
-    from feedkit.digest.editorial import note
     from feedkit.digest.render import shown_unsubscribe
+    from feedkit.editorial.decisions import note
+    from feedkit.mail.personal import ALL, _links_for, _names_of, editions_for, web_url
     from feedkit.subscribers import repo
-    from feedkit.subscribers.personal import ALL, _links_for, _names_of, editions_for, web_url
 
     names = _names_of(config)
     articles = [a for a in week_articles(store, week, until) if names(a.category)]
@@ -169,11 +169,11 @@ def send_proof(config: Config, store, week, address: str, *, now: datetime,
     """
     from feedkit.config import check_placeholders
     from feedkit.digest.render import PREFERENCES_PLACEHOLDER, DigestRenderer, link_reserve
+    from feedkit.editorial.publication import visible_until
     from feedkit.mail.message import MessageFactory, sender
-    from feedkit.mail.recipients import clean_address
     from feedkit.mail.send import DkimSigner, _ca_file
     from feedkit.mail.smtp import PermanentFailure, SmtpSession, TemporaryFailure
-    from feedkit.publication import visible_until
+    from feedkit.privacy import clean_address
 
     check_placeholders(config)   # what the real send refuses, the test says first
     addr = clean_address(address)

@@ -6,53 +6,16 @@ personal data).
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import formataddr, getaddresses, parseaddr
+from email.utils import formataddr, getaddresses
 from pathlib import Path
 
 from feedkit.config import Config
 from feedkit.errors import ConfigError
-
-# Deliberately loose: the server is the judge of an address; this only catches what is clearly
-# not one (typos, a name without an address, stray commas or spaces).
-_ADDRESS_RE = re.compile(r"^[^\s@<>(),;:\"\[\]]+@[^\s@<>(),;:\"\[\]]+\.[^\s@<>(),;:\"\[\].]+$")
-
-
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def clean_address(value: str) -> str | None:
-    """``Name <a@b.kr>`` or ``a@b.kr`` → ``a@b.kr``; None when it is not one address."""
-    return _check_address(value)[0]
-
-
-def check_address(value: str) -> tuple[str | None, str]:
-    """(address, "") or (None, why not): :func:`clean_address` with the reason."""
-    return _check_address(value)
-
-
-def _check_address(value: str) -> tuple[str | None, str]:
-    """(address, "") or (None, why not). A control character anywhere (a NUL, a stray CR) is
-    refused before any parsing: it must never reach ``RCPT TO``."""
-    if _CONTROL_RE.search(value):
-        return None, "contains a control character"
-    value = value.strip()
-    if not value:
-        return None, "empty"
-    _name, addr = parseaddr(value)
-    addr = addr.strip()
-    if not addr or not _ADDRESS_RE.match(addr):
-        return None, "not an email address"
-    if "<" not in value and value != addr:
-        # parseaddr also digs an address out of "Bcc: x@y" or "x@y (comment)": take an entry
-        # only when it is the address, or a name and <address>
-        return None, "not an email address"
-    return addr, ""
+from feedkit.privacy import check_address, git_exposure
 
 
 def split_addresses(value: str) -> list[str]:
@@ -87,7 +50,7 @@ def load_recipients(config: Config, environ: Mapping[str, str] | None = None) ->
 
     def add(value: str, where: str) -> None:
         for part in split_addresses(value):
-            addr, why = _check_address(part)
+            addr, why = check_address(part)
             if addr is None:
                 result.problems.append(f"{where}: {why}, skipped")
                 result.rejected.append((where, part.strip()))
@@ -127,33 +90,12 @@ def _check_private_place(config: Config, path: Path, result: RecipientList) -> N
     else:
         raise ConfigError(f"{path}: the recipients file is inside the output folder "
                           f"({config.build.out}), which is published; move it elsewhere")
-    tree = _git_exposure(resolved)
+    tree = git_exposure(resolved)
     if tree:
         result.warnings.append(
             f"{path}: WARNING: this recipients file is inside the git work tree {tree} and "
             "not ignored: a commit would publish every address. Move it outside the "
             "repository, list it in .gitignore, or use [digest] recipients_env with a secret")
-
-
-def _git_exposure(path: Path) -> str | None:
-    """The git work tree that would commit ``path`` (inside it, not ignored), else None.
-    Without git installed there is nothing to ask, and nothing committed by it either."""
-    import shutil
-    import subprocess
-
-    git = shutil.which("git")
-    if git is None or not path.parent.is_dir():
-        return None
-    run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=10,
-                            cwd=path.parent)
-    try:
-        top = run([git, "rev-parse", "--show-toplevel"])
-        if top.returncode != 0:
-            return None
-        ignored = run([git, "check-ignore", "-q", str(path)])
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return top.stdout.strip() if ignored.returncode == 1 else None
 
 
 def _read_recipients_file(path: Path) -> list[tuple[str, str]]:

@@ -352,7 +352,7 @@ def send_week(config: Config, store, week, *, now: datetime, dry_run: bool = Fal
     report.recipients = len(recipients.addresses)
     if not recipients.addresses:
         raise ConfigError("no recipients: set [digest] to, recipients_env or recipients_file")
-    from feedkit.publication import visible_until
+    from feedkit.editorial.publication import visible_until
 
     digest = load_digest(config, store, week, visible_until(config, now))
     report.total = digest.total
@@ -396,7 +396,7 @@ def stop_for_approval(config: Config, store, week, report: SendReport, dry_run: 
     it). One rule for the list and for personal digests."""
     if not config.digest.require_approval:
         return False
-    from feedkit.digest.editorial import is_approved
+    from feedkit.editorial.decisions import is_approved
 
     report.waiting = not is_approved(store, week.label)
     return report.waiting and not dry_run
@@ -439,7 +439,7 @@ def deliver_all(config: Config, store, report: SendReport, pending: list[str],
     connections`` connections, with the send log, claims, retries and rate limit of the module
     docstring; ``report.keys`` must hold each address's send-log key. ``gone(addresses)`` names
     (with why) those of a claimed batch not to send to after all. The list mode and the
-    personal digests (:mod:`feedkit.subscribers.personal`) both send through here."""
+    personal digests (:mod:`feedkit.mail.personal`) both send through here."""
     from feedkit.mail.claims import BATCH, Claimant
     from feedkit.mail.message import sender
 

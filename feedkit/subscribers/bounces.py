@@ -28,8 +28,12 @@ from email import message_from_bytes
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import TYPE_CHECKING
 
 from feedkit.errors import ConfigError, FeedkitError
+
+if TYPE_CHECKING:
+    from feedkit.config import Config
 
 KEYWORD = "FeedkitProcessed"
 """The IMAP keyword (flag) that marks a message this command has read."""
@@ -191,7 +195,6 @@ def connect(config) -> imaplib.IMAP4:
 def process_mailbox(config, store, *, now: datetime) -> BounceReport:
     """Read every message of ``[bounces] folder`` not yet processed, apply the DSNs, and mark
     each one processed (keyword, or a move to ``processed_folder``) once its result is stored."""
-    from feedkit.subscribers.personal import bounce_limit
 
     b = config.bounces
     limit = bounce_limit(config)
@@ -234,3 +237,10 @@ def _mark(conn: imaplib.IMAP4, uid: bytes, folder: str, can_move: bool) -> None:
     else:
         _check("COPY", conn.uid("COPY", uid, _quote(folder)))
         _check("STORE", conn.uid("STORE", uid, "+FLAGS", r"(\Deleted)"))
+
+
+def bounce_limit(config: Config) -> int:
+    limit = config.bounces.max_consecutive
+    if limit < 1:
+        raise ConfigError("[bounces] max_consecutive must be at least 1")
+    return limit

@@ -152,7 +152,7 @@ def export_rows(store) -> list[dict[str, str]]:
 def export_csv(store, target: Path, *, out_dir: Path) -> tuple[int, str | None]:
     """Write every reader to ``target`` (mode 0600, atomically); returns (rows, a warning when
     git would commit the file). Refuses a target inside the published output folder."""
-    from feedkit.mail.recipients import _git_exposure
+    from feedkit.privacy import git_exposure
 
     resolved = target.resolve()
     if resolved.is_relative_to(out_dir.resolve()):
@@ -167,7 +167,7 @@ def export_csv(store, target: Path, *, out_dir: Path) -> tuple[int, str | None]:
         _write_private(target, buf.getvalue().encode("utf-8"))
     except OSError as exc:
         raise FeedkitError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    tree = _git_exposure(resolved)
+    tree = git_exposure(resolved)
     warning = (f"{target}: WARNING: inside the git work tree {tree} and not ignored: a commit "
                "would publish every address; move it or list it in .gitignore") if tree else None
     return len(rows), warning

@@ -1,7 +1,7 @@
-"""Subscribers in the store: plain functions over an open :class:`feedkit.store.Store`.
+"""Subscribers in the store: plain functions over an open :class:`feedkit.store.articles.Store`.
 
-The table (:mod:`feedkit.subscribers.schema`, a migration in :mod:`feedkit.store`) keys
-readers by their normalised address (:func:`feedkit.privacy.normalise_address`, the send
+The table (:mod:`feedkit.store.subscribers_table`, a migration in :mod:`feedkit.store.articles`)
+keys readers by their normalised address (:func:`feedkit.privacy.normalise_address`, the send
 log's spelling), so ``Kim@Example.org`` and ``kim@example.org`` are one reader, and keeps the
 address as given for sending.
 
@@ -38,8 +38,7 @@ def stamp(now: datetime) -> str:
 
 def clean(address: str) -> tuple[str, str]:
     """(the address as it is sent to, its normalised key) or :class:`InvalidAddress`."""
-    from feedkit.mail.recipients import check_address
-    from feedkit.privacy import normalise_address
+    from feedkit.privacy import check_address, normalise_address
 
     addr, why = check_address(address)
     if addr is None:

@@ -15,6 +15,9 @@ The package follows the formats: :mod:`.rss`, :mod:`.atom` and :mod:`.jsonfeed` 
 each, on top of :mod:`.checker` (reporting, XML-level checks, ``atom:link`` and Media RSS, which
 both XML formats use); :mod:`.uris`, :mod:`.dates` and :mod:`.markup` check single values;
 :mod:`.api` runs one document or a whole built folder.
+
+May import: ``feedkit.errors`` only. It reads bytes, so it checks any feed, feedkit's or not;
+the CLI runs it over the built folder.
 """
 
 from feedkit.validate.api import MAX_FEED_BYTES, candidate_files, validate_dir, validate_feed

@@ -25,8 +25,8 @@ def departments(store, config: Config, now: datetime) -> list[Department]:
     out of the digest are not offered), ``[categories] order`` and ``[digest] categories``
     first, in that order, then the rest largest first. Personal digests match a choice
     against these names (and the departments themselves)."""
-    from feedkit.categories import category_map
-    from feedkit.publication import visible_until
+    from feedkit.editorial.categories import category_map
+    from feedkit.editorial.publication import visible_until
 
     cmap = category_map(config)
     counts: dict[str, int] = {}
@@ -48,15 +48,15 @@ def offered_languages(config: Config) -> tuple[str, ...]:
 
 def render_page(config: Config, name: str, language: str, **context) -> str:
     """Render ``web/<name>`` in ``language`` (the site's catalogs first, see
-    :mod:`feedkit.i18n`) with the site and the digest's name at hand."""
+    :mod:`feedkit.text.i18n`) with the site and the digest's name at hand."""
     from urllib.parse import urljoin
 
     from markupsafe import Markup
 
-    from feedkit import i18n
-    from feedkit.branding import brand_of, page_css
     from feedkit.digest.render import DigestRenderer
-    from feedkit.templating import render
+    from feedkit.editorial.branding import brand_of, page_css
+    from feedkit.text import i18n
+    from feedkit.text.templating import render
 
     brand = brand_of(config)   # the index page's logo, accent colour and contact line
     logo = urljoin(config.site.feed_url, brand.logo) if brand and brand.logo else ""

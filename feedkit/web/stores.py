@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 MAX_AGE = 300.0
 """Seconds a kept PostgreSQL connection serves before it is replaced by a new one."""
@@ -36,7 +36,7 @@ class StoreSource:
 
     def __init__(self, config: Config, *, opener: Callable[[Config], Store] | None = None,
                  max_age: float = MAX_AGE, clock: Callable[[], float] = time.monotonic):
-        from feedkit.db import open_store, store_url
+        from feedkit.store.backends import open_store, store_url
 
         self.config = config
         self.shared = bool(store_url(config))   # PostgreSQL: keep one per thread

@@ -6,8 +6,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from feedkit.health import LOUD_AFTER, failing
-from feedkit.store import Store
+from feedkit.store.articles import Store
+from feedkit.store.health import LOUD_AFTER, failing
 
 WITHDRAWN_SHOWN = 10
 
@@ -31,7 +31,7 @@ class StoreStats:
 
 
 def collect(store: Store, tz) -> StoreStats:
-    from feedkit import withdrawals
+    from feedkit.editorial import withdrawals
 
     db = store.db
     count, first, last = db.execute(

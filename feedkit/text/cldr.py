@@ -4,7 +4,7 @@ Before it formats its first date, Babel costs a process about 30 ms: its import,
 locale's CLDR data unpickled and merged with the root locale's. That is more than a feed
 page build spends on its own work, and a cron job's build formats the same few hundred days
 every hour. What Babel returns depends only on Babel's version, the locale, the pattern and
-the day, so the answers are kept in the user's cache folder (:mod:`feedkit.usercache`,
+the day, so the answers are kept in the user's cache folder (:mod:`feedkit.text.usercache`,
 ``cldr``), one small JSON file per (Babel version, locale, pattern): a build whose days were
 all seen before never imports Babel. Every file is named by everything its answers depend
 on, so nothing served from it can be stale; deleting the folder is always safe, and
@@ -67,7 +67,7 @@ _memos: dict[tuple[str, str, str], _Memo] = {}
 def _memo(code: str, kind: str, pattern: str) -> _Memo:
     memo = _memos.get((code, kind, pattern))
     if memo is None:
-        from feedkit.usercache import cache_dir
+        from feedkit.text.usercache import cache_dir
 
         folder = cache_dir("cldr")
         path = None
@@ -103,7 +103,7 @@ def _save_at_exit() -> None:
 
 def save() -> None:
     """Write this run's new answers, merged with whatever the files hold by now."""
-    from feedkit.usercache import keep
+    from feedkit.text.usercache import keep
 
     while _pending:
         memo = _pending.pop()

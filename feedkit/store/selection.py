@@ -1,7 +1,7 @@
 """The ``WHERE`` clause that picks articles for a feed, a page or the digest archive.
 
-Out of :mod:`feedkit.store` so the store stays one job per module; every clause is served by
-the ``articles`` indexes (category, published_ts).
+Out of :mod:`feedkit.store.articles` so the store stays one job per module; every clause is served
+by the ``articles`` indexes (category, published_ts).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 def article_filter(category: str | Sequence[str] | None, until: int | None,
                    exclude: Sequence[str] = ()) -> tuple[str, list]:
     """``WHERE`` for a category (or several: one shown name gathering departments, see
-    :mod:`feedkit.categories`), categories left out, and/or a publication cutoff."""
+    :mod:`feedkit.editorial.categories`), categories left out, and/or a publication cutoff."""
     clauses: list[str] = []
     params: list = []
     if isinstance(category, str):

@@ -2,7 +2,7 @@
 
 Feeds (main and per category, every configured format), their HTML pages, the index page, the
 optional stylesheet and the digest web archive, each planned as a unit of an
-:class:`feedkit.output.OutputPlan` (skipped when its inputs are unchanged) and written together
+:class:`feedkit.site.output.OutputPlan` (skipped when its inputs are unchanged) and written together
 at the end, atomically: a build that fails part-way leaves the previous output as it was.
 """
 
@@ -18,9 +18,7 @@ from pathlib import Path
 from feedkit.config import FEED_FILENAMES as FILENAMES
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
-from feedkit.i18n import for_config
-from feedkit.i18n import refresh as refresh_languages
-from feedkit.output import (
+from feedkit.site.output import (
     BuildReport,
     OutputPlan,
     build_lock,
@@ -28,7 +26,9 @@ from feedkit.output import (
     code_stamp,
     fingerprint,
 )
-from feedkit.store import Store, StoredArticle
+from feedkit.store.articles import Store, StoredArticle
+from feedkit.text.i18n import for_config
+from feedkit.text.i18n import refresh as refresh_languages
 
 STYLESHEET = "feed.xsl"
 INDEX_TEMPLATE = "index.html.j2"
@@ -84,7 +84,7 @@ class FeedSet:
 
 
 def _feed_sets(config: Config, store: Store, until: int | None = None) -> list[FeedSet]:
-    from feedkit.categories import category_map
+    from feedkit.editorial.categories import category_map
 
     limit = config.feeds.limit
     cmap = category_map(config)
@@ -142,9 +142,9 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
           now: datetime | None = None) -> BuildReport:
     """Render everything that changed into ``out_dir`` (default ``[build] out``);
     ``progress`` is told how many files each rendered unit produced. Articles dated after
-    ``now`` (default: the clock) are held back, see :mod:`feedkit.publication`."""
+    ``now`` (default: the clock) are held back, see :mod:`feedkit.editorial.publication`."""
     from feedkit.config import check_placeholders
-    from feedkit.publication import build_time, visible_until
+    from feedkit.editorial.publication import build_time, visible_until
 
     check_placeholders(config)  # never publish the scaffold's "TODO" title and URLs
     refresh_languages()         # each build looks at the catalog files once (feedkit serve)
@@ -168,7 +168,7 @@ def _build(config: Config, store: Store, out_dir: Path,
     """:func:`build` once it holds the output folder: read the store, render, write."""
     from feedkit.digest.week import current_week
     from feedkit.subscribers.links import form_url
-    from feedkit.templating import find_template, templates_digest
+    from feedkit.text.templating import find_template, templates_digest
 
     user_templates = config.templates_dir
     plan = OutputPlan(store, out_dir, progress, until, moment)
@@ -182,7 +182,7 @@ def _build(config: Config, store: Store, out_dir: Path,
                                          store.generation, plan.held_back,
                                          current_week(config, moment).label)):
         return plan.report
-    from feedkit.categories import category_map
+    from feedkit.editorial.categories import category_map
 
     # the shown category names ([categories]) are in every feed item and page
     site, feeds_cfg = (config.site, category_map(config)), config.feeds
@@ -218,7 +218,7 @@ def _build(config: Config, store: Store, out_dir: Path,
         plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
                   lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
     if config.digest.archive:
-        from feedkit.digest.archive import plan_archive
+        from feedkit.site.archive import plan_archive
 
         plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
     return plan.commit(_dropped_outputs(config, store))
@@ -227,12 +227,12 @@ def _build(config: Config, store: Store, out_dir: Path,
 def _dropped_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
     """Which files a build that no longer makes them must delete: an archive week page whose
     articles were all withdrawn, the folder of a category left with withdrawn articles only
-    (:mod:`feedkit.withdrawals`), and that of a department ``[categories]`` now keeps out of
-    the feeds. Without this they would stay as last written, with what was taken out. Other
+    (:mod:`feedkit.editorial.withdrawals`), and that of a department ``[categories]`` now keeps out
+    of the feeds. Without this they would stay as last written, with what was taken out. Other
     outputs that stop being made (a slug moved by config, a department gathered under a new
     name) keep their last content, as before."""
-    from feedkit.categories import category_map
-    from feedkit.withdrawals import withdrawn_only_slugs
+    from feedkit.editorial.categories import category_map
+    from feedkit.editorial.withdrawals import withdrawn_only_slugs
 
     slugs = withdrawn_only_slugs(store)
     cmap = category_map(config)
@@ -259,7 +259,7 @@ def shown_articles(config: Config, stored: list[StoredArticle]) -> list:
     """The articles with the category each is shown under (``[categories] names``)."""
     from dataclasses import replace
 
-    from feedkit.categories import category_map
+    from feedkit.editorial.categories import category_map
 
     cmap = category_map(config)
     if not cmap.names:
@@ -269,7 +269,7 @@ def shown_articles(config: Config, stored: list[StoredArticle]) -> list:
 
 def templates_state(config: Config) -> str:
     """A hash of every template a build may read (the site's own folders and the bundled one)."""
-    from feedkit.templating import bundled_templates_dir
+    from feedkit.text.templating import bundled_templates_dir
 
     h = hashlib.sha256()
     folders = [config.templates_dir, config.resolve(config.digest.templates)
@@ -285,7 +285,7 @@ def templates_state(config: Config) -> str:
 
 def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[str],
                      until: int | None = None) -> dict[str, bytes]:
-    from feedkit.feeds import FeedMeta, render_feeds
+    from feedkit.site.feeds import FeedMeta, render_feeds
 
     site = config.site
     depth = fs.folder.count("/")
@@ -309,9 +309,9 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
                   formats: list[str]) -> bytes:
     from markupsafe import Markup
 
-    from feedkit.branding import brand_of, page_css
+    from feedkit.editorial.branding import brand_of, page_css
     from feedkit.subscribers.links import form_url
-    from feedkit.templating import render
+    from feedkit.text.templating import render
 
     brand = brand_of(config)
     feeds = [
@@ -334,7 +334,7 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
     so this page, not the XML, is what the index and the digest point people to."""
     from feedkit.subscribers.links import form_url
-    from feedkit.templating import render
+    from feedkit.text.templating import render
 
     root = "../" * fs.folder.count("/")
     addresses = [{"format": f, "url": config.site.feed_url + fs.folder + FILENAMES[f]}

@@ -238,7 +238,7 @@ class PgStoreError(FeedkitError):
         text = " ".join((primary or str(exc).split("\nDETAIL:", 1)[0]).split()) \
             or type(exc).__name__
         if url:
-            from feedkit.db.urls import scrub
+            from feedkit.store.urls import scrub
 
             text = scrub(text, url)
         state = getattr(exc, "sqlstate", None) or ""

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feedkit.claims_table import TABLE as SEND_CLAIMS_TABLE
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
-from feedkit.selection import article_filter
-from feedkit.subscribers.schema import MIGRATION as SUBSCRIBERS_MIGRATION
-from feedkit.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
+from feedkit.store.claims_table import TABLE as SEND_CLAIMS_TABLE
+from feedkit.store.selection import article_filter
+from feedkit.store.subscribers_table import MIGRATION as SUBSCRIBERS_MIGRATION
+from feedkit.store.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
 # A step is SQL, or a function of the connection for what SQL cannot do alone.
@@ -90,7 +90,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 3: the send log keys readers by a keyed hash, never by the address (see _hash_send_log).
     lambda db: _hash_send_log(db),
-    # 4: an editor's decisions per digest week (feedkit.digest.editorial): approvals for
+    # 4: an editor's decisions per digest week (feedkit.editorial.decisions): approvals for
     # [digest] require_approval, and notes. A revoked approval or a cleared note stays as a row
     # (approved = 0, markdown = '') with the time of the change, so that merging an older
     # export never brings back what an editor took back.
@@ -106,9 +106,9 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         changed_at  TEXT NOT NULL
     );
     """,
-    # 5: withdrawn articles, kept apart with the reason and the time (feedkit.withdrawn_table)
+    # 5: withdrawn articles, kept apart with the reason and the time (feedkit.store.withdrawn_table)
     WITHDRAWN_TABLE,
-    # 6: the subscribers feedkit runs itself (columns: feedkit/subscribers/schema.py).
+    # 6: the subscribers feedkit runs itself (columns: feedkit/store/subscribers_table.py).
     SUBSCRIBERS_MIGRATION,
     # 7: which run is sending to which reader, for several senders at once (feedkit.mail.claims)
     SEND_CLAIMS_TABLE,
@@ -200,16 +200,16 @@ def _row_to_article(row: sqlite3.Row | tuple) -> StoredArticle:
 class Store:
     """The article store: a SQLite file (``target`` a path) or a PostgreSQL database
     (``target`` a ``postgresql://`` URL, each site in its own ``schema``); see
-    :mod:`feedkit.db`. Use as a context manager, or call :meth:`close`."""
+    :mod:`feedkit.store.backends`. Use as a context manager, or call :meth:`close`."""
 
     def __init__(self, target: str | Path, *, busy_timeout: float = 30.0, schema: str = ""):
-        from feedkit.db.urls import is_url
+        from feedkit.store.urls import is_url
 
         self.busy_timeout = busy_timeout
         if is_url(target):
             self._open_postgres(str(target), schema)
             return
-        from feedkit.db.sqlite import open_sqlite
+        from feedkit.store.sqlite import open_sqlite
 
         self.dialect = "sqlite"
         self.path = Path(target)
@@ -228,8 +228,8 @@ class Store:
                                f"{exc.strerror or exc}") from None
 
     def _open_postgres(self, url: str, schema: str) -> None:
-        from feedkit.db.postgres import PgDatabase
-        from feedkit.db.urls import pg_label
+        from feedkit.store.postgres import PgDatabase
+        from feedkit.store.urls import pg_label
 
         self.dialect = "postgresql"
         self.label = pg_label(url, schema)
@@ -312,7 +312,7 @@ class Store:
 
         Call inside :meth:`transaction` for one commit per import. An updated article keeps
         its ``first_seen`` time. A withdrawn article (same id or URL, see
-        :mod:`feedkit.withdrawals`) is left out and counted as ``withheld``.
+        :mod:`feedkit.editorial.withdrawals`) is left out and counted as ``withheld``.
         """
         result = UpsertResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -396,7 +396,7 @@ class Store:
     def latest(self, limit: int, category: str | Sequence[str] | None = None,
                until: int | None = None, exclude: Sequence[str] = ()) -> list[StoredArticle]:
         """Newest first (ties broken by id, so the order is stable); ``until`` leaves out what
-        is published after that Unix second (see :mod:`feedkit.publication`)."""
+        is published after that Unix second (see :mod:`feedkit.editorial.publication`)."""
         where, params = self._filter(category, until, exclude)
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM articles{where} ORDER BY published_ts DESC, id DESC "
@@ -459,8 +459,8 @@ class Store:
     def category_slugs(self, names: Sequence[str], overrides: dict[str, str] | None = None
                        ) -> dict[str, str]:
         """A slug for every name in ``names`` (in claiming order: who came first), remembering
-        new assignments; see :func:`feedkit.slugs.assign_slugs`. Commits its own writes."""
-        from feedkit.slugs import assign_slugs, category_slugs
+        new assignments; see :func:`feedkit.text.slugs.assign_slugs`. Commits its own writes."""
+        from feedkit.text.slugs import assign_slugs, category_slugs
 
         known = dict(self.db.execute("SELECT category, slug FROM category_slugs"))
         seeded: dict[str, str] = {}

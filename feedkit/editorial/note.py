@@ -55,7 +55,7 @@ def _markdown():
 
 def note_html(markdown: str, base_url: str) -> str:
     """The note as sanitised HTML ("" for no note)."""
-    from feedkit.ingest.normalize import sanitize_html
+    from feedkit.text.clean import sanitize_html
 
     if not markdown.strip():
         return ""

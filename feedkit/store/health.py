@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from feedkit.errors import FeedkitError
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 PREFIX = "source-failing:"
 LOUD_AFTER = 24

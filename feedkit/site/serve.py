@@ -17,7 +17,7 @@ Why it is shaped like this:
 * **Creating the server is separate from running it** (:func:`make_server` vs :func:`serve`), so
   tests bind port 0 and run the real server in a thread.
 * **A test send from the preview** (``POST /_preview/send``, the form on ``/_preview/``) is the
-  one thing that acts rather than shows, so it is guarded (see :mod:`feedkit.serve_send`).
+  one thing that acts rather than shows, so it is guarded (see :mod:`feedkit.site.serve_send`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from feedkit.config import Config
 from feedkit.errors import FeedkitError
 
 PREVIEW_PREFIX = "/_preview/"
-SEND_PATH = "/_preview/send"    # POST only: the test send (feedkit.serve_send)
+SEND_PATH = "/_preview/send"    # POST only: the test send (feedkit.site.serve_send)
 # /_preview/digest, /_preview/digest.txt, /_preview/digest/2024-W24(.html|.txt)
 _DIGEST_ROUTE = re.compile(
     r"^/_preview/digest(?:/(?P<week>\d{4}-W\d{2}))?(?P<ext>\.html|\.txt)?$")
@@ -107,7 +107,7 @@ class Reply:
 @dataclass
 class Preview:
     """Renders the digest preview pages; holds no state but the config, a pinned "today" and
-    the secret the test-send form carries (:mod:`feedkit.serve_send`)."""
+    the secret the test-send form carries (:mod:`feedkit.site.serve_send`)."""
 
     config: Config
     today: date | None = None   # None: the real date in the site's timezone, read per request
@@ -122,7 +122,7 @@ class Preview:
     def handle(self, path: str) -> Reply | None:
         """The reply for a ``/_preview/...`` path, or None if there is no such page."""
         from feedkit.digest.week import Week
-        from feedkit.i18n import refresh
+        from feedkit.text.i18n import refresh
 
         refresh()   # an edited catalog shows in the next preview, like an edited digest.css
 
@@ -142,18 +142,18 @@ class Preview:
     # -- pages -------------------------------------------------------------------------------
 
     def _open_store(self):
-        from feedkit.db import open_store
+        from feedkit.store.backends import open_store
 
         # One connection per request: the server is threaded and sqlite3 connections are not
         # shared across threads; opening one is cheap next to rendering a digest.
         return open_store(self.config)
 
     def _week(self, week, text: bool) -> Reply:
-        from feedkit.digest.archive import week_rows
         from feedkit.digest.compose import load_digest
         from feedkit.digest.render import DigestRenderer
+        from feedkit.editorial.publication import build_time, visible_until
         from feedkit.mail.message import preview_unsubscribe
-        from feedkit.publication import build_time, visible_until
+        from feedkit.site.archive import week_rows
 
         config = self.config
         until = visible_until(config, build_time())  # a preview shows what a build would
@@ -172,7 +172,7 @@ class Preview:
     def _empty(self, week, labels: list[str], text: bool) -> Reply:
         """A week without articles: say so, and point at the latest week that has some (not
         after this one, when there is one), since an empty digest is never sent."""
-        from feedkit.i18n import for_config
+        from feedkit.text.i18n import for_config
 
         lang = for_config(self.config)
         span = f"{week.label} ({week.range_text(lang)})"
@@ -196,9 +196,9 @@ class Preview:
 
     def _index(self) -> Reply:
         """Every week that has news, newest first, each linking to its preview."""
-        from feedkit.digest.archive import week_rows
         from feedkit.digest.week import Week
-        from feedkit.i18n import for_config
+        from feedkit.site.archive import week_rows
+        from feedkit.text.i18n import for_config
 
         config = self.config
         with self._open_store() as store:
@@ -216,7 +216,7 @@ class Preview:
                          f'<a href="{PREVIEW_PREFIX}digest/{label}.txt">{text_word}</a></li>')
         title = lang.gettext("Digest preview")
         this_week = esc(lang.gettext("this week"))
-        from feedkit.serve_send import test_send_form
+        from feedkit.site.serve_send import test_send_form
 
         body = (f"<h1>{esc(title)}</h1>"
                 f'<p><a href="{PREVIEW_PREFIX}digest">{current.label}</a> '
@@ -258,7 +258,7 @@ class Handler(SimpleHTTPRequestHandler):
             super().do_HEAD()
 
     def do_POST(self) -> None:
-        from feedkit.serve_send import handle_test_send, result_page
+        from feedkit.site.serve_send import handle_test_send, result_page
 
         if unquote(urlsplit(self.path).path) != SEND_PATH:
             self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "Only the test send takes a POST")
@@ -378,8 +378,8 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: b
           log: Log | None = None) -> None:
     """Build (unless ``build=False``), then serve until Ctrl-C, which returns normally."""
     if build:
-        from feedkit.build import build as build_site
-        from feedkit.db import open_store
+        from feedkit.site.build import build as build_site
+        from feedkit.store.backends import open_store
 
         with open_store(config) as store:
             report = build_site(config, store)

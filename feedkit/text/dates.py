@@ -3,9 +3,9 @@
 Every date phrase is a catalog string whose ``{name:PATTERN}`` fields are LDML date patterns
 (``{date:EEE d MMM y}`` is "Tue 11 Jun 2024"; the Korean catalog's ``{date:y년 M월 d일 (E)}``
 is "2024년 6월 11일 (화)"), formatted by Babel with the CLDR locale of the language whose
-catalog was found (:mod:`feedkit.i18n`): the translator chooses the order and the words, CLDR
+catalog was found (:mod:`feedkit.text.i18n`): the translator chooses the order and the words, CLDR
 supplies month and weekday names. Babel's answers are remembered across runs
-(:mod:`feedkit.cldr`). Only *presentation* lives here; parsing is
+(:mod:`feedkit.text.cldr`). Only *presentation* lives here; parsing is
 :mod:`feedkit.ingest.normalize`'s job.
 """
 
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache, wraps
 
-from feedkit import i18n
-from feedkit.cldr import remembered
 from feedkit.errors import ConfigError
-from feedkit.i18n import Language
+from feedkit.text import i18n
+from feedkit.text.cldr import remembered
+from feedkit.text.i18n import Language
 
 
 def is_korean(language: str) -> bool:
@@ -56,7 +56,7 @@ def _babel_dates():
 
 
 def _cldr_date(value: date, pattern: str, lang: Language) -> str:
-    """Babel's formatting, remembered for the run and across runs (:mod:`feedkit.cldr`): a
+    """Babel's formatting, remembered for the run and across runs (:mod:`feedkit.text.cldr`): a
     ten-year archive formats the same few thousand days tens of thousands of times, and
     Babel parses the pattern on every call."""
     return remembered(lang.code, "date", pattern, value.isoformat(),

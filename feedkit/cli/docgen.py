@@ -1,7 +1,7 @@
 """Generate the README's configuration and CLI reference from the code itself.
 
 The config dataclasses (with their ``_doc`` metadata) and the Click commands are the source of
-truth; ``python -m feedkit.docgen`` rewrites the marked sections of README.md, and a test fails
+truth; ``python -m feedkit.cli.docgen`` rewrites the marked sections of README.md, and a test fails
 when they are out of date, so the docs can never promise a key or option the code lacks.
 """
 

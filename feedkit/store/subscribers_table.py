@@ -1,4 +1,4 @@
-"""The subscriber table: store migration 6 (:data:`feedkit.store.MIGRATIONS`).
+"""The subscriber table: store migration 6 (:data:`feedkit.store.articles.MIGRATIONS`).
 
 One row per reader, unique by the normalised address (:func:`feedkit.privacy.normalise_address`,
 the send log's spelling); ``address`` is kept as given, for sending. The consent record says

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from feedkit.config import Config
-    from feedkit.store import Store
+    from feedkit.store.articles import Store
 
-from feedkit.db.urls import STORE_URL_ENV, is_url, pg_label, redact
+from feedkit.store.urls import STORE_URL_ENV, is_url, pg_label, redact
 
 __all__ = ["STORE_URL_ENV", "is_url", "open_store", "redact", "store_label", "store_target",
            "store_url"]
@@ -29,7 +29,8 @@ def store_url(config: Config) -> str:
 
 
 def store_target(config: Config) -> str | Path:
-    """What :class:`feedkit.store.Store` opens for ``config``: the URL or the SQLite path."""
+    """What :class:`feedkit.store.articles.Store` opens for ``config``: the URL or the SQLite
+    path."""
     return store_url(config) or config.store_path
 
 
@@ -43,7 +44,7 @@ def store_label(config: Config) -> str:
 
 def open_store(config: Config) -> Store:
     """The configured store, opened and migrated to this feedkit's schema version."""
-    from feedkit.store import Store
+    from feedkit.store.articles import Store
 
     return Store(store_target(config), busy_timeout=config.store.busy_timeout,
                  schema=config.store.schema)

@@ -1,5 +1,5 @@
 """The digest's web archive in the build: one page per completed week, an index and a feed,
-each planned as a unit of :class:`feedkit.output.OutputPlan`.
+each planned as a unit of :class:`feedkit.site.output.OutputPlan`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import html as html_lib
 from datetime import date, datetime
 
 from feedkit.config import Config
-from feedkit.dates import is_korean
 from feedkit.digest.compose import Digest, load_digest
 from feedkit.digest.render import (
     CSS_FILE,
@@ -20,9 +19,10 @@ from feedkit.digest.render import (
     safe_url,
 )
 from feedkit.digest.week import Week, current_week
-from feedkit.i18n import for_config
 from feedkit.model import Article
 from feedkit.subscribers.links import site_subscribe_url
+from feedkit.text.dates import is_korean
+from feedkit.text.i18n import for_config
 
 ARCHIVE_DIR = "digest"
 
@@ -31,8 +31,8 @@ def week_rows(config: Config, store, until: int | None = None
               ) -> dict[str, list[tuple[str, str, int, str]]]:
     """``{week label: [(id, hash, published_ts, title), ...]}``, newest week first, newest
     article first inside a week; from one light query (no article bodies). Articles published
-    after ``until`` are not there yet (:mod:`feedkit.publication`)."""
-    from feedkit.categories import category_map
+    after ``until`` are not there yet (:mod:`feedkit.editorial.publication`)."""
+    from feedkit.editorial.categories import category_map
 
     tz = config.tz
     weeks: dict[str, list[tuple[str, str, int, str]]] = {}
@@ -62,11 +62,11 @@ def plan_archive(config: Config, store, plan) -> None:
     and content hashes), its neighbours (the prev/next links), the templates and the config, so
     a build after an import re-renders only the weeks whose articles changed.
     """
-    from feedkit.output import code_stamp, fingerprint
-    from feedkit.templating import templates_digest
+    from feedkit.site.output import code_stamp, fingerprint
+    from feedkit.text.templating import templates_digest
 
     user_dir = digest_templates_dir(config)
-    from feedkit.categories import category_map
+    from feedkit.editorial.categories import category_map
 
     base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
                        config.feeds.category_slugs, category_map(config),
@@ -75,14 +75,14 @@ def plan_archive(config: Config, store, plan) -> None:
                                         user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
     # the whole archive is as it was (if its files are), without reading 20,000 rows to see.
-    from feedkit.publication import build_time
+    from feedkit.editorial.publication import build_time
 
     this_week = current_week(config, build_time(plan.now))
     # the newest second the archive shows: the end of last week, and never past plan.until
     until = int(this_week.start.timestamp()) - 1
     if plan.until is not None:
         until = min(until, plan.until)
-    from feedkit.digest.editorial import notes as week_notes
+    from feedkit.editorial.decisions import notes as week_notes
 
     notes = week_notes(store)   # editor's notes: a few rows; a changed one re-renders its week
     if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back,
@@ -139,8 +139,8 @@ def plan_archive(config: Config, store, plan) -> None:
 def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     from markupsafe import Markup
 
-    from feedkit.branding import brand_of, page_css
-    from feedkit.templating import render
+    from feedkit.editorial.branding import brand_of, page_css
+    from feedkit.text.templating import render
 
     tz, language = config.tz, config.site.language
     lang = for_config(config)
@@ -167,7 +167,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
                          renderer: DigestRenderer, until: int | None = None) -> bytes:
     """RSS 2.0 of the latest digests, through the same generator as the site's feeds (so the
     same validity guarantees): one item per week, linking its web page, listing its headlines."""
-    from feedkit.feeds import FeedMeta, render_rss
+    from feedkit.site.feeds import FeedMeta, render_rss
 
     site, tz, language = config.site, config.tz, config.site.language
     lang = for_config(config)

@@ -6,10 +6,10 @@ row moves from ``articles`` to the ``withdrawn`` table (store migration 4) with 
 reason and the time. Moving it, rather than flagging it, means no query that builds a feed, a
 page or a digest can forget to leave it out, now or in code written later.
 
-It stays known: :meth:`feedkit.store.Store.upsert` refuses an incoming article with a withdrawn
-id or URL (the source page often lingers, and the next ``update`` would publish it again), export
-writes it with its ``withdrawn`` record so a store rebuilt from the export (the CI workflow)
-keeps the withdrawal, and ``restore`` moves it back exactly as it was.
+It stays known: :meth:`feedkit.store.articles.Store.upsert` refuses an incoming article with a
+withdrawn id or URL (the source page often lingers, and the next ``update`` would publish it
+again), export writes it with its ``withdrawn`` record so a store rebuilt from the export (the CI
+workflow) keeps the withdrawal, and ``restore`` moves it back exactly as it was.
 
 Feeds get no tombstone: RSS has none, Atom's only one (RFC 6721 ``at:deleted-entry``) is not
 read by the common readers, and jekyll-feed and Hugo simply regenerate the feed without a
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from feedkit.errors import FeedkitError, UsageError
 from feedkit.model import Article
-from feedkit.store import Store, _row_to_article
+from feedkit.store.articles import Store, _row_to_article
 
 REASON_LIMIT = 500
 _ROW = ("id, url, title, summary, content_html, published, published_ts, updated, updated_ts, "

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from feedkit.config import Config
-from feedkit.errors import ConfigError
 from feedkit.mail.send import SendReport
 from feedkit.progress import Progress
 from feedkit.subscribers.model import Subscriber
@@ -84,7 +83,7 @@ def _names_of(config: Config) -> Callable[[str], frozenset[str]]:
     """What a reader may have chosen to get an article of a department: the department's own
     name and the name ``[categories] names`` shows it under (the form may offer either); an
     empty set for a department ``[categories]`` leaves out of the digest."""
-    from feedkit.categories import category_map
+    from feedkit.editorial.categories import category_map
 
     cmap = category_map(config)
     if not cmap:
@@ -135,13 +134,14 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
     """Send ``week``'s personal digests to every active subscriber not yet sent to; see the
     module docstring. Arguments as :func:`feedkit.mail.send.send_week`."""
     from feedkit.digest.compose import make_digest, week_articles
-    from feedkit.digest.editorial import note
     from feedkit.digest.render import (
         PREFERENCES_PLACEHOLDER,
         DigestRenderer,
         link_reserve,
         shown_unsubscribe,
     )
+    from feedkit.editorial.decisions import note
+    from feedkit.editorial.publication import visible_until
     from feedkit.mail.message import MessageFactory, message_id, sender
     from feedkit.mail.send import (
         DkimSigner,
@@ -151,7 +151,6 @@ def send_subscribers(config: Config, store, week, *, now: datetime, dry_run: boo
         stop_for_approval,
     )
     from feedkit.privacy import send_secret
-    from feedkit.publication import visible_until
     from feedkit.subscribers import repo
 
     report = SubscriberReport(week.label, dry_run=dry_run)
@@ -294,6 +293,7 @@ def count_bounces(config: Config, store, report: SubscriberReport,
     the server refused every one of several readers permanently counts nothing: that is the
     relay refusing (a wrong sender, a blocked IP), not every address gone at once."""
     from feedkit.subscribers import repo
+    from feedkit.subscribers.bounces import bounce_limit
 
     limit = bounce_limit(config)
     if len(report.failed) > 1 and not report.sent:
@@ -308,10 +308,3 @@ def count_bounces(config: Config, store, report: SubscriberReport,
                                      reason=why)
             if sub is not None and sub.status == "bounced":   # only active ones were sent to
                 report.bounced.append(sub.id)
-
-
-def bounce_limit(config: Config) -> int:
-    limit = config.bounces.max_consecutive
-    if limit < 1:
-        raise ConfigError("[bounces] max_consecutive must be at least 1")
-    return limit

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.install import InstallSpec, running_install
-from feedkit.templating import bundled_templates_dir
+from feedkit.text.templating import bundled_templates_dir
 
 GITIGNORE = """\
 # feedkit: built output and the SQLite store (rebuilt from data/store.jsonl in CI)

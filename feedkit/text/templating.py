@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from feedkit.errors import ConfigError, FeedkitError
 
 if TYPE_CHECKING:
-    from feedkit.i18n import Language
+    from feedkit.text.i18n import Language
 
 
 def bundled_templates_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parent.parent  # feedkit/, above this text/ package
+    for candidate in (package / "templates", package.parent / "templates"):
         if candidate.is_dir():
             return candidate
     raise FeedkitError("the bundled templates are missing from this installation of feedkit")
@@ -57,15 +57,15 @@ _FOLDING = 2   # how constant messages are folded: part of the compiled template
 
 
 def _bytecode_cache(language: Language):
-    """Compiled templates kept in the user's cache folder (:mod:`feedkit.usercache`, ``jinja``):
-    compiling costs more than rendering a page. Jinja checks each entry against the template's
-    source, so an edited template is never served stale; the entries are named by the
+    """Compiled templates kept in the user's cache folder (:mod:`feedkit.text.usercache`,
+    ``jinja``): compiling costs more than rendering a page. Jinja checks each entry against the
+    template's source, so an edited template is never served stale; the entries are named by the
     language's catalogs too, as a compiled template holds its constant messages translated
     (:func:`_folding_extension`). Without a writable cache folder (or with ``FEEDKIT_NO_CACHE``
     set) templates are compiled each run."""
     from jinja2 import FileSystemBytecodeCache
 
-    from feedkit.usercache import cache_dir
+    from feedkit.text.usercache import cache_dir
 
     folder = cache_dir("jinja")
     if folder is None:
@@ -163,8 +163,8 @@ def environment(user_dir: Path | None, language: Language | None = None):
     new-style gettext, so placeholders are named and HTML-escaped."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    from feedkit import i18n
-    from feedkit.dates import format_date, format_range, format_year
+    from feedkit.text import i18n
+    from feedkit.text.dates import format_date, format_range, format_year
 
     lang = language or i18n.get(i18n.ENGLISH)
     env = Environment(
@@ -194,7 +194,8 @@ def environment(user_dir: Path | None, language: Language | None = None):
 
 def render(name: str, user_dir: Path | None, *, i18n_language: Language | None = None,
            **context) -> str:
-    """Render template ``name``; ``i18n_language`` gives its words (see :mod:`feedkit.i18n`)."""
+    """Render template ``name``; ``i18n_language`` gives its words (see
+    :mod:`feedkit.text.i18n`)."""
     from jinja2 import TemplateError
 
     try:

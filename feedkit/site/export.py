@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from feedkit.errors import FeedkitError
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 # Import reads these fields as text that may hold markup and entities ("AT&amp;T", "<b>"), so
 # export writes them with &, < and > escaped: "&lt;b&gt; 태그" must come back as "<b> 태그",
@@ -23,9 +23,9 @@ _TEXT_FIELDS = ("title", "summary", "author", "category")
 
 
 def export_lines(store: Store) -> Iterator[str]:
-    """One line per article; a withdrawn one (:mod:`feedkit.withdrawals`) ends with
+    """One line per article; a withdrawn one (:mod:`feedkit.editorial.withdrawals`) ends with
     ``"withdrawn": {"at": ..., "reason": ...}``, which import reads back as a withdrawal."""
-    from feedkit.withdrawals import iter_export
+    from feedkit.editorial.withdrawals import iter_export
 
     for article, withdrawn in iter_export(store):
         record = article.to_record()
@@ -125,9 +125,9 @@ def import_send_log(store: Store, path: Path) -> int:
     A log exported by an older feedkit names readers by address: those are hashed on the way
     in (this needs ``$FEEDKIT_SECRET``), so no address lands in the store or the next export.
     """
-    from feedkit.ingest.files import check_readable
+    from feedkit.errors import check_readable
     from feedkit.privacy import is_key, recipient_key, scrub, send_secret
-    from feedkit.store import merge_send_log
+    from feedkit.store.articles import merge_send_log
 
     check_readable(path)
     rows = []

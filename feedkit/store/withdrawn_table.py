@@ -1,8 +1,8 @@
 """The ``withdrawn`` table (store migration 4) and the one query the store's upsert needs.
 
-Kept out of :mod:`feedkit.store` so the store imports it without a cycle
-(:mod:`feedkit.withdrawals` builds the commands on both). Withdrawn articles are moved out of
-``articles`` with the editor's reason and the time, so no feed, page or digest query can show
+Kept out of :mod:`feedkit.store.articles` so the store imports it without a cycle
+(:mod:`feedkit.editorial.withdrawals` builds the commands on both). Withdrawn articles are moved
+out of ``articles`` with the editor's reason and the time, so no feed, page or digest query can show
 them, and kept here so ``update`` and ``import`` can refuse to bring them back and ``restore``
 can put them back as they were.
 """

@@ -85,7 +85,7 @@ def notes(store) -> dict[str, str]:
 
 def set_note(store, week: str, markdown: str, now: datetime) -> None:
     """Write (or, with ``markdown=""``, clear) the note of ``week``; committed at once. The
-    text is stored as given: check it first with :func:`feedkit.digest.note.check_note`."""
+    text is stored as given: check it first with :func:`feedkit.editorial.note.check_note`."""
     store.db.execute(
         "INSERT INTO digest_notes (week, markdown, changed_at) VALUES (?, ?, ?) "
         "ON CONFLICT (week) DO UPDATE SET markdown = excluded.markdown, "
@@ -129,7 +129,7 @@ def _valid_week(label: str) -> bool:
 
 def _read_line(path: Path, number: int, line: str) -> tuple[str, str, object, str]:
     """(week, kind, value, changed_at) of one exported line, or a FILE:LINE error."""
-    from feedkit.digest.note import check_note
+    from feedkit.editorial.note import check_note
 
     where = f"{path}:{number}"
     try:
@@ -173,7 +173,7 @@ def import_editorial(store, path: Path) -> int:
     """Merge an exported file into the store, keeping per week the newer decision. All or
     nothing: a bad line stops the import before anything is written. A missing file is
     nothing to import (a site that never approved or wrote a note has none)."""
-    from feedkit.ingest.files import check_readable
+    from feedkit.errors import check_readable
 
     if not path.exists():
         return 0

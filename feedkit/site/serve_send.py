@@ -47,7 +47,7 @@ def test_send_form(config: Config, labels: list[str], token: str, today: date | 
 
     if not labels:
         return ""
-    from feedkit.i18n import for_config
+    from feedkit.text.i18n import for_config
 
     _ = for_config(config).gettext
     esc = html.escape
@@ -128,7 +128,7 @@ def handle_test_send(handler, preview, peer_is_loopback: bool) -> tuple[int, str
 
 def result_page(config: Config, text: str) -> tuple[str, str]:
     """(title, body HTML) of the page that shows a test send's outcome."""
-    from feedkit.i18n import for_config
+    from feedkit.text.i18n import for_config
 
     _ = for_config(config).gettext
     back = html.escape(_("Back to the preview"))

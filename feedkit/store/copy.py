@@ -5,8 +5,8 @@ A city starts on a SQLite file and moves to a shared PostgreSQL database when it
 
 - **Every table**, read from the stores' own catalogs (``sqlite_master``, ``pg_class``), not
   from a list kept here: a table a later migration adds is copied without anyone remembering
-  to. Both stores are opened with :class:`~feedkit.store.Store`, so the destination is created
-  and migrated to the same schema version first; the two must then have the same tables and
+  to. Both stores are opened with :class:`~feedkit.store.articles.Store`, so the destination is
+  created and migrated to the same schema version first; the two must then have the same tables and
   columns, or the copy refuses.
 - **Rows as they are**, ids included: a subscriber's signed unsubscribe link names their id, so
   a copy that renumbered them would break every link already mailed. On PostgreSQL the id
@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feedkit.db.urls import SCHEMA_NAME, URL_SCHEMES, is_url, password_pieces, pg_label, redact
 from feedkit.errors import FeedkitError, UsageError
+from feedkit.store.urls import SCHEMA_NAME, URL_SCHEMES, is_url, password_pieces, pg_label, redact
 
 if TYPE_CHECKING:
-    from feedkit.store import Store
+    from feedkit.store.articles import Store
 
 # Bookkeeping of the PostgreSQL backend, not data: the destination has its own (Store wrote it).
 SKIP_TABLES = frozenset({"feedkit_schema"})
@@ -310,7 +310,7 @@ def _scan(store: Store, sql: str) -> Iterator[tuple]:
     if store.dialect == "postgresql":
         import psycopg
 
-        from feedkit.db.postgres import PgStoreError
+        from feedkit.store.postgres import PgStoreError
 
         try:
             with store.db.conn.cursor(name="feedkit_copy") as cur:
@@ -323,7 +323,7 @@ def _scan(store: Store, sql: str) -> Iterator[tuple]:
     try:
         yield from store.db.execute(sql)
     except sqlite3.Error as exc:
-        from feedkit.store import StoreError
+        from feedkit.store.articles import StoreError
 
         raise StoreError(Path(store.label), exc, "cannot read for the copy") from None
 
@@ -382,7 +382,7 @@ def _writing(destination: Store, table: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        from feedkit.store import StoreError
+        from feedkit.store.articles import StoreError
 
         raise StoreError(Path(destination.label), exc, f"cannot copy table {table}") from None
     except FeedkitError as exc:

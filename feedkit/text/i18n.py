@@ -12,11 +12,11 @@ chain of gettext catalogs (``feedkit.po``), most specific first:
 So ``ko-KR`` finds the bundled ``ko`` catalog, a site adds Japanese by dropping a ``ja`` catalog
 into its ``locale/`` folder, and a language with no catalog anywhere (``fr``) is English. The
 *language whose catalog was found* also names the CLDR locale that dates use
-(:mod:`feedkit.dates`), so a page never mixes English words with French month names.
+(:mod:`feedkit.text.dates`), so a page never mixes English words with French month names.
 
 Catalogs are read as ``.po`` and compiled by Babel when a word is first translated (a no-op
 build that translates nothing skips it); the compiled catalog is remembered in memory and in
-the user's cache folder, named by the hash of the ``.po`` (:mod:`feedkit.usercache`). There
+the user's cache folder, named by the hash of the ``.po`` (:mod:`feedkit.text.usercache`). There
 is no committed ``.mo`` to go stale and a city needs no compile step: editing the ``.po`` is
 enough. Which catalog files a language uses is looked up once and
 remembered (a ten-year archive asks for the site's language hundreds of times) until
@@ -30,7 +30,7 @@ made active with :func:`activate` (English when none is). The CLI activates the 
 for the command it runs; a new thread (a web server's request handler) starts with none active,
 so code there activates one per request (a subscriber's own language, say) or uses a Language.
 Templates get ``_``, ``gettext``, ``ngettext``, ``pgettext`` and ``{% trans %}`` from Jinja2's
-i18n extension (:mod:`feedkit.templating`).
+i18n extension (:mod:`feedkit.text.templating`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ SITE_FOLDER = "locale"  # next to config.toml
 def bundled_dir() -> Path:
     """The catalogs shipped inside the package (``feedkit/locale``); resolved once, as every
     language lookup names it."""
-    return Path(__file__).resolve().parent / "locale"
+    return Path(__file__).resolve().parent.parent / "locale"
 
 
 def site_dir(config: Config) -> Path:
@@ -95,10 +95,10 @@ def _compiled(path: str, size: int, mtime_ns: int, check: bool = True) -> bytes:
     does). Keyed by size and mtime so an edited catalog is read again.
 
     Parsing a ``.po`` with Babel costs about 20 ms a process, so the result is also kept in
-    the user's cache folder (:mod:`feedkit.usercache`, ``catalogs``) under the hash of the
+    the user's cache folder (:mod:`feedkit.text.usercache`, ``catalogs``) under the hash of the
     catalog's text: any edit is a new name, never a stale entry. Only a catalog that compiled
     (and passed its checks) is kept, so a broken one fails every time."""
-    from feedkit.usercache import cache_dir, keep
+    from feedkit.text.usercache import cache_dir, keep
 
     with open(path, "rb") as fh:
         text = fh.read()

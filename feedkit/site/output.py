@@ -5,8 +5,8 @@ the disk, and each file is written to a temporary name and renamed into place. S
 fails part-way leaves the previous output as it was, and a reader or web server never sees half a
 file. Files whose bytes did not change are not rewritten (their mtime stays, rsync and CDNs stay
 quiet), and a unit whose inputs did not change is not even rendered: the store remembers a
-fingerprint of each output's inputs. Knows nothing of feeds or digests: :mod:`feedkit.build` and
-:mod:`feedkit.digest.archive` hand it bytes.
+fingerprint of each output's inputs. Knows nothing of feeds or digests: :mod:`feedkit.site.build`
+and :mod:`feedkit.site.archive` hand it bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from feedkit import __version__
 from feedkit.errors import ConfigError, FeedkitError
-from feedkit.store import Store
+from feedkit.store.articles import Store
 
 
 @dataclass
@@ -195,7 +195,7 @@ def code_stamp() -> tuple:
     as much the build's code as ``feeds.py``): a changed feedkit (even an editable install with
     the same version number) must not be mistaken for an unchanged build. Paths are relative to
     the package, so the same code installed elsewhere gives the same stamp."""
-    here = os.path.dirname(os.path.realpath(__file__))
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # feedkit/
     found = []
     # One walk with plain strings (every no-op build pays for this; pathlib's rglob, twice,
     # cost as much as the rest of the check): the modules, and the bundled catalogs, code too.
@@ -226,10 +226,10 @@ class OutputPlan:
                  now: datetime | None = None):
         self.store = store
         # The moment the build publishes as of: the digest archive holds the weeks that ended
-        # before it (feedkit.digest.archive.plan_archive).
+        # before it (feedkit.site.archive.plan_archive).
         self.now = now
-        # Articles published after this Unix second are held back (feedkit.publication); every
-        # unit of the build, the digest archive included, selects with it.
+        # Articles published after this Unix second are held back (feedkit.editorial.publication);
+        # every unit of the build, the digest archive included, selects with it.
         self.until = until
         self.held_back = store.held_back(until)
         self.progress = progress
