@@ -22,15 +22,17 @@ the CLI runs it over the built folder.
 
 from feedkit.validate.api import MAX_FEED_BYTES, candidate_files, validate_dir, validate_feed
 from feedkit.validate.dates import parse_rfc822, parse_rfc3339
-from feedkit.validate.problems import ACCEPTED_CODES, Problem
+from feedkit.validate.problems import ACCEPTED_CODES, W3C_PARENT, Problem, kind_of
 from feedkit.validate.uris import canonical_uri
 
 __all__ = [
            "ACCEPTED_CODES",
            "MAX_FEED_BYTES",
+           "W3C_PARENT",
            "Problem",
            "candidate_files",
            "canonical_uri",
+           "kind_of",
            "parse_rfc822",
            "parse_rfc3339",
            "validate_dir",
