@@ -145,12 +145,32 @@ class _HtmlScan(HTMLParser):
 _BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
 
 
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|(\d+))")
+
+
+def _bad_char_ref(value: str) -> str | None:
+    """A numeric character reference HTML does not allow (C1 controls, NUL, surrogates, beyond
+    Unicode): usually Windows-1252 text escaped as if it were Unicode."""
+    for m in _CHAR_REF.finditer(value):
+        point = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        if point == 0 or 0x80 <= point <= 0x9F or 0xD800 <= point <= 0xDFFF \
+                or point > 0x10FFFF:
+            return m.group(0)
+    return None
+
+
 def _scan_html(value: str) -> _HtmlScan:
     scan = _HtmlScan()
     if _BARE_LT.search(value):
         scan.note("NotHtml", "bare '<' in HTML (escape it as &lt;)")
+    if "&#" in value:
+        ref = _bad_char_ref(value)
+        if ref:
+            scan.note("NotHtml", f"character reference {ref} to a character HTML forbids")
     try:
         scan.feed(value)
+        if scan.rawdata.lstrip().startswith("<"):
+            scan.note("NotHtml", "unterminated tag at the end of the HTML")
         scan.close()
     except (AssertionError, ValueError):  # pragma: no cover - HTMLParser is lenient
         scan.note("NotHtml", "unparseable HTML")

@@ -16,7 +16,8 @@ W3C_PARENT: dict[str, str] = {
     # -- errors -----------------------------------------------------------------------------
     "SAXError": _E, "UndefinedNamedEntity": "SAXError", "MissingNamespace": "SAXError",
     "NotInANamespace": "MissingNamespace", "UnicodeError": _E, "InvalidRSSVersion": _E,
-    "UndefinedElement": _E, "NoBlink": "UndefinedElement", "MissingAttribute": _E,
+    "UndefinedElement": _E, "NoBlink": "UndefinedElement", "NoThrWhen": "UndefinedElement",
+    "MissingAttribute": _E,
     "MissingHref": "MissingAttribute", "UnexpectedAttribute": _E, "DuplicateElement": _E,
     "NotEnoughHoursInTheDay": _E, "EightDaysAWeek": _E,
     "InvalidValue": _E, "InvalidContact": "InvalidValue", "InvalidAddrSpec": "InvalidContact",
@@ -66,7 +67,7 @@ W3C_PARENT: dict[str, str] = {
     "ObsoleteWikiNamespace": _W, "MisplacedXHTMLContent": _W, "SchemeNotIANARegistered": _W,
     "AvoidNamespacePrefix": _W, "UnknownNamespace": _W, "ObsoleteVersion": _W,
     "NotInline": _W, "NotHtml": _W, "HtmlFragment": _W, "FeedHistoryRelInEntry": _W,
-    "Deprecated": _W,
+    "Deprecated": _W, "QuestionableUsage": _W,
     # the RSS Profile's advice (RSS 2.0 only)
     "RSS20Profile": _W, "CharacterData": "ContainsHTML", "EmailFormat": "RSS20Profile",
     "MissingRealName": "EmailFormat", "MisplacedItem": "RSS20Profile",

@@ -213,3 +213,43 @@ _FEED_HISTORY_RELS = _words(
     "current first last next next-archive prev-archive previous"
 )
 _SELF_TYPES = ("application/atom+xml", "application/rss+xml", "application/rdf+xml")
+# Inline SVG and MathML in Atom xhtml content: the elements and attributes the W3C check (like
+# the common feed sanitisers) accepts; anything else is SecurityRisk / SecurityRiskAttr.
+SVG_NS = "http://www.w3.org/2000/svg"
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+_SVG_ELEMENTS = _words(
+    "a animate animateColor animateMotion animateTransform circle defs desc ellipse font-face "
+    "font-face-name font-face-src g glyph hkern linearGradient line marker metadata "
+    "missing-glyph mpath path polygon polyline radialGradient rect set stop svg switch text "
+    "title tspan use"
+)
+_SVG_ATTRS = _words(
+    "accent-height accumulate additive alphabetic arabic-form ascent attributeName "
+    "attributeType baseProfile bbox begin by calcMode cap-height class color color-rendering "
+    "content cx cy d dx dy descent display dur end fill fill-opacity fill-rule font-family "
+    "font-size font-stretch font-style font-variant font-weight from fx fy g1 g2 glyph-name "
+    "gradientUnits hanging height horiz-adv-x horiz-origin-x id ideographic k keyPoints "
+    "keySplines keyTimes lang mathematical marker-end marker-mid marker-start markerHeight "
+    "markerUnits markerWidth max min name offset opacity orient origin overline-position "
+    "overline-thickness panose-1 path pathLength points preserveAspectRatio r refX refY "
+    "repeatCount repeatDur requiredExtensions requiredFeatures restart rotate rx ry slope "
+    "stemh stemv stop-color stop-opacity strikethrough-position strikethrough-thickness stroke "
+    "stroke-dasharray stroke-dashoffset stroke-linecap stroke-linejoin stroke-miterlimit "
+    "stroke-opacity stroke-width style systemLanguage target text-anchor to transform type u1 "
+    "u2 underline-position underline-thickness unicode unicode-range units-per-em values "
+    "version viewBox visibility width widths x x-height x1 x2 xlink:actuate xlink:arcrole "
+    "xlink:href xlink:role xlink:show xlink:title xlink:type xml:base xml:lang xml:space y y1 "
+    "y2 zoomAndPan"
+)
+_MATHML_ELEMENTS = _words(
+    "annotation annotation-xml maction math merror mfrac mi mmultiscripts mn mo mover mpadded "
+    "mphantom mprescripts mroot mrow mspace msqrt mstyle msub msubsup msup mtable mtd mtext "
+    "mtr munder munderover none semantics"
+)
+_MATHML_ATTRS = _words(
+    "actiontype align columnalign columnlines columnspacing columnspan depth display "
+    "displaystyle encoding equalcolumns equalrows fence fontstyle fontweight frame height "
+    "linethickness lspace mathbackground mathcolor mathvariant maxsize minsize other rowalign "
+    "rowlines rowspacing rowspan rspace scriptlevel selection separator stretchy width "
+    "xlink:href xlink:show xlink:type"
+)
