@@ -78,7 +78,23 @@ SUCCESS_MEANS_NO = {
 #: Cases where feedkit deliberately reports something else than the W3C validator, and why.
 #: Keys are case paths relative to ``testcases/``; every entry must still be a case that fails
 #: without it (the suite test checks that no entry is stale).
-KNOWN_DIFFERENCES: dict[str, str] = {}
+_INFO = ("an Info note in the W3C validator (its class derives from Info, not Warning): the "
+         "W3C service itself never shows Info notes (it keeps errors and warnings), and "
+         "feedkit's gate fails a build on every problem it reports, so reporting it would fail "
+         "feeds the W3C service calls valid")
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "atom/3.2.3/email-simple-domain.xml":
+        "UnknownHost needs a DNS lookup of the address's domain; feedkit's validator never "
+        "touches the network (the gate must give the same answer offline, in CI, every time)",
+    "atom/6.1/unsupported-namespace.xml": "UnsupportedNamespace is " + _INFO,
+    "rss/may/missing_dclanguage.xml": "MissingDCLanguage is " + _INFO,
+    "rss/may/nonstandard_prefix.xml": "NonstdPrefix is " + _INFO,
+    "rss/should/system_entity.xml":
+        "ContainsSystemEntity is " + _INFO + "; feedkit never loads external entities anyway",
+    "rss/should/system_entity_http.xml":
+        "ContainsSystemEntity is " + _INFO + "; feedkit never loads external entities anyway",
+    "rss/should/xml_nonstandard_encoding_iso-8859-1.xml": "NonstdEncoding is " + _INFO,
+}
 
 
 def candidates() -> list[Path]:

@@ -126,26 +126,6 @@ _SAFE_ELEMENTS = _words(
     "section select small sound source spacer span strike strong sub summary sup table tbody td "
     "template textarea time tfoot th thead tr track tt u ul var video noscript wbr"
 )
-# Attributes the W3C check accepts (plus ``data-*``); anything else, including every ``on*``
-# event handler and ``aria-*``/``role``, is ``SecurityRiskAttr``.
-_SAFE_ATTRS = _words(
-    "abbr accept accept-charset accesskey action align allow allowfullscreen "
-    "allowpaymentrequest alt as autoplay autocapitalize autocomplete autofocus axis background "
-    "balance bgcolor bgproperties border bordercolor bordercolordark bordercolorlight "
-    "bottompadding cellpadding cellspacing ch challenge char charoff choff charset checked cite "
-    "class clear color cols colspan compact contenteditable coords crossorigin data datafld "
-    "datapagesize datasrc datetime decoding default delay dir dirname disabled download "
-    "draggable dynsrc enctype end enterkeyhint face for form formenctype frame galleryimg gutter "
-    "headers height hidefocus hidden high href hreflang hspace icon id inputmode is ismap itemid "
-    "itemprop itemref itemscope itemtype kind keytype label lang leftspacing loading list "
-    "longdesc loop loopcount loopend loopstart low lowsrc max maxlength media method min "
-    "minlength multiple muted name nohref nonce noshade nowrap open optimum pattern ping "
-    "placeholder playsinline point-size poster preload prompt pqg radiogroup readonly "
-    "referrerpolicy rel repeat-max repeat-min replace required rev reversed rightspacing rows "
-    "rowspan rules scope selected shape size sizes span spellcheck src srclang srcset start step "
-    "summary suppress tabindex target template title toppadding translate type unselectable "
-    "usemap urn valign value variable volume vspace vrml width wrap xml:lang xmlns"
-)
 _SAFE_CSS_PROPERTIES = _words(
     "azimuth background background-color border border-bottom border-bottom-color "
     "border-bottom-style border-bottom-width border-collapse border-color border-left "
