@@ -4,8 +4,8 @@ The validator is the gate the scheduled workflow runs after every build, so it m
 more than the build itself (issue 24: "validating the 20,000-article benchmark site's output
 takes no longer than building it"). Both run as the installed `feedkit` program, back to back
 in turn, on the same output folder; the report gives the median of each and their ratio, plus
-how many feed files and bytes were checked and the validator's instruction count (`perf stat`
-when available: steadier than seconds on a shared machine).
+how many feed files and bytes were checked, the CPU time of each, and the validator's
+instruction count (`perf stat`, when available): steadier than seconds on a shared machine.
 
 Usage: python bench/bench_validate.py [--articles 20000] [--repeat 5]
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,14 +44,22 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 TARGET = 1.0  # validate / build
 
 
+CPU: dict[str, list[float]] = {}  # command -> CPU seconds (user + system) of each run
+
+
 def timed(cmd: list[str], cwd: Path, ok_codes: tuple[int, ...] = (0,)) -> float:
+    """Wall seconds of one run; its CPU seconds go to CPU[cmd's last word]."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           env=ENV)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in ok_codes:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): "
                          f"{proc.stderr.decode()[-2000:]}")
+    CPU.setdefault(cmd[-1], []).append(after.ru_utime - before.ru_utime
+                                       + after.ru_stime - before.ru_stime)
     return elapsed
 
 
@@ -102,6 +111,9 @@ def main() -> None:
         print(f"{args.articles} articles: {len(feeds)} feed files, {size / 1e6:.1f} MB checked")
         print(f"build (cold)  {t_build:7.3f}s   (runs: {', '.join(f'{t:.2f}' for t in builds)})")
         print(f"validate      {t_check:7.3f}s   (runs: {', '.join(f'{t:.2f}' for t in checks)})")
+        cpu_build, cpu_check = statistics.median(CPU["build"]), statistics.median(CPU["validate"])
+        print(f"CPU time      build {cpu_build:.2f}s, validate {cpu_check:.2f}s "
+              f"(ratio {cpu_check / cpu_build:.2f}; steadier than wall time on a busy machine)")
         count = instructions([feedkit, "-q", "validate"], site)
         if count:
             print(f"validate      {count / 1e9:7.2f} G instructions (perf stat)")

@@ -40,6 +40,7 @@ _UNSUPPORTED_NAMESPACES = frozenset({
     "https://schema.org/", "http://schema.org/", "https://podcastindex.org/namespace/1.0",
     "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
 })
+_XML_ATTRS = etree.XPath("descendant-or-self::*[@xml:lang or @xml:base]")
 _DECLARATION = re.compile(rb"""<\?xml\s+version\s*=\s*["'][-\w.:]+["']\s+encoding\s*=\s*"""
                           rb"""["']([-A-Za-z0-9._]+)["']""")
 
@@ -195,18 +196,20 @@ class Document(RdfChecks, AtomChecks, JsonChecks):
                      "Atom <feed> or <rdf:RDF>")
 
     def _scan_namespaces(self, root: etree._Element, atom: bool, until: int = 0) -> None:
-        """Namespace declarations, ``xml:lang`` and ``xml:base`` values, in one walk."""
-        for el in root.iter():
-            if not isinstance(el.tag, str):
+        """Namespace declarations (where each is made), ``xml:lang`` and ``xml:base`` values."""
+        declared: list[tuple[str, str]] = []
+        for event, item in etree.iterwalk(root, events=("start-ns", "start")):
+            if event == "start-ns":
+                declared.append(item)
                 continue
+            if until and (item.sourceline or 0) > until:
+                break
+            for prefix, uri in declared:
+                self._check_namespace(item, prefix or None, uri, atom)
+            declared.clear()
+        for el in _XML_ATTRS(root):
             if until and (el.sourceline or 0) > until:
                 break
-            parent = el.getparent()
-            inherited = parent.nsmap if parent is not None else {}
-            for prefix, uri in el.nsmap.items():
-                if prefix in inherited and inherited[prefix] == uri:
-                    continue
-                self._check_namespace(el, prefix, uri, atom)
             lang = el.get(f"{{{XML_NS}}}lang")
             if lang and not _language_ok(lang):
                 self.flag(el, "InvalidLanguage", f"xml:lang {lang!r} is not an ISO 639 code")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from html.entities import name2codepoint
 from html.parser import HTMLParser
 
@@ -179,6 +180,16 @@ def _scan_html(value: str) -> _HtmlScan:
 _UNSAFE_SCHEME = re.compile(r"\s*(javascript|vbscript|livescript|data\s*:\s*text/html)", re.I)
 
 
+@lru_cache(maxsize=8192)
+def _scan_cached(value: str) -> tuple[tuple[tuple[str, str], ...],
+                                     tuple[tuple[str, str, str], ...]]:
+    """(findings, references) of one HTML value, remembered for the last few thousand values:
+    a built site repeats each article's HTML in every format and in its category's feeds, and
+    parsing HTML is most of the validator's time."""
+    scan = _scan_html(value)
+    return tuple(scan.findings), tuple(scan.refs)
+
+
 def _html_problems(value: str, check_relative: bool) -> Iterator[tuple[str, str]]:
     """(code, message) pairs for an escaped-HTML value.
 
@@ -187,9 +198,9 @@ def _html_problems(value: str, check_relative: bool) -> Iterator[tuple[str, str]
     ``scheme:`` — so ``#top`` and ``//host/x`` count as relative. ``javascript:`` URLs are reported
     as ``SecurityRisk`` (stricter: the W3C service treats them as absolute and says nothing).
     """
-    scan = _scan_html(value)
-    yield from scan.findings
-    for tag, attr, ref in scan.refs:
+    findings, refs = _scan_cached(value)
+    yield from findings
+    for tag, attr, ref in refs:
         ref = ref.strip()
         if _UNSAFE_SCHEME.match(ref):
             yield "SecurityRisk", f"{ref.split(':', 1)[0]}: URL in {attr} of <{tag}>"
