@@ -76,9 +76,10 @@ class AtomChecks(AtomParts, AtomText):
                 self.flag(child, "MisplacedMetadata", f"{label} must appear before all entries")
             else:
                 before.setdefault(label, []).append(child)
-        for need in _METADATA:
-            if need not in found:
-                self.flag(root, "MissingElement", f"Missing feed element: {need}")
+        for need in _METADATA:  # as of the first entry, like the W3C validator
+            if need not in before:
+                self.flag(root, "MissingElement", f"Missing feed element: {need}"
+                          + (" (before the entries)" if need in found else ""))
         links = before.get("link", [])
         if not any(link_rel(link) == "self" for link in links):
             self.flag(root, "MissingSelf", 'Missing atom:link with rel="self"')
@@ -103,7 +104,7 @@ class AtomChecks(AtomParts, AtomText):
             elif value:
                 self._ids[value] = el
         self._entries.append(entry)
-        for el in found.get("updated", [])[:1]:
+        for el in found.get("updated", []):
             value = self._value(el)
             if value in self._updates:
                 self.flag(el, "DuplicateUpdated", "Two entries with the same value for "

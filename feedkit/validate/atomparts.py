@@ -90,7 +90,7 @@ class AtomParts(CheckerBase):
         if "rel" in el.attrib:
             if not rel:
                 self.flag(el, "AttrNotBlank", "The rel attribute of link should not be blank")
-            elif rel not in _ATOM_LINK_RELS and not _FULL_URI.match(_iri_to_uri(rel)):
+            if rel not in _ATOM_LINK_RELS and not _FULL_URI.match(_iri_to_uri(rel)):
                 self.flag(el, "UnregisteredAtomLinkRel", f"unregistered link relation {rel!r}")
             if in_entry and rel in _FEED_HISTORY_RELS:
                 self.flag(el, "FeedHistoryRelInEntry", f"feed-history rel {rel!r} in an entry")

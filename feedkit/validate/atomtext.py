@@ -77,7 +77,6 @@ class AtomText(CheckerBase):
         """Check the child elements; returns the text the construct holds (with an xhtml
         div's text when the div holds text only)."""
         value = el.text or ""
-        seen_child = has_src
         if has_src and value.strip():
             self.flag(el, "UnexpectedText", f"{self._label(el)} with src must be empty")
         elif type_ == "xhtml" and value.strip():
@@ -110,11 +109,8 @@ class AtomText(CheckerBase):
             if child.tag == _DIV and not self._check_div(child):
                 value += child.text or ""
             if (child.tail or "").strip():
-                if seen_child or type_ != "xhtml":
-                    self.flag(el, "UnexpectedText", f"text after an element in "
-                              f"{self._label(el)}")
+                self.flag(el, "UnexpectedText", f"text after an element in {self._label(el)}")
                 value += child.tail or ""
-            seen_child = True
         return value
 
     def _construct_value(self, el: etree._Element, type_: str, value: str,
@@ -126,6 +122,7 @@ class AtomText(CheckerBase):
             self._check_nonhtml(el, value.strip(), "NotInline")
             return
         html = type_ == "html"
+        fragment_ok = html
         if "/" in type_ and not (_xml_type(type_) or type_.startswith("text/")):
             try:
                 decoded = base64.b64decode(value.encode("ascii"), validate=False)
@@ -133,11 +130,13 @@ class AtomText(CheckerBase):
                 self.flag(el, "NotBase64", f"{self._label(el)} claims to be base64-encoded, "
                           "but isn't")
                 return
+            if not decoded and not has_src and not any(isinstance(c.tag, str) for c in el):
+                self.flag(el, "NotBlank", f"{self._label(el)} should not be blank")
             if type_.endswith("/html"):
-                value, html = decoded.decode("utf-8", "replace"), True
+                value, html, fragment_ok = decoded.decode("utf-8", "replace"), True, True
         if html or type_.endswith("/html"):
             self._check_html(el, value, relative=False)
-            if type_.endswith("/html") and "<html" not in value and not has_src:
+            if not fragment_ok and "<html" not in value and not has_src:
                 self.flag(el, "HtmlFragment", f"{type_} content must be a whole document "
                           "(<html>), not a fragment")
         else:

@@ -122,6 +122,8 @@ class CheckerBase:
                 continue
             label = self._label(child)
             rule = table.get(label)
+            if rule is None and label.startswith("dc:") and "." in label:
+                rule = table.get(label.split(".", 1)[0])  # "qualified" DC: dc:date.Taken
             if rule is None:
                 self._unlisted(parent, child, label)
             else:
@@ -145,7 +147,8 @@ class CheckerBase:
             if rule.nows and raw != raw.strip():
                 self.flag(el, "UnexpectedWhitespace", f"whitespace not permitted in "
                           f"{self._label(el)}")
-            if rule.nonblank and not raw.strip():
+            if rule.nonblank and not raw.strip() and not any(
+                    isinstance(c.tag, str) for c in el):
                 self.flag(el, "NotBlank", f"{self._label(el)} should not be blank")
         if kind[0] == "@":
             getattr(self, "_el_" + kind[1:])(el)
@@ -201,6 +204,8 @@ class CheckerBase:
         """Overridden by the RSS 1.0 checks."""
 
     def _check_attrs(self, el: etree._Element, allowed: frozenset[str]) -> None:
+        if self.result.kind == "rss1":
+            allowed = allowed | _RDF_VALUE_ATTRS
         core = _split(el.tag)[0] == self.default_ns
         for name in el.attrib:
             if name[0] == "{":
@@ -253,8 +258,12 @@ class CheckerBase:
              "character reference {} to a control character"),
             (re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]"), "UTF-8 decoded as Latin-1: {!r}"),
         )
+        if "<![CDATA[" in text:  # "&#133;" inside CDATA is text, not a reference
+            refs = _CDATA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+        else:
+            refs = text
         for pattern, template in patterns:
-            for m in pattern.finditer(text):
+            for m in pattern.finditer(refs if "&#" in pattern.pattern else text):
                 line = text.count("\n", 0, m.start()) + 1
                 self.add(f"{self.name}:{line}", "BadCharacters", template.format(m.group(0)))
 
@@ -306,6 +315,9 @@ class CheckerBase:
             self.flag(el, "UndefinedElement", "thr:children is only defined in RSS 1.0")
 
 
+_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.S)
+# In RSS 1.0 any property may say how RDF reads its value.
+_RDF_VALUE_ATTRS = frozenset({"rdf:parseType", "rdf:datatype", "rdf:resource"})
 # Atom elements that are no error in an RSS channel or item, only unusual (W3C
 # ``QuestionableUsage``).
 _QUESTIONABLE_ATOM = frozenset({

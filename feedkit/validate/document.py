@@ -12,7 +12,7 @@ from lxml import etree
 from feedkit.validate.atom import AtomChecks
 from feedkit.validate.checker import _split, known_namespace
 from feedkit.validate.jsonfeed import JsonChecks
-from feedkit.validate.problems import _Result
+from feedkit.validate.problems import _Result, kind_of
 from feedkit.validate.rdf import RdfChecks
 from feedkit.validate.uris import _iri_to_uri, _language_ok, _same_uri, _uri_problem
 from feedkit.validate.values import RDF_NS
@@ -40,6 +40,15 @@ _UNSUPPORTED_NAMESPACES = frozenset({
     "https://schema.org/", "http://schema.org/", "https://podcastindex.org/namespace/1.0",
     "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
 })
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                          huge_tree=False, remove_comments=False)
+_RECOVER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True,
+                           load_dtd=False)
+# Problems found only when an element ends (a required child missing, a cross-entry check).
+_AT_END = ("MissingElement", "MissingSelf", "MissingGuid", "MissingSummary",
+           "MissingTextualContent", "MissingSourceElement", "DuplicateIds", "StaleFeedDate",
+           "DuplicateSemantics", "MisplacedItem", "UnexpectedText", "MissingAttribute",
+           "DuplicateUpdated", "DuplicateEntries")
 _XML_ATTRS = etree.XPath("descendant-or-self::*[@xml:lang or @xml:base]")
 _DECLARATION = re.compile(rb"""<\?xml\s+version\s*=\s*["'][-\w.:]+["']\s+encoding\s*=\s*"""
                           rb"""["']([-A-Za-z0-9._]+)["']""")
@@ -117,42 +126,66 @@ class Document(RdfChecks, AtomChecks, JsonChecks):
         if not self._check_encoding():
             self.result.kind = _guess_kind(self.data)
             return
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                 huge_tree=False, remove_comments=False)
+        data = self.data
         try:
-            root = etree.fromstring(self.data, parser)
+            root = etree.fromstring(data, _PARSER)
         except etree.XMLSyntaxError as exc:
-            self._not_well_formed(exc)
-            return
+            data = self._transcoded() if "Unsupported encoding" in str(exc) else b""
+            try:
+                root = etree.fromstring(data, _PARSER) if data else None
+            except etree.XMLSyntaxError:
+                root = None
+            if root is None:
+                self._not_well_formed(exc)
+                return
         tree = root.getroottree()
         encoding = tree.docinfo.encoding or "utf-8"
         try:
-            text = self.data.decode(encoding)
+            text = data.decode(encoding)
         except (LookupError, UnicodeDecodeError):
-            text = self.data.decode("utf-8", "replace")
+            text = data.decode("utf-8", "replace")
         self.hex_lines = {n for n, line in enumerate(text.split("\n"), 1) if "&#x" in line}
         self._check_characters(text)
         doctype_091 = self._check_doctype(tree.docinfo)
         self._dispatch(root, doctype_091)
 
+    def _transcoded(self) -> bytes:
+        """The document in UTF-8, for an encoding Python reads but libxml2 does not
+        (``mac-cyrillic``); empty when Python cannot read it either."""
+        declared = self._declared_encoding()
+        if not declared or not _has_codec(declared):
+            return b""
+        text = self.data.decode(declared, "replace")
+        return re.sub(r"""(<\?xml[^>]*?encoding\s*=\s*["'])[-\w.:]+""", r"\g<1>UTF-8", text,
+                      count=1).encode("utf-8")
+
     def _not_well_formed(self, exc: etree.XMLSyntaxError) -> None:
-        """Report the parse error, then what the W3C validator (a streaming parser) would
-        have reported before reaching it: the root element and namespace declarations."""
+        """Report the parse error, then what the W3C validator (a streaming parser) reports
+        before reaching it, read from libxml2's recovered tree: the problems of the elements
+        that start before the error, except those known only at the end of an element the
+        parser never finished (a missing child, stray text)."""
         code = "UndefinedNamedEntity" if "Entity" in str(exc) else "SAXError"
         line = exc.lineno or 0
         self.add(f"{self.name}:{line}", code, f"XML parsing error: {exc.msg}")
         self.result.kind = _guess_kind(self.data)
         try:
-            root = etree.fromstring(self.data, etree.XMLParser(
-                recover=True, resolve_entities=False, no_network=True, load_dtd=False))
+            root = etree.fromstring(self.data, _RECOVER)
         except etree.XMLSyntaxError:
             root = None
         if root is None:
             return
         self._scan_namespaces(root, atom=self.result.kind == "atom", until=line)
-        ns, local = _split(root.tag)
-        if not (local in ("rss", "feed", "entry") or (ns, local) == (RDF_NS, "RDF")):
-            self.flag(root, "UndefinedElement", f"root element <{local}> is not a feed")
+        kept = len(self.result.problems)
+        kind = self.result.kind
+        self._dispatch(root, False, scan=False)
+        self.result.kind = self.result.kind or kind
+        after_root = "Extra content at the end" in str(exc)
+        unfinished = set() if after_root else _unfinished(root, line, self._elpath)
+        self.result.problems[kept:] = [
+            p for p in self.result.problems[kept:]
+            if 0 < _line_of(p.path) < line and not (
+                any(kind_of(p.code, c) for c in _AT_END)
+                and p.path.split(":", 2)[-1] in unfinished)]
 
     def _check_doctype(self, info: etree.DocInfo) -> bool:
         """A DOCTYPE: Netscape's RSS 0.91 DTD is accepted (at its own address, deprecated at
@@ -165,35 +198,40 @@ class Document(RdfChecks, AtomChecks, JsonChecks):
             return True
         return False
 
-    def _dispatch(self, root: etree._Element, doctype_091: bool) -> None:
+    def _dispatch(self, root: etree._Element, doctype_091: bool, scan: bool = True) -> None:
+        """Check the document by its root element's format (``scan``: its namespace
+        declarations and ``xml:`` attributes too)."""
         ns, local = _split(root.tag)
-        if local == "rss":
-            self.result.kind = "rss"
-            if ns:
-                self.flag(root, "InvalidNamespace", f"rss must be in no namespace, not {ns}")
-            self.default_ns = ns
-            self._scan_namespaces(root, atom=False)
-            self._check_rss(root, doctype_091)
-        elif local in ("feed", "entry") and ns == ATOM03_NS:
+        if local in ("feed", "entry") and ns == ATOM03_NS:
             self.result.kind = "atom"
             self.flag(root, "ObsoleteNamespace", "Atom 0.3 namespace; use Atom 1.0")
+            if scan:
+                self._scan_namespaces(root, atom=True)
+            return
+        if local == "rss":
+            self.result.kind, self.default_ns = "rss", ns
+            if ns:
+                self.flag(root, "InvalidNamespace", f"rss must be in no namespace, not {ns}")
         elif local in ("feed", "entry"):
-            self.result.kind = "atom"
+            self.result.kind, self.default_ns = "atom", ns
             if not ns:
                 self.flag(root, "MissingNamespace", f"{local} needs the Atom namespace "
                           f"xmlns=\"{ATOM_NS}\"")
             elif ns != ATOM_NS:
                 self.flag(root, "InvalidNamespace", f"{local} is in {ns}, not the Atom "
                           f"namespace {ATOM_NS}")
-            self.default_ns = ns
-            self._scan_namespaces(root, atom=True)
-            self._check_atom(root)
-        elif (ns, local) == (RDF_NS, "RDF"):
-            self._scan_namespaces(root, atom=False)
-            self._check_rdf(root)
-        else:
+        elif (ns, local) != (RDF_NS, "RDF"):
             self.add(self.at(root), "UndefinedElement", f"root element <{local}> is not <rss>, "
                      "Atom <feed> or <rdf:RDF>")
+            return
+        if scan:
+            self._scan_namespaces(root, atom=self.result.kind == "atom")
+        if local == "rss":
+            self._check_rss(root, doctype_091)
+        elif local in ("feed", "entry"):
+            self._check_atom(root)
+        else:
+            self._check_rdf(root)
 
     def _scan_namespaces(self, root: etree._Element, atom: bool, until: int = 0) -> None:
         """Namespace declarations (where each is made), ``xml:lang`` and ``xml:base`` values."""
@@ -236,7 +274,12 @@ class Document(RdfChecks, AtomChecks, JsonChecks):
         if atom and prefix and known in (ATOM_NS, XHTML_NS):
             self.flag(el, "AvoidNamespacePrefix", f"avoid the namespace prefix {prefix!r} "
                       "(many Atom readers only handle the default namespace)")
-        if known or not uri or uri in _UNSUPPORTED_NAMESPACES:
+        if not uri:
+            self.flag(el, "UnknownNamespace", "xmlns=\"\" puts elements in no namespace, "
+                      "where no feed vocabulary is defined")
+            return
+        if uri in KNOWN_NAMESPACES or uri in _UNSUPPORTED_NAMESPACES \
+                or len(uri.split()) > 1:  # a namespace name with spaces: a parse error already
             return
         code = _uri_problem(_iri_to_uri(uri), False, "InvalidIRI")
         if code:
@@ -270,6 +313,30 @@ class Document(RdfChecks, AtomChecks, JsonChecks):
         if charset and declared and charset.group(1).lower() != declared.lower():
             self.add(self.name, "EncodingMismatch",
                      f"served as {charset.group(1)} but declares {declared}")
+
+
+def _unfinished(root: etree._Element, line: int, path_of) -> set[str]:
+    """The paths of the elements a streaming parser had not finished when it stopped at
+    ``line``: those whose start comes before it but nothing after their end does."""
+    found: set[str] = set()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or (el.sourceline or 0) > line:
+            continue
+        node, following = el, None
+        while node is not None and following is None:
+            following = node.getnext()
+            while following is not None and not isinstance(following.tag, str):
+                following = following.getnext()
+            node = node.getparent()
+        if following is None or (following.sourceline or 0) >= line:
+            found.add(path_of(el))
+    return found
+
+
+def _line_of(path: str) -> int:
+    """The line of a problem's path (``file:12:/rss/channel``), 0 when it has none."""
+    parts = path.split(":", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
 def _has_codec(name: str) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from html.entities import name2codepoint
+from html.entities import html5, name2codepoint
 from html.parser import HTMLParser
 
 from feedkit.validate.uris import _URI_CHAR
@@ -69,6 +69,8 @@ class _HtmlScan(HTMLParser):
     def _start(self, tag: str, attrs: list[tuple[str, str | None]], self_closing: bool) -> None:
         if tag not in _HTML_TAGS:
             self.note("NotHtml", f"non-HTML tag <{tag}>")
+        elif tag in ("html", "head", "body"):
+            self.note("NotHtml", f"<{tag}> inside an HTML fragment")
         elif tag not in _SAFE_ELEMENTS:
             self.note("SecurityRisk", f"<{tag}> tag")
         names = [name for name, _ in attrs]
@@ -126,8 +128,7 @@ class _HtmlScan(HTMLParser):
     def handle_pi(self, data: str) -> None:
         if data.lower().startswith("import"):
             self.note("SecurityRisk", "<?import> processing instruction")
-        else:
-            self.note("NotHtml", "processing instruction in HTML")
+        self.note("NotHtml", "processing instruction in HTML")
 
     def handle_decl(self, decl: str) -> None:
         self.note("NotHtml", "DOCTYPE inside an HTML fragment")
@@ -145,6 +146,9 @@ class _HtmlScan(HTMLParser):
 _BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
 
 
+# Code points an HTML parser reports as errors in text (controls other than whitespace, C1
+# controls — usually Windows-1252 quotes decoded wrongly — and noncharacters).
+_INVALID_POINT = re.compile("[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|(\d+))")
 
 
@@ -159,10 +163,34 @@ def _bad_char_ref(value: str) -> str | None:
     return None
 
 
+_AMPERSAND = re.compile(r"&(#[xX][0-9a-fA-F]*;?|#[0-9]*;?|[A-Za-z0-9]+;?)")
+
+
+def _bad_ampersand(value: str) -> str | None:
+    """An ``&`` that starts no complete character reference (``AT&T``, ``?a=1&b=2`` in an
+    href, ``&nbsp`` without its semicolon): a parse error in strict HTML, which the W3C check
+    reports as NotHtml. Write ``&amp;``."""
+    for m in _AMPERSAND.finditer(value):
+        ref = m.group(1)
+        if ref[0] == "#":
+            if not re.fullmatch(r"#([xX][0-9a-fA-F]+|[0-9]+);", ref):
+                return m.group(0)
+        elif not ref.endswith(";") or ref not in html5:
+            return m.group(0)
+    return None
+
+
 def _scan_html(value: str) -> _HtmlScan:
     scan = _HtmlScan()
     if _BARE_LT.search(value):
         scan.note("NotHtml", "bare '<' in HTML (escape it as &lt;)")
+    bad = _INVALID_POINT.search(value)
+    if bad:
+        scan.note("NotHtml", f"character U+{ord(bad.group(0)):04X} is not allowed in HTML")
+    if "&" in value:
+        amp = _bad_ampersand(value)
+        if amp:
+            scan.note("NotHtml", f"{amp!r} starts no character reference (write &amp;)")
     if "&#" in value:
         ref = _bad_char_ref(value)
         if ref:

@@ -17,9 +17,11 @@ from feedkit.validate.extensions import (
     RSS20_ITEM,
     RSS_SHARED,
 )
+from feedkit.validate.markup import _css_unsafe
 from feedkit.validate.media import MediaChecks
 from feedkit.validate.rssparts import RssParts
 from feedkit.validate.values import Rule, check_html, check_nonhtml, rule
+from feedkit.validate.vocab import _SAFE_ELEMENTS
 
 _ATOM_IN_CHANNEL = {
     "atom:author": PERSON, "atom:category": CATEGORY, "atom:contributor": PERSON,
@@ -195,5 +197,14 @@ class RssChecks(RssParts, AtomText, MediaChecks):
             self.flag(el, "DuplicateDescriptionSemantics", "xhtml:body repeats what the item's "
                       "description says; use one of them")
         for node in el.iterdescendants():
-            if isinstance(node.tag, str):
-                self._xhtml_node(node, node.tag.rpartition("}")[2])
+            if not isinstance(node.tag, str):
+                continue
+            local = node.tag.rpartition("}")[2]
+            if local.lower() not in _SAFE_ELEMENTS:
+                self.flag(node, "SecurityRisk", f"{local} tag")
+            for attr, value in node.attrib.items():
+                if attr.lower() == "style" and _css_unsafe(value):
+                    self.flag(node, "DangerousStyleAttr", "style attribute contains "
+                              "potentially dangerous content")
+                elif attr.lower().startswith("on"):
+                    self.flag(node, "SecurityRiskAttr", f"{attr} attribute")

@@ -117,7 +117,7 @@ def check_id(chk: CheckerBase, el: etree._Element, value: str) -> None:
         _uri(chk, el, value, full=True, iri=True, error="InvalidFullLink")
         return
     canon = canonical_uri(uri)
-    if canon is None or canon != _iri_to_uri(chk._value(el, strip=False)):
+    if canon is None or canon != uri:
         chk.flag(el, "NonCanonicalURI", f"identifier {value!r} is not in canonical form "
                  f"(the canonical form would be {canon!r})")
 
