@@ -91,18 +91,19 @@ class Document(RdfChecks, AtomChecks, JsonChecks):
 
     def _check_encoding(self) -> bool:
         """The encoding the document declares, against its byte order mark and its bytes.
-        Returns False when the bytes cannot be read in it (``UnicodeError``)."""
+        Returns False when the bytes cannot be read in it (``UnicodeError``); a declaration
+        the byte order mark contradicts is reported, and the mark wins."""
         declared = self._declared_encoding()
         data = self.data
         if data.startswith(b"\xef\xbb\xbf") and declared and not _same_codec(declared, "utf-8"):
             self.add(f"{self.name}:1", "UnicodeError", f"the document starts with a UTF-8 byte "
                      f"order mark but declares {declared}")
-            return False
+            return True  # the mark decides; read on
         if data.startswith((b"\xfe\xff", b"\xff\xfe")) and declared \
                 and not _same_codec(declared, "utf-16"):
             self.add(f"{self.name}:1", "UnicodeError", f"the document starts with a UTF-16 byte "
                      f"order mark but declares {declared}")
-            return False
+            return True
         if declared:
             if declared.upper() not in _COMMON_ENCODINGS and _has_codec(declared):
                 self.add(self.name, "ObscureEncoding",
