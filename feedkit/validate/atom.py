@@ -9,6 +9,7 @@ from lxml import etree
 
 from feedkit.validate.atomparts import CATEGORY, GENERATOR, LINK, PERSON, AtomParts, link_rel
 from feedkit.validate.atomtext import CONTENT, TEXT, AtomText
+from feedkit.validate.dates import parse_rfc3339
 from feedkit.validate.extensions import ENTRY, FEED
 from feedkit.validate.values import rule
 
@@ -87,8 +88,7 @@ class AtomChecks(AtomParts, AtomText):
 
     def _el_entry(self, entry: etree._Element) -> None:
         found = self.walk(entry, _ENTRY)
-        parent = entry.getparent()
-        feed_author = parent is not None and self._author_before(parent, entry)
+        feed_author = self.earlier(entry, "author")
         for need in ("title", "id", "updated"):
             if need not in found:
                 self.flag(entry, "MissingElement", f"Missing entry element: {need}")
@@ -113,16 +113,6 @@ class AtomChecks(AtomParts, AtomText):
             when = self._check_quiet_date(el)
             if when and (self._newest is None or when > self._newest):
                 self._newest = when
-
-    def _author_before(self, feed: etree._Element, entry: etree._Element) -> bool:
-        """Does the feed name an author before this entry (the W3C validator's reading of
-        "the feed has an author", as it sees elements in order)?"""
-        for child in feed:
-            if child is entry:
-                return False
-            if isinstance(child.tag, str) and self._label(child) == "author":
-                return True
-        return False
 
     def _source_author(self, found: dict[str, list]) -> bool:
         return any(self._label(c) == "author" for s in found.get("source", []) for c in s
@@ -164,6 +154,4 @@ class AtomChecks(AtomParts, AtomText):
 
     def _check_quiet_date(self, el: etree._Element) -> datetime | None:
         """The instant of a date already checked (no second report)."""
-        from feedkit.validate.dates import parse_rfc3339
-
         return parse_rfc3339(self._value(el))[1]

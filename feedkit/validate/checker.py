@@ -21,7 +21,7 @@ from feedkit.validate.dates import parse_rfc822, parse_rfc3339
 from feedkit.validate.extensions import CHECKED_NAMESPACES
 from feedkit.validate.markup import _html_problems, _nonhtml_problem
 from feedkit.validate.problems import Problem, _Result, _severity
-from feedkit.validate.values import KINDS, NESTED_KINDS, RDF_NS, Rule
+from feedkit.validate.values import KINDS, NESTED_KINDS, RDF_NS, Rule, rule
 from feedkit.validate.vocab import ATOM_NS, KNOWN_NAMESPACES, XHTML_NS, XML_NS
 
 
@@ -231,6 +231,12 @@ class CheckerBase:
             value += "".join(c.tail or "" for c in el)
         return value.strip() if strip else value
 
+    def earlier(self, el: etree._Element, label: str) -> bool:
+        """Is there a ``label`` sibling before ``el``? (The W3C validator reads in order: some
+        rules count only what came before.)"""
+        return any(isinstance(s.tag, str) and self._label(s) == label
+                   for s in el.itersiblings(preceding=True))
+
     def require(self, el: etree._Element, found: dict[str, list],
                 needs: tuple[tuple[str, str], ...]) -> None:
         """``MissingElement`` (or the named special case) for each required child absent."""
@@ -252,17 +258,11 @@ class CheckerBase:
         """``BadCharacters``: C1 controls (U+0080-U+009F, usually Windows-1252 misdecoding),
         U+FFFD, and UTF-8 read as Latin-1 ("Ã©"). DEL (U+007F) is legal XML and the W3C service
         ignores it; feedkit reports it too (stricter) because readers show it as garbage."""
-        patterns = (
-            (re.compile(r"[\x7f-\x9f\ufffd]"), "control or replacement character {!r}"),
-            (re.compile(r"&#(12[7-9]|1[3-5]\d|x0*(7f|[89][0-9a-f]));", re.I),
-             "character reference {} to a control character"),
-            (re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]"), "UTF-8 decoded as Latin-1: {!r}"),
-        )
         if "<![CDATA[" in text:  # "&#133;" inside CDATA is text, not a reference
             refs = _CDATA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
         else:
             refs = text
-        for pattern, template in patterns:
+        for pattern, template in _BAD_CHARACTERS:
             for m in pattern.finditer(refs if "&#" in pattern.pattern else text):
                 line = text.count("\n", 0, m.start()) + 1
                 self.add(f"{self.name}:{line}", "BadCharacters", template.format(m.group(0)))
@@ -304,10 +304,7 @@ class CheckerBase:
     # -- elements several formats share -----------------------------------------------------
 
     def _el_geo_point(self, el: etree._Element) -> None:
-        from feedkit.validate.values import rule
-
-        found = self.walk(el, {"geo:lat": rule("latitude"), "geo:long": rule("longitude"),
-                               "geo:alt": rule("decimal")})
+        found = self.walk(el, _GEO_POINT)
         self.require(el, found, (("geo:lat", "MissingElement"), ("geo:long", "MissingElement")))
 
     def _el_thr_children(self, el: etree._Element) -> None:
@@ -315,6 +312,14 @@ class CheckerBase:
             self.flag(el, "UndefinedElement", "thr:children is only defined in RSS 1.0")
 
 
+_GEO_POINT = {"geo:lat": rule("latitude"), "geo:long": rule("longitude"),
+              "geo:alt": rule("decimal")}
+_BAD_CHARACTERS = (
+    (re.compile(r"[\x7f-\x9f\ufffd]"), "control or replacement character {!r}"),
+    (re.compile(r"&#(12[7-9]|1[3-5]\d|x0*(7f|[89][0-9a-f]));", re.I),
+     "character reference {} to a control character"),
+    (re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]"), "UTF-8 decoded as Latin-1: {!r}"),
+)
 _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.S)
 # In RSS 1.0 any property may say how RDF reads its value.
 _RDF_VALUE_ATTRS = frozenset({"rdf:parseType", "rdf:datatype", "rdf:resource"})

@@ -111,8 +111,8 @@ class RdfChecks(RssChecks):
         self.walk(el, {})
 
     def _el_rdf_items(self, el: etree._Element) -> None:
-        if self.default_ns == RSS1_NS and el.getparent() is not None \
-                and el.getparent().get(_ABOUT) is None:
+        channel = el.getparent()
+        if self.default_ns == RSS1_NS and channel is not None and channel.get(_ABOUT) is None:
             self.flag(el, "MissingAttribute", "Missing channel attribute: rdf:about")
         self.walk(el, {"rdf:Seq": rule("@rdf_seq")})
 

@@ -153,17 +153,10 @@ class RssChecks(RssParts, AtomText, MediaChecks):
                       "item must contain either title or description")
         if "guid" not in found and self.rss_version.startswith("2."):
             self.flag(item, "MissingGuid", "item should contain a guid element")
-        if "slash:comments" in found and self.rss_version.startswith("2."):
-            channel = item.getparent()
-            before = []
-            for child in channel if channel is not None else ():
-                if child is item:
-                    break
-                before.append(child)
-            if not any(self._label(c) == "lastBuildDate" for c in before
-                       if isinstance(c.tag, str)):
-                self.flag(item, "SlashDate", "slash:comments needs a channel lastBuildDate "
-                          "before the items (RSS Profile)")
+        if "slash:comments" in found and self.rss_version.startswith("2.") \
+                and not self.earlier(item, "lastBuildDate"):
+            self.flag(item, "SlashDate", "slash:comments needs a channel lastBuildDate before "
+                      "the items (RSS Profile)")
         self.semantics(item, found, ITEM_SEMANTICS, "DuplicateItemSemantics")
         for date in found.get("pubDate", [])[:1]:
             when = parse_rfc822(self._value(date))[1]
@@ -178,14 +171,7 @@ class RssChecks(RssParts, AtomText, MediaChecks):
             check_html(self, el, self._value(el))
 
     def _el_content_encoded(self, el: etree._Element) -> None:
-        parent = el.getparent()
-        earlier = []
-        for child in parent if parent is not None else ():
-            if child is el:
-                break
-            earlier.append(child)
-        if self.result.kind == "rss" and not any(
-                isinstance(c.tag, str) and self._label(c) == "description" for c in earlier):
+        if self.result.kind == "rss" and not self.earlier(el, "description"):
             self.flag(el, "NeedDescriptionBeforeContent", "put description before "
                       "content:encoded (RSS Profile)")
         self._no_children(el)

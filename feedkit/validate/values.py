@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from email.utils import getaddresses
 from typing import NamedTuple, Protocol
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -175,8 +176,6 @@ def check_email_name(chk: CheckerBase, el: etree._Element, value: str) -> None:
     An address without the name in parentheses is the RSS Profile's ``MissingRealName`` (or
     ``EmailFormat`` when some other form of name is there)."""
     if value.startswith("mailto:"):
-        from urllib.parse import unquote
-
         value = unquote(value.split(":", 1)[1])
     label = chk._label(el)
     if value.find("@") > 0 and not value.endswith(")"):
