@@ -9,90 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from lxml import etree
-
-from feedkit.validate.atom import AtomChecks
-from feedkit.validate.checker import _split
-from feedkit.validate.jsonfeed import JsonChecks
+from feedkit.validate.document import Document
 from feedkit.validate.problems import Problem, _Result
-from feedkit.validate.rss import RssChecks
 from feedkit.validate.uris import _same_uri
-from feedkit.validate.vocab import ATOM_NS
-
-#: The W3C service refuses (``ValidatorLimit``, an error) anything longer than this many bytes.
-MAX_FEED_BYTES = 5_000_000
-
-
-class _Checker(RssChecks, AtomChecks, JsonChecks):
-    """Validates one document of any of the three formats: detects which (JSON or XML, then
-    ``<rss>`` or Atom ``<feed>``) and runs that format's checks; ``self.result`` holds problems
-    and facts for cross-file checks."""
-
-    def run(self, expected_self_url: str | None, content_type: str | None) -> _Result:
-        if len(self.data) > MAX_FEED_BYTES:
-            self.add(self.name, "ValidatorLimit",
-                     f"feed is {len(self.data):,} bytes; the W3C validator stops at "
-                     f"{MAX_FEED_BYTES:,}")
-        head = self.data.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if head.startswith((b"{", b"[")):
-            self.result.kind = "json"
-            self._check_json()
-        else:
-            self._check_xml()
-        if self.result.kind and content_type:
-            self._check_content_type(content_type)
-        if expected_self_url and self.result.kind:
-            self.check_self_location(expected_self_url)
-        return self.result
-
-    # -- XML --------------------------------------------------------------------------------
-
-    def _check_xml(self) -> None:
-        declared = self._declared_encoding()
-        if declared and declared.upper() not in ("UTF-8", "UTF-16"):
-            common = {"US-ASCII", "ISO-8859-1", "EUC-JP", "ISO-8859-2", "ISO-8859-15",
-                      "ISO-8859-7", "KOI8-R", "SHIFT_JIS", "WINDOWS-1250", "WINDOWS-1251",
-                      "WINDOWS-1252", "WINDOWS-1254", "WINDOWS-1255", "WINDOWS-1256", "GB18030"}
-            if declared.upper() not in common:
-                self.add(self.name, "ObscureEncoding",
-                         f"obscure XML character encoding {declared} (use UTF-8)")
-        version = re.match(rb"""\s*<\?xml\s+version\s*=\s*["']([-\w.:]*)["']""", self.data)
-        if version and version.group(1) != b"1.0":
-            self.add(self.name, "BadXmlVersion", f"XML version {version.group(1).decode()}")
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                 huge_tree=False, remove_comments=False)
-        try:
-            root = etree.fromstring(self.data, parser)
-        except etree.XMLSyntaxError as exc:
-            code = "UndefinedNamedEntity" if "Entity" in str(exc) else "SAXError"
-            line = exc.lineno or 0
-            self.add(f"{self.name}:{line}", code, f"XML parsing error: {exc.msg}")
-            head = self.data[:2048]
-            self.result.kind = "atom" if b"<feed" in head else "rss" if b"<rss" in head else None
-            return
-        encoding = root.getroottree().docinfo.encoding or "utf-8"
-        try:
-            text = self.data.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            text = self.data.decode("utf-8", "replace")
-        self.hex_lines = {n for n, line in enumerate(text.split("\n"), 1) if "&#x" in line}
-        self._check_characters(text)
-        ns, local = _split(root.tag)
-        if local == "rss" and ns == "":
-            self.result.kind = "rss"
-            self.default_ns = ""
-            self._scan_namespaces(root, atom=False)
-            self._check_rss(root)
-        elif local == "feed" and ns == ATOM_NS:
-            self.result.kind = "atom"
-            self.default_ns = ATOM_NS
-            self._scan_namespaces(root, atom=True)
-            self._check_atom(root)
-        elif local == "feed" and ns == "http://purl.org/atom/ns#":
-            self.result.kind = "atom"
-            self.flag(root, "ObsoleteNamespace", "Atom 0.3 namespace; use Atom 1.0")
-        else:
-            self.add(self.name, "NotAFeed", f"root element <{local}> is not <rss> or Atom <feed>")
 
 
 def validate_feed(data: bytes, name: str, expected_self_url: str | None = None, *,
@@ -104,7 +23,7 @@ def validate_feed(data: bytes, name: str, expected_self_url: str | None = None, 
     name that address (``SelfDoesntMatchLocation``). ``content_type`` is the HTTP Content-Type it
     will be served with, if known (``UnexpectedContentType`` and friends).
     """
-    result = _Checker(data, name).run(expected_self_url, content_type)
+    result = Document(data, name).run(expected_self_url, content_type)
     return sorted(result.problems, key=_sort_key)
 
 
@@ -127,7 +46,7 @@ def validate_dir(path: Path, base_url: str | None = None) -> list[Problem]:
         data = file.read_bytes()
         if file.suffix.lower() == ".xml" and not _looks_like_feed(data):
             continue
-        result = _Checker(data, rel).run(None, None)
+        result = Document(data, rel).run(None, None)
         results[rel] = result
         problems.extend(result.problems)
     problems.extend(_cross_checks(results, base_url))

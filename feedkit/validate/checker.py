@@ -1,37 +1,28 @@
-"""The checker's shared part: reporting with element paths, XML-level checks, value checks
-on elements, and the element checks both RSS and Atom use (``atom:link``, Media RSS)."""
+"""The checker's shared part: reporting with element paths, and the walker that checks an
+element's children against a table of :class:`~feedkit.validate.values.Rule` s.
+
+Every format (:mod:`.rss`, :mod:`.atom`, :mod:`.rdf`) describes each of its elements as a table:
+which children it may hold, how many of each, what value each holds, which attributes. The
+walker applies one table to one element the way the W3C validator's element handlers do: an
+unlisted child of the format's own (or a fully known) namespace is ``UndefinedElement``, a
+repeated single child ``DuplicateElement``, text between children ``UnexpectedText``, an
+unexpected attribute ``UnexpectedAttribute``; each listed child's value is checked by its kind
+(:mod:`.values`), and structured children by the format's ``_el_<name>`` method.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from lxml import etree
 
 from feedkit.validate.dates import parse_rfc822, parse_rfc3339
+from feedkit.validate.extensions import CHECKED_NAMESPACES
 from feedkit.validate.markup import _html_problems, _nonhtml_problem
 from feedkit.validate.problems import Problem, _Result, _severity
-from feedkit.validate.uris import (
-    _FULL_URI,
-    _iri_to_uri,
-    _is_http_url,
-    _language_ok,
-    _mime_ok,
-    _same_uri,
-    _uri_problem,
-)
-from feedkit.validate.vocab import (
-    _ATOM_LINK_RELS,
-    _FEED_HISTORY_RELS,
-    _RESERVED_PREFIXES,
-    _SELF_TYPES,
-    ATOM_NS,
-    KNOWN_NAMESPACES,
-    MEDIA_NS,
-    XHTML_NS,
-    XML_NS,
-)
+from feedkit.validate.values import KINDS, NESTED_KINDS, RDF_NS, Rule, rule
+from feedkit.validate.vocab import ATOM_NS, KNOWN_NAMESPACES, XHTML_NS, XML_NS
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -41,11 +32,29 @@ def _split(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+def _near_miss(uri: str) -> str:
+    """The W3C validator's loose namespace match: up to the last word character, lower case
+    (``http://purl.org/dc/elements/1.1`` without its slash still means Dublin Core)."""
+    m = re.match(r".*\w", uri)
+    return m.group(0).lower() if m else uri
+
+
+_NEARLY = {_near_miss(uri): prefix for uri, prefix in KNOWN_NAMESPACES.items()}
+_NEARLY_URI = {_near_miss(uri): uri for uri in KNOWN_NAMESPACES}
+
+
+def known_namespace(uri: str) -> str | None:
+    """The namespace's canonical URI when the W3C validator knows it (loosely), else None."""
+    if uri in KNOWN_NAMESPACES:
+        return uri
+    return _NEARLY_URI.get(_near_miss(uri)) if uri else None
+
+
 class CheckerBase:
     """What every format's checks build on: one document's bytes and name, ``self.result``
-    (problems and facts for cross-file checks), reporting with element paths, and the checks
-    of values in elements. The format mixins (:mod:`.rss`, :mod:`.atom`, :mod:`.jsonfeed`)
-    derive from it; :class:`feedkit.validate.api._Checker` combines them."""
+    (problems and facts for cross-file checks), reporting with element paths, the walker, and
+    the checks of values in elements. The format mixins derive from it;
+    :class:`feedkit.validate.document.Document` combines them."""
 
     def __init__(self, data: bytes, name: str) -> None:
         self.data = data
@@ -53,6 +62,10 @@ class CheckerBase:
         self.result = _Result()
         self.hex_lines: set[int] = set()
         self.default_ns = ""
+        self.rss_version = ""
+        self.location: str | None = None  # where the feed is published, when known
+        self._markup_kind = False
+        self._labels: dict[str, str] = {}
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -69,10 +82,21 @@ class CheckerBase:
         self.add(self.at(el), code, message)
 
     def _label(self, el: etree._Element) -> str:
-        ns, local = _split(el.tag)
-        if ns == self.default_ns:
-            return local
-        return f"{KNOWN_NAMESPACES.get(ns, ns)}:{local}"
+        """``title`` for the format's own elements, ``dc:date`` for an extension's (the usual
+        prefix of a known namespace, whatever the document binds), ``{uri}name`` otherwise."""
+        tag = el.tag
+        label = self._labels.get(tag)
+        if label is None:
+            ns, local = _split(tag)
+            if ns == self.default_ns:
+                label = local
+            elif not ns:
+                label = "{}" + local  # no namespace where the format has one
+            else:
+                known = known_namespace(ns)
+                label = f"{KNOWN_NAMESPACES[known]}:{local}" if known else tag
+            self._labels[tag] = label
+        return label
 
     def _elpath(self, el: etree._Element) -> str:
         parts: list[str] = []
@@ -88,97 +112,161 @@ class CheckerBase:
             node = parent
         return "/" + "/".join(reversed(parts))
 
+    # -- the walker -------------------------------------------------------------------------
 
-    def check_self_location(self, expected: str) -> None:
-        actual = self.result.self_url
-        if actual and not _same_uri(actual, expected):
-            self.add(self.name, "SelfDoesntMatchLocation",
-                     f"self link {actual!r} is not where the feed is published ({expected!r})")
+    def walk(self, parent: etree._Element, table: dict[str, Rule]) -> dict[str, list]:
+        """Check ``parent``'s children against ``table``; returns them by label, in order."""
+        found: dict[str, list] = {}
+        for child in parent:
+            if not isinstance(child.tag, str):
+                continue
+            label = self._label(child)
+            rule = table.get(label)
+            if rule is None and label.startswith("dc:") and "." in label:
+                rule = table.get(label.split(".", 1)[0])  # "qualified" DC: dc:date.Taken
+            if rule is None:
+                self._unlisted(parent, child, label)
+            else:
+                if rule.single and label in found:
+                    self.flag(child, rule.dup, f"{self._label(parent)} contains more than one "
+                              f"{label}")
+                self.apply(child, rule)
+            found.setdefault(label, []).append(child)
+        self._no_text(parent)
+        return found
 
-    def _check_content_type(self, content_type: str) -> None:
-        """The HTTP media type checks (only when the caller knows the Content-Type)."""
-        media, _, params = content_type.partition(";")
-        media = media.strip().lower()
-        kind = self.result.kind
-        allowed = {"rss": ("application/rss+xml", "application/xml", "text/xml"),
-                   "atom": ("application/atom+xml", "application/xml", "text/xml"),
-                   "json": ("application/feed+json", "application/json")}[kind or "rss"]
-        if media not in allowed:
-            self.add(self.name, "UnexpectedContentType",
-                     f"{kind} feeds should not be served as {media!r}")
-        elif media in ("application/xml", "text/xml"):
-            block = self.data[:512]
-            if b"<rss" not in block and b"<feed" not in block:
-                self.add(self.name, "NonSpecificMediaType",
-                         f"{media!r} is not specific enough: no <rss or <feed in the first "
-                         "512 bytes")
-        charset = re.search(r"charset\s*=\s*\"?([-\w.:]+)", params, re.I)
-        declared = self._declared_encoding()
-        if charset and declared and charset.group(1).lower() != declared.lower():
-            self.add(self.name, "EncodingMismatch",
-                     f"served as {charset.group(1)} but declares {declared}")
+    def apply(self, el: etree._Element, rule: Rule) -> None:
+        """Check one element by its rule: attributes, children, value."""
+        if rule.attrs is not None:
+            self._check_attrs(el, rule.attrs)
+        kind = rule.kind
+        if kind == "eat":
+            return
+        if rule.nows or rule.nonblank:
+            raw = self._value(el, strip=False)
+            if rule.nows and raw != raw.strip():
+                self.flag(el, "UnexpectedWhitespace", f"whitespace not permitted in "
+                          f"{self._label(el)}")
+            if rule.nonblank and not raw.strip() and not any(
+                    isinstance(c.tag, str) for c in el):
+                self.flag(el, "NotBlank", f"{self._label(el)} should not be blank")
+        if kind[0] == "@":
+            getattr(self, "_el_" + kind[1:])(el)
+            return
+        if kind not in NESTED_KINDS:
+            self._markup_kind = kind in ("html", "nonhtml")
+            self._no_children(el)
+        KINDS[kind](self, el, self._value(el))
 
-    def _declared_encoding(self) -> str | None:
-        m = re.match(rb"""<\?xml\s+version\s*=\s*["'][-\w.:]+["']\s+encoding\s*=\s*["']"""
-                     rb"""([-A-Za-z0-9._]+)["']""", self.data.lstrip(b"\xef\xbb\xbf"))
-        return m.group(1).decode("ascii") if m else None
+    def _unlisted(self, parent: etree._Element, child: etree._Element, label: str) -> None:
+        ns = _split(child.tag)[0]
+        where = self._label(parent)
+        if ns == self.default_ns or known_namespace(ns) in CHECKED_NAMESPACES:
+            if ns == ATOM_NS and self.default_ns != ATOM_NS and label in _QUESTIONABLE_ATOM:
+                self.flag(child, "QuestionableUsage", f"{label} is unusual in {where}")
+            else:
+                self.flag(child, "UndefinedElement", f"Undefined {where} element: {label}")
+        elif ns == XHTML_NS:
+            self.flag(child, "MisplacedXHTMLContent", f"{label} is misplaced in {where}")
+        elif not ns:
+            self.flag(child, "UndeterminableVocabulary", f"{label} in {where} is in no "
+                      "namespace, so its vocabulary cannot be determined")
+        elif self.result.kind == "rss1":
+            self._rdf_extension(child)
+        elif self.result.kind == "rss" and known_namespace(ns) is None:
+            for node in child.iterdescendants():
+                if isinstance(node.tag, str) and not _split(node.tag)[0]:
+                    self.flag(node, "NotInANamespace", f"{node.tag} inside the extension "
+                              f"element {label} is in no namespace")
 
-    # -- XML --------------------------------------------------------------------------------
+    def _no_text(self, el: etree._Element) -> None:
+        """Text directly inside a structured element (not in one of its children)."""
+        if (el.text or "").strip() or any((c.tail or "").strip() for c in el):
+            self.flag(el, "UnexpectedText", f"unexpected text in {self._label(el)}")
+
+    def _no_children(self, el: etree._Element) -> None:
+        """A simple element holds text only: each child element is ``UndefinedElement`` (escape
+        HTML) — except in RSS 1.0, where RDF allows structured values."""
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            if self.result.kind == "rss1":
+                self._rdf_value(el, child)
+                continue
+            label = self._label(child)
+            code = "MissingNamespace" if ":" in _split(child.tag)[1] else "UndefinedElement"
+            self.flag(child, code, f"<{label}> inside <{self._label(el)}> (escape HTML)")
+
+    def _rdf_value(self, el: etree._Element, child: etree._Element) -> None:
+        """Overridden by the RSS 1.0 checks."""
+
+    def _rdf_extension(self, el: etree._Element) -> None:
+        """Overridden by the RSS 1.0 checks."""
+
+    def _check_attrs(self, el: etree._Element, allowed: frozenset[str]) -> None:
+        if self.result.kind == "rss1":
+            allowed = allowed | _RDF_VALUE_ATTRS
+        core = _split(el.tag)[0] == self.default_ns
+        for name in el.attrib:
+            if name[0] == "{":
+                ns, local = _split(name)
+                if ns == XML_NS:
+                    continue
+                known = known_namespace(ns)
+                if known is None:
+                    if core and self.result.kind == "rss":
+                        self.flag(el, "UseOfExtensionAttr", f"extension attribute {local} "
+                                  f"({ns}) on {self._label(el)}: RSS 2.0 readers ignore it")
+                    continue
+                name = f"{KNOWN_NAMESPACES[known]}:{local}"
+            if name not in allowed:
+                self.flag(el, "UnexpectedAttribute", f"unexpected attribute {name} on "
+                          f"{self._label(el)}")
+
+    @staticmethod
+    def _value(el: etree._Element, strip: bool = True) -> str:
+        """The element's text, without that of its child elements."""
+        value = el.text or ""
+        if len(el):
+            value += "".join(c.tail or "" for c in el)
+        return value.strip() if strip else value
+
+    def earlier(self, el: etree._Element, label: str) -> bool:
+        """Is there a ``label`` sibling before ``el``? (The W3C validator reads in order: some
+        rules count only what came before.)"""
+        return any(isinstance(s.tag, str) and self._label(s) == label
+                   for s in el.itersiblings(preceding=True))
+
+    def require(self, el: etree._Element, found: dict[str, list],
+                needs: tuple[tuple[str, str], ...]) -> None:
+        """``MissingElement`` (or the named special case) for each required child absent."""
+        where = self._label(el)
+        for child, code in needs:
+            if child not in found:
+                self.flag(el, code, f"Missing {where} element: {child}")
+
+    def semantics(self, el: etree._Element, found: dict[str, list],
+                  pairs: tuple[tuple[str, str], ...], code: str) -> None:
+        for core, ext in pairs:
+            if core in found and ext in found:
+                self.flag(el, code, f"{self._label(el)} should not include both {core} and "
+                          f"{ext}")
+
+    # -- values -----------------------------------------------------------------------------
 
     def _check_characters(self, text: str) -> None:
         """``BadCharacters``: C1 controls (U+0080-U+009F, usually Windows-1252 misdecoding),
         U+FFFD, and UTF-8 read as Latin-1 ("Ã©"). DEL (U+007F) is legal XML and the W3C service
         ignores it; feedkit reports it too (stricter) because readers show it as garbage."""
-        patterns = (
-            (re.compile(r"[\x7f-\x9f\ufffd]"), "control or replacement character {!r}"),
-            (re.compile(r"&#(12[7-9]|1[3-5]\d|x0*(7f|[89][0-9a-f]));", re.I),
-             "character reference {} to a control character"),
-            (re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]"), "UTF-8 decoded as Latin-1: {!r}"),
-        )
-        for pattern, template in patterns:
-            for m in pattern.finditer(text):
+        if "<![CDATA[" in text:  # "&#133;" inside CDATA is text, not a reference
+            refs = _CDATA.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+        else:
+            refs = text
+        for pattern, template in _BAD_CHARACTERS:
+            for m in pattern.finditer(refs if "&#" in pattern.pattern else text):
                 line = text.count("\n", 0, m.start()) + 1
                 self.add(f"{self.name}:{line}", "BadCharacters", template.format(m.group(0)))
 
-    def _scan_namespaces(self, root: etree._Element, atom: bool) -> None:
-        """Namespace declarations and ``xml:lang`` values, in one walk over the tree."""
-        for el in root.iter():
-            if not isinstance(el.tag, str):
-                continue
-            parent = el.getparent()
-            inherited = parent.nsmap if parent is not None else {}
-            for prefix, uri in el.nsmap.items():
-                if inherited.get(prefix) == uri and prefix in inherited:
-                    continue
-                self._check_namespace(el, prefix, uri, atom)
-            lang = el.get(f"{{{XML_NS}}}lang")
-            if lang and not _language_ok(lang):
-                self.flag(el, "InvalidLanguage", f"xml:lang {lang!r} is not an ISO 639 code")
-
-    def _check_namespace(self, el: etree._Element, prefix: str | None, uri: str,
-                         atom: bool) -> None:
-        if uri == "http://search.yahoo.com/mrss":
-            self.flag(el, "MediaRssNamespace", "Media RSS namespace needs its trailing slash")
-            return
-        if (prefix is not None and prefix in _RESERVED_PREFIXES
-                and KNOWN_NAMESPACES.get(uri) != prefix):
-            self.flag(el, "ReservedPrefix", f"prefix {prefix!r} is normally bound to "
-                      f"{_RESERVED_PREFIXES[prefix]}, not {uri}")
-            return
-        if atom and prefix and uri in (ATOM_NS, XHTML_NS):
-            self.flag(el, "AvoidNamespacePrefix", f"avoid the namespace prefix {prefix!r} "
-                      "(many Atom readers only handle the default namespace)")
-        if uri not in KNOWN_NAMESPACES and uri:
-            self.flag(el, "UnknownNamespace", f"unknown namespace {uri}")
-
-    def _text(self, el: etree._Element, strip: bool = True) -> str:
-        """Text of a simple element; a child element there is ``UndefinedElement``."""
-        for child in el:
-            if isinstance(child.tag, str):
-                self.flag(child, "UndefinedElement",
-                          f"<{self._label(child)}> inside <{self._label(el)}> (escape HTML)")
-        value = el.text or ""
-        return value.strip() if strip else value
 
     def _hex_escaped(self, el: etree._Element, value: str) -> bool:
         """Did the element's source lines use ``&#x`` (the W3C test for "escaped on purpose")?"""
@@ -186,19 +274,6 @@ class CheckerBase:
             return False
         start = el.sourceline or 1
         return any(n in self.hex_lines for n in range(start, start + value.count("\n") + 1))
-
-    def _check_uri_value(self, el: etree._Element, value: str, what: str, *, full: bool = True,
-                         http_only: bool = True, error: str = "InvalidFullLink") -> None:
-        """A link/guid/id value: a valid URI per W3C, and (feedkit's rule) absolute http(s)."""
-        if not value:
-            self.flag(el, error, f"{what} must not be empty")
-            return
-        code = _uri_problem(value, full, error)
-        if code:
-            self.flag(el, code, f"{what} must be a full and valid URL: {value!r}")
-        elif http_only and not _is_http_url(value):
-            self.flag(el, error, f"{what} must be an absolute http(s) URL (feedkit rule): "
-                      f"{value!r}")
 
     def _check_date(self, el: etree._Element, value: str, rfc822: bool) -> datetime | None:
         code, when = parse_rfc822(value) if rfc822 else parse_rfc3339(value)
@@ -218,131 +293,41 @@ class CheckerBase:
 
     def _check_nonhtml(self, el: etree._Element, value: str, code: str = "ContainsHTML") -> None:
         problem = _nonhtml_problem(value, lambda: self._hex_escaped(el, value),
-                                   self.result.kind == "rss", code)
+                                   self.result.kind == "rss" and self.rss_version[:2] == "2.",
+                                   code)
         if problem == "CharacterData":
             self.flag(el, problem, f"{self._label(el)}: encode '<' and '&' as hex character "
                       "references (&#x3C;) or avoid markup-like text (RSS Profile)")
         elif problem:
             self.flag(el, problem, f"{self._label(el)} should not contain HTML: {value[:60]!r}")
 
-    def _duplicates(self, parent: etree._Element, singles: frozenset[str],
-                    code: str = "DuplicateElement") -> None:
-        seen: set[str] = set()
-        for child in parent:
-            if not isinstance(child.tag, str):
-                continue
-            label = self._label(child)
-            if label in singles:
-                if label in seen:
-                    self.flag(child, code, f"{self._label(parent)} contains more than one "
-                              f"{label}")
-                seen.add(label)
+    # -- elements several formats share -----------------------------------------------------
 
-    # -- Media RSS (in RSS and Atom) --------------------------------------------------------
+    def _el_geo_point(self, el: etree._Element) -> None:
+        found = self.walk(el, _GEO_POINT)
+        self.require(el, found, (("geo:lat", "MissingElement"), ("geo:long", "MissingElement")))
 
-    def _check_media(self, root: etree._Element) -> None:
-        """Media RSS rules the W3C validator applies (only when ``media:`` elements are used)."""
-        for el in root.iter(f"{{{MEDIA_NS}}}*"):
-            local = _split(el.tag)[1]
-            if local == "group":
-                contents = [c for c in el if c.tag == f"{{{MEDIA_NS}}}content"]
-                if len(contents) < 2:
-                    self.flag(el, "MediaGroupWithoutAlternatives",
-                              "media:group must have several media:content children")
-            elif local in ("content", "thumbnail"):
-                url = el.get("url")
-                if url is not None:
-                    self._check_uri_value(el, url.strip(), f"media:{local} url")
-                elif local == "thumbnail":
-                    self.flag(el, "MissingAttribute", "Missing media:thumbnail attribute: url")
-                for attr in ("width", "height", "fileSize"):
-                    value = el.get(attr)
-                    if value is not None and (not value.isdigit() or int(value) <= 0):
-                        self.flag(el, "InvalidPositiveInteger",
-                                  f"media:{local} {attr} must be a positive integer: {value!r}")
-                if local == "content":
-                    self._check_media_content(el)
-            elif local in ("title", "description", "text"):
-                mtype = el.get("type")
-                if mtype is not None and mtype not in ("plain", "html"):
-                    self.flag(el, "InvalidMediaTextType",
-                              'media text type must be "plain" or "html"')
-                value = el.text or ""
-                if mtype == "html":
-                    self._check_html(el, value, relative=False)
-                else:
-                    self._check_nonhtml(el, value.strip(), "ContainsUndeclaredHTML")
+    def _el_thr_children(self, el: etree._Element) -> None:
+        if self.result.kind != "rss1":
+            self.flag(el, "UndefinedElement", "thr:children is only defined in RSS 1.0")
 
-    def _check_media_content(self, el: etree._Element) -> None:
-        medium = el.get("medium")
-        if medium is not None and medium not in ("image", "audio", "video", "document",
-                                                 "executable"):
-            self.flag(el, "InvalidMediaMedium", f"invalid content medium: {medium!r}")
-        mime = el.get("type")
-        if mime is not None and not _mime_ok(mime):
-            self.flag(el, "InvalidMIMEAttribute", f"media:content type is not a MIME type: "
-                      f"{mime!r}")
-        expression = el.get("expression")
-        if expression is not None and expression not in ("sample", "full", "nonstop"):
-            self.flag(el, "InvalidMediaExpression", f"invalid expression {expression!r}")
-        default = el.get("isDefault")
-        if default is not None and default.lower() not in ("true", "false"):
-            self.flag(el, "InvalidTrueFalse", "isDefault must be \"true\" or \"false\"")
-        for attr in ("bitrate", "duration", "framerate", "samplingrate"):
-            value = el.get(attr)
-            if value is not None and not re.match(r"\d+\.?\d*", value):
-                self.flag(el, "InvalidFloat", f"invalid value for {attr}: {value!r}")
-        channels = el.get("channels")
-        if channels is not None and not channels.isdigit():
-            self.flag(el, "InvalidNonNegativeInteger", "channels must be a non-negative integer")
-        lang = el.get("lang")
-        if lang is not None and not _language_ok(lang):
-            self.flag(el, "InvalidLanguage", f"lang {lang!r} is not ISO-639")
 
-    # -- atom:link (in Atom feeds and, as an extension, in RSS channels) -------------------
-
-    def _check_atom_link(self, el: etree._Element, in_entry: bool) -> str:
-        """Check one atom:link; returns its rel (default ``alternate``)."""
-        rel = el.get("rel", "alternate")
-        if rel.startswith("http://www.iana.org/assignments/relation/"):
-            rel = rel.rsplit("/", 1)[-1]
-        if "rel" in el.attrib:
-            if not rel:
-                self.flag(el, "AttrNotBlank", "The rel attribute of link should not be blank")
-            elif rel not in _ATOM_LINK_RELS and not _FULL_URI.match(_iri_to_uri(rel)):
-                self.flag(el, "UnregisteredAtomLinkRel", f"unregistered link relation {rel!r}")
-            if in_entry and rel in _FEED_HISTORY_RELS:
-                self.flag(el, "FeedHistoryRelInEntry", f"feed-history rel {rel!r} in an entry")
-        mime = el.get("type")
-        if mime is not None:
-            if not _mime_ok(mime):
-                self.flag(el, "InvalidMIMEType", f"link type is not a MIME type: {mime!r}")
-            elif rel == "self" and mime.split(";")[0].strip() not in _SELF_TYPES:
-                self.flag(el, "SelfNotAtom", f'"self" link type {mime!r} is not a feed type')
-        title = el.get("title")
-        if title is not None and not title.strip():
-            self.flag(el, "AttrNotBlank", "The title attribute of link should not be blank")
-        length = el.get("length")
-        if length is not None and not length.strip().isdigit():
-            self.flag(el, "InvalidNonNegativeInteger", "link length must be a non-negative "
-                      "integer")
-        hreflang = el.get("hreflang")
-        if hreflang is not None and not _language_ok(hreflang):
-            self.flag(el, "InvalidLanguage", f"hreflang {hreflang!r} is not an ISO-639 code")
-        href = el.get("href")
-        if href is None:
-            self.flag(el, "MissingHref", "link must have an href attribute")
-        else:
-            code = _uri_problem(_iri_to_uri(href.strip()), False, "InvalidIRI")
-            if code:
-                self.flag(el, code, f"link href must be a valid IRI: {href!r}")
-            elif not _is_http_url(_iri_to_uri(href.strip())):
-                if rel == "self" and not urlsplit(href).netloc:
-                    self.flag(el, "RelativeSelf", f"self link should be absolute: {href!r}")
-                else:
-                    self.flag(el, "InvalidFullLink", f"link href must be an absolute http(s) "
-                              f"URL (feedkit rule): {href!r}")
-        if (el.text or "").strip():
-            self.flag(el, "AtomLinkNotEmpty", "link should not have text (all data is in "
-                      "attributes)")
-        return rel
+_GEO_POINT = {"geo:lat": rule("latitude"), "geo:long": rule("longitude"),
+              "geo:alt": rule("decimal")}
+_BAD_CHARACTERS = (
+    (re.compile(r"[\x7f-\x9f\ufffd]"), "control or replacement character {!r}"),
+    (re.compile(r"&#(12[7-9]|1[3-5]\d|x0*(7f|[89][0-9a-f]));", re.I),
+     "character reference {} to a control character"),
+    (re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]"), "UTF-8 decoded as Latin-1: {!r}"),
+)
+_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.S)
+# In RSS 1.0 any property may say how RDF reads its value.
+_RDF_VALUE_ATTRS = frozenset({"rdf:parseType", "rdf:datatype", "rdf:resource"})
+# Atom elements that are no error in an RSS channel or item, only unusual (W3C
+# ``QuestionableUsage``).
+_QUESTIONABLE_ATOM = frozenset({
+    "atom:author", "atom:category", "atom:content", "atom:contributor", "atom:generator",
+    "atom:icon", "atom:id", "atom:link", "atom:logo", "atom:published", "atom:rights",
+    "atom:subtitle", "atom:summary", "atom:title", "atom:updated",
+})
+__all__ = ["RDF_NS", "CheckerBase", "Rule", "known_namespace"]

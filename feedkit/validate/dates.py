@@ -85,3 +85,34 @@ def _implausible(when: datetime) -> str | None:
     if when < _EARLIEST or when > datetime.now(UTC) + _FUTURE_SLACK:
         return "ImplausibleDate"
     return None
+
+
+# ISO 8601 as the W3C validator reads it: a year, then optionally month, day, time (seconds and
+# fraction optional) and zone. W3CDTF (Dublin Core dates, sy:updateBase) is the same but needs
+# the zone once a time is given.
+_ISO8601 = re.compile(r"\d\d\d\d(-\d\d(-\d\d(T\d\d:\d\d(:\d\d(\.\d*)?)?(Z|[+-]\d\d:\d\d)?)?)?)?\Z")
+_W3CDTF = re.compile(r"\d\d\d\d(-\d\d(-\d\d(T\d\d:\d\d(:\d\d(\.\d*)?)?(Z|[+-]\d\d:\d\d))?)?)?\Z")
+
+
+def parse_w3cdtf(value: str, zone_required: bool = True) -> str | None:
+    """Check a W3CDTF date (``2024``, ``2024-06``, ``2024-06-12``, ``2024-06-12T09:30+09:00``);
+    return the W3C code of the failure (``InvalidW3CDTFDate``, ``ImplausibleDate``) or None.
+    ``zone_required=False`` is plain ISO 8601 (``InvalidISO8601DateTime``)."""
+    bad = "InvalidW3CDTFDate" if zone_required else "InvalidISO8601DateTime"
+    if not (_W3CDTF if zone_required else _ISO8601).match(value):
+        return bad
+    day, _, clock = value.partition("T")
+    parts = [int(p) for p in day.split("-")]
+    try:
+        date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError:
+        return bad
+    if clock:
+        hms = re.split(r"[Z+-]", clock)[0].split(":")
+        if int(hms[0]) > 23 or int(hms[1]) > 59 or (len(hms) > 2 and float(hms[2]) >= 61):
+            return bad
+    # Compared as text, like the W3C check: before 1990, or after this time tomorrow.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value < "1990-01-01" or value > tomorrow:
+        return "ImplausibleDate"
+    return None

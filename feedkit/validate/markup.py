@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from html.entities import name2codepoint
+from functools import lru_cache
+from html.entities import html5, name2codepoint
 from html.parser import HTMLParser
 
 from feedkit.validate.uris import _URI_CHAR
@@ -15,7 +16,6 @@ from feedkit.validate.vocab import (
     _OPTIONAL_END,
     _P_CLOSERS,
     _P_SCOPE,
-    _SAFE_ATTRS,
     _SAFE_CSS_KEYWORDS,
     _SAFE_CSS_PROPERTIES,
     _SAFE_ELEMENTS,
@@ -69,6 +69,8 @@ class _HtmlScan(HTMLParser):
     def _start(self, tag: str, attrs: list[tuple[str, str | None]], self_closing: bool) -> None:
         if tag not in _HTML_TAGS:
             self.note("NotHtml", f"non-HTML tag <{tag}>")
+        elif tag in ("html", "head", "body"):
+            self.note("NotHtml", f"<{tag}> inside an HTML fragment")
         elif tag not in _SAFE_ELEMENTS:
             self.note("SecurityRisk", f"<{tag}> tag")
         names = [name for name, _ in attrs]
@@ -78,7 +80,7 @@ class _HtmlScan(HTMLParser):
             if name == "style":
                 if value and _css_unsafe(value):
                     self.note("DangerousStyleAttr", f"style attribute on <{tag}>: {value!r}")
-            elif name not in _SAFE_ATTRS and not name.startswith("data-"):
+            elif name.startswith("on"):  # event handlers: script
                 self.note("SecurityRiskAttr", f"{name} attribute on <{tag}>")
             if name in ("href", "src", "poster") and value is not None:
                 self.refs.append((tag, name, value))
@@ -126,8 +128,7 @@ class _HtmlScan(HTMLParser):
     def handle_pi(self, data: str) -> None:
         if data.lower().startswith("import"):
             self.note("SecurityRisk", "<?import> processing instruction")
-        else:
-            self.note("NotHtml", "processing instruction in HTML")
+        self.note("NotHtml", "processing instruction in HTML")
 
     def handle_decl(self, decl: str) -> None:
         self.note("NotHtml", "DOCTYPE inside an HTML fragment")
@@ -145,12 +146,59 @@ class _HtmlScan(HTMLParser):
 _BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
 
 
+# Code points an HTML parser reports as errors in text (controls other than whitespace, C1
+# controls — usually Windows-1252 quotes decoded wrongly — and noncharacters).
+_INVALID_POINT = re.compile("[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|(\d+))")
+
+
+def _bad_char_ref(value: str) -> str | None:
+    """A numeric character reference HTML does not allow (C1 controls, NUL, surrogates, beyond
+    Unicode): usually Windows-1252 text escaped as if it were Unicode."""
+    for m in _CHAR_REF.finditer(value):
+        point = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        if point == 0 or 0x80 <= point <= 0x9F or 0xD800 <= point <= 0xDFFF \
+                or point > 0x10FFFF:
+            return m.group(0)
+    return None
+
+
+_AMPERSAND = re.compile(r"&(#[xX][0-9a-fA-F]*;?|#[0-9]*;?|[A-Za-z0-9]+;?)")
+
+
+def _bad_ampersand(value: str) -> str | None:
+    """An ``&`` that starts no complete character reference (``AT&T``, ``?a=1&b=2`` in an
+    href, ``&nbsp`` without its semicolon): a parse error in strict HTML, which the W3C check
+    reports as NotHtml. Write ``&amp;``."""
+    for m in _AMPERSAND.finditer(value):
+        ref = m.group(1)
+        if ref[0] == "#":
+            if not re.fullmatch(r"#([xX][0-9a-fA-F]+|[0-9]+);", ref):
+                return m.group(0)
+        elif not ref.endswith(";") or ref not in html5:
+            return m.group(0)
+    return None
+
+
 def _scan_html(value: str) -> _HtmlScan:
     scan = _HtmlScan()
     if _BARE_LT.search(value):
         scan.note("NotHtml", "bare '<' in HTML (escape it as &lt;)")
+    bad = _INVALID_POINT.search(value)
+    if bad:
+        scan.note("NotHtml", f"character U+{ord(bad.group(0)):04X} is not allowed in HTML")
+    if "&" in value:
+        amp = _bad_ampersand(value)
+        if amp:
+            scan.note("NotHtml", f"{amp!r} starts no character reference (write &amp;)")
+    if "&#" in value:
+        ref = _bad_char_ref(value)
+        if ref:
+            scan.note("NotHtml", f"character reference {ref} to a character HTML forbids")
     try:
         scan.feed(value)
+        if scan.rawdata.lstrip().startswith("<"):
+            scan.note("NotHtml", "unterminated tag at the end of the HTML")
         scan.close()
     except (AssertionError, ValueError):  # pragma: no cover - HTMLParser is lenient
         scan.note("NotHtml", "unparseable HTML")
@@ -158,6 +206,16 @@ def _scan_html(value: str) -> _HtmlScan:
 
 
 _UNSAFE_SCHEME = re.compile(r"\s*(javascript|vbscript|livescript|data\s*:\s*text/html)", re.I)
+
+
+@lru_cache(maxsize=8192)
+def _scan_cached(value: str) -> tuple[tuple[tuple[str, str], ...],
+                                     tuple[tuple[str, str, str], ...]]:
+    """(findings, references) of one HTML value, remembered for the last few thousand values:
+    a built site repeats each article's HTML in every format and in its category's feeds, and
+    parsing HTML is most of the validator's time."""
+    scan = _scan_html(value)
+    return tuple(scan.findings), tuple(scan.refs)
 
 
 def _html_problems(value: str, check_relative: bool) -> Iterator[tuple[str, str]]:
@@ -168,9 +226,9 @@ def _html_problems(value: str, check_relative: bool) -> Iterator[tuple[str, str]
     ``scheme:`` — so ``#top`` and ``//host/x`` count as relative. ``javascript:`` URLs are reported
     as ``SecurityRisk`` (stricter: the W3C service treats them as absolute and says nothing).
     """
-    scan = _scan_html(value)
-    yield from scan.findings
-    for tag, attr, ref in scan.refs:
+    findings, refs = _scan_cached(value)
+    yield from findings
+    for tag, attr, ref in refs:
         ref = ref.strip()
         if _UNSAFE_SCHEME.match(ref):
             yield "SecurityRisk", f"{ref.split(':', 1)[0]}: URL in {attr} of <{tag}>"

@@ -126,26 +126,6 @@ _SAFE_ELEMENTS = _words(
     "section select small sound source spacer span strike strong sub summary sup table tbody td "
     "template textarea time tfoot th thead tr track tt u ul var video noscript wbr"
 )
-# Attributes the W3C check accepts (plus ``data-*``); anything else, including every ``on*``
-# event handler and ``aria-*``/``role``, is ``SecurityRiskAttr``.
-_SAFE_ATTRS = _words(
-    "abbr accept accept-charset accesskey action align allow allowfullscreen "
-    "allowpaymentrequest alt as autoplay autocapitalize autocomplete autofocus axis background "
-    "balance bgcolor bgproperties border bordercolor bordercolordark bordercolorlight "
-    "bottompadding cellpadding cellspacing ch challenge char charoff choff charset checked cite "
-    "class clear color cols colspan compact contenteditable coords crossorigin data datafld "
-    "datapagesize datasrc datetime decoding default delay dir dirname disabled download "
-    "draggable dynsrc enctype end enterkeyhint face for form formenctype frame galleryimg gutter "
-    "headers height hidefocus hidden high href hreflang hspace icon id inputmode is ismap itemid "
-    "itemprop itemref itemscope itemtype kind keytype label lang leftspacing loading list "
-    "longdesc loop loopcount loopend loopstart low lowsrc max maxlength media method min "
-    "minlength multiple muted name nohref nonce noshade nowrap open optimum pattern ping "
-    "placeholder playsinline point-size poster preload prompt pqg radiogroup readonly "
-    "referrerpolicy rel repeat-max repeat-min replace required rev reversed rightspacing rows "
-    "rowspan rules scope selected shape size sizes span spellcheck src srclang srcset start step "
-    "summary suppress tabindex target template title toppadding translate type unselectable "
-    "usemap urn valign value variable volume vspace vrml width wrap xml:lang xmlns"
-)
 _SAFE_CSS_PROPERTIES = _words(
     "azimuth background background-color border border-bottom border-bottom-color "
     "border-bottom-style border-bottom-width border-collapse border-color border-left "
@@ -213,3 +193,43 @@ _FEED_HISTORY_RELS = _words(
     "current first last next next-archive prev-archive previous"
 )
 _SELF_TYPES = ("application/atom+xml", "application/rss+xml", "application/rdf+xml")
+# Inline SVG and MathML in Atom xhtml content: the elements and attributes the W3C check (like
+# the common feed sanitisers) accepts; anything else is SecurityRisk / SecurityRiskAttr.
+SVG_NS = "http://www.w3.org/2000/svg"
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+_SVG_ELEMENTS = _words(
+    "a animate animateColor animateMotion animateTransform circle defs desc ellipse font-face "
+    "font-face-name font-face-src g glyph hkern linearGradient line marker metadata "
+    "missing-glyph mpath path polygon polyline radialGradient rect set stop svg switch text "
+    "title tspan use"
+)
+_SVG_ATTRS = _words(
+    "accent-height accumulate additive alphabetic arabic-form ascent attributeName "
+    "attributeType baseProfile bbox begin by calcMode cap-height class color color-rendering "
+    "content cx cy d dx dy descent display dur end fill fill-opacity fill-rule font-family "
+    "font-size font-stretch font-style font-variant font-weight from fx fy g1 g2 glyph-name "
+    "gradientUnits hanging height horiz-adv-x horiz-origin-x id ideographic k keyPoints "
+    "keySplines keyTimes lang mathematical marker-end marker-mid marker-start markerHeight "
+    "markerUnits markerWidth max min name offset opacity orient origin overline-position "
+    "overline-thickness panose-1 path pathLength points preserveAspectRatio r refX refY "
+    "repeatCount repeatDur requiredExtensions requiredFeatures restart rotate rx ry slope "
+    "stemh stemv stop-color stop-opacity strikethrough-position strikethrough-thickness stroke "
+    "stroke-dasharray stroke-dashoffset stroke-linecap stroke-linejoin stroke-miterlimit "
+    "stroke-opacity stroke-width style systemLanguage target text-anchor to transform type u1 "
+    "u2 underline-position underline-thickness unicode unicode-range units-per-em values "
+    "version viewBox visibility width widths x x-height x1 x2 xlink:actuate xlink:arcrole "
+    "xlink:href xlink:role xlink:show xlink:title xlink:type xml:base xml:lang xml:space y y1 "
+    "y2 zoomAndPan"
+)
+_MATHML_ELEMENTS = _words(
+    "annotation annotation-xml maction math merror mfrac mi mmultiscripts mn mo mover mpadded "
+    "mphantom mprescripts mroot mrow mspace msqrt mstyle msub msubsup msup mtable mtd mtext "
+    "mtr munder munderover none semantics"
+)
+_MATHML_ATTRS = _words(
+    "actiontype align columnalign columnlines columnspacing columnspan depth display "
+    "displaystyle encoding equalcolumns equalrows fence fontstyle fontweight frame height "
+    "linethickness lspace mathbackground mathcolor mathvariant maxsize minsize other rowalign "
+    "rowlines rowspacing rowspan rspace scriptlevel selection separator stretchy width "
+    "xlink:href xlink:show xlink:type"
+)
