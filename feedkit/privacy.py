@@ -14,6 +14,7 @@ configuration error (exit 2) instead.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -127,10 +128,8 @@ def spellings(address: str) -> set[str]:
     ascii_form = ascii_domain(domain)
     if ascii_form:
         domains.add(ascii_form)
-        try:
+        with contextlib.suppress(UnicodeError):
             domains.add(ascii_form.encode("ascii").decode("idna"))
-        except UnicodeError:
-            pass
     return {f"{lp}@{d.rstrip('.')}" for lp in locals_ for d in domains if d}
 
 

@@ -302,7 +302,8 @@ def test_message_headers_and_parts(tmp_path):
     assert "<digest.news.example.org>" in parsed["List-Id"]
     assert parsed["List-Unsubscribe"] == ("<mailto:leave@lists.example.org>, "
                                           "<https://news.example.org/unsubscribe>")
-    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # an https link, but no endpoint ([web] url) to take the one-click POST (issue 22)
+    assert parsed["List-Unsubscribe-Post"] is None
     assert parsed["Date"].datetime == when
     html_part = parts[1].get_content()
     assert "https://news.example.org/unsubscribe" in html_part
