@@ -59,3 +59,29 @@ def check_readable(path: Path) -> None:
         raise FeedkitError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
         raise FeedkitError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+class Check:
+    """One line of ``feedkit check``: what was checked, whether it passed (None: not
+    applicable, skipped), what to say, and the exit code a failure means (2: something to set
+    or fix in the config or the secrets; 1: a server or a page that did not answer as it
+    should)."""
+
+    __slots__ = ("code", "detail", "name", "ok")
+
+    def __init__(self, name: str, ok: bool | None, detail: str, code: int = EXIT_USAGE):
+        self.name, self.ok, self.detail, self.code = name, ok, detail, code
+
+    def __repr__(self) -> str:
+        return f"Check({self.name!r}, {self.ok!r}, {self.detail!r}, {self.code})"
+
+    def line(self) -> str:
+        status = {True: "ok", False: "FAIL", None: "skip"}[self.ok]
+        return f"{status:<4}  {self.name}: {self.detail}"
+
+
+def checks_exit_code(checks: list[Check]) -> int:
+    """0 when every check passed or was skipped; else the gravest failure's code (2 before 1:
+    a missing secret is what to fix first)."""
+    codes = [c.code for c in checks if c.ok is False]
+    return max(codes) if codes else EXIT_OK

@@ -14,6 +14,7 @@ configuration error (exit 2) instead.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -87,13 +88,62 @@ def short_key(key: str) -> str:
     return "#" + key.removeprefix(KEY_PREFIX)[:8]
 
 
-def scrub(text: str, address: str) -> str:
-    """``text`` with ``address`` (any case) replaced by ``<recipient>``: servers echo the
-    address in their replies (``550 <kim@example.org>: no such user``), and those replies go
-    into the send log and the output."""
-    if not address:
-        return text
-    return re.sub(f"<?{re.escape(address)}>?", "<recipient>", text, flags=re.IGNORECASE)
+def scrub(text: str, *addresses: str) -> str:
+    """``text`` with every spelling of each of ``addresses`` replaced by ``<recipient>``, and
+    any other address left in it by ``<address>``.
+
+    Servers echo the address in their replies (``550 5.1.1 <kim@example.org>: no such user``),
+    and those replies go into the send log (committed as ``data/send-log.jsonl``), the output
+    and the web endpoint's log. A server echoes the address as *it* spells it: the domain of
+    ``kim@예시.한국`` comes back in its IDNA form (``xn--vv4b11d.xn--3e0b707e``), often
+    upper-cased, in angle brackets or quotes, or percent-encoded. So each address is matched
+    in every form (:func:`spellings`), any case, with the brackets or quotes around it; and
+    whatever else still looks like an address (a forwarding target, another spelling a relay
+    made up) goes too: an error text never needs an address to be understood.
+    """
+    for address in addresses:
+        if address:
+            text = _spelling_pattern(address).sub("<recipient>", text)
+    return _ANY_ADDRESS.sub("<address>", text)
+
+
+_DOTS = "[.\u3002\uff0e\uff61]"     # what IDNA reads as a dot: . 。 ． ｡
+_OPEN, _CLOSE = "[<\\[\"'(]?", "[>\\]\"')]?"
+_ADDRESS_CHARS = "[^\\s<>\\[\\]\"'(),;:@]"
+# Anything shaped like local@domain.tld (Unicode allowed), with its brackets or quotes.
+_ANY_ADDRESS = re.compile(
+    f"{_OPEN}(?:mailto:)?{_ADDRESS_CHARS}+(?:@|%40){_ADDRESS_CHARS}+"
+    f"{_DOTS}{_ADDRESS_CHARS}+{_CLOSE}", re.IGNORECASE)
+
+
+def spellings(address: str) -> set[str]:
+    """The forms one address can take in a server's reply: as given and NFC, with its domain
+    in Unicode and in IDNA (``xn--``) form. Case is left to the matcher."""
+    address = address.strip()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return {address}
+    locals_ = {local, unicodedata.normalize("NFC", local)}
+    domains = {domain, unicodedata.normalize("NFC", domain)}
+    ascii_form = ascii_domain(domain)
+    if ascii_form:
+        domains.add(ascii_form)
+        with contextlib.suppress(UnicodeError):
+            domains.add(ascii_form.encode("ascii").decode("idna"))
+    return {f"{lp}@{d.rstrip('.')}" for lp in locals_ for d in domains if d}
+
+
+@functools.lru_cache(maxsize=256)
+def _spelling_pattern(address: str) -> re.Pattern[str]:
+    """One regular expression for every spelling of ``address``: any case, ``@`` or ``%40``,
+    any IDNA dot, an optional ``mailto:``, and the brackets or quotes around it."""
+    forms = []
+    for form in sorted(spellings(address), key=len, reverse=True):
+        local, _at, domain = form.rpartition("@")
+        labels = [re.escape(label) for label in re.split(_DOTS, domain)]
+        forms.append(f"{re.escape(local)}(?:@|%40){_DOTS.join(labels)}")
+    return re.compile(f"{_OPEN}(?:mailto:)?(?:{'|'.join(forms)}){_CLOSE}",
+                      re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------

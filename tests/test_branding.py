@@ -7,6 +7,8 @@ on white is the lightest grey that passes AA at 4.54:1, #777777 fails at 4.48:1,
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from feedkit.editorial.branding import (
@@ -194,8 +196,22 @@ def test_templates_copied_before_branding_still_build_the_same_site(tmp_path):
     for site in (plain, copied):
         site.run("import")
         site.run("build", "--now", "2024-12-31T12:00")
-    assert _files(copied.out) == _files(plain.out)
-    assert render_email(copied) == render_email(plain)
+    # Except the preheader, which issue 22 folded to no height instead of hiding it (spam
+    # filters score hidden text): an old copy keeps its own rule and markup for it.
+    assert _without_preheader(_files(copied.out)) == _without_preheader(_files(plain.out))
+    assert _without_preheader(render_email(copied)) == _without_preheader(render_email(plain))
+
+
+_PREHEADER = re.compile(rb"(/\* No height, not hidden:[^*]*\*/\n)?\.preheader \{[^}]*\}"
+                        rb"|<div class=\"preheader\"[^>]*>")
+
+
+def _without_preheader(outputs):
+    """``outputs`` (a dict of file bytes, or strings) with the preheader's CSS rule and opening
+    tag replaced by one placeholder."""
+    if isinstance(outputs, dict):
+        return {k: _PREHEADER.sub(b"PREHEADER", v) for k, v in outputs.items()}
+    return tuple(_PREHEADER.sub(b"PREHEADER", v.encode()).decode() for v in outputs)
 
 
 def test_old_templates_with_a_brand_render_and_take_the_accent(tmp_path):

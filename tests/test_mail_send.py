@@ -185,9 +185,11 @@ def test_dkim_signed_messages_verify_against_the_public_key(tmp_path, monkeypatc
     pem, txt = _rsa_key(tmp_path)
     monkeypatch.setenv("FEEDKIT_DKIM_KEY", pem.decode())
     with smtp_server() as (server, port):
+        # [web] url answers the https link, so the one-click header is sent (and signed)
         config = config_for(tmp_path, smtp={"port": port, "dkim_selector": "news2024",
                                             "dkim_domain": "example.org"},
-                            digest={"to": ["kim@example.com", "lee@example.com"]})
+                            digest={"to": ["kim@example.com", "lee@example.com"]},
+                            web={"url": "https://news.example.org/"})
         store = store_with(tmp_path, korean_articles(5, W24))
         send_week(config, store, WEEK, now=NOW)
         store.close()

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,11 +49,12 @@ def load_workflow(site: Path) -> dict:
 
 
 def condition(expr: str | None, results: dict[str, StepResult], failed: bool,
-              inputs: dict[str, str] | None = None, env: dict[str, str] | None = None) -> bool:
+              inputs: dict[str, str] | None = None, env: dict[str, str] | None = None,
+              event: str = "schedule") -> bool:
     """The `if:` expressions the scaffold uses, evaluated as GitHub would (an unknown one fails
     the test, so a changed workflow cannot slip past it). ``inputs``: the workflow_dispatch
     inputs of a manual run (a scheduled run has none: every input is ''); ``env``: the job's
-    environment (a secret the repository lacks is '')."""
+    environment (a secret the repository lacks is ''); ``event``: what started the run."""
     shared = (env or {}).get("FEEDKIT_STORE_URL", "") != ""
     restore = results.get("restore")
     restored = restore is not None and restore.ran and restore.code == 0
@@ -67,6 +69,8 @@ def condition(expr: str | None, results: dict[str, StepResult], failed: bool,
         return not failed and shared
     if expr == "${{ inputs.approve != '' }}":   # and, implicitly, success()
         return not failed and (inputs or {}).get("approve", "") != ""
+    if expr == "${{ !cancelled() && github.event_name == 'workflow_dispatch' }}":
+        return event == "workflow_dispatch"
     raise AssertionError(f"the test does not know the workflow condition {expr!r}")
 
 
@@ -81,7 +85,10 @@ def secret(text: str, secrets: dict[str, str], inputs: dict[str, str] | None = N
 
 
 def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
-                 inputs: dict[str, str] | None = None) -> list[StepResult]:
+                 inputs: dict[str, str] | None = None, *, event: str = "schedule",
+                 before: dict[str, Callable[[], None]] | None = None) -> list[StepResult]:
+    """Run the job's steps in ``checkout``; ``before`` maps a step's name to something that
+    happens just before it (another push landing during the run)."""
     job = load_workflow(checkout)["jobs"]["update"]
     output = tmp / f"github-output-{now[-5:].replace(':', '')}"
     output.write_text("", encoding="utf-8")
@@ -99,10 +106,12 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
     for index, step in enumerate(job["steps"]):
         name = step.get("name") or step.get("uses", f"step {index}")
         key = step.get("id", name)
+        if before and name in before:
+            before[name]()
         if "uses" in step:
             # checkout and setup-python are what this folder and this interpreter already are;
             # upload-pages-artifact publishes public/, which must be there.
-            ok = condition(step.get("if"), results, failed)
+            ok = condition(step.get("if"), results, failed, event=event)
             if ok and "upload-pages-artifact" in step["uses"]:
                 assert (checkout / step["with"]["path"] / "index.html").is_file()
             result = StepResult(name, ok)
@@ -110,8 +119,8 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
             # Installs aside (feedkit and its driver are installed here): whether the step
             # would run is recorded (``ran``), it is not run.
             result = StepResult(name, condition(step.get("if"), results, failed, inputs,
-                                                job_env))
-        elif not condition(step.get("if"), results, failed, inputs, job_env):
+                                                job_env, event))
+        elif not condition(step.get("if"), results, failed, inputs, job_env, event):
             result = StepResult(name, False)
         else:
             env = {**base_env, **{k: secret(str(v), secrets, inputs)
@@ -279,8 +288,6 @@ def readme_step_3(scaffold: str, port: int) -> str:
         ('# from = "', 'from = "'),
         ('# recipients_env = "', 'recipients_env = "'),
         ('# unsubscribe = ["mailto:', 'unsubscribe = ["mailto:'),
-        ('#                "https://news.example.go.kr/unsubscribe/{token}"]',
-         '               "https://news.example.go.kr/unsubscribe/{token}"]'),
         ("# [smtp]", "[smtp]"),
         ('# host = "smtp.example.go.kr"', f'host = "127.0.0.1"\ntls = "none"\nport = {port}'),
     ]
@@ -292,7 +299,7 @@ def readme_step_3(scaffold: str, port: int) -> str:
 
 @pytest.mark.slow
 def test_the_scaffold_sample_token_unsubscribe_link_works_in_the_workflow(tmp_path: Path) -> None:
-    """README step 3 keeps the scaffold's https {token} unsubscribe link and step 5 adds the
+    """README step 3 keeps the scaffold's mailto: {token} unsubscribe link and step 5 adds the
     FEEDKIT_UNSUBSCRIBE_SECRET secret: the workflow must hand it to the send step, or every
     scheduled send stops with exit 2."""
     site = tmp_path / "site"
@@ -316,9 +323,10 @@ def test_the_scaffold_sample_token_unsubscribe_link_works_in_the_workflow(tmp_pa
             r.lower() for r in RECIPIENTS)
         for got in server.received:
             header = str(got.message["List-Unsubscribe"])
-            assert "<mailto:news-leave@example.go.kr>" in header
-            assert "https://news.example.go.kr/unsubscribe/" in header
-            assert "@" not in header.split("https://", 1)[1], header  # a token, not the address
+            assert re.fullmatch(r"<mailto:news-leave@example\.go\.kr\?subject=unsubscribe%20"
+                                r"[0-9a-f]{32}>", header), header   # a token, not the address
+            # No https link, so no one-click POST offered: nothing on Pages would answer it.
+            assert got.message["List-Unsubscribe-Post"] is None
 
 
 SHARED_SITE = """\
@@ -435,3 +443,104 @@ def test_the_workflow_with_a_shared_postgresql_store(tmp_path: Path, loopback, p
     assert sent == (3,)
     # The remote never received a commit from the workflow.
     assert git("log", "--format=%s", "main", cwd=remote).splitlines() == ["site"]
+
+
+FILE_SITE = """\
+[site]
+title = "보령시 새소식"
+url = "https://www.brcn.go.kr/"
+feed_url = "https://example.github.io/boryeong-news/"
+
+[digest]
+from = "보령시 소식 <news@example.org>"
+recipients_env = "FEEDKIT_RECIPIENTS"
+unsubscribe = "mailto:leave@example.org"
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+timeout = 5
+retry_delay = 0.01
+
+[[sources]]
+kind = "jsonl"
+path = "data/articles.jsonl"
+"""
+
+
+def new_site(tmp_path: Path, remote: Path, config: str) -> Path:
+    """`feedkit init`, a week of news in the file source, ``config``; pushed to ``remote``."""
+    site = tmp_path / "site"
+    init = subprocess.run([FEEDKIT_BIN / "feedkit", "init", str(site)], capture_output=True,
+                          text=True)
+    assert init.returncode == 0, init.stderr
+    (site / "data" / "articles.jsonl").write_text(
+        '{"title": "새해 첫 소식", "url": "https://www.brcn.go.kr/news/1", '
+        '"published": "2025-01-02 10:00", "category": "홍보담당관"}\n', encoding="utf-8")
+    (site / "config.toml").write_text(config, encoding="utf-8")
+    git("init", "-q", "-b", "main", cwd=site)
+    git("add", "-A", cwd=site)
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "site",
+        cwd=site)
+    git("remote", "add", "origin", str(remote), cwd=site)
+    git("push", "-q", "-u", "origin", "main", cwd=site)
+    return site
+
+
+@pytest.mark.slow
+def test_a_push_between_send_and_save_loses_no_sent_row(tmp_path: Path) -> None:
+    """Issue 22, item 1: the editor pushes while the Monday run is sending. The run's save
+    step is rejected, merges the remote's newer files by feedkit's rules, and pushes; the
+    editor's commit stays as it was; the next hourly run finds every reader already sent."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    secrets = {"FEEDKIT_SECRET": SEND_LOG_KEY, "FEEDKIT_RECIPIENTS": SECRET_LIST}
+    with smtp_server() as (server, port):
+        new_site(tmp_path, remote, FILE_SITE.format(port=port))
+        editor = tmp_path / "editor"
+        git("clone", "-q", str(remote), str(editor), cwd=tmp_path)
+
+        def editor_pushes() -> None:
+            """The editor's Monday routine, on their own machine: approve next week's digest
+            (kept in data/editorial.jsonl) and fix a source in config.toml; commit, push."""
+            env = {**os.environ, "PATH": f"{FEEDKIT_BIN}{os.pathsep}{os.environ['PATH']}"}
+            for args in (["digest", "approve", "--week", "2025-W02"],
+                         ["export", "--editorial", "data/editorial.jsonl"]):
+                done = subprocess.run(["feedkit", *args], cwd=editor, env=env,
+                                      capture_output=True, text=True)
+                assert done.returncode == 0, done.stderr
+            config = editor / "config.toml"
+            config.write_text(config.read_text("utf-8") + '\n[feeds]\nlimit = 30\n', "utf-8")
+            git("add", "config.toml", "data/editorial.jsonl", cwd=editor)
+            git("-c", "user.name=editor", "-c", "user.email=e@example.org", "commit", "-q", "-m",
+                "approve 2025-W02", cwd=editor)
+            git("push", "-q", cwd=editor)
+
+        runs = {}
+        for now, before in (("2025-01-06 09:17", {"Save the store as text": editor_pushes}),
+                            ("2025-01-06 10:17", None)):
+            checkout = tmp_path / f"run-{now[-5:].replace(':', '')}"
+            git("clone", "-q", str(remote), str(checkout), cwd=tmp_path)
+            steps = {s.name: s for s in run_workflow(checkout, secrets, now, tmp_path,
+                                                     before=before)}
+            for s in steps.values():
+                assert s.code == 0, f"{now} {s.name} exited {s.code}:\n{s.stdout}\n{s.stderr}"
+            runs[now] = steps
+    first, second = runs.values()
+    assert "2025-W01: 3 sent, 0 already sent" in first["Send the weekly digest once it is due"
+                                                      ].stdout
+    save = first["Save the store as text"]
+    assert "after merging 1 newer remote commit" in save.stdout, save.stdout + save.stderr
+    assert "2025-W01: 0 sent, 3 already sent" in second["Send the weekly digest once it is due"
+                                                       ].stdout
+    assert sorted(r.lower() for got in server.received for r in got.rcpt) == sorted(
+        r.lower() for r in RECIPIENTS)          # each reader once, over both runs
+    # The history: the run's commit on top of the editor's, nothing of the editor's lost
+    # (the 10:17 run had nothing new to save).
+    log = git("log", "--format=%s", "main", cwd=remote).splitlines()
+    assert log == ["feedkit: update store", "approve 2025-W02", "site"]
+    assert "limit = 30" in git("show", "main:config.toml", cwd=remote)
+    editorial = git("show", "main:data/editorial.jsonl", cwd=remote)
+    assert '"week": "2025-W02", "kind": "approval", "approved": true' in editorial
+    assert git("show", "main:data/send-log.jsonl", cwd=remote).count('"status": "sent"') == 3

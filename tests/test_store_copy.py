@@ -26,7 +26,8 @@ from feedkit.store.copy import DestinationDiffers, copy_store, copy_target
 # Written by hand: the tables feedkit had when the copy was written. The catalog may hold more
 # (a later migration); it must never hold fewer.
 KNOWN_TABLES = {"articles", "meta", "outputs", "send_log", "http_cache", "category_slugs",
-                "digest_approvals", "digest_notes", "withdrawn", "subscribers", "send_claims"}
+                "digest_approvals", "digest_notes", "withdrawn", "subscribers", "send_claims",
+                "unsubscribed"}
 ADDRESSES = ("reader.one@example.org", "독자@example.kr", "reader.three@example.org")
 WEEK = "2024-W24"
 
@@ -86,9 +87,9 @@ def run(site: Site, *args: str, env: dict[str, str] | None = None):
 # -- a store with something in every table -------------------------------------------------
 
 def fill(site: Site) -> None:
-    """Every table gets rows through the commands that write them in real use, except the three
-    only network runs write (send_log, send_claims, http_cache): raw SQL on the store's own
-    database. (A send claim outlives its run only when the run was killed.)"""
+    """Every table gets rows through the commands that write them in real use, except the four
+    only network runs write (send_log, send_claims, http_cache, unsubscribed): raw SQL on the
+    store's own database. (A send claim outlives its run only when the run was killed.)"""
     site.run("import")
     site.run("build")
     for address in ADDRESSES:
@@ -109,7 +110,10 @@ def fill(site: Site) -> None:
             ("http_cache", "INSERT INTO http_cache (url, etag, last_modified, fetched_at) "
              "VALUES (?, ?, ?, ?)",
              ("https://www.brcn.go.kr/rss", '"abc"', "Mon, 17 Jun 2024 00:00:00 GMT",
-              "2024-06-17T00:00:00+00:00"))]
+              "2024-06-17T00:00:00+00:00")),
+            # written when 'digest unsubscribes' reads a request from the mailbox
+            ("unsubscribed", "INSERT INTO unsubscribed (recipient, at, via) VALUES (?, ?, ?)",
+             ("hmac-sha256:" + "ab" * 32, "2024-06-18T00:00:00+00:00", "mailto"))]
     for _table, sql, params in rows:
         site.raw(sql, params)
 

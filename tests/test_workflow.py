@@ -74,7 +74,7 @@ def test_the_workflow_runs_only_commands_and_options_that_exist() -> None:
     paths = {" ".join(parse_like_click(args)) for args in calls}
     # The whole unattended cycle is there.
     assert {"feedkit import", "feedkit update", "feedkit validate", "feedkit digest send",
-            "feedkit export"} <= paths
+            "feedkit digest unsubscribes", "feedkit state save", "feedkit check"} <= paths
 
 
 def test_a_misspelt_option_would_be_caught() -> None:
@@ -95,7 +95,7 @@ def test_workflow_shape() -> None:
     # The password, the list and the send-log key come from repository secrets, never a file.
     for name in ("FEEDKIT_SMTP_PASSWORD", "FEEDKIT_RECIPIENTS", "FEEDKIT_SECRET"):
         assert send["env"][name] == "${{ secrets." + name + " }}"
-    save = next(s for s in steps if "feedkit export" in s.get("run", ""))
+    save = next(s for s in steps if "feedkit state save" in s.get("run", ""))
     # Sending and saving happen even when an earlier step (update, validate) failed; saving
     # (a commit) only without a shared store (see test_the_shared_store_variant...).
     assert send["if"] == "${{ !cancelled() && steps.restore.outcome == 'success' }}"
@@ -106,10 +106,29 @@ def test_workflow_shape() -> None:
     assert setup["with"]["cache"] == "pip"
     assert setup["with"]["cache-dependency-path"] == "requirements.txt"
     assert any(s.get("run") == "pip install -r requirements.txt" for s in steps)
-    # Only the four text files are ever committed: never `git add -A`, never a recipients file.
-    adds = [line for line in save["run"].splitlines() if line.strip().startswith("git add")]
-    assert adds == ["git add data/store.jsonl data/send-log.jsonl data/state.jsonl "
-                    "data/editorial.jsonl"]
+    # Only the five text files are ever committed (`feedkit state save` adds exactly the files
+    # it is given): never `git add -A`, never a recipients file; and the push is its own, which
+    # merges a push that landed during the run instead of losing the send log (issue 22).
+    lines = [line.strip() for line in save["run"].splitlines()]
+    assert not [ln for ln in lines if ln.startswith(("git add", "git push", "git commit"))]
+    [call] = [ln for ln in lines if ln.startswith("feedkit state save")]
+    assert call.split()[3:] == ["--out", "data/store.jsonl", "--send-log", "data/send-log.jsonl",
+                                "--state", "data/state.jsonl", "--editorial",
+                                "data/editorial.jsonl", "--unsubscribed",
+                                "data/unsubscribed.jsonl"]
+    restore = next(s for s in steps if s.get("id") == "restore")
+    for path in ("data/send-log.jsonl", "data/state.jsonl", "data/editorial.jsonl",
+                 "data/unsubscribed.jsonl"):
+        assert path in restore["run"].splitlines()[-1]   # what is saved is restored
+    # The unsubscribe requests are read before the send, whose list they change.
+    names = [s.get("name") for s in steps]
+    unsub = next(s for s in steps if "digest unsubscribes" in s.get("run", ""))
+    assert names.index(unsub["name"]) < names.index(send["name"])
+    assert unsub["if"] == send["if"]
+    # `feedkit check` on a manual run only, with every secret a run uses.
+    check = next(s for s in steps if s.get("run") == "feedkit check")
+    assert check["if"] == "${{ !cancelled() && github.event_name == 'workflow_dispatch' }}"
+    assert set(check["env"]) >= set(send["env"]) | set(unsub["env"])
     # A manual run can approve a week; the week reaches the shell only through the environment
     # (an input pasted into the script would be a shell injection).
     assert set(data["on"]["workflow_dispatch"]["inputs"]) == {"approve"}

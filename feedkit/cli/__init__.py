@@ -55,6 +55,10 @@ COMMANDS = {name: LazyCommand(target, summary) for name, target, summary in [
      "Serve the subscribe, confirm, unsubscribe and preferences pages (Ctrl-C stops)."),
     ("store", "feedkit.cli.store:store",
      "Copy the whole store to another SQLite file or PostgreSQL database."),
+    ("state", "feedkit.cli.state:state",
+     "Save the store as text to the site's git repository, surviving concurrent pushes."),
+    ("check", "feedkit.cli.check:check",
+     "Check everything a run needs: config, secrets, recipients, SMTP, sources, templates."),
 ]}
 
 

@@ -24,9 +24,13 @@ from feedkit.errors import EXIT_PARTIAL, ConfigError, FeedkitError, UsageError
               help="Also restore digest approvals and editor's notes written by 'feedkit "
                    "export --editorial' (per week the newer decision wins); a missing file is "
                    "none.")
+@click.option("--unsubscribed", "unsubscribed", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also restore the unsubscribe list written by 'feedkit export "
+                   "--unsubscribed' (readers who asked to leave); a missing file is none.")
 @pass_ctx
 def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
-                   send_log: Path | None, state: Path | None, editorial: Path | None) -> None:
+                   send_log: Path | None, state: Path | None, editorial: Path | None,
+                   unsubscribed: Path | None) -> None:
     """Import JSON Lines, JSON or CSV files into the article store.
 
     With no FILES, imports the file sources listed in config.toml. Bad records are reported as
@@ -63,6 +67,11 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
             from feedkit.editorial.decisions import import_editorial
 
             obj.detail(f"{editorial}: {import_editorial(store, editorial)} editorial records")
+        if unsubscribed:
+            from feedkit.store.unsubscribed_table import import_unsubscribed
+
+            obj.detail(f"{unsubscribed}: {import_unsubscribed(store, unsubscribed)} "
+                       "unsubscribe records")
         report = import_files(store, specs, config.tz, progress=bar.advance)
         _stamp_import(store)
     for line in report.warnings:
@@ -188,9 +197,12 @@ def _annotate(level: str, title: str, message: str) -> None:
 @click.option("--editorial", "editorial", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write digest approvals and editor's notes to this file (commit it: "
                    "a CI workflow reads approvals from it).")
+@click.option("--unsubscribed", "unsubscribed", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the unsubscribe list (keyed hashes of readers who asked to "
+                   "leave, never an address) to this file.")
 @pass_ctx
 def export(obj: Context, out_file: Path | None, send_log: Path | None,
-           state: Path | None, editorial: Path | None) -> None:
+           state: Path | None, editorial: Path | None, unsubscribed: Path | None) -> None:
     """Write the whole store as sorted JSON Lines (the import format).
 
     Deterministic: the same store gives the same bytes, so the file diffs well in git, and
@@ -227,6 +239,13 @@ def export(obj: Context, out_file: Path | None, send_log: Path | None,
             data = export_editorial(store)
             changed, records = write_atomic(editorial, data), data.count(b"\n")
             obj.info(f"{editorial}: {records} editorial records"
+                     f"{'' if changed else ' (unchanged)'}")
+        if unsubscribed:
+            from feedkit.store.unsubscribed_table import export_unsubscribed
+
+            data = export_unsubscribed(store)
+            changed, records = write_atomic(unsubscribed, data), data.count(b"\n")
+            obj.info(f"{unsubscribed}: {records} unsubscribe records"
                      f"{'' if changed else ' (unchanged)'}")
         if out_file is None:
             sys.stdout.flush()

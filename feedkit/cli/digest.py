@@ -173,6 +173,11 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
     if test_to is not None:
         _test_send(obj, test_to, week_text, now, dry_run)
         return
+    from feedkit.mail.preflight import check_ready
+
+    # Every run, due or not: a secret missing on Tuesday must fail Tuesday's run, not the
+    # next Monday's, when the digest should go out.
+    check_ready(config)
     if week_text:
         week = _pick_week(obj, week_text, today)
     else:
@@ -211,6 +216,8 @@ def digest_send(obj: Context, week_text: str | None, today, now_text: str | None
         if not dry_run:
             return
     if verbose:
+        for addr in report.unsubscribed:
+            obj.info(f"unsubscribed, not sent: {addr} (remove it from the list)")
         for addr, mid in report.planned:
             obj.info(f"would send to {addr} ({mid})")
     elif report.planned:
@@ -247,6 +254,48 @@ def _test_send(obj: Context, address: str, week_text: str | None, now, dry_run: 
     with obj.open_store() as store:
         report = send_proof(obj.config, store, week, address, now=now)
     obj.info(report.summary())
+
+
+@digest.command("unsubscribes")
+@click.option("--forget", "forget_address", metavar="ADDRESS",
+              help="Take ADDRESS off the unsubscribe list (they asked to come back); reads no "
+                   "mailbox.")
+@pass_ctx
+def digest_unsubscribes(obj: Context, forget_address: str | None) -> None:
+    """Read unsubscribe requests from the [unsubscribes] mailbox (list mode).
+
+    Each new message that carries the unsubscribe token of a reader on the list (the mailto:
+    link of [digest] unsubscribe, e.g. "mailto:leave@example.org?subject=unsubscribe%20{token}",
+    puts it in the subject) puts that reader's keyed hash on the store's unsubscribe list, and
+    'digest send' never mails them again. The From address is never trusted; messages without a
+    valid token stay in the mailbox for a person. Without [unsubscribes] host it says so and
+    exits 0. The list is kept as text with 'feedkit export --unsubscribed' (no address in it).
+    """
+    from datetime import UTC, datetime
+
+    config = obj.config
+    if forget_address is not None:
+        from feedkit.privacy import clean_address, recipient_key
+        from feedkit.store.unsubscribed_table import forget
+
+        address = clean_address(forget_address)
+        if address is None:
+            raise UsageError(f"--forget: not an email address: {forget_address!r}")
+        with obj.open_store() as store, store.transaction():
+            found = forget(store, recipient_key(address))
+        obj.info("taken off the unsubscribe list" if found else "was not on the unsubscribe list")
+        return
+    if not config.unsubscribes.host:
+        obj.info("no [unsubscribes] mailbox set up: nothing to read")
+        return
+    from feedkit.mail.unsubscribes import process_unsubscribes
+
+    with obj.open_store() as store:
+        report = process_unsubscribes(config, store, now=datetime.now(UTC))
+    obj.info(report.summary())
+    if report.unsubscribed:
+        obj.info("remove them from the list too: 'feedkit -v digest send --dry-run' names "
+                 "every unsubscribed reader still on it (README, \"Leaving the list\")")
 
 
 @digest.command("approve")

@@ -370,19 +370,25 @@ def _check_bounces(config: Config, name: str) -> None:
     if b.max_consecutive < 1:
         raise ConfigError(f"{name}: [bounces] max_consecutive: must be at least 1, got "
                           f"{b.max_consecutive}")
+    _check_mailbox(b, f"{name}: [bounces]")
+    _check_mailbox(config.unsubscribes, f"{name}: [unsubscribes]")
+
+
+def _check_mailbox(b, where: str) -> None:
+    """An IMAP mailbox section ([bounces], [unsubscribes]): TLS, port, timeout, password."""
     if b.tls not in IMAP_TLS_MODES:
-        raise ConfigError(f"{name}: [bounces] tls: expected one of {', '.join(IMAP_TLS_MODES)}, "
+        raise ConfigError(f"{where} tls: expected one of {', '.join(IMAP_TLS_MODES)}, "
                           f"got {b.tls!r}")
     if b.tls == "none" and b.host and not (b.host in _LOCAL_HOSTS or b.host.startswith("127.")):
-        raise ConfigError(f"{name}: [bounces] tls = \"none\" would send the mailbox password in "
+        raise ConfigError(f"{where} tls = \"none\" would send the mailbox password in "
                           f"clear to {b.host}; use \"implicit\" or \"starttls\" (\"none\" is "
                           "only for a server on this machine)")
     if not 0 < b.port < 65536:
-        raise ConfigError(f"{name}: [bounces] port: not a TCP port: {b.port}")
+        raise ConfigError(f"{where} port: not a TCP port: {b.port}")
     if b.timeout <= 0:
-        raise ConfigError(f"{name}: [bounces] timeout: must be positive")
+        raise ConfigError(f"{where} timeout: must be positive")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", b.password_env):
-        raise ConfigError(f"{name}: [bounces] password_env: {b.password_env!r} is not an "
+        raise ConfigError(f"{where} password_env: {b.password_env!r} is not an "
                           "environment variable name")
 
 

@@ -309,6 +309,28 @@ class BouncesConfig:
 
 
 @dataclass(frozen=True)
+class UnsubscribesConfig:
+    """[unsubscribes]: the mailbox of the mailto: unsubscribe address (list mode)."""
+
+    host: str = _doc("IMAP server of the mailbox the [digest] unsubscribe mailto: address "
+                     "delivers to; 'digest unsubscribes' reads the requests there. Empty: not "
+                     "set up.", default="")
+    port: int = _doc("IMAP port (993 for tls = 'implicit', 143 otherwise).", default=993)
+    tls: str = _doc("'implicit' (IMAPS), 'starttls', or 'none' (only for a server on this "
+                    "machine: 127.0.0.1, ::1 or localhost).", default="implicit")
+    user: str = _doc("IMAP login name.", default="")
+    password_env: str = _doc("Environment variable holding the IMAP password.",
+                             default="FEEDKIT_UNSUBSCRIBES_PASSWORD")
+    folder: str = _doc("Mailbox folder to read.", default="INBOX")
+    processed_folder: str = _doc("Move each request read into this folder (created if "
+                                 "missing); empty: leave it, flagged FeedkitProcessed.",
+                                 default="")
+    ca_file: str = _doc("PEM file of extra CA certificates to trust for the IMAP server; "
+                        "relative to config.toml.", default="")
+    timeout: float = _doc("Seconds to wait for the IMAP server.", default=30.0)
+
+
+@dataclass(frozen=True)
 class WebConfig:
     url: str = _doc("Public https address of 'feedkit web' (e.g. https://news.example.org/list/): "
                     "the links in confirmation emails and digests point here, and the index, "
@@ -343,6 +365,7 @@ class Config:
     categories: CategoriesConfig = field(default_factory=CategoriesConfig)
     bounces: BouncesConfig = field(default_factory=BouncesConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    unsubscribes: UnsubscribesConfig = field(default_factory=UnsubscribesConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -387,6 +410,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "categories": (CategoriesConfig, False),
     "bounces": (BouncesConfig, False),
     "web": (WebConfig, False),
+    "unsubscribes": (UnsubscribesConfig, False),
 }
 
 

@@ -53,6 +53,20 @@ def unsubscribe_urls(templates: Sequence[str], address: str) -> list[str]:
     return out
 
 
+def one_click(config: Config, urls: Sequence[str]) -> bool:
+    """Whether the message may say ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``
+    (RFC 8058): only when one of its https links is answered by an endpoint that takes the
+    POST, ``feedkit web`` at ``[web] url``. A mail provider POSTs to the link when the reader
+    clicks its own unsubscribe button; a link nothing answers (a static host, list mode
+    without an endpoint) would swallow that click, so such a message offers the mailto: link
+    only (see :mod:`feedkit.mail.unsubscribes`)."""
+    base = config.web.url
+    if not base.startswith("https:"):
+        return False
+    base = base if base.endswith("/") else base + "/"
+    return any(u.startswith(base) for u in urls)
+
+
 def message_id(config: Config, week: Week, recipient: str, domain: str, *,
                key: str | None = None) -> str:
     """Stable per (site, week, reader): a re-sent copy carries the same Message-ID, so mail
@@ -141,7 +155,7 @@ def build_message(config: Config, digest: Digest, body: EmailBody, subject: str,
     msg["List-Id"] = list_id(config)
     if urls:
         msg["List-Unsubscribe"] = ", ".join(f"<{_ascii_url(u)}>" for u in urls)
-        if any(u.startswith("https:") for u in urls):
+        if one_click(config, urls):
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
@@ -187,9 +201,7 @@ class MessageFactory:
         shared["List-Id"] = list_id(config)
         self._shared = shared
         self._heads: dict[bool, dict[str, bytes]] = {}
-        self.post = b""
-        if self.templates and any(u.startswith("https:") for u in self.templates):
-            self.post = _ONE_CLICK
+        self.post = _ONE_CLICK if one_click(config, self.templates) else b""
         self.fixed_unsubscribe = (None if self.personal_urls or not self.templates
                                   else self._unsubscribe_header(list(self.templates)))
         # Line ends become CRLF once here, not in every message (a personal link has none).
@@ -235,7 +247,7 @@ class MessageFactory:
                     else list(self.templates))
         else:
             fixed = None
-            post = _ONE_CLICK if any(u.startswith("https:") for u in urls) else b""
+            post = _ONE_CLICK if one_click(self.config, urls) else b""
         link = shown_unsubscribe(urls)
         mid = message_id(self.config, self.week, recipient, self.frm.domain, key=key)
         to = header_address(recipient)

@@ -62,6 +62,7 @@ class SendReport:
     held: int = 0                                                   # over the daily limit
     others: int = 0                     # sent, or being sent, by another run at the same time
     skipped: list[tuple[str, str]] = field(default_factory=list)    # left the list meanwhile
+    unsubscribed: list[str] = field(default_factory=list)           # on the unsubscribe list
     problems: list[str] = field(default_factory=list)               # bad entries, skipped
     rejected: list[tuple[str, str]] = field(default_factory=list)   # (where, bad entry): -v only
     warnings: list[str] = field(default_factory=list)
@@ -78,14 +79,17 @@ class SendReport:
         return not self.failed and not self.deferred
 
     def summary(self) -> str:
+        left = (f", {len(self.unsubscribed)} unsubscribed (not sent)" if self.unsubscribed
+                else "")
         if self.dry_run:
             return (f"{self.week}: dry run, would send to {len(self.planned)} of "
-                    f"{self.recipients} recipient(s) ({self.already} already sent); nothing sent")
+                    f"{self.recipients} recipient(s) ({self.already} already sent{left}); "
+                    "nothing sent")
         held = f", {self.held} held for [smtp] max_per_day" if self.held else ""
         others = (f", {self.others} sent or being sent by another run at the same time"
                   if self.others else "")
         return (f"{self.week}: {len(self.sent)} sent, {self.already} already sent, "
-                f"{len(self.failed)} failed, {len(self.deferred)} deferred{held}{others}")
+                f"{len(self.failed)} failed, {len(self.deferred)} deferred{held}{others}{left}")
 
     def name(self, address: str, *, verbose: bool) -> str:
         """How output names one reader: the address only when asked for (``-v``)."""
@@ -403,15 +407,21 @@ def stop_for_approval(config: Config, store, week, report: SendReport, dry_run: 
 
 
 def not_yet_sent(store, week, report: SendReport, addresses, secret: bytes) -> list[str]:
-    """``addresses`` (in their order) whose send log entry for ``week`` is not "sent"; fills
-    ``report.keys`` (each address's keyed hash) and ``report.already``."""
+    """``addresses`` (in their order) whose send log entry for ``week`` is not "sent" and who
+    are not on the unsubscribe list (:mod:`feedkit.store.unsubscribed_table`: never mailed
+    again, whatever the list still says); fills ``report.keys`` (each address's keyed hash),
+    ``report.already`` and ``report.unsubscribed``."""
     from feedkit.privacy import recipient_key
+    from feedkit.store.unsubscribed_table import suppressed
 
     report.keys = {a: recipient_key(a, secret) for a in addresses}
     log = store.send_log(week.label)
-    pending = [a for a in addresses
+    gone = suppressed(store)
+    report.unsubscribed = [a for a in addresses if report.keys[a] in gone]
+    staying = [a for a in addresses if report.keys[a] not in gone]
+    pending = [a for a in staying
                if (rec := log.get(report.keys[a])) is None or rec.status != "sent"]
-    report.already = len(report.keys) - len(pending)
+    report.already = len(staying) - len(pending)
     return pending
 
 

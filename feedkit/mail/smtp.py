@@ -88,6 +88,23 @@ def envelope_address(address: str) -> tuple[str, bool]:
     return f"{local}@{ascii_dom}", not local.isascii()
 
 
+MISSING_PASSWORD = f"[smtp] username is set but ${PASSWORD_ENV} is empty"
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The system's trusted CAs, plus ``[smtp] ca_file`` for a relay with a private CA."""
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except FileNotFoundError:
+            raise ConfigError(f"{ca_file}: [smtp] ca_file not found") from None
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{ca_file}: [smtp] ca_file is not a PEM certificate "
+                              f"file: {getattr(exc, 'reason', None) or exc}") from None
+    return context
+
+
 class SmtpSession:
     """One SMTP connection for a batch; reconnects after the server drops it."""
 
@@ -96,27 +113,14 @@ class SmtpSession:
         self.ca_file = ca_file
         self.password = os.environ.get(PASSWORD_ENV, "")
         if settings.username and not self.password:
-            raise ConfigError(f"[smtp] username is set but ${PASSWORD_ENV} is empty")
+            raise ConfigError(MISSING_PASSWORD)
         self.conn: smtplib.SMTP | None = None
         # Built now, so a bad ca_file stops the run before anyone's log entry is written.
-        self.context = self.tls_context() if settings.tls_mode != "none" else None
+        self.context = tls_context(ca_file) if settings.tls_mode != "none" else None
 
     @property
     def where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
-
-    def tls_context(self) -> ssl.SSLContext:
-        """The system's trusted CAs, plus ``[smtp] ca_file`` for a relay with a private CA."""
-        context = ssl.create_default_context()
-        if self.ca_file is not None:
-            try:
-                context.load_verify_locations(cafile=str(self.ca_file))
-            except FileNotFoundError:
-                raise ConfigError(f"{self.ca_file}: [smtp] ca_file not found") from None
-            except (ssl.SSLError, OSError) as exc:
-                raise ConfigError(f"{self.ca_file}: [smtp] ca_file is not a PEM certificate "
-                                  f"file: {getattr(exc, 'reason', None) or exc}") from None
-        return context
 
     def connect(self) -> None:
         s = self.settings

@@ -23,6 +23,7 @@ from feedkit.model import Article
 from feedkit.store.claims_table import TABLE as SEND_CLAIMS_TABLE
 from feedkit.store.selection import article_filter
 from feedkit.store.subscribers_table import MIGRATION as SUBSCRIBERS_MIGRATION
+from feedkit.store.unsubscribed_table import MIGRATION as UNSUBSCRIBED_TABLE
 from feedkit.store.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
@@ -112,6 +113,8 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     SUBSCRIBERS_MIGRATION,
     # 7: which run is sending to which reader, for several senders at once (feedkit.mail.claims)
     SEND_CLAIMS_TABLE,
+    # readers of the list who asked to leave, by keyed hash (feedkit.store.unsubscribed_table)
+    UNSUBSCRIBED_TABLE,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import re
-import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
@@ -31,12 +30,15 @@ from email.policy import compat32
 from typing import TYPE_CHECKING
 
 from feedkit.errors import ConfigError, FeedkitError
+from feedkit.subscribers.mailbox import KEYWORD
+from feedkit.subscribers.mailbox import check as _check
+from feedkit.subscribers.mailbox import connect as login
+from feedkit.subscribers.mailbox import mark as _mark
+from feedkit.subscribers.mailbox import quote as _quote
 
 if TYPE_CHECKING:
     from feedkit.config import Config
 
-KEYWORD = "FeedkitProcessed"
-"""The IMAP keyword (flag) that marks a message this command has read."""
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
 _WEEK = re.compile(r"<digest\.(\d{4}-W\d{2})\.")
 
@@ -143,53 +145,10 @@ def apply_notices(store, notices: list[Notice], report: BounceReport, *, limit: 
                 report.bounced.append(after.id)
 
 
-def _quote(mailbox: str) -> str:
-    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _check(what: str, result: tuple) -> list:
-    typ, data = result
-    if typ != "OK":
-        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
-        raise FeedkitError(f"IMAP {what} failed: {detail or typ}")
-    return data
-
-
 def connect(config) -> imaplib.IMAP4:
     """Log in to ``[bounces]`` host with the password from the environment."""
-    import os
-
-    b = config.bounces
-    if not b.host:
-        raise ConfigError("[bounces] host is not set: 'subscribers bounces' reads delivery "
-                          "reports from that IMAP mailbox")
-    password = os.environ.get(b.password_env, "")
-    if not b.user or not password:
-        raise ConfigError(f"[bounces] user and ${b.password_env} (the password) are needed to "
-                          "log in to the bounce mailbox")
-    context = ssl.create_default_context()
-    if b.ca_file:
-        try:
-            context.load_verify_locations(cafile=str(config.resolve(b.ca_file)))
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"[bounces] ca_file: {exc}") from None
-    where = f"IMAP {b.host}:{b.port}"
-    try:
-        if b.tls == "implicit":
-            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(b.host, b.port, ssl_context=context,
-                                                    timeout=b.timeout)
-        else:
-            conn = imaplib.IMAP4(b.host, b.port, timeout=b.timeout)
-            if b.tls == "starttls":
-                conn.starttls(ssl_context=context)
-        conn.login(b.user, password)
-    except imaplib.IMAP4.error as exc:
-        raise FeedkitError(f"{where}: login as {b.user!r} refused: {exc}") from None
-    except ssl.SSLError as exc:
-        raise FeedkitError(f"{where}: TLS failed: {exc.reason or exc}") from None
-    except OSError as exc:
-        raise FeedkitError(f"{where}: cannot connect: {exc.strerror or exc}") from None
-    return conn
+    return login(config.bounces, "[bounces]", config.resolve,
+                 "'subscribers bounces' reads delivery reports from that IMAP mailbox")
 
 
 def process_mailbox(config, store, *, now: datetime) -> BounceReport:
@@ -225,18 +184,6 @@ def process_mailbox(config, store, *, now: datetime) -> BounceReport:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             conn.logout()
     return report
-
-
-def _mark(conn: imaplib.IMAP4, uid: bytes, folder: str, can_move: bool) -> None:
-    """Flag the message processed; a DSN also moves to ``folder`` when one is set."""
-    _check("STORE", conn.uid("STORE", uid, "+FLAGS", f"({KEYWORD})"))
-    if not folder:
-        return
-    if can_move:
-        _check("MOVE", conn.uid("MOVE", uid, _quote(folder)))
-    else:
-        _check("COPY", conn.uid("COPY", uid, _quote(folder)))
-        _check("STORE", conn.uid("STORE", uid, "+FLAGS", r"(\Deleted)"))
 
 
 def bounce_limit(config: Config) -> int:

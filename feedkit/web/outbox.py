@@ -113,9 +113,11 @@ class Outbox:
                                               self.config.resolve(ca) if ca else None)
                     self._deliver(session, message)
             except Exception as exc:   # a config error, a bug: log it, keep the thread alive
+                from feedkit.privacy import scrub
+
                 self.failed += 1
-                log.error("subscription request of %s not completed: %s", who,
-                          type(exc).__name__ + (f": {exc}" if "@" not in str(exc) else ""))
+                log.error("subscription request of %s not completed: %s: %s", who,
+                          type(exc).__name__, scrub(str(exc), getattr(item, "to", "")))
                 if session is not None:
                     session.drop()
                 session = None
