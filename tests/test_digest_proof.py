@@ -425,7 +425,8 @@ def test_with_a_web_endpoint_the_test_carries_the_subscribers_signed_links(tmp_p
     prefs = re.search(r"https://news\.example\.org/list/preferences/([^\"<>\s]+)", html)
     assert unsub and prefs
     secret = "proof-test-secret-0123456789"
-    assert read_token(secret, "unsubscribe", unsub[1]) == 1
-    assert read_token(secret, "preferences", prefs[1]) == 1
+    [(key,)] = site.rows("SELECT link_key FROM subscribers WHERE id = 1")
+    assert read_token(secret, "unsubscribe", unsub[1], key=key) == 1
+    assert read_token(secret, "preferences", prefs[1], key=key) == 1
     assert unsub[0] in test.message["List-Unsubscribe"]
     assert html == html_part(real) and subject_of(test) == "[테스트] " + subject_of(real)

@@ -26,7 +26,8 @@ from feedkit.store.copy import DestinationDiffers, copy_store, copy_target
 # Written by hand: the tables feedkit had when the copy was written. The catalog may hold more
 # (a later migration); it must never hold fewer.
 KNOWN_TABLES = {"articles", "meta", "outputs", "send_log", "http_cache", "category_slugs",
-                "digest_approvals", "digest_notes", "withdrawn", "subscribers", "send_claims"}
+                "digest_approvals", "digest_notes", "withdrawn", "subscribers", "send_claims",
+                "bounce_reports", "web_outbox"}
 ADDRESSES = ("reader.one@example.org", "독자@example.kr", "reader.three@example.org")
 WEEK = "2024-W24"
 
@@ -109,7 +110,14 @@ def fill(site: Site) -> None:
             ("http_cache", "INSERT INTO http_cache (url, etag, last_modified, fetched_at) "
              "VALUES (?, ?, ?, ?)",
              ("https://www.brcn.go.kr/rss", '"abc"', "Mon, 17 Jun 2024 00:00:00 GMT",
-              "2024-06-17T00:00:00+00:00"))]
+              "2024-06-17T00:00:00+00:00")),
+            ("bounce_reports", "INSERT INTO bounce_reports (week, recipient, message_id, "
+             "counted_at) VALUES (?, ?, ?, ?)",
+             (WEEK, "k1:abcdef", "<1@feedkit>", "2024-06-18T00:00:00+00:00")),
+            ("web_outbox", "INSERT INTO web_outbox (recipient, who, data, attempts, next_try, "
+             "expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             (ADDRESSES[0], "#0123abcd", "Subject: x\r\n\r\nbody\r\n", 2, 1718582400,
+              1719187200, "2024-06-17T00:00:00+00:00"))]
     for _table, sql, params in rows:
         site.raw(sql, params)
 

@@ -185,7 +185,8 @@ def test_resubscribing_after_unsubscribing_needs_the_new_confirmation(ep):
     first = confirm_link(ep.mails(1)[0])
     client.post(path_of(first))
     sub = subscriber(ep, ADDRESS)
-    unsubscribe = path_of(WEB_URL + "unsubscribe/" + make_token(SECRET, "unsubscribe", sub.id))
+    token = make_token(SECRET, "unsubscribe", sub.id, key=sub.link_key)
+    unsubscribe = path_of(WEB_URL + "unsubscribe/" + token)
     assert client.post(unsubscribe).status == 200
     assert status_of(ep, ADDRESS) == "unsubscribed"
 
@@ -211,9 +212,9 @@ def test_a_get_or_head_on_every_token_link_changes_nothing(ep):
     client = ep.client()
     client.subscribe(ADDRESS, ["관광과"])
     confirm = path_of(confirm_link(ep.mails(1)[0]))
-    sid = subscriber(ep, ADDRESS).id
-    unsub = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
-    prefs = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    unsub = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid, key=key)}"
+    prefs = f"/preferences/{make_token(SECRET, 'preferences', sid, key=key)}"
     before = rows(ep)
     for path in (confirm, unsub, prefs):
         for method in ("GET", "HEAD"):
@@ -236,8 +237,8 @@ def test_a_get_or_head_on_every_token_link_changes_nothing(ep):
 @pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
 def test_a_mail_providers_one_click_post_unsubscribes_without_cookie_or_csrf(ep, encoding):
     subscribe_and_confirm(ep, ep.client(), ADDRESS)
-    sid = subscriber(ep, ADDRESS).id
-    path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid, key=key)}"
     provider = Client(ep.port)                        # no cookie, no form page fetched first
     if encoding == "urlencoded":
         reply = provider.request("POST", path, "List-Unsubscribe=One-Click")
@@ -256,8 +257,8 @@ def test_a_mail_providers_one_click_post_unsubscribes_without_cookie_or_csrf(ep,
 def test_the_unsubscribe_page_button_unsubscribes_once(ep):
     client = ep.client()
     subscribe_and_confirm(ep, client, ADDRESS)
-    sid = subscriber(ep, ADDRESS).id
-    path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid, key=key)}"
     page = client.get(path)
     forms = parse_forms(page.body)
     assert len(forms) == 1 and page.body.count("<button") == 1
@@ -276,19 +277,21 @@ def test_the_unsubscribe_page_button_unsubscribes_once(ep):
 def test_expired_wrong_purpose_and_forged_links_get_one_page_and_change_nothing(ep):
     client = ep.client()
     client.subscribe(ADDRESS)
-    sid = subscriber(ep, ADDRESS).id
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
     asked = int(NOW.timestamp())
     cases = {
         # issued with the request, read eight days later
-        "expired": f"/confirm/{make_token(SECRET, 'confirm', sid, now=asked)}",
-        "unsubscribe token as confirm": f"/confirm/{make_token(SECRET, 'unsubscribe', sid)}",
+        "expired": f"/confirm/{make_token(SECRET, 'confirm', sid, key=key, now=asked)}",
+        "unsubscribe token as confirm":
+            f"/confirm/{make_token(SECRET, 'unsubscribe', sid, key=key)}",
         "confirm token as unsubscribe":
-            f"/unsubscribe/{make_token(SECRET, 'confirm', sid, now=asked)}",
+            f"/unsubscribe/{make_token(SECRET, 'confirm', sid, key=key, now=asked)}",
         "preferences token as unsubscribe":
-            f"/unsubscribe/{make_token(SECRET, 'preferences', sid)}",
+            f"/unsubscribe/{make_token(SECRET, 'preferences', sid, key=key)}",
         "confirm token as preferences":
-            f"/preferences/{make_token(SECRET, 'confirm', sid, now=asked)}",
-        "another secret": f"/unsubscribe/{make_token('x' * 32, 'unsubscribe', sid)}",
+            f"/preferences/{make_token(SECRET, 'confirm', sid, key=key, now=asked)}",
+        "another secret": f"/unsubscribe/{make_token('x' * 32, 'unsubscribe', sid, key=key)}",
+        "another subscription's key": f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}",
         "forged": "/confirm/MQ.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb",
     }
     ep.clock.advance(8 * 24 * 3600)
@@ -460,8 +463,8 @@ def test_behind_a_proxy_under_a_path_prefix_links_and_cookie_keep_the_prefix(tmp
 def test_preferences_change_departments_or_leave(ep):
     client = ep.client()
     subscribe_and_confirm(ep, client, ADDRESS, ["세무과"])
-    sid = subscriber(ep, ADDRESS).id
-    path = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    path = f"/preferences/{make_token(SECRET, 'preferences', sid, key=key)}"
     page = client.get(path)
     save, leave = parse_forms(page.body)
     assert save["categories"] == ["세무과"]
@@ -492,8 +495,9 @@ def test_no_address_in_any_log_line_or_page(ep, caplog):
     pages += [client.get(link).body, client.post(link).body]
     client.subscribe(ADDRESS)                               # the already-subscribed note
     ep.mails(2)
-    sid = subscriber(ep, ADDRESS).id
-    pages.append(client.post(f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}").body)
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    token = make_token(SECRET, 'unsubscribe', sid, key=key)
+    pages.append(client.post(f"/unsubscribe/{token}").body)
     # Everything the endpoint's process logs, at any level; aiosmtpd's "mail.log" is the test's
     # own SMTP server (it logs the whole message), not part of feedkit.
     text = "\n".join(r.getMessage() for r in caplog.records if r.name != "mail.log")
@@ -566,10 +570,10 @@ def test_every_page_passes_the_nu_html_checker(ep, tmp_path):
     jar = tools.vnu_jar()
     client = ep.client()
     subscribe_and_confirm(ep, client, ADDRESS, ["세무과"])
-    sid = subscriber(ep, ADDRESS).id
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
     confirm = path_of(confirm_link(ep.mails(1)[0]))
-    unsub = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
-    prefs = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    unsub = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid, key=key)}"
+    prefs = f"/preferences/{make_token(SECRET, 'preferences', sid, key=key)}"
     pages = {
         "form": client.get("/subscribe").body,
         "form-error": client.subscribe(ADDRESS, consent=False).body,

@@ -23,6 +23,7 @@ from feedkit.model import Article
 from feedkit.store.claims_table import TABLE as SEND_CLAIMS_TABLE
 from feedkit.store.selection import article_filter
 from feedkit.store.subscribers_table import MIGRATION as SUBSCRIBERS_MIGRATION
+from feedkit.store.subscribers_table import migrate_8
 from feedkit.store.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
@@ -112,6 +113,9 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     SUBSCRIBERS_MIGRATION,
     # 7: which run is sending to which reader, for several senders at once (feedkit.mail.claims)
     SEND_CLAIMS_TABLE,
+    # 8: subscriber ids never reused and links bound to one subscription; counted bounce
+    # reports; the web endpoint's outbox (feedkit.store.subscribers_table.migrate_8)
+    migrate_8,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -131,16 +131,21 @@ def _address_key(state: WebState, address: str) -> str:
 
 def _subscriber(state: WebState, purpose: str, token: str):
     """(subscriber id, Subscriber or None, issue time or None) for a token, or None for a bad
-    token. Expiry is checked against ``state.now``, the same clock that stamps the records."""
+    token. The token must be signed with the link key of the row it names (an erased or
+    re-made subscription's links are dead; see :mod:`feedkit.subscribers.tokens`). Expiry is
+    checked against ``state.now``, the same clock that stamps the records."""
     from feedkit.subscribers import repo
-    from feedkit.subscribers.tokens import BadToken, read_token_issued
+    from feedkit.subscribers.tokens import BadToken, read_token_issued, token_subject
 
+    named = token_subject(state.secret, purpose, token)
+    sub = repo.get(_store(state), named) if named is not None else None
     try:
         sid, issued = read_token_issued(state.secret, purpose, token,
+                                        key=sub.link_key if sub is not None else "",
                                         now=int(state.now().timestamp()))
     except BadToken:
         return None
-    return sid, repo.get(_store(state), sid), issued
+    return sid, sub if sub is not None and sub.id == sid else None, issued
 
 
 def _bad_link(state: WebState, language: str) -> Response:
@@ -253,7 +258,7 @@ def _routes(app: Flask, state: WebState) -> None:
         sub = repo.confirm(_store(state), sid, state.now())
         log.info("subscriber %d confirmed", sid)
         return _page(state, "confirm.html.j2", language, done=True,
-                     preferences=_links(state, sid)["preferences"])
+                     preferences=_links(state, sub)["preferences"])
 
     @app.route("/unsubscribe/<token>", methods=["GET", "POST"])
     def unsubscribe(token: str) -> Response:
@@ -308,10 +313,10 @@ def _short(key: str) -> str:
     return short_key(key)
 
 
-def _links(state: WebState, sid: int) -> dict[str, str]:
+def _links(state: WebState, sub) -> dict[str, str]:
     from feedkit.subscribers.links import personal_urls
 
-    return personal_urls(state.config.web.url, state.secret, sid)
+    return personal_urls(state.config.web.url, state.secret, sub.id, sub.link_key)
 
 
 def _form(state: WebState, language: str, *, error: str = "", status: int = 200,
@@ -363,10 +368,11 @@ def _mail_for(state: WebState, sub, confirm: bool, who: str, now: datetime) -> O
 
     config = state.config
     if confirm:
-        link = confirm_url(config.web.url, state.secret, sub.id, now=int(now.timestamp()))
+        link = confirm_url(config.web.url, state.secret, sub.id, key=sub.link_key,
+                           now=int(now.timestamp()))
         name = "email_confirm.txt.j2"
     else:
-        name, link = "email_already.txt.j2", _links(state, sub.id)["preferences"]
+        name, link = "email_already.txt.j2", _links(state, sub)["preferences"]
     subject, text = render_email(config, name, sub.language, link=link,
                                  days=CONFIRM_MAX_AGE // DAY)
     return Outgoing(sub.address, compose(config, sub.address, subject, text, now), who)
