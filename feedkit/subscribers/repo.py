@@ -305,3 +305,21 @@ def record_delivered(store, sids: Iterable[int], now: datetime) -> int:
                 f"UPDATE subscribers SET bounces = 0, bounce_week = '', updated_at = ? "
                 f"WHERE bounces > 0 AND id IN ({marks})", (at, *batch)).rowcount
     return changed
+
+
+def sent_message(store, week: str, key: str) -> str | None:
+    """The Message-ID of ``week``'s digest as the send log says it was handed over to the
+    reader with send-log ``key`` (status sent, or sending: outcome unknown); None if it was
+    not (never sent to them, refused at once, or skipped)."""
+    row = store.db.execute("SELECT message_id FROM send_log WHERE week = ? AND recipient = ? "
+                           "AND status IN ('sent', 'sending')", (week, key)).fetchone()
+    return row[0] if row else None
+
+
+def count_report(store, week: str, key: str, message_id: str, now: datetime) -> bool:
+    """Note that a bounce report about ``week``'s digest to the reader with ``key`` is counted;
+    False when one already was (each counts once, however often it is sent again)."""
+    cur = store.db.execute("INSERT INTO bounce_reports (week, recipient, message_id, counted_at) "
+                           "VALUES (?, ?, ?, ?) ON CONFLICT (week, recipient) DO NOTHING",
+                           (week, key, message_id, stamp(now)))
+    return cur.rowcount > 0
