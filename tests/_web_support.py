@@ -85,10 +85,13 @@ class Client:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    source: str | None = None   # the loopback address to connect from (127.0.0.2, ...)
 
     def request(self, method: str, path: str, body: dict | list | str | None = None, *,
                 headers: dict[str, str] | None = None) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10,
+                                          source_address=(self.source, 0) if self.source
+                                          else None)
         h = dict(self.headers)
         if self.cookies:
             h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())

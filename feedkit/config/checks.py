@@ -153,7 +153,7 @@ def _check_web(web: WebConfig, name: str) -> None:
         if urlsplit(web.url).query or urlsplit(web.url).fragment:
             raise ConfigError(f"{name}: [web] url: must not have a query or fragment, "
                               f"got {web.url!r}")
-    for key in ("address_limit", "client_limit"):
+    for key in ("address_limit", "client_limit", "emails_per_hour"):
         if getattr(web, key) < 0:
             raise ConfigError(f"{name}: [web] {key}: must not be negative (0: no limit)")
     if not 0 <= web.proxy_hops <= 5:

@@ -261,6 +261,15 @@ def add(store, address: str, categories: Iterable[str], language: str, via: str,
         return get(store, sid), "updated"  # type: ignore[return-value]
 
 
+def purge_pending(store, before: datetime) -> int:
+    """Delete the requests never confirmed whose confirmation link has expired (asked before
+    ``before``): an address someone typed in, perhaps not their own, is not kept. Returns how
+    many were deleted."""
+    with _writing(store):
+        return store.db.execute("DELETE FROM subscribers WHERE status = 'pending' AND "
+                                "consent_at < ?", (stamp(before),)).rowcount
+
+
 def erase(store, sid: int) -> bool:
     """Delete the reader's row and with it the address and consent record (a request to erase
     personal data). A later import of an old list can add them again, which

@@ -16,16 +16,18 @@ Rules every route keeps:
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Response, g, redirect, request, url_for
 
 import feedkit.web.csrf as csrf
 from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError
-from feedkit.web.limits import DAY, HOUR, SlidingWindow
+from feedkit.web.limits import DAY, HOUR, SlidingWindow, client_network, mailbox_of
 from feedkit.web.outbox import Outbox, Outgoing, compose
 from feedkit.web.pages import Department, departments, offered_languages, render_page
 from feedkit.web.stores import StoreSource
@@ -44,11 +46,15 @@ class WebState:
     config: Config
     secret: str
     outbox: Outbox
-    per_address: SlidingWindow
-    per_client: SlidingWindow
+    per_address: SlidingWindow     # per mailbox (limits.mailbox_of), keyed hash
+    per_client: SlidingWindow      # per client network (limits.client_network)
+    overall: SlidingWindow         # confirmation emails per hour, one key
     languages: tuple[str, ...]
     stores: StoreSource
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Callable[[], float] = time.monotonic
+    swept: float | None = None      # when the last housekeeping ran (clock seconds)
+    sweeping: threading.Lock = field(default_factory=threading.Lock)
 
 
 def create_app(config: Config | None = None, *, secret: str | None = None,
@@ -75,10 +81,13 @@ def create_app(config: Config | None = None, *, secret: str | None = None,
         config=config, secret=secret, outbox=Outbox(config),
         per_address=SlidingWindow(config.web.address_limit, DAY, **kwargs),
         per_client=SlidingWindow(config.web.client_limit, HOUR, **kwargs),
+        overall=SlidingWindow(config.web.emails_per_hour, HOUR, **kwargs),
         languages=offered_languages(config), stores=StoreSource(config),
     )
     if now is not None:
         state.now = now
+    if clock is not None:
+        state.clock = clock
 
     app = Flask("feedkit.web")
     app.extensions["feedkit"] = state
@@ -120,13 +129,21 @@ def _page(state: WebState, name: str, language: str, status: int = 200, **contex
 
 
 def _client(state: WebState) -> str:
-    return request.remote_addr or "unknown"
+    """The client's network, as the per-client limit counts it (/24 or /64)."""
+    return client_network(request.remote_addr or "unknown")
 
 
 def _address_key(state: WebState, address: str) -> str:
     from feedkit.privacy import recipient_key
 
     return recipient_key(address, state.secret.encode("utf-8"))
+
+
+def _busy(state: WebState, window: SlidingWindow, key: str, language: str,
+          reason: str) -> Response:
+    resp = _page(state, "busy.html.j2", language, status=429, reason=reason)
+    resp.headers["Retry-After"] = str(window.retry_after(key))
+    return resp
 
 
 def _subscriber(state: WebState, purpose: str, token: str):
@@ -164,6 +181,10 @@ def _chosen(state: WebState, known: list[Department]) -> tuple[str, ...]:
 
 def _routes(app: Flask, state: WebState) -> None:
     config = state.config
+
+    @app.before_request
+    def _housekeeping() -> None:
+        _sweep(state)
 
     @app.teardown_appcontext
     def _close(_exc) -> None:
@@ -204,9 +225,7 @@ def _routes(app: Flask, state: WebState) -> None:
         language = _language(state)
         client = _client(state)
         if not state.per_client.hit(client):
-            resp = _page(state, "busy.html.j2", language, status=429)
-            resp.headers["Retry-After"] = str(state.per_client.retry_after(client))
-            return resp
+            return _busy(state, state.per_client, client, language, "network")
         allowed = {csrf.origin_of(config.web.url), csrf.origin_of(request.host_url)}
         if not (csrf.same_origin(request.headers.get("Origin"), allowed)
                 and csrf.valid(state.secret, request.cookies.get(csrf.COOKIE),
@@ -222,13 +241,17 @@ def _routes(app: Flask, state: WebState) -> None:
             return _form(state, language, error="consent", status=400, address=address,
                          chosen=chosen)
         try:
-            key = _address_key(state, repo.clean(address)[0])
+            clean = repo.clean(address)[0]
         except repo.InvalidAddress:
             return _form(state, language, error="address", status=400, address=address,
                          chosen=chosen)
-        if not state.per_address.hit(key):
-            log.info("subscribe request for %s over the per-address limit", _short(key))
+        key = _address_key(state, clean)
+        if not state.per_address.hit(_address_key(state, mailbox_of(clean))):
+            log.info("subscribe request for %s over the per-mailbox limit", _short(key))
             return done
+        if not state.overall.hit("all"):
+            log.warning("subscribe request for %s over [web] emails_per_hour", _short(key))
+            return _busy(state, state.overall, "all", language, "everyone")
         # The store write and the email happen off this thread: a new address costs an insert
         # and a known one does not, and the answer must not take longer for either.
         state.outbox.put(SubscribeRequest(state, address, chosen, language, _short(key),
@@ -307,6 +330,22 @@ def _routes(app: Flask, state: WebState) -> None:
                      everything=not chosen)
 
 
+def _sweep(state: WebState) -> None:
+    """Once an hour (on the first request after it): delete the requests never confirmed whose
+    link has expired (the privacy notice promises it). Cheap: one indexed DELETE."""
+    from feedkit.subscribers import repo
+    from feedkit.subscribers.tokens import CONFIRM_MAX_AGE
+
+    at = state.clock()
+    with state.sweeping:
+        if state.swept is not None and at - state.swept < HOUR:
+            return
+        state.swept = at
+    gone = repo.purge_pending(_store(state), state.now() - timedelta(seconds=CONFIRM_MAX_AGE))
+    if gone:
+        log.info("%d unconfirmed request(s) deleted: their link had expired", gone)
+
+
 def _short(key: str) -> str:
     from feedkit.privacy import short_key
 
@@ -322,10 +361,13 @@ def _links(state: WebState, sub) -> dict[str, str]:
 def _form(state: WebState, language: str, *, error: str = "", status: int = 200,
           address: str = "", chosen: tuple[str, ...] = ()) -> Response:
     """The subscribe form, with a fresh CSRF field for the browser's nonce cookie."""
+    from feedkit.subscribers.tokens import CONFIRM_MAX_AGE
+
     nonce = csrf.nonce_from(request.cookies.get(csrf.COOKIE))
     known = departments(_store(state), state.config, state.now())
     resp = _page(state, "subscribe.html.j2", language, status=status, error=error,
                  address=address, csrf_field=csrf.field_for(state.secret, nonce),
+                 confirm_days=CONFIRM_MAX_AGE // DAY,
                  departments=[d.ticked(d.name in chosen) for d in known],
                  action=url_for("subscribe_post"))
     if request.cookies.get(csrf.COOKIE) != nonce:
