@@ -357,6 +357,27 @@ def test_csrf_a_post_without_the_pair_the_form_set_is_refused(ep):
     assert [m.rcpt for m in ep.mails(2)] == [[ADDRESS], ["b@example.org"]]
 
 
+def test_csrf_the_allowed_origin_comes_from_web_url_never_the_host_header(ep):
+    """A page on a name that resolves to this server (DNS rebinding) sends that name as both
+    Origin and Host; it could read the form's field, so the origin check must hold alone."""
+    page = ep.client()
+    form = {"csrf": page.get("/subscribe").form()["csrf"][0], "address": ADDRESS,
+            "consent": "yes", "language": "ko"}
+    for origin, host in (("http://evil.example", "evil.example"),
+                         (f"http://evil.example:{ep.port}", f"evil.example:{ep.port}"),
+                         (f"http://localhost:{ep.port}", f"localhost:{ep.port}")):
+        reply = page.post("/subscribe", form, headers={"Origin": origin, "Host": host})
+        assert reply.status == 400, origin
+    assert rows(ep) == [] and ep.mails() == []
+    # [web] url's origin passes, and so does the address the server listens on (a look at
+    # the form before the proxy is set up), whatever the Host header says.
+    assert page.post("/subscribe", form, headers={"Origin": "https://news.example.org",
+                                                  "Host": "evil.example"}).status == 303
+    assert page.post("/subscribe", {**form, "address": "b@example.org"},
+                     headers={"Origin": f"http://127.0.0.1:{ep.port}"}).status == 303
+    assert len(ep.mails(2)) == 2
+
+
 def test_a_form_left_open_over_a_day_asks_again(ep):
     client = ep.client()
     field = client.get("/subscribe").form()["csrf"][0]

@@ -53,6 +53,10 @@ class WebState:
     stores: StoreSource
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     clock: Callable[[], float] = time.monotonic
+    # Origins a form post may come from besides [web] url's: the address the server itself
+    # listens on (feedkit.web.server), for a look before the proxy is set up. Never the Host
+    # header: that is the sender's to choose (DNS rebinding).
+    local_origins: set[str] = field(default_factory=set)
     swept: float | None = None      # when the last housekeeping ran (clock seconds)
     sweeping: threading.Lock = field(default_factory=threading.Lock)
 
@@ -226,7 +230,7 @@ def _routes(app: Flask, state: WebState) -> None:
         client = _client(state)
         if not state.per_client.hit(client):
             return _busy(state, state.per_client, client, language, "network")
-        allowed = {csrf.origin_of(config.web.url), csrf.origin_of(request.host_url)}
+        allowed = {csrf.origin_of(config.web.url), *state.local_origins}
         if not (csrf.same_origin(request.headers.get("Origin"), allowed)
                 and csrf.valid(state.secret, request.cookies.get(csrf.COOKIE),
                                request.form.get(csrf.FIELD))):

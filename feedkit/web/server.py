@@ -39,8 +39,8 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
     try:
         # Proxy headers are left to the app's ProxyFix ([web] proxy_hops), so the app behaves
         # the same under any WSGI server; waitress neither trusts nor strips them.
-        return create_server(app, host=host.strip("[]"), port=port, threads=threads,
-                             ident="feedkit", clear_untrusted_proxy_headers=False)
+        server = create_server(app, host=host.strip("[]"), port=port, threads=threads,
+                               ident="feedkit", clear_untrusted_proxy_headers=False)
     except OSError as exc:
         raise FeedkitError(f"{host}:{port}: cannot listen: {exc.strerror or exc} "
                            "(is another server running? try --port)") from None
@@ -48,6 +48,12 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
         # waitress resolves the host first and says only "Invalid host/port specified."
         raise UsageError(f"--host: {host!r} is not an address of this machine (e.g. "
                          "127.0.0.1, the loopback address behind the reverse proxy)") from None
+    # A form opened at the address the server listens on may post back to it (the CSRF origin
+    # check otherwise allows only [web] url's origin, never one taken from the Host header).
+    bare = host.strip("[]")
+    shown = f"[{bare}]" if ":" in bare else bare
+    app.extensions["feedkit"].local_origins.add(f"http://{shown}:{server.effective_port}")
+    return server
 
 
 def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
