@@ -391,12 +391,24 @@ def _check_store(config, name: str) -> None:
     is committed to the site's repository), never in the file."""
     import os
 
-    from feedkit.store.urls import SCHEMA_NAME, STORE_URL_ENV, URL_SCHEMES, is_url
+    from feedkit.store.urls import (
+        STORE_URL_ENV,
+        URL_SCHEMES,
+        is_url,
+        param_secrets,
+        schema_problem,
+    )
 
     for where, url in ((f"{name}: [store] url", config.store.url),
                        (f"${STORE_URL_ENV}", os.environ.get(STORE_URL_ENV, "").strip())):
         if not url:
             continue
+        if where.endswith("url") and param_secrets(url):
+            # ?password=, ?sslpassword=, or the keyword form's password=: libpq reads them all
+            raise ConfigError(f"{where}: contains a password (a password parameter), and "
+                              f"config.toml is committed: put the whole URL in "
+                              f"${STORE_URL_ENV} (a CI secret) or the password in ~/.pgpass, "
+                              "and remove it here")
         if not is_url(url):
             raise ConfigError(f"{where}: not a PostgreSQL URL (it must start with "
                               f"{' or '.join(s + '://' for s in URL_SCHEMES)})")
@@ -414,7 +426,6 @@ def _check_store(config, name: str) -> None:
                               f"put the whole URL in ${STORE_URL_ENV} (a CI secret) or the "
                               "password in ~/.pgpass, and remove it here")
     schema = config.store.schema
-    if schema and not SCHEMA_NAME.fullmatch(schema):
-        raise ConfigError(f"{name}: [store] schema: {schema!r} is not a plain schema name "
-                          "(lower-case letters, digits and _, not starting with a digit, at "
-                          "most 63 characters)")
+    problem = schema_problem(schema) if schema else ""
+    if problem:
+        raise ConfigError(f"{name}: [store] schema: {schema!r} is {problem}")

@@ -45,7 +45,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedkit.errors import FeedkitError, UsageError
-from feedkit.store.urls import SCHEMA_NAME, URL_SCHEMES, is_url, password_pieces, pg_label, redact
+from feedkit.store.urls import (
+    URL_SCHEMES,
+    is_url,
+    param_secrets,
+    password_pieces,
+    pg_label,
+    redact,
+    schema_problem,
+)
 
 if TYPE_CHECKING:
     from feedkit.store.articles import Store
@@ -133,8 +141,9 @@ def copy_target(value: str, environ: dict[str, str] | None = None) -> str | Path
             scheme = value.split("://", 1)[0]
             raise UsageError(f"--to: {scheme}:// is not a store; give a file path or a "
                              f"{URL_SCHEMES[0]}:// URL")
-        # Found by text, not by parsing: a password holding / # or ? breaks the URL apart.
-        if password_pieces(value):
+        # Found by text, not by parsing: a password holding / # or ? breaks the URL apart;
+        # and in every form libpq reads (?password=, ?sslpassword=).
+        if password_pieces(value) or param_secrets(value):
             raise UsageError(
                 "--to: the URL holds a password, and a command line is visible to every user "
                 "of this machine and stays in the shell history; put the URL in an "
@@ -168,9 +177,9 @@ def same_store(source: Store, target: str | Path, schema: str) -> bool:
 
 
 def check_schema(schema: str) -> str:
-    if schema and not SCHEMA_NAME.fullmatch(schema):
-        raise UsageError(f"--schema {schema!r}: lower-case letters, digits and _ only, "
-                         "starting with a letter or _ (at most 63)")
+    problem = schema_problem(schema) if schema else ""
+    if problem:
+        raise UsageError(f"--schema {schema!r}: {problem}")
     return schema
 
 
