@@ -7,7 +7,8 @@ chooses the backend from the config, :mod:`~feedkit.store.sqlite` (the default: 
 nothing to start) and :mod:`~feedkit.store.postgres` (shared by several machines) speak its SQL,
 :mod:`~feedkit.store.urls` names a PostgreSQL store without opening it, and
 :mod:`~feedkit.store.copy` moves every table between the two. The tables other stages own
-have their DDL here (``withdrawn_table``, ``claims_table``, ``subscribers_table``), as does the
+have their DDL here (``withdrawn_table``, ``claims_table``, ``subscribers_table``; articles
+matched by URL key: ``url_keys``), as does the
 ``WHERE`` clause that selects a feed's articles (``selection``) and the sources' failure streaks
 (``health``).
 

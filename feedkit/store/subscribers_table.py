@@ -84,7 +84,11 @@ WEB_OUTBOX = """
 
 
 def migrate_8(db) -> None:
-    """Store migration 8 (issue 22), on either backend (``db`` is the store's connection)."""
+    """Store migration 8 (issue 22), on either backend (``db`` is the store's connection); its
+    article step (one key per URL) is :func:`feedkit.store.url_keys.add_url_keys`."""
+    from feedkit.store.url_keys import add_url_keys
+
+    add_url_keys(db)
     never_reuse_ids(db)
     for statement in (BOUNCE_REPORTS + ";" + WEB_OUTBOX).split(";"):
         if statement.strip():
