@@ -212,6 +212,7 @@ def endpoint(folder: Path, *, articles=None, site: dict | None = None, behaviour
         finally:
             stop.set()
             thread.join(5)
+            app.extensions["feedkit"].outbox.stop()   # its thread looks at the store no more
             app.extensions["feedkit"].stores.discard()
 
 

@@ -65,8 +65,9 @@ def create_app(config: Config | None = None, *, secret: str | None = None,
                clock: Callable[[], float] | None = None,
                now: Callable[[], datetime] | None = None) -> Flask:
     """The WSGI application. With no arguments it loads the config the CLI would
-    (``$FEEDKIT_CONFIG`` or ``./config.toml``) and the secret from ``$FEEDKIT_SECRET``, so any
-    WSGI server can serve it: ``waitress-serve --call feedkit.web:create_app``.
+    (``$FEEDKIT_CONFIG`` or ``./config.toml``) and the secret from ``$FEEDKIT_SECRET``, and
+    starts the outbox's thread (confirmations kept from an earlier run go out), so any WSGI
+    server can serve it: ``waitress-serve --call feedkit.web:create_app``.
 
     ``clock`` (monotonic seconds, for the rate limits) and ``now`` (the time stamped on
     subscriber records) are for tests."""
@@ -75,19 +76,24 @@ def create_app(config: Config | None = None, *, secret: str | None = None,
     from feedkit.config import load_config
     from feedkit.subscribers.tokens import env_secret
 
+    loaded = config is None   # the production path of another WSGI server (see above)
     config = config if config is not None else load_config()
     if not config.web.url:
         raise ConfigError("[web] url is not set: the confirmation and unsubscribe links need "
                           "the public https address of this endpoint")
     secret = secret if secret is not None else env_secret()
     kwargs = {"clock": clock} if clock is not None else {}
+    stores = StoreSource(config)
     state = WebState(
-        config=config, secret=secret, outbox=Outbox(config),
+        config=config, secret=secret, outbox=Outbox(config, stores=stores),
         per_address=SlidingWindow(config.web.address_limit, DAY, **kwargs),
         per_client=SlidingWindow(config.web.client_limit, HOUR, **kwargs),
         overall=SlidingWindow(config.web.emails_per_hour, HOUR, **kwargs),
-        languages=offered_languages(config), stores=StoreSource(config),
+        languages=offered_languages(config), stores=stores,
     )
+    state.outbox.clock = lambda: state.now().timestamp()   # when a kept email is due
+    if loaded:
+        state.outbox.start()   # sends what an earlier run left waiting for the relay
     if now is not None:
         state.now = now
     if clock is not None:

@@ -11,7 +11,8 @@ from feedkit.errors import FeedkitError, UsageError
 
 Log = Callable[[str], None]
 DRAIN_SECONDS = 20.0
-"""How long a stopping server waits for queued confirmation emails (systemd waits 90 s)."""
+"""How long a stopping server waits for queued subscription requests (systemd waits 90 s);
+their emails not yet taken by the relay stay in the store (feedkit.web.outbox)."""
 
 
 def quiet_logging() -> None:
@@ -65,6 +66,8 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
 
     app = create_app(config)
     server = make_server(config, host=host, port=port, app=app)
+    outbox = app.extensions["feedkit"].outbox
+    outbox.start()   # confirmations an earlier run kept for the relay go out now
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt
@@ -79,8 +82,16 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
         pass
     finally:
         server.close()
-    left = app.extensions["feedkit"].outbox.drain(DRAIN_SECONDS)
+    left = outbox.drain(DRAIN_SECONDS)
+    outbox.stop()
     if left:
         logging.getLogger("feedkit.web").warning(
             "%d subscription request(s) not handled before stopping", left)
+    try:
+        kept = outbox.waiting()
+    except FeedkitError:
+        kept = 0
+    if kept:
+        info(f"{kept} confirmation email(s) wait in the store for the relay; the next "
+             "'feedkit web' sends them.")
     info("Stopped.")
