@@ -15,7 +15,6 @@ from feedkit.ingest.files import read_records
 from feedkit.ingest.normalize import KNOWN_FIELDS, RecordError, normalize_record
 from feedkit.model import Article
 from feedkit.store.articles import Store, UpsertResult
-from feedkit.text.urlkey import url_key
 
 
 @dataclass
@@ -61,7 +60,6 @@ class BatchCollector:
         self.now = build_time(now)  # only for warnings about implausible dates
         self.pending: list[Article] = []
         self._seen: dict[str, str] = {}
-        self._seen_urls: dict[str, str] = {}   # URL key -> where (articles known by URL)
 
     def add(self, where: str, record: dict[str, Any] | str, default_category: str = "",
             base_url: str = "") -> Article | None:
@@ -78,16 +76,6 @@ class BatchCollector:
             self.report.rejected.append(f"{where}: duplicate id {article.id[:120]!r} "
                                         f"(first at {first}; kept that one)")
             return None
-        # An article known by its URL, again under another spelling of it (http/https, #x,
-        # utm_*, ...: feedkit.text.urlkey); one with an id of its own is matched by that id.
-        key = url_key(article.url) if article.id == article.url else None
-        first = self._seen_urls.get(key) if key is not None else None
-        if first is not None:
-            self.report.rejected.append(f"{where}: duplicate of the article at {first} (the "
-                                        f"same URL, spelt {article.url[:120]!r}; kept that one)")
-            return None
-        if key is not None:
-            self._seen_urls[key] = where
         self._seen[article.id] = where
         self.pending.append(article)
         warning = date_warning(article.published, self.now)
