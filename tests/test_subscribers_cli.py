@@ -114,6 +114,16 @@ def test_a_mailchimp_audience_export_imports(site) -> None:
     assert (kim.status, kim.consent_at) == ("active", "2022-01-05T01:03:00+00:00")
 
 
+def _new_store(site) -> None:
+    """Throw the site's store away: the next command starts a new, empty one."""
+    if site.is_pg:
+        site.backend.execute(f'DROP SCHEMA "{site.backend.schema}" CASCADE')
+    else:
+        site.db.unlink()
+        for extra in ("-wal", "-shm"):
+            (site.root / f"articles.db{extra}").unlink(missing_ok=True)
+
+
 def test_export_is_explicit_private_and_round_trips(site) -> None:
     site.run("subscribers", "add", "kim@example.org", "--category", "세무과")
     site.run("subscribers", "add", "lee@example.org", "--language", "en")
@@ -131,12 +141,7 @@ def test_export_is_explicit_private_and_round_trips(site) -> None:
         ("kim@example.org", "active", "세무과", "ko"),
         ("lee@example.org", "unsubscribed", "", "en")]
     # into a new store: the same readers, the same consent record
-    if site.is_pg:
-        site.backend.execute(f'DROP SCHEMA "{site.backend.schema}" CASCADE')
-    else:
-        site.db.unlink()
-        for extra in ("-wal", "-shm"):
-            (site.root / f"articles.db{extra}").unlink(missing_ok=True)
+    _new_store(site)
     site.run("subscribers", "import", str(target))
     with site.store() as store:
         kim = repo.find(store, "kim@example.org")
@@ -165,12 +170,7 @@ def test_export_neutralises_formula_cells_and_import_reads_them_back(site) -> No
     assert "'" + FORMULA_ADDRESS in cells and "'=1+1;@SUM(A1)" in cells
     assert "''=quoted" in cells and "'－1" in cells
     # The round trip is exact: into a new store, the same readers and departments.
-    if site.is_pg:
-        site.backend.execute(f'DROP SCHEMA "{site.backend.schema}" CASCADE')
-    else:
-        site.db.unlink()
-        for extra in ("-wal", "-shm"):
-            (site.root / f"articles.db{extra}").unlink(missing_ok=True)
+    _new_store(site)
     site.run("subscribers", "import", str(target))
     with site.store() as store:
         got = {s.address: (s.categories, s.consent_version) for s in repo.listing(store)}

@@ -76,14 +76,17 @@ def url_key(url: str) -> str:
 
 
 def parsed_key(url: str) -> str:
-    """:func:`url_key` the long way, for every URL (what its quick path must agree with)."""
+    """:func:`url_key` the long way, for every URL (what its quick path must agree with): from
+    the URL as feedkit writes configured ones (lower-case scheme and host, no default port:
+    :func:`feedkit.config.load.canonical_url`), then what only the key folds."""
+    from feedkit.config.load import canonical_url
+
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port
+        parts = urlsplit(canonical_url(url.strip()))
+        port = parts.port   # a default one is gone already
     except ValueError:
         return url
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         return url
     host = parts.hostname.rstrip(".")
     if not host.isascii():
@@ -92,7 +95,7 @@ def parsed_key(url: str) -> str:
     host = host.lower()
     if ":" in host:
         host = f"[{host}]"
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
+    if port is not None:
         host = f"{host}:{port}"
     userinfo = parts.netloc.rpartition("@")[0]
     netloc = f"{userinfo}@{host}" if userinfo else host
