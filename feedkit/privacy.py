@@ -183,7 +183,36 @@ def _check_address(value: str) -> tuple[str | None, str]:
         # parseaddr also digs an address out of "Bcc: x@y" or "x@y (comment)": take an entry
         # only when it is the address, or a name and <address>
         return None, "not an email address"
+    too_long = _length_problem(addr)
+    if too_long:
+        return None, too_long
     return addr, ""
+
+
+# RFC 5321 section 4.5.3.1: what every SMTP server may refuse beyond. The path (<address>) is
+# at most 256 octets, so the address 254; lengths count UTF-8 octets (RFC 6531) and, for the
+# domain, its ASCII (IDNA) form, which is what goes on the wire.
+MAX_LOCAL = 64
+MAX_DOMAIN = 255
+MAX_LABEL = 63
+MAX_ADDRESS = 254
+
+
+def _length_problem(addr: str) -> str:
+    """Why ``addr`` is longer than SMTP allows, or "" (no part of the address is repeated)."""
+    local, _at, domain = addr.rpartition("@")
+    if len(local.encode("utf-8")) > MAX_LOCAL:
+        return f"the part before @ is longer than {MAX_LOCAL} bytes (RFC 5321)"
+    wire = ascii_domain(domain)
+    if wire is None:   # the idna codec refuses a label over 63 bytes, among other things
+        return f"the domain has no ASCII (IDNA) form of at most {MAX_LABEL} bytes a part"
+    if any(len(label) > MAX_LABEL for label in wire.split(".")):
+        return f"a part of the domain is longer than {MAX_LABEL} bytes (RFC 5321)"
+    if len(wire) > MAX_DOMAIN:
+        return f"the domain is longer than {MAX_DOMAIN} bytes (RFC 5321)"
+    if len(local.encode("utf-8")) + 1 + len(wire) > MAX_ADDRESS:
+        return f"longer than {MAX_ADDRESS} bytes in all (RFC 5321)"
+    return ""
 
 
 def git_exposure(path: Path) -> str | None:

@@ -85,10 +85,13 @@ class Client:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    source: str | None = None   # the loopback address to connect from (127.0.0.2, ...)
 
     def request(self, method: str, path: str, body: dict | list | str | None = None, *,
                 headers: dict[str, str] | None = None) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10,
+                                          source_address=(self.source, 0) if self.source
+                                          else None)
         h = dict(self.headers)
         if self.cookies:
             h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -147,6 +150,7 @@ class Endpoint:
     smtp: object
     folder: Path
     clock: Clock
+    backend: object = None   # tests/pg.py's Backend; None: the SQLite file
 
     @property
     def state(self):
@@ -164,9 +168,9 @@ class Endpoint:
         return list(self.smtp.received)
 
     def store(self):
-        from feedkit.store.articles import Store
+        from feedkit.store.backends import open_store
 
-        return Store(self.config.store_path)
+        return open_store(self.config)
 
 
 # Cycled by korean_articles: 35 articles give 세무과 15, 관광과 10, 복지정책과 5, 도서관 5.
@@ -174,39 +178,42 @@ DEPARTMENTS = ("세무과", "관광과", "세무과", "복지정책과", "세무
 
 
 def site_config(folder: Path, smtp_port: int, *, site: dict | None = None,
-                smtp: dict | None = None, sections: dict | None = None, **web):
+                smtp: dict | None = None, sections: dict | None = None, backend=None, **web):
     extra = {"site": site} if site else {}
     extra.update(sections or {})
-    return config_for(folder, web={"url": WEB_URL, **web},
+    return config_for(folder, backend, web={"url": WEB_URL, **web},
                       smtp={"port": smtp_port, "retries": 0, **(smtp or {})}, **extra)
 
 
 @contextmanager
 def endpoint(folder: Path, *, articles=None, site: dict | None = None, behaviour=None,
-             smtp: dict | None = None, sections: dict | None = None, **web):
+             smtp: dict | None = None, sections: dict | None = None, backend=None, **web):
     """A running endpoint: a store with ``articles`` (default: 35 Korean articles, 세무과 15,
     관광과 10, 복지정책과 5, 도서관 5), waitress on a free loopback port, aiosmtpd for the
-    emails."""
+    emails. ``backend`` (tests/pg.py) puts the store on PostgreSQL; default a SQLite file."""
     from feedkit.web.app import create_app
     from feedkit.web.server import make_server
 
     start = NOW - timedelta(days=10)
     if articles is None:
         articles = korean_articles(35, start, categories=DEPARTMENTS)
-    store_with(folder, articles).close()
+    store_with(folder, articles, backend).close()
     clock = Clock()
     with smtp_server(behaviour) as (handler, smtp_port):
-        config = site_config(folder, smtp_port, site=site, smtp=smtp, sections=sections, **web)
+        config = site_config(folder, smtp_port, site=site, smtp=smtp, sections=sections,
+                             backend=backend, **web)
         app = create_app(config, secret=SECRET, clock=clock.monotonic, now=clock)
         server = make_server(config, host="127.0.0.1", port=0, app=app)
         stop = threading.Event()
         thread = threading.Thread(target=_serve_until, args=(server, stop), daemon=True)
         thread.start()
         try:
-            yield Endpoint(config, app, server.effective_port, handler, folder, clock)
+            yield Endpoint(config, app, server.effective_port, handler, folder, clock, backend)
         finally:
             stop.set()
             thread.join(5)
+            app.extensions["feedkit"].outbox.stop()   # its thread looks at the store no more
+            app.extensions["feedkit"].stores.discard()
 
 
 def _serve_until(server, stop: threading.Event) -> None:

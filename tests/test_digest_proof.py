@@ -93,10 +93,26 @@ def preview_server(site: Site, host: str = "127.0.0.1"):
         thread.join(5)
 
 
-def form_of(port: int, connect: str = "127.0.0.1") -> dict[str, str]:
-    """The test-send form on /_preview/: its action and fields, as a browser reads them."""
-    conn = http.client.HTTPConnection(connect, port, timeout=10)
-    conn.request("GET", "/_preview/")
+def login(server, connect: str = "127.0.0.1") -> str:
+    """Open the address ``feedkit serve`` prints (with its key), as the editor does: the
+    Cookie header the browser then sends."""
+    conn = http.client.HTTPConnection(connect, server.port, timeout=10)
+    conn.request("GET", "/_preview/?token=" + server.preview.key.token)
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    assert resp.status == 303 and resp.getheader("Location") == "/_preview/"
+    cookie = resp.getheader("Set-Cookie")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    return cookie.split(";", 1)[0]
+
+
+def form_of(server, connect: str = "127.0.0.1") -> dict[str, str]:
+    """The test-send form on /_preview/: its action and fields, as a browser reads them (with
+    the cookie from the printed address: ``fields["cookie"]``)."""
+    cookie = login(server, connect)
+    conn = http.client.HTTPConnection(connect, server.port, timeout=10)
+    conn.request("GET", "/_preview/", headers={"Cookie": cookie})
     body = conn.getresponse().read()
     conn.close()
     doc = lxml_html.fromstring(body.decode("utf-8"))
@@ -105,16 +121,20 @@ def form_of(port: int, connect: str = "127.0.0.1") -> dict[str, str]:
     fields = {i.get("name"): i.get("value") or "" for i in form.xpath(".//input")}
     fields["week"] = form.xpath(".//select[@name='week']/option[@selected]/@value")[0]
     fields["action"] = form.get("action")
+    fields["cookie"] = cookie
     return fields
 
 
 def post(port: int, path: str, fields: dict[str, str], *, connect: str = "127.0.0.1",
          headers: dict[str, str] | None = None) -> tuple[int, str]:
+    fields = dict(fields)
+    cookie = fields.pop("cookie", "")
     body = urlencode(fields).encode()
     conn = http.client.HTTPConnection(connect, port, timeout=30)
     conn.putrequest("POST", path, skip_host=True)
     head = {"Host": f"{connect}:{port}", "Content-Type": "application/x-www-form-urlencoded",
-            "Content-Length": str(len(body)), **(headers or {})}
+            "Content-Length": str(len(body)), **({"Cookie": cookie} if cookie else {}),
+            **(headers or {})}
     for name, value in head.items():
         conn.putheader(name, value)
     conn.endheaders(body)
@@ -129,7 +149,7 @@ def test_the_preview_form_sends_one_test_and_leaves_the_send_log_alone(tmp_path,
         site = digest_site(tmp_path, port, backend=backend)
         site.run("build")
         with preview_server(site) as server:
-            fields = form_of(server.port)
+            fields = form_of(server)
             assert fields["week"] == WEEK   # the week `digest send` sends next (sample's last)
             assert len(fields["token"]) >= 32
             action = fields.pop("action")
@@ -157,7 +177,7 @@ def test_forged_test_sends_are_refused_and_send_nothing(tmp_path, change):
         site = digest_site(tmp_path, port)
         site.run("build")
         with preview_server(site) as server:
-            fields = form_of(server.port)
+            fields = form_of(server)
             action = fields.pop("action")
             fields["to"] = "victim@example.com"
             if "token" in change:
@@ -165,9 +185,10 @@ def test_forged_test_sends_are_refused_and_send_nothing(tmp_path, change):
             headers = {k: v.format(port=server.port)
                        for k, v in change.get("headers", {}).items()}
             status, text = post(server.port, action, fields, headers=headers)
-            # a GET never sends, whatever it carries
+            # a GET never sends, whatever it carries (the cookie too)
+            cookie = fields.pop("cookie")
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            conn.request("GET", action + "?" + urlencode(fields))
+            conn.request("GET", action + "?" + urlencode(fields), headers={"Cookie": cookie})
             get_status = conn.getresponse().status
             conn.close()
     assert status == 403, text
@@ -195,7 +216,7 @@ def test_a_test_send_from_another_machine_is_refused(tmp_path):
         site = digest_site(tmp_path, port)
         site.run("build")
         with preview_server(site, host="0.0.0.0") as server:
-            fields = form_of(server.port, connect=outside)
+            fields = form_of(server, connect=outside)
             action = fields.pop("action")
             fields["to"] = "editor@city.example.kr"
             status, text = post(server.port, action, fields, connect=outside,
@@ -209,7 +230,7 @@ def test_the_preview_form_reports_a_bad_address_without_sending(tmp_path):
         site = digest_site(tmp_path, port)
         site.run("build")
         with preview_server(site) as server:
-            fields = form_of(server.port)
+            fields = form_of(server)
             action = fields.pop("action")
             fields["to"] = "not an address"
             status, text = post(server.port, action, fields)
@@ -425,7 +446,8 @@ def test_with_a_web_endpoint_the_test_carries_the_subscribers_signed_links(tmp_p
     prefs = re.search(r"https://news\.example\.org/list/preferences/([^\"<>\s]+)", html)
     assert unsub and prefs
     secret = "proof-test-secret-0123456789"
-    assert read_token(secret, "unsubscribe", unsub[1]) == 1
-    assert read_token(secret, "preferences", prefs[1]) == 1
+    [(key,)] = site.rows("SELECT link_key FROM subscribers WHERE id = 1")
+    assert read_token(secret, "unsubscribe", unsub[1], key=key) == 1
+    assert read_token(secret, "preferences", prefs[1], key=key) == 1
     assert unsub[0] in test.message["List-Unsubscribe"]
     assert html == html_part(real) and subject_of(test) == "[테스트] " + subject_of(real)

@@ -117,13 +117,14 @@ def test_readers_who_unsubscribe_before_their_claim_get_nothing(tmp_path, pg_bac
             wait_for(lambda: server.held.is_set() or send.poll() is not None, 60,
                      "the send to reach its first reader")
             assert send.poll() is None, send.communicate()
-            ids = dict(rows(pg_backend, "SELECT address, id FROM subscribers"))
+            ids = {a: (i, k) for a, i, k in rows(pg_backend, "SELECT address, id, link_key "
+                                                              "FROM subscribers")}
             leaving = {key(a) for a in LEAVING}
             claimed = {r for r, in rows(pg_backend, "SELECT recipient FROM send_claims")}
             assert claimed and not claimed & leaving   # the send runs; these are not claimed
 
             for address in LEAVING:   # what a mail provider's one-click does
-                url = personal_urls(WEB_URL, SECRET, ids[address])["unsubscribe"]
+                url = personal_urls(WEB_URL, SECRET, *ids[address])["unsubscribe"]
                 reply = Client(port).post(path_of(url), {"List-Unsubscribe": "One-Click"})
                 assert reply.status == 200, reply.body
             # Someone subscribes and confirms meanwhile, through the same endpoint.

@@ -21,6 +21,7 @@ import urllib.request
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from email.message import Message
+from http.cookiejar import CookieJar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,13 +34,20 @@ from feedkit.site.serve import is_loopback, make_server, url_for
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
+# One browser: it keeps the preview's cookie, set by opening the address serve prints.
+BROWSER = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+
 @contextmanager
-def running(site: Site, **kw):
-    """The real server for ``site``, serving in a thread until the block ends."""
+def running(site: Site, *, login: bool = True, **kw):
+    """The real server for ``site``, serving in a thread until the block ends; ``login``:
+    the browser has opened the printed preview address (so it holds the cookie)."""
     server = make_server(load_config(site.config), host="127.0.0.1", port=0, **kw)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
+        if login:
+            assert fetch(server.preview.key.address(server.url("/_preview/")))[0] == 200
         yield server
     finally:
         server.shutdown()
@@ -51,7 +59,7 @@ def fetch(url: str, method: str = "GET") -> tuple[int, Message, bytes]:
     """(status, headers (case-insensitive), body), for error statuses too."""
     req = urllib.request.Request(url, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with BROWSER.open(req, timeout=10) as resp:
             return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.headers, err.read()

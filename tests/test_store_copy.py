@@ -27,7 +27,7 @@ from feedkit.store.copy import DestinationDiffers, copy_store, copy_target
 # (a later migration); it must never hold fewer.
 KNOWN_TABLES = {"articles", "meta", "outputs", "send_log", "http_cache", "category_slugs",
                 "digest_approvals", "digest_notes", "withdrawn", "subscribers", "send_claims",
-                "unsubscribed"}
+                "bounce_reports", "web_outbox", "unsubscribed"}
 ADDRESSES = ("reader.one@example.org", "독자@example.kr", "reader.three@example.org")
 WEEK = "2024-W24"
 
@@ -113,7 +113,14 @@ def fill(site: Site) -> None:
               "2024-06-17T00:00:00+00:00")),
             # written when 'digest unsubscribes' reads a request from the mailbox
             ("unsubscribed", "INSERT INTO unsubscribed (recipient, at, via) VALUES (?, ?, ?)",
-             ("hmac-sha256:" + "ab" * 32, "2024-06-18T00:00:00+00:00", "mailto"))]
+             ("hmac-sha256:" + "ab" * 32, "2024-06-18T00:00:00+00:00", "mailto")),
+            ("bounce_reports", "INSERT INTO bounce_reports (week, recipient, message_id, "
+             "counted_at) VALUES (?, ?, ?, ?)",
+             (WEEK, "k1:abcdef", "<1@feedkit>", "2024-06-18T00:00:00+00:00")),
+            ("web_outbox", "INSERT INTO web_outbox (recipient, who, data, attempts, next_try, "
+             "expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             (ADDRESSES[0], "#0123abcd", "Subject: x\r\n\r\nbody\r\n", 2, 1718582400,
+              1719187200, "2024-06-17T00:00:00+00:00"))]
     for _table, sql, params in rows:
         site.raw(sql, params)
 

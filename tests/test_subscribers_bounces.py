@@ -1,11 +1,16 @@
 """Bounces: DSNs (RFC 3464) parsed by the stdlib email package, and ``feedkit subscribers
 bounces`` against a real Dovecot IMAP server started here on a loopback port (throwaway config
-in a temporary folder, passwd-file login; skipped cleanly without dovecot)."""
+in a temporary folder, passwd-file login; skipped cleanly without dovecot).
+
+A report counts only when it proves to be about a digest this store sent to that reader (the
+send log's Message-ID for the reader's key), once: the digests here are really sent (aiosmtpd)
+and the genuine reports are made from the messages the server received, as a relay would."""
 
 from __future__ import annotations
 
 import grp
 import imaplib
+import json
 import os
 import pwd
 import shutil
@@ -17,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from _digest_support import SEOUL, korean_articles, smtp_server
 from tools import executable
 
 from feedkit.store.articles import Store
@@ -25,44 +31,65 @@ from feedkit.subscribers.bounces import KEYWORD, parse_dsn
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "bounce-mailbox-pw"
+SECRET = "bounce-test-send-log-secret-0123"
+MADE_UP = "<digest.2026-W44.0123456789abcdef01234567@example.org>"
 
 
-def dsn(recipient: str, *, action: str = "failed", status: str = "5.1.1",
-        week: str = "2026-W44", headers_only: bool = False) -> bytes:
-    """A DSN as Postfix writes one (three parts: human text, delivery-status, original)."""
-    original = (f"From: news@example.org\r\nTo: {recipient}\r\n"
-                f"Message-ID: <digest.{week}.0123456789abcdef01234567@example.org>\r\n"
-                "Subject: =?utf-8?b?67O066C57IucIOyjvOqwhCDshozsi50=?=\r\n")
-    last = (("Content-Type: text/rfc822-headers\r\n\r\n" + original) if headers_only else
-            ("Content-Type: message/rfc822\r\n\r\n" + original + "\r\nbody\r\n"))
-    return ("From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\r\n"
+def dsn(recipient: str | list[str], *, action: str = "failed", status: str = "5.1.1",
+        message_id: str | None = MADE_UP, headers_only: bool = False,
+        original: bytes | None = None, report_id: str = "") -> bytes:
+    """A DSN as Postfix writes one (three parts: human text, delivery-status, original): one
+    block per recipient; ``original`` the returned message's bytes (a genuine report), else
+    headers with ``message_id``; ``message_id=None`` leaves the original out altogether."""
+    recipients = [recipient] if isinstance(recipient, str) else recipient
+    returned = original is not None or message_id is not None
+    if original is None:
+        original = (f"From: news@example.org\r\nTo: {recipients[0]}\r\n"
+                    f"Message-ID: {message_id}\r\n"
+                    "Subject: =?utf-8?b?67O066C57IucIOyjvOqwhCDshozsi50=?=\r\n\r\nbody\r\n"
+                    ).encode()
+    if headers_only:
+        original = original.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        last = b"Content-Type: text/rfc822-headers\r\n\r\n" + original
+    else:
+        last = b"Content-Type: message/rfc822\r\n\r\n" + original
+    blocks = "".join(
+        f"Final-Recipient: rfc822; {r}\r\n"
+        f"Original-Recipient: rfc822;{r}\r\n"
+        f"Action: {action}\r\n"
+        f"Status: {status}\r\n"
+        f"Diagnostic-Code: smtp; {status[0]}50 {status} <{r}>: Recipient address\r\n"
+        "    rejected: User unknown\r\n\r\n" for r in recipients)
+    head = ("From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\r\n"
             "To: bounces@example.org\r\n"
-            "Subject: Undelivered Mail Returned to Sender\r\n"
+            + (f"Message-ID: {report_id}\r\n" if report_id else "")
+            + "Subject: Undelivered Mail Returned to Sender\r\n"
             "MIME-Version: 1.0\r\n"
             "Content-Type: multipart/report; report-type=delivery-status;\r\n"
             ' boundary="BOUND"\r\n\r\n'
             "--BOUND\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you...\r\n"
             "--BOUND\r\nContent-Type: message/delivery-status\r\n\r\n"
             "Reporting-MTA: dns; relay.example.org\r\n"
-            "Arrival-Date: Mon, 2 Nov 2026 08:00:01 +0900\r\n\r\n"
-            f"Final-Recipient: rfc822; {recipient}\r\n"
-            f"Original-Recipient: rfc822;{recipient}\r\n"
-            f"Action: {action}\r\n"
-            f"Status: {status}\r\n"
-            f"Diagnostic-Code: smtp; {status[0]}50 {status} <{recipient}>: Recipient address\r\n"
-            "    rejected: User unknown\r\n\r\n"
-            f"--BOUND\r\n{last}\r\n--BOUND--\r\n").encode()
+            "Arrival-Date: Mon, 2 Nov 2026 08:00:01 +0900\r\n\r\n" + blocks)
+    parts = [head.encode(), b"--BOUND\r\n"]
+    if returned:
+        parts.append(last + b"\r\n")
+    return b"".join(parts) + b"--BOUND--\r\n"
 
 
 def test_a_hard_bounce_is_parsed_with_its_recipient_status_and_week() -> None:
     [n] = parse_dsn(dsn("kim@example.org"))
-    assert (n.recipient, n.action, n.status, n.week, n.hard) == \
-        ("kim@example.org", "failed", "5.1.1", "2026-W44", True)
+    assert (n.recipient, n.action, n.status, n.week, n.message_id, n.hard) == \
+        ("kim@example.org", "failed", "5.1.1", "2026-W44", MADE_UP, True)
     assert "User unknown" in n.diagnostic
     [soft] = parse_dsn(dsn("kim@example.org", action="delayed", status="4.4.1",
                            headers_only=True))
     assert (soft.hard, soft.week) == (False, "2026-W44")
     assert parse_dsn(b"From: a@b.org\r\nSubject: out of office\r\n\r\nback Monday\r\n") == []
+    # No original message: the blocks are read, but nothing ties them to a digest.
+    blocks = parse_dsn(dsn(["a@example.org", "b@example.org"], message_id=None))
+    assert [(b.recipient, b.message_id, b.week) for b in blocks] == [
+        ("a@example.org", "", ""), ("b@example.org", "", "")]
 
 
 # -- a real Dovecot ------------------------------------------------------------------------------
@@ -200,40 +227,119 @@ max_consecutive = 2
 @pytest.fixture
 def bounce_env(monkeypatch):
     monkeypatch.setenv("FEEDKIT_BOUNCES_PASSWORD", PASSWORD)
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
 
 
-def test_bounces_from_dovecot_count_once_and_mark_a_reader_bounced(site, dovecot, bounce_env,
-                                                                   backend):
+READERS = ("kim@example.org", "lee@example.org", "park@example.org", "choi@example.org")
+
+
+def _sent_site(site, backend, smtp_port: int, imap_port: int) -> None:
+    """A site in subscriber mode with articles in 2026-W44 and W45 and four readers."""
     site.use(backend)
-    _bounce_site(site, dovecot)
-    with site.store() as store:
-        for a in ("kim@example.org", "lee@example.org"):
-            repo.add(store, a, [], "ko", "command", "v1", T0, T0)
+    data = site.root / "weeks.jsonl"
+    articles = (korean_articles(8, datetime(2026, 10, 26, tzinfo=SEOUL), prefix="w44-")
+                + korean_articles(8, datetime(2026, 11, 2, tzinfo=SEOUL), prefix="w45-"))
+    data.write_text("".join(json.dumps(a.to_record(), ensure_ascii=False) + "\n"
+                            for a in articles), "utf-8")
+    site.config.write_text(site.config.read_text(encoding="utf-8") + f"""
+[digest]
+from = "보령시 소식 <news@example.org>"
+audience = "subscribers"
+unsubscribe = ["mailto:leave@lists.example.org"]
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+retry_delay = 0.01
+""", encoding="utf-8")
+    _bounce_site(site, imap_port)
+    site.run("import", str(data))
+    for address in READERS:
+        site.run("subscribers", "add", address)
+
+
+def _send(site, smtp, week: str, now: str) -> dict[str, bytes]:
+    """Send ``week``'s digest; each reader's message as the server received it."""
+    before = len(smtp.received)
+    site.run("digest", "send", "--week", week, "--now", now)
+    return {m.rcpt[0]: m.data for m in smtp.received[before:]}
+
+
+def test_only_reports_about_a_sent_digest_count_and_each_once(site, dovecot, bounce_env,
+                                                              backend):
+    with smtp_server() as (smtp, smtp_port):
+        _sent_site(site, backend, smtp_port, dovecot)
+        w44 = _send(site, smtp, "2026-W44", "2026-11-02 09:00")
+        w45 = _send(site, smtp, "2026-W45", "2026-11-09 09:00")
+    assert set(w44) == set(w45) == set(READERS)
+    kim = w44["kim@example.org"]
+    kim_id = parse_dsn(dsn("kim@example.org", original=kim))[0].message_id
+    assert kim_id.startswith("<digest.2026-W44.")
+    genuine = dsn("kim@example.org", original=kim, report_id="<r1@relay.example.org>")
     _deliver(dovecot,
-             dsn("kim@example.org", week="2026-W44"),
-             dsn("lee@example.org", action="delayed", status="4.2.2"),
+             genuine,
+             # the same report again, and re-sent as a new message
+             genuine,
+             dsn("kim@example.org", original=kim, headers_only=True,
+                 report_id="<r2@relay.example.org>"),
+             # one report, no original message, three readers who were never bounced
+             dsn(["lee@example.org", "park@example.org", "choi@example.org"], message_id=None),
+             # a made-up Message-ID of the digest's form
+             dsn("lee@example.org", message_id="<digest.2026-W44.x@example.org>"),
+             dsn("lee@example.org", message_id=MADE_UP),
+             # kim's genuine Message-ID, but naming other readers
+             dsn(["park@example.org", "choi@example.org"], message_id=kim_id),
+             # a genuine soft bounce, a stranger, and not a report at all
+             dsn("park@example.org", action="delayed", status="4.2.2",
+                 original=w44["park@example.org"]),
              dsn("stranger@example.org"),
              b"From: kim@example.org\r\nSubject: Re: digest\r\n\r\nthanks!\r\n")
     r = site.run("subscribers", "bounces")
-    assert ("4 new message(s): 1 hard bounce(s) counted, 1 soft (not counted), 1 for addresses "
-            "not on the list, 1 not a delivery report") in r.output
-    assert "kim@" not in r.output and "stranger" not in r.output
+    assert ("10 new message(s): 1 hard bounce(s) counted, 1 soft (not counted), 0 for addresses "
+            "not on the list, 8 ignored (not about a digest this store sent to that reader), "
+            "2 already counted, 1 not a delivery report") in r.output
+    for address in (*READERS, "stranger"):
+        assert address.split("@")[0] + "@" not in r.output
     assert all(KEYWORD in f for f in _flags(dovecot))
+    assert site.rows("SELECT bounces, status FROM subscribers ORDER BY id") == [
+        (1, "active"), (0, "active"), (0, "active"), (0, "active")]
+    assert "kim@" not in site.scalar("SELECT last_bounce FROM subscribers WHERE id = 1")
+    assert "User unknown" in site.scalar("SELECT last_bounce FROM subscribers WHERE id = 1")
     # a re-run finds nothing new: nothing counted twice
-    r = site.run("subscribers", "bounces")
-    assert "0 new message(s)" in r.output
-    with site.store() as store:
-        kim = repo.find(store, "kim@example.org")
-        lee = repo.find(store, "lee@example.org")
-    assert (kim.bounces, kim.status, lee.bounces) == (1, "active", 0)
-    assert "User unknown" in kim.last_bounce and "kim@" not in kim.last_bounce
-    # the next week's digest bounces too: the second in a row, max_consecutive = 2
-    _deliver(dovecot, dsn("kim@example.org", week="2026-W45"))
-    r = site.run("subscribers", "bounces")
-    assert "1 marked bounced" in r.output
+    assert "0 new message(s)" in site.run("subscribers", "bounces").output
+
+    # The next week's digest to kim bounces too: the second in a row, max_consecutive = 2.
+    _deliver(dovecot, dsn("kim@example.org", original=w45["kim@example.org"]))
+    assert "1 marked bounced" in site.run("subscribers", "bounces").output
     with site.store() as store:
         assert repo.find(store, "kim@example.org").status == "bounced"
-        assert [s.address for s in repo.active(store)] == ["lee@example.org"]
+        assert [s.address for s in repo.active(store)] == list(READERS[1:])
+        # A delivered digest starts lee's count again; the W44 report replayed later is
+        # still not counted again (it was counted once, when it came).
+        lee_report = dsn("lee@example.org", original=w44["lee@example.org"])
+    _deliver(dovecot, lee_report)
+    site.run("subscribers", "bounces")
+    with site.store() as store:
+        lee = repo.find(store, "lee@example.org")
+        repo.record_delivered(store, [lee.id], T0)
+    _deliver(dovecot, lee_report, lee_report)
+    r = site.run("subscribers", "bounces")
+    assert "0 hard bounce(s) counted" in r.output and "2 already counted" in r.output
+    assert site.scalar("SELECT bounces FROM subscribers WHERE address = ?",
+                       "lee@example.org") == 0
+    assert site.scalar("SELECT count(*) FROM bounce_reports") == 3
+    assert site.rows("SELECT recipient FROM bounce_reports WHERE recipient LIKE '%@%'") == []
+
+
+def test_without_the_send_log_key_reports_are_not_read(site, dovecot, bounce_env,
+                                                       monkeypatch):
+    _bounce_site(site, dovecot)
+    _deliver(dovecot, dsn("kim@example.org"))
+    monkeypatch.delenv("FEEDKIT_SECRET")
+    r = site.run("subscribers", "bounces", ok=False)
+    assert r.exit_code == 2 and "$FEEDKIT_SECRET" in r.stderr
+    assert all(KEYWORD not in f for f in _flags(dovecot))
 
 
 def test_processed_reports_can_move_to_a_folder(site, dovecot, bounce_env):
@@ -249,6 +355,7 @@ def test_processed_reports_can_move_to_a_folder(site, dovecot, bounce_env):
 
 def test_a_wrong_password_or_missing_settings_are_one_line_errors(site, dovecot, monkeypatch):
     _bounce_site(site, dovecot)
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     monkeypatch.setenv("FEEDKIT_BOUNCES_PASSWORD", "wrong")
     r = site.run("subscribers", "bounces", ok=False)
     assert r.exit_code == 1 and "login as 'bounces' refused" in r.stderr

@@ -114,6 +114,16 @@ def test_a_mailchimp_audience_export_imports(site) -> None:
     assert (kim.status, kim.consent_at) == ("active", "2022-01-05T01:03:00+00:00")
 
 
+def _new_store(site) -> None:
+    """Throw the site's store away: the next command starts a new, empty one."""
+    if site.is_pg:
+        site.backend.execute(f'DROP SCHEMA "{site.backend.schema}" CASCADE')
+    else:
+        site.db.unlink()
+        for extra in ("-wal", "-shm"):
+            (site.root / f"articles.db{extra}").unlink(missing_ok=True)
+
+
 def test_export_is_explicit_private_and_round_trips(site) -> None:
     site.run("subscribers", "add", "kim@example.org", "--category", "세무과")
     site.run("subscribers", "add", "lee@example.org", "--language", "en")
@@ -131,12 +141,7 @@ def test_export_is_explicit_private_and_round_trips(site) -> None:
         ("kim@example.org", "active", "세무과", "ko"),
         ("lee@example.org", "unsubscribed", "", "en")]
     # into a new store: the same readers, the same consent record
-    if site.is_pg:
-        site.backend.execute(f'DROP SCHEMA "{site.backend.schema}" CASCADE')
-    else:
-        site.db.unlink()
-        for extra in ("-wal", "-shm"):
-            (site.root / f"articles.db{extra}").unlink(missing_ok=True)
+    _new_store(site)
     site.run("subscribers", "import", str(target))
     with site.store() as store:
         kim = repo.find(store, "kim@example.org")
@@ -144,3 +149,31 @@ def test_export_is_explicit_private_and_round_trips(site) -> None:
     assert (kim.categories, kim.consent_via) == (("세무과",), "import")
     assert kim.consent_at == rows[0]["consent"]
     assert lee.status == "unsubscribed"   # the status column keeps them off the list
+
+
+FORMULA_ADDRESS = "=cmd|'/C_calc'!A0@example.org"   # a valid address (RFC 5322 atext)
+
+
+def test_export_neutralises_formula_cells_and_import_reads_them_back(site) -> None:
+    """Issue 22: a city office opens the export in a spreadsheet; cells that start with = + -
+    @ (a form's address, a source's department name) must be text there, not formulas."""
+    site.run("subscribers", "add", FORMULA_ADDRESS, "--category", "=1+1",
+             "--category", "@SUM(A1)")
+    site.run("subscribers", "add", "--category", "+82 세무과", "--consent-version", "'=quoted",
+             "--", "-kim@example.org")
+    site.run("subscribers", "add", "lee@example.org", "--category", "－1")
+    target = site.root / "private" / "list.csv"
+    site.run("subscribers", "export", "--out", str(target))
+    cells = [c for row in csv.reader(target.open(encoding="utf-8", newline="")) for c in row]
+    dangerous = [c for c in cells if c[:1] in set("=+-@\t\r＝＋－＠")]
+    assert dangerous == []
+    assert "'" + FORMULA_ADDRESS in cells and "'=1+1;@SUM(A1)" in cells
+    assert "''=quoted" in cells and "'－1" in cells
+    # The round trip is exact: into a new store, the same readers and departments.
+    _new_store(site)
+    site.run("subscribers", "import", str(target))
+    with site.store() as store:
+        got = {s.address: (s.categories, s.consent_version) for s in repo.listing(store)}
+    assert got[FORMULA_ADDRESS][0] == ("=1+1", "@SUM(A1)")
+    assert got["-kim@example.org"] == (("+82 세무과",), "'=quoted")
+    assert got["lee@example.org"][0] == ("－1",)

@@ -328,6 +328,7 @@ def test_with_the_web_endpoint_each_reader_gets_their_own_signed_links(tmp_path,
         config = _config(tmp_path, port, backend, web={"url": "https://news.example.org/list/"})
         store = store_with(tmp_path, ARTICLES, backend)
         ids = {a: _add(store, a, ["세무과"]) for a in ("a@example.org", "b@example.org")}
+        keys = {sid: repo.get(store, sid).link_key for sid in ids.values()}
         send_subscribers(config, store, WEEK, now=NOW)
         store.close()
     assert len(server.received) == 2
@@ -337,12 +338,12 @@ def test_with_the_web_endpoint_each_reader_gets_their_own_signed_links(tmp_path,
         found = re.fullmatch(r"<https://news\.example\.org/list/unsubscribe/([\w.-]+)>, "
                              r"<mailto:leave@lists\.example\.org>", head)
         assert found, head
-        assert read_token(secret, "unsubscribe", found.group(1)) == sid
+        assert read_token(secret, "unsubscribe", found.group(1), key=keys[sid]) == sid
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         html = msg.get_body(("html",)).get_content()
         text = msg.get_body(("plain",)).get_content()
         pref = re.search(r'href="https://news\.example\.org/list/preferences/([\w.-]+)"', html)
-        assert read_token(secret, "preferences", pref.group(1)) == sid
+        assert read_token(secret, "preferences", pref.group(1), key=keys[sid]) == sid
         assert f"https://news.example.org/list/unsubscribe/{found.group(1)}" in html + text
         assert f"https://news.example.org/list/preferences/{pref.group(1)}" in text
         assert "수신 설정 변경" in html and "u/" not in head   # not the [digest] https template

@@ -51,7 +51,8 @@ def test_a_request_is_pending_until_confirmed(store) -> None:
     assert sub == Subscriber(sub.id, "Kim@Example.ORG", "pending", ("관광과", "세무과"), "ko",
                              "2026-11-02T09:30:00+00:00", "form", "2026-11", 0,
                              created_at="2026-11-02T09:30:00+00:00",
-                             updated_at="2026-11-02T09:30:00+00:00")
+                             updated_at="2026-11-02T09:30:00+00:00", link_key=sub.link_key)
+    assert len(sub.link_key) == 16   # random, the key its links are signed with
     assert repo.active(store) == []
     later = T0 + timedelta(minutes=5)
     confirmed = repo.confirm(store, sub.id, later)

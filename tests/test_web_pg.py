@@ -36,6 +36,16 @@ def _row(pg_schema) -> tuple | None:
             "FROM subscribers WHERE address = %s", (ADDRESS,)).fetchone()
 
 
+def _key(pg_schema) -> str:
+    """The reader's link key, read with psycopg."""
+    import psycopg
+
+    with psycopg.connect(pg_schema.url, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{pg_schema.schema}"')
+        return conn.execute("SELECT link_key FROM subscribers WHERE address = %s",
+                            (ADDRESS,)).fetchone()[0]
+
+
 def _wait(condition, what: str, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -107,7 +117,7 @@ def test_feedkit_web_subscribes_confirms_chooses_and_unsubscribes_on_postgresql(
 
             # Leave with a mail provider's one-click POST (RFC 8058): no cookie, no form.
             provider = Client(port)
-            path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+            path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid, key=_key(pg_schema))}"
             left = provider.request("POST", path, "List-Unsubscribe=One-Click")
             assert left.status == 200 and "Location" not in left.headers
             _sid, status, _categories, _confirmed, left_via, _via = _row(pg_schema)

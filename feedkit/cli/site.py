@@ -147,6 +147,8 @@ def serve(obj: Context, port: int, host: str, no_build: bool, today) -> None:
     templates on every request (edit a template, reload): /_preview/digest is the email of
     the week containing today, as a recipient sees it; /_preview/digest/YYYY-Www any week;
     /_preview/digest.txt the plain-text part; /_preview/ lists the weeks with news.
+    The preview opens only through the address printed at start (it holds a key for this
+    run and sets a cookie), so other users of the machine cannot use it or its test send.
     """
     from feedkit.site.serve import serve as run_server
 

@@ -183,8 +183,10 @@ def export(obj: Context, out: Path) -> None:
 def bounces(obj: Context) -> None:
     """Read new bounce reports (RFC 3464 delivery status notifications) from the [bounces]
     IMAP mailbox and apply them: a hard bounce counts toward [bounces] max_consecutive, a soft
-    one does not. Each report read is flagged (or moved to [bounces] processed_folder), so a
-    re-run never counts it twice. Password from the variable [bounces] password_env names."""
+    one does not. A report counts only if its original Message-ID is the one the send log
+    holds for that reader (needs $FEEDKIT_SECRET), and each digest to a reader at most once;
+    the rest is ignored and counted in the summary. Each report read is flagged (or moved to
+    [bounces] processed_folder). Password from the variable [bounces] password_env names."""
     from feedkit.subscribers.bounces import process_mailbox
 
     with obj.open_store() as store:

@@ -153,7 +153,7 @@ def _check_web(web: WebConfig, name: str) -> None:
         if urlsplit(web.url).query or urlsplit(web.url).fragment:
             raise ConfigError(f"{name}: [web] url: must not have a query or fragment, "
                               f"got {web.url!r}")
-    for key in ("address_limit", "client_limit"):
+    for key in ("address_limit", "client_limit", "emails_per_hour"):
         if getattr(web, key) < 0:
             raise ConfigError(f"{name}: [web] {key}: must not be negative (0: no limit)")
     if not 0 <= web.proxy_hops <= 5:
@@ -397,12 +397,24 @@ def _check_store(config, name: str) -> None:
     is committed to the site's repository), never in the file."""
     import os
 
-    from feedkit.store.urls import SCHEMA_NAME, STORE_URL_ENV, URL_SCHEMES, is_url
+    from feedkit.store.urls import (
+        STORE_URL_ENV,
+        URL_SCHEMES,
+        is_url,
+        param_secrets,
+        schema_problem,
+    )
 
     for where, url in ((f"{name}: [store] url", config.store.url),
                        (f"${STORE_URL_ENV}", os.environ.get(STORE_URL_ENV, "").strip())):
         if not url:
             continue
+        if where.endswith("url") and param_secrets(url):
+            # ?password=, ?sslpassword=, or the keyword form's password=: libpq reads them all
+            raise ConfigError(f"{where}: contains a password (a password parameter), and "
+                              f"config.toml is committed: put the whole URL in "
+                              f"${STORE_URL_ENV} (a CI secret) or the password in ~/.pgpass, "
+                              "and remove it here")
         if not is_url(url):
             raise ConfigError(f"{where}: not a PostgreSQL URL (it must start with "
                               f"{' or '.join(s + '://' for s in URL_SCHEMES)})")
@@ -420,7 +432,6 @@ def _check_store(config, name: str) -> None:
                               f"put the whole URL in ${STORE_URL_ENV} (a CI secret) or the "
                               "password in ~/.pgpass, and remove it here")
     schema = config.store.schema
-    if schema and not SCHEMA_NAME.fullmatch(schema):
-        raise ConfigError(f"{name}: [store] schema: {schema!r} is not a plain schema name "
-                          "(lower-case letters, digits and _, not starting with a digit, at "
-                          "most 63 characters)")
+    problem = schema_problem(schema) if schema else ""
+    if problem:
+        raise ConfigError(f"{name}: [store] schema: {schema!r} is {problem}")

@@ -339,10 +339,17 @@ class WebConfig:
     consent_version: str = _doc("Which wording of the consent notice the form shows; stored with "
                                 "each reader's consent. Raise it when you change "
                                 "web/notice.html.j2.", default="1")
-    address_limit: int = _doc("Confirmation emails one address can be sent per 24 hours (0: no "
-                              "limit); more requests get the same page and no email.", default=3)
-    client_limit: int = _doc("Subscribe form posts one client (IP address) may make per hour "
-                             "(0: no limit); more get '429 Too Many Requests'.", default=20)
+    address_limit: int = _doc("Confirmation emails one mailbox can be sent per 24 hours, its "
+                              "spellings counted together (+tags, Gmail dots, full-width "
+                              "letters; 0: no limit); more requests get the same page and no "
+                              "email.", default=3)
+    client_limit: int = _doc("Subscribe form posts one client network (its /24 for IPv4, /64 "
+                             "for IPv6) may make per hour (0: no limit); more get '429 Too Many "
+                             "Requests'.", default=20)
+    emails_per_hour: int = _doc("Confirmation emails the endpoint sends per hour in all, "
+                                "whoever asks (0: no limit); more requests get '429 Too Many "
+                                "Requests'. A bound on what a flood can make it send.",
+                                default=100)
     proxy_hops: int = _doc("Reverse proxies in front of 'feedkit web' whose X-Forwarded-For, "
                            "-Proto, -Host and -Prefix headers are trusted: 1 behind one nginx, "
                            "0 when clients connect directly (then those headers are ignored).",

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from feedkit.errors import FeedkitError, UsageError
 from feedkit.model import Article
 from feedkit.store.articles import Store, _row_to_article
+from feedkit.text.urlkey import url_key
 
 REASON_LIMIT = 500
 _ROW = ("id, url, title, summary, content_html, published, published_ts, updated, updated_ts, "
@@ -75,6 +76,9 @@ _LIST = "SELECT id, url, title, published, category, reason, withdrawn_at FROM w
 def _find_withdrawn(store: Store, key: str) -> Withdrawal | None:
     rows = store.db.execute(f"{_LIST} WHERE id = ?", (key,)).fetchall() or \
         store.db.execute(f"{_LIST} WHERE url = ? ORDER BY id", (key,)).fetchall()
+    if not rows:   # the URL in another spelling (the withdrawn are few: keys made here)
+        wanted = url_key(key)
+        rows = [r for r in store.db.execute(f"{_LIST} ORDER BY id") if url_key(r[1]) == wanted]
     if len(rows) > 1:
         raise UsageError(f"{key}: {len(rows)} withdrawn articles have this URL; give one of "
                          f"their ids: {', '.join(r[0] for r in rows)}")
@@ -82,10 +86,14 @@ def _find_withdrawn(store: Store, key: str) -> Withdrawal | None:
 
 
 def _find_live(store: Store, key: str) -> str | None:
+    """The id of the live article ``key`` names: its id, else its URL as given, else its URL
+    in any spelling (:func:`feedkit.text.urlkey.url_key`: ``http://``, ``#x``, ``utm_*``)."""
     if store.db.execute("SELECT 1 FROM articles WHERE id = ?", (key,)).fetchone():
         return key
     ids = [r[0] for r in store.db.execute("SELECT id FROM articles WHERE url = ? ORDER BY id",
-                                          (key,))]
+                                          (key,))] or \
+        [r[0] for r in store.db.execute("SELECT id FROM articles WHERE url_key = ? ORDER BY id",
+                                        (url_key(key),))]
     if len(ids) > 1:
         raise UsageError(f"{key}: {len(ids)} articles have this URL; give one of their ids: "
                          f"{', '.join(ids)}")
@@ -125,9 +133,9 @@ def restore(store: Store, key: str) -> Withdrawal:
             raise UsageError(f"{key}: this article is not withdrawn")
         raise UsageError(f"{key}: no withdrawn article with this id or URL")
     with store.transaction():
-        store.db.execute(f"INSERT INTO articles ({_ROW}) "
-                         f"SELECT {_ROW} FROM withdrawn WHERE id = ? "
-                         "ON CONFLICT (id) DO NOTHING", (found.id,))
+        store.db.execute(f"INSERT INTO articles ({_ROW}, url_key) "
+                         f"SELECT {_ROW}, ? FROM withdrawn WHERE id = ? "
+                         "ON CONFLICT (id) DO NOTHING", (url_key(found.url), found.id))
         store.db.execute("DELETE FROM withdrawn WHERE id = ?", (found.id,))
         store._bump_generation()
     return found

@@ -119,7 +119,7 @@ def _links_for(config: Config, secret: str, reader: Subscriber) -> _Links:
     templates = config.digest.unsubscribe
     if not base:
         return _Links(unsubscribe_urls(templates, reader.address), "")
-    mine = personal_urls(base, secret, reader.id)
+    mine = personal_urls(base, secret, reader.id, reader.link_key)
     mailto = [u for u in unsubscribe_urls([t for t in templates if t.startswith("mailto:")],
                                           reader.address)]
     return _Links([mine["unsubscribe"], *mailto], mine["preferences"])

@@ -6,7 +6,8 @@
 store); :mod:`~feedkit.site.archive` the digest's web archive; :mod:`~feedkit.site.export` the
 store as text; :mod:`~feedkit.site.stats` what the store holds; :mod:`~feedkit.site.scaffold`
 a new site folder (``feedkit init``); :mod:`~feedkit.site.serve` and
-:mod:`~feedkit.site.serve_send` the local preview and its test send.
+:mod:`~feedkit.site.serve_send` the local preview and its test send, and
+:mod:`~feedkit.site.serve_auth` who may open it (the printed address's key and cookie).
 
 May import: ``digest`` and ``mail`` (the preview renders and test-sends the digest),
 ``editorial``, ``subscribers``, ``store``, ``text``, ``config`` and the shared modules. Never

@@ -226,28 +226,32 @@ def _build(config: Config, store: Store, out_dir: Path,
 
 def _dropped_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
     """Which files a build that no longer makes them must delete: an archive week page whose
-    articles were all withdrawn, the folder of a category left with withdrawn articles only
-    (:mod:`feedkit.editorial.withdrawals`), and that of a department ``[categories]`` now keeps out
-    of the feeds. Without this they would stay as last written, with what was taken out. Other
-    outputs that stop being made (a slug moved by config, a department gathered under a new
-    name) keep their last content, as before."""
+    articles were all withdrawn or that the store does not have (restored from an older
+    backup), the folder of a category left with withdrawn articles only
+    (:mod:`feedkit.editorial.withdrawals`), of a department ``[categories]`` now keeps out of
+    the feeds, and of a slug the store never gave (restored from an older backup: the
+    department came later). Without this they would stay as last written. Other outputs that
+    stop being made (a slug moved by config, a department gathered under a new name) keep
+    their last content, as before."""
     from feedkit.editorial.categories import category_map
     from feedkit.editorial.withdrawals import withdrawn_only_slugs
 
     slugs = withdrawn_only_slugs(store)
     cmap = category_map(config)
+    known = dict(store.db.execute("SELECT slug, category FROM category_slugs"))
     if cmap.hidden_from_feeds:
-        slugs |= {slug for name, slug in store.db.execute(
-            "SELECT category, slug FROM category_slugs") if not cmap.in_feeds(name)}
+        slugs |= {slug for slug, name in known.items() if not cmap.in_feeds(name)}
     archive = config.digest.archive
-    if not slugs and not archive:
+    per_category = config.feeds.per_category   # then every category's slug is in the store
+    if not slugs and not archive and not per_category:
         return None
 
     def prunable(rel: str) -> bool:
         parts = rel.split("/")
         if archive and len(parts) == 2 and parts[0] == "digest":
             return _WEEK_PAGE.fullmatch(parts[1]) is not None
-        return len(parts) == 3 and parts[0] == "category" and parts[1] in slugs
+        return len(parts) == 3 and parts[0] == "category" and (
+            parts[1] in slugs or (per_category and parts[1] not in known))
 
     return prunable
 

@@ -7,6 +7,12 @@ file. Files whose bytes did not change are not rewritten (their mtime stays, rsy
 quiet), and a unit whose inputs did not change is not even rendered: the store remembers a
 fingerprint of each output's inputs. Knows nothing of feeds or digests: :mod:`feedkit.site.build`
 and :mod:`feedkit.site.archive` hand it bytes.
+
+What feedkit wrote into a folder is listed in the folder itself (:data:`MANIFEST`), not only in
+the store: a store restored from an older backup does not know the pages built after it (a
+week's archive page, a department's feed), and the next build must still find and remove
+those of them it no longer makes. Only files listed there (or recorded in the store) are ever
+removed, and only those the build says must go: never a file feedkit did not write.
 """
 
 from __future__ import annotations
@@ -22,6 +28,31 @@ from pathlib import Path, PurePosixPath
 from feedkit import __version__
 from feedkit.errors import ConfigError, FeedkitError
 from feedkit.store.articles import Store
+
+MANIFEST = ".feedkit-outputs"
+"""The list of the files feedkit wrote into an output folder, in that folder (see above)."""
+_MANIFEST_HEAD = ("# Files feedkit wrote into this folder; a build removes those it no longer "
+                  "makes.\n# Any other file here is never touched. Do not edit.\n")
+
+
+def read_manifest(out_dir: Path) -> set[str]:
+    """The paths (relative, POSIX) ``out_dir``'s manifest lists; a missing or damaged one
+    lists nothing (then only the store's record is used), a line that is not a safe path
+    inside the folder is ignored."""
+    try:
+        text = (out_dir / MANIFEST).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    found = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or line == MANIFEST:
+            continue
+        try:
+            found.add(safe_relpath(line).as_posix())
+        except FeedkitError:
+            continue
+    return found
 
 
 @dataclass
@@ -278,7 +309,7 @@ class OutputPlan:
                     return False
             except OSError:
                 return False
-        self.report.skipped += len(members)
+        self.report.skipped += sum(1 for m in members if not m.endswith("/" + MANIFEST))
         self.planned.update(members)
         return True
 
@@ -304,29 +335,51 @@ class OutputPlan:
                 self.report.unchanged += 1
             recorded.append((str(path), self.prints[rel], _stamp(path)))
         recorded += [(key, print_, "group") for key, print_ in self.groups.items()]
-        stale = self._stale(prunable) if prunable else []
+        prefix = str(self.out_dir) + "/"
+        own = {self._key(rel) for rel in read_manifest(self.out_dir)}
+        own |= {key for key in self.previous if key.startswith(prefix) and not key.endswith("/")}
+        stale = self._stale(prunable, own) if prunable else []
         for key in stale:
-            Path(key).unlink(missing_ok=True)
-            self.report.removed.append(Path(key).relative_to(self.out_dir).as_posix())
+            path = Path(key)
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
+                self.report.removed.append(path.relative_to(self.out_dir).as_posix())
         for folder in sorted({Path(key).parent for key in stale}, reverse=True):
-            if folder != self.out_dir and not any(folder.iterdir()):
+            if folder != self.out_dir and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()   # a category folder emptied by the above
+        listed = self._write_manifest(own | {k for k in self.planned if not k.endswith("/")},
+                                      stale)
+        # Part of the whole build's group (see reuse_group): a list that changed since (a store
+        # restored from a backup older than the last build, a hand edit) means not a no-op.
+        recorded.append((str(listed), "manifest", _stamp(listed)))
         with self.store.transaction():
             self.store.record_outputs(recorded)
             self.store.db.executemany("DELETE FROM outputs WHERE path = ?",
                                       [(key,) for key in stale])
         return self.report
 
-    def _stale(self, prunable: Callable[[str], bool]) -> list[str]:
-        """Files an earlier build wrote into this folder that this one no longer makes and
-        ``prunable`` (given the path relative to the folder) says must go: the build decides
-        (a week page or a category feed left with only withdrawn articles). Anything else
-        that stops being made stays as it was last written, and only files feedkit recorded as
-        its own are ever touched."""
+    def _stale(self, prunable: Callable[[str], bool], own: set[str]) -> list[str]:
+        """Files an earlier build wrote into this folder (``own``: its manifest and the
+        store's record) that this one no longer makes and ``prunable`` (given the path
+        relative to the folder) says must go: the build decides (a week page or a category
+        feed left with only withdrawn articles, or that the store no longer has at all).
+        Anything else that stops being made stays as it was last written, and only files
+        feedkit wrote are ever touched."""
         prefix = str(self.out_dir) + "/"
-        return sorted(key for key in self.previous
-                      if key.startswith(prefix) and not key.endswith("/")
-                      and key not in self.planned and prunable(key[len(prefix):]))
+        return sorted(key for key in own
+                      if key not in self.planned and prunable(key[len(prefix):]))
+
+    def _write_manifest(self, keys: set[str], stale: list[str]) -> Path:
+        """List what feedkit has written into the folder and not removed, as far as it is
+        still there (sorted: the same build gives the same bytes, and an unchanged list is not
+        rewritten); returns the list's path."""
+        prefix = str(self.out_dir) + "/"
+        gone = set(stale) | {prefix + MANIFEST}
+        rels = sorted(k[len(prefix):] for k in keys if k.startswith(prefix) and k not in gone
+                      and (k in self.planned or os.path.lexists(k)))
+        path = self.out_dir / MANIFEST
+        write_atomic(path, (_MANIFEST_HEAD + "".join(f"{r}\n" for r in rels)).encode("utf-8"))
+        return path
 
 
 @contextmanager

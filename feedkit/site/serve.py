@@ -18,6 +18,9 @@ Why it is shaped like this:
   tests bind port 0 and run the real server in a thread.
 * **A test send from the preview** (``POST /_preview/send``, the form on ``/_preview/``) is the
   one thing that acts rather than shows, so it is guarded (see :mod:`feedkit.site.serve_send`).
+* **The preview opens only through the address the server printed** (a secret key that sets an
+  HttpOnly cookie, as Jupyter does: :mod:`feedkit.site.serve_auth`): another user of the
+  machine can reach 127.0.0.1 too, and must not get the test-send form.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from urllib.parse import unquote, urlsplit
 
 from feedkit.config import Config
 from feedkit.errors import FeedkitError
+from feedkit.site.serve_auth import PreviewKey, without_token
+from feedkit.site.serve_send import SendRate
 
 PREVIEW_PREFIX = "/_preview/"
 SEND_PATH = "/_preview/send"    # POST only: the test send (feedkit.site.serve_send)
@@ -112,6 +117,8 @@ class Preview:
     config: Config
     today: date | None = None   # None: the real date in the site's timezone, read per request
     form_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    key: PreviewKey = field(default_factory=PreviewKey)         # who may open the preview
+    sends: SendRate = field(default_factory=SendRate)           # test sends per hour
 
     def current_week(self):
         from feedkit.digest.week import Week, today_in
@@ -264,6 +271,8 @@ class Handler(SimpleHTTPRequestHandler):
             self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "Only the test send takes a POST")
             return
         preview = self.server.preview
+        if not self._let_in():
+            return
         status, text = handle_test_send(self, preview, is_loopback(self.client_address[0]))
         title, body = result_page(preview.config, text)
         self._reply(Reply(status, "text/html", _page(preview.config, title, body)))
@@ -278,10 +287,39 @@ class Handler(SimpleHTTPRequestHandler):
         if not head:
             self.wfile.write(reply.body)
 
+    def _let_in(self) -> bool:
+        """Whether the request holds the preview's cookie; if not, a 403 page is sent (see
+        :mod:`feedkit.site.serve_auth`)."""
+        preview = self.server.preview
+        if preview.key.allows(self.headers.get("Cookie"), self.server.port):
+            return True
+        from feedkit.text.i18n import for_config
+
+        _ = for_config(preview.config).gettext
+        text = _("Open the preview through the address feedkit serve printed when it started "
+                 "(it holds this session's key).")
+        self._reply(Reply(403, "text/html", _page(preview.config, html.escape(_(
+            "Digest preview")), f"<p>{html.escape(text)}</p>")))
+        return False
+
     def _preview(self, *, head: bool) -> bool:
         path = unquote(urlsplit(self.path).path)
         if not (path == "/_preview" or path.startswith(PREVIEW_PREFIX)):
             return False
+        preview = self.server.preview
+        back = preview.key.login(self.path)
+        if back is not None:   # the printed address: set the cookie, drop the key from the URL
+            self._live = True
+            self.send_response(HTTPStatus.SEE_OTHER)
+            self.send_header("Set-Cookie", preview.key.set_cookie(self.server.port))
+            self.send_header("Location", back)
+            self.send_header("Content-Length", "0")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Referrer-Policy", "no-referrer")
+            self.end_headers()
+            return True
+        if not self._let_in():
+            return True
         try:
             reply = self.server.preview.handle(path)
         except FeedkitError as exc:   # e.g. a template error while editing: show it
@@ -327,7 +365,7 @@ class Handler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:
         if self.server.log is not None:
-            self.server.log(f"{self.address_string()} {format % args}")
+            self.server.log(f"{self.address_string()} {without_token(format % args)}")
 
 
 class PreviewServer(ThreadingHTTPServer):
@@ -390,8 +428,9 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: b
     server = make_server(config, host=host, port=port, today=today, log=log)
     try:
         info(f"Serving {config.out_dir} at {server.url()}")
-        info(f"Digest preview (week {server.preview.current_week().label}): "
-             f"{server.url(PREVIEW_PREFIX + 'digest')} · plain text: "
+        info(f"Digest preview (week {server.preview.current_week().label}; open this address "
+             "first, it holds this session's key): "
+             f"{server.preview.key.address(server.url(PREVIEW_PREFIX + 'digest'))} · plain text: "
              f"{server.url(PREVIEW_PREFIX + 'digest.txt')} · all weeks and a test send: "
              f"{server.url(PREVIEW_PREFIX)}")
         info("Press Ctrl-C to stop.")

@@ -19,6 +19,10 @@ against a different attack:
   Host, and are refused.
 * **Origin, and Sec-Fetch-Site, when the browser sends them, say same-origin**: a second,
   independent refusal of cross-site POSTs in every current browser.
+* **The preview's cookie** (:mod:`feedkit.site.serve_auth`): only whoever opened the address
+  ``feedkit serve`` printed, not every user of the machine, gets the form at all.
+* **At most** :data:`SENDS_PER_HOUR` **test sends an hour**: a stolen session, or a script
+  gone wrong, cannot turn the preview into a way to mail the relay's quota away.
 
 A test send never writes the send log (see :mod:`feedkit.mail.proof`).
 """
@@ -28,6 +32,8 @@ from __future__ import annotations
 import hmac
 import html
 import threading
+import time
+from collections import deque
 from datetime import date
 from urllib.parse import parse_qs
 
@@ -37,6 +43,29 @@ from feedkit.errors import FeedkitError
 MAX_BODY = 4096
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _SEND_LOCK = threading.Lock()   # one test at a time: a double click sends one, then the other
+SENDS_PER_HOUR = 10
+"""An editor checks a week in a few sends; more in an hour is not checking."""
+
+
+class SendRate:
+    """The test sends of one server in the last hour (a sliding window)."""
+
+    def __init__(self, limit: int = SENDS_PER_HOUR, window: float = 3600.0,
+                 clock=time.monotonic):
+        self.limit, self.window, self.clock = limit, window, clock
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        """0 if a send may go now (and count it), else the seconds until one may."""
+        now = self.clock()
+        with self._lock:
+            while self._times and self._times[0] <= now - self.window:
+                self._times.popleft()
+            if len(self._times) >= self.limit:
+                return max(1, int(self._times[0] + self.window - now + 0.999))
+            self._times.append(now)
+            return 0
 
 
 def test_send_form(config: Config, labels: list[str], token: str, today: date | None,
@@ -117,6 +146,10 @@ def handle_test_send(handler, preview, peer_is_loopback: bool) -> tuple[int, str
     if not hmac.compare_digest(token.encode(), preview.form_token.encode()):
         return (403, "refused: the form is out of date (reload the preview and try again)")
     address = form.get("to", [""])[0].strip()
+    wait = preview.sends.take()
+    if wait:
+        return (429, f"refused: at most {preview.sends.limit} test sends an hour; the next "
+                     f"one in {(wait + 59) // 60} minute(s)")
     try:
         week = Week.parse(form.get("week", [""])[0], config.tz)
         with _SEND_LOCK, preview._open_store() as store:

@@ -8,7 +8,8 @@ nothing to start) and :mod:`~feedkit.store.postgres` (shared by several machines
 :mod:`~feedkit.store.urls` names a PostgreSQL store without opening it, and
 :mod:`~feedkit.store.copy` moves every table between the two. The tables other stages own
 have their DDL here (``withdrawn_table``, ``claims_table``, ``subscribers_table``,
-``unsubscribed_table``: the list readers who asked to leave), as does the
+``unsubscribed_table``: the list readers who asked to leave; articles matched by URL key:
+``url_keys``; the web endpoint's waiting emails: ``web_outbox``), as does the
 ``WHERE`` clause that selects a feed's articles (``selection``) and the sources' failure streaks
 (``health``).
 

@@ -22,9 +22,13 @@ from feedkit.errors import FeedkitError
 from feedkit.model import Article
 from feedkit.store.claims_table import TABLE as SEND_CLAIMS_TABLE
 from feedkit.store.selection import article_filter
+from feedkit.store.sqlite import StoreError
 from feedkit.store.subscribers_table import MIGRATION as SUBSCRIBERS_MIGRATION
+from feedkit.store.subscribers_table import migrate_8
 from feedkit.store.unsubscribed_table import MIGRATION as UNSUBSCRIBED_TABLE
+from feedkit.store.url_keys import adopt_spellings
 from feedkit.store.withdrawn_table import WITHDRAWN_TABLE, withdrawn_among
+from feedkit.text.urlkey import url_key
 
 # Each entry upgrades the schema by one version; never edit a released step, append a new one.
 # A step is SQL, or a function of the connection for what SQL cannot do alone.
@@ -113,44 +117,20 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     SUBSCRIBERS_MIGRATION,
     # 7: which run is sending to which reader, for several senders at once (feedkit.mail.claims)
     SEND_CLAIMS_TABLE,
-    # readers of the list who asked to leave, by keyed hash (feedkit.store.unsubscribed_table)
+    # 8: subscriber ids never reused and links bound to one subscription; counted bounce
+    # reports; the web endpoint's outbox (feedkit.store.subscribers_table.migrate_8); each
+    # article's URL key (feedkit.store.url_keys)
+    migrate_8,
+    # 9: readers of the list who asked to leave, by keyed hash (feedkit.store.unsubscribed_table)
     UNSUBSCRIBED_TABLE,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 _INSERTED = ("id", "url", "title", "summary", "content_html", "published", "published_ts",
              "updated", "updated_ts", "author", "category", "tags", "image", "hash",
-             "last_changed", "first_seen")
+             "last_changed", "url_key", "first_seen")
 _COLUMNS = ("id, url, title, summary, content_html, published, updated, author, category, "
             "tags, image, hash")
-
-
-class StoreError(FeedkitError):
-    """SQLite could not do what was asked of the store file: one line saying which file, what
-    went wrong and what to do (never a traceback)."""
-
-    def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
-        self.path, self.cause = path, exc
-        text = str(exc)
-        if text.startswith("Could not decode to UTF-8"):
-            # feedkit writes only UTF-8: undecodable text is damage SQLite did not notice (the
-            # bytes landed inside a row). Name the column, not the garbage.
-            text = "malformed text in the store (" + text.split(" with text", 1)[0] + ")"
-            exc = sqlite3.DatabaseError(text)
-        if "locked" in text or "busy" in text:
-            advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
-                      "wait for it to finish, or raise [store] busy_timeout")
-        elif isinstance(exc, sqlite3.DatabaseError) and (
-                "malformed" in text or "not a database" in text or "corrupt" in text):
-            advice = ("the file is damaged; restore it from a backup or rebuild it with "
-                      "'feedkit import' from your export (and --send-log)")
-        elif "readonly" in text or "read-only" in text:
-            advice = "it cannot be written; check the file's and its folder's permissions"
-        elif "disk is full" in text or "full" in text:
-            advice = "the disk is full; free some space"
-        else:
-            advice = "check the file"
-        super().__init__(f"{path}: {what}: {text}: {advice}")
 
 
 @dataclass
@@ -327,6 +307,9 @@ class Store:
                 batch = [a for a in batch if a.id not in blocked]
             if not batch:
                 continue   # all withdrawn (and `IN ()` is an error on PostgreSQL)
+            spelt = adopt_spellings(self.db, batch)   # another spelling of a stored URL
+            result.unchanged += len(batch) - len(spelt)
+            batch = spelt
             hashes = {a.id: a.content_hash() for a in batch}
             marks = ",".join("?" * len(hashes))
             existing = dict(self.db.execute(
@@ -340,7 +323,8 @@ class Store:
                     continue
                 row = (a.url, a.title, a.summary, a.content_html, a.published.isoformat(),
                        _ts(a.published), a.updated.isoformat(), _ts(a.updated), a.author,
-                       a.category, json.dumps(list(a.tags), ensure_ascii=False), a.image, h, now)
+                       a.category, json.dumps(list(a.tags), ensure_ascii=False), a.image, h, now,
+                       url_key(a.url))
                 if old is None:
                     inserts.append((a.id, *row, now))
                     existing[a.id] = h
@@ -355,7 +339,7 @@ class Store:
                 self.db.executemany(
                     "UPDATE articles SET url=?, title=?, summary=?, content_html=?, published=?, "
                     "published_ts=?, updated=?, updated_ts=?, author=?, category=?, tags=?, "
-                    "image=?, hash=?, last_changed=? WHERE id=?", updates)
+                    "image=?, hash=?, last_changed=?, url_key=? WHERE id=?", updates)
             result.inserted += len(inserts)
             result.updated += len(updates)
         if result.inserted or result.updated:

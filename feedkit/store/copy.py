@@ -9,9 +9,10 @@ A city starts on a SQLite file and moves to a shared PostgreSQL database when it
   created and migrated to the same schema version first; the two must then have the same tables and
   columns, or the copy refuses.
 - **Rows as they are**, ids included: a subscriber's signed unsubscribe link names their id, so
-  a copy that renumbered them would break every link already mailed. On PostgreSQL the id
-  sequence is then moved past the copied ids (it never goes back), so the next new subscriber
-  does not collide.
+  a copy that renumbered them would break every link already mailed. The destination's id
+  counter (PostgreSQL's identity sequence, SQLite's ``sqlite_sequence``) is then moved past the
+  copied ids *and* past the source's own counter (it never goes back), so the next new
+  subscriber neither collides nor gets the id of one erased before the copy.
 - **Never destroys data in the destination unless asked.** A copy goes ahead when the
   destination holds nothing the copy would overwrite or delete: it is empty, an identical copy
   (then nothing is written: "0 rows changed"), or holds only rows the source has too. Anything
@@ -44,7 +45,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feedkit.errors import FeedkitError, UsageError
-from feedkit.store.urls import SCHEMA_NAME, URL_SCHEMES, is_url, password_pieces, pg_label, redact
+from feedkit.store.urls import (
+    URL_SCHEMES,
+    is_url,
+    param_secrets,
+    password_pieces,
+    pg_label,
+    redact,
+    schema_problem,
+)
 
 if TYPE_CHECKING:
     from feedkit.store.articles import Store
@@ -132,8 +141,9 @@ def copy_target(value: str, environ: dict[str, str] | None = None) -> str | Path
             scheme = value.split("://", 1)[0]
             raise UsageError(f"--to: {scheme}:// is not a store; give a file path or a "
                              f"{URL_SCHEMES[0]}:// URL")
-        # Found by text, not by parsing: a password holding / # or ? breaks the URL apart.
-        if password_pieces(value):
+        # Found by text, not by parsing: a password holding / # or ? breaks the URL apart;
+        # and in every form libpq reads (?password=, ?sslpassword=).
+        if password_pieces(value) or param_secrets(value):
             raise UsageError(
                 "--to: the URL holds a password, and a command line is visible to every user "
                 "of this machine and stays in the shell history; put the URL in an "
@@ -167,9 +177,9 @@ def same_store(source: Store, target: str | Path, schema: str) -> bool:
 
 
 def check_schema(schema: str) -> str:
-    if schema and not SCHEMA_NAME.fullmatch(schema):
-        raise UsageError(f"--schema {schema!r}: lower-case letters, digits and _ only, "
-                         "starting with a letter or _ (at most 63)")
+    problem = schema_problem(schema) if schema else ""
+    if problem:
+        raise UsageError(f"--schema {schema!r}: {problem}")
     return schema
 
 
@@ -192,9 +202,8 @@ def copy_store(source: Store, destination: Store, *, replace: bool = False,
         for table, diff in zip(tables, diffs, strict=True):
             with _writing(destination, table.name):
                 report.tables.append(_write(source, destination, table, diff, progress))
-        if destination.dialect == "postgresql":
-            for table in tables:
-                _advance_identity(destination, table)
+        for table in tables:
+            _advance_identity(destination, table, _high_water(source, table))
     return report
 
 
@@ -440,21 +449,66 @@ def _copy_in(destination: Store, table: _Table, rows: list[tuple]) -> None:
     destination.db.copy_rows(table.name, table.columns, rows)
 
 
-def _advance_identity(destination: Store, table: _Table) -> None:
-    """PostgreSQL identity columns (``INTEGER PRIMARY KEY`` in the store's SQL) hand out ids
-    from a sequence that copied rows did not use: move it past the highest id copied, so the
-    next new row does not collide (SQLite takes max(id) + 1 by itself). Never moved back."""
-    db = destination.db
+def _high_water(store: Store, table: _Table) -> int:
+    """The highest id ``table``'s counter has handed out (0: none, or no counter): on SQLite
+    the AUTOINCREMENT mark in ``sqlite_sequence``, on PostgreSQL the identity sequence."""
+    db = store.db
+    if store.dialect == "sqlite":
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?",
+                             (table.name,)).fetchone()
+            return int(row[0]) if row else 0
+        return 0
+    top = 0
+    for sequence in _sequences(store, table):
+        last, called = db.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone()
+        top = max(top, last if called else last - 1)
+    return top
+
+
+def _sequences(store: Store, table: _Table) -> list[str]:
+    """The sequences behind ``table``'s PostgreSQL identity columns."""
+    db = store.db
+    found = []
     for (column,) in db.execute(
             "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
             "AND c.relname = ? AND a.attidentity <> ''", (table.name,)).fetchall():
         sequence = db.execute("SELECT pg_get_serial_sequence(?, ?)",
                               (_q(table.name), column)).fetchone()[0]
+        if sequence is not None:
+            found.append(sequence)
+    return found
+
+
+def _advance_identity(destination: Store, table: _Table, source_mark: int) -> None:
+    """Id counters hand out ids the copied rows did not come from: move the destination's past
+    the highest id copied and past ``source_mark`` (the source's own counter), so the next new
+    row neither collides nor reuses an id the source had already given (an erased reader's:
+    their old links must never name someone else). Never moved back. On SQLite only a table
+    with AUTOINCREMENT has a counter; the others take max(id) + 1 by themselves."""
+    db = destination.db
+    if destination.dialect == "sqlite":
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         (table.name,)).fetchone()
+        if not sql or "AUTOINCREMENT" not in sql[0].upper():
+            return
+        key = table.key[0]
+        highest = db.execute(f"SELECT max({_q(key)}) FROM {_q(table.name)}").fetchone()[0]
+        mark = max(highest or 0, source_mark)
+        if db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?",
+                      (mark, table.name, mark)).rowcount == 0 and mark and not db.execute(
+                "SELECT 1 FROM sqlite_sequence WHERE name = ?", (table.name,)).fetchone():
+            db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                       (table.name, mark))
+        return
+    for sequence in _sequences(destination, table):
+        column = table.key[0]
         highest = db.execute(f"SELECT max({_q(column)}) FROM {_q(table.name)}").fetchone()[0]
-        if sequence is None or highest is None:
+        mark = max(highest or 0, source_mark)
+        if not mark:
             continue
         last, called = db.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone()
         next_id = last + 1 if called else last
-        if next_id <= highest:
-            db.execute("SELECT setval(?, ?)", (sequence, highest))
+        if next_id <= mark:
+            db.execute("SELECT setval(?, ?)", (sequence, mark))

@@ -118,6 +118,13 @@ class PgDatabase:
             if not self.schema:
                 raise FeedkitError(f"{self.label}: the connection has no schema to write to "
                                    "(empty search_path); set [store] schema")
+            from feedkit.store.urls import is_system_schema
+
+            if is_system_schema(self.schema):
+                # The role's search_path (or the URL's options) points at the catalogs.
+                raise FeedkitError(f"{self.label}: the connection's schema is "
+                                   f"{self.schema}, a PostgreSQL system schema; set "
+                                   "[store] schema to one of the site's own")
         except psycopg.Error as exc:
             self.conn.close()
             raise PgStoreError(self.label, exc, "cannot open the article store") from None

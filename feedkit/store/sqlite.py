@@ -72,3 +72,31 @@ def _create(path: Path, busy_timeout: float,
     finally:
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)
+
+
+class StoreError(FeedkitError):
+    """SQLite could not do what was asked of the store file: one line saying which file, what
+    went wrong and what to do (never a traceback)."""
+
+    def __init__(self, path: Path, exc: sqlite3.Error, what: str = "article store error"):
+        self.path, self.cause = path, exc
+        text = str(exc)
+        if text.startswith("Could not decode to UTF-8"):
+            # feedkit writes only UTF-8: undecodable text is damage SQLite did not notice (the
+            # bytes landed inside a row). Name the column, not the garbage.
+            text = "malformed text in the store (" + text.split(" with text", 1)[0] + ")"
+            exc = sqlite3.DatabaseError(text)
+        if "locked" in text or "busy" in text:
+            advice = ("another process (feedkit, a backup or an sqlite3 shell) is writing to it; "
+                      "wait for it to finish, or raise [store] busy_timeout")
+        elif isinstance(exc, sqlite3.DatabaseError) and (
+                "malformed" in text or "not a database" in text or "corrupt" in text):
+            advice = ("the file is damaged; restore it from a backup or rebuild it with "
+                      "'feedkit import' from your export (and --send-log)")
+        elif "readonly" in text or "read-only" in text:
+            advice = "it cannot be written; check the file's and its folder's permissions"
+        elif "disk is full" in text or "full" in text:
+            advice = "the disk is full; free some space"
+        else:
+            advice = "check the file"
+        super().__init__(f"{path}: {what}: {text}: {advice}")

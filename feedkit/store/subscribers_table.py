@@ -1,4 +1,6 @@
-"""The subscriber table: store migration 6 (:data:`feedkit.store.articles.MIGRATIONS`).
+"""The self-run list's tables: ``subscribers`` (store migration 6, :data:`feedkit.store.articles
+.MIGRATIONS`), and migration 8: link keys, ids never reused, the counted bounce reports and the
+web endpoint's outbox.
 
 One row per reader, unique by the normalised address (:func:`feedkit.privacy.normalise_address`,
 the send log's spelling); ``address`` is kept as given, for sending. The consent record says
@@ -33,3 +35,79 @@ MIGRATION = """
     );
     CREATE INDEX subscribers_status ON subscribers (status, id)
     """
+
+
+# Migration 8, subscribers part: ids are never handed out twice, and each subscription has its
+# own random link key (feedkit.subscribers.tokens), so the links of an erased reader, or of one
+# who left and came back, are dead. SQLite's plain INTEGER PRIMARY KEY takes max(id) + 1, which
+# gives an erased newest reader's id to the next sign-up; AUTOINCREMENT never does (its high
+# water mark lives in sqlite_sequence), and SQLite cannot add it to a table in place, so the
+# table is built again with it. PostgreSQL's identity column never goes back already: it only
+# gets the new column. Existing rows get link_key '', the key their links were made with.
+LINK_KEY_COLUMN = "ALTER TABLE subscribers ADD COLUMN link_key TEXT NOT NULL DEFAULT ''"
+_COLUMNS = ("id, address, normalised, status, categories, language, consent_at, consent_via, "
+            "consent_version, bounces, bounce_week, last_bounce, created_at, updated_at, "
+            "confirmed_at, left_at, left_via")
+
+
+# The delivery reports `subscribers bounces` counted: one per (digest week, reader key), so a
+# report sent again (or a copy of it) never counts twice, even after a delivered digest has set
+# the reader's count back to 0. `recipient` is the send log's keyed hash, never an address.
+BOUNCE_REPORTS = """
+    CREATE TABLE bounce_reports (
+        week        TEXT NOT NULL,
+        recipient   TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        counted_at  TEXT NOT NULL,
+        PRIMARY KEY (week, recipient)
+    )
+    """
+
+# The web endpoint's confirmation emails not yet handed to the relay (feedkit.web.outbox): kept
+# here, not in memory, so a relay that is down or a server that stops loses none. A row is
+# deleted once the relay took it, refused it for good, or its link has expired (`expires`,
+# Unix seconds); `next_try` (Unix seconds) is also the lease of the process sending it.
+# It holds the reader's address only while the email waits, as the subscribers row does.
+WEB_OUTBOX = """
+    CREATE TABLE web_outbox (
+        id          INTEGER PRIMARY KEY,
+        recipient   TEXT NOT NULL,
+        who         TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_try    INTEGER NOT NULL,
+        expires     INTEGER NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX web_outbox_next ON web_outbox (next_try)
+    """
+
+
+def migrate_8(db) -> None:
+    """Store migration 8 (issue 22), on either backend (``db`` is the store's connection); its
+    article step (one key per URL) is :func:`feedkit.store.url_keys.add_url_keys`."""
+    from feedkit.store.url_keys import add_url_keys
+
+    add_url_keys(db)
+    never_reuse_ids(db)
+    for statement in (BOUNCE_REPORTS + ";" + WEB_OUTBOX).split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def never_reuse_ids(db) -> None:
+    """Migration 8's subscriber step (see above)."""
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        db.execute(LINK_KEY_COLUMN)
+        return
+    rebuilt = MIGRATION.replace("CREATE TABLE subscribers (",
+                                "CREATE TABLE subscribers_new (", 1)
+    rebuilt = rebuilt.replace("id               INTEGER PRIMARY KEY,",
+                              "id               INTEGER PRIMARY KEY AUTOINCREMENT,", 1)
+    table, _index = rebuilt.split(";", 1)
+    db.execute(table)
+    db.execute(f"INSERT INTO subscribers_new ({_COLUMNS}) SELECT {_COLUMNS} FROM subscribers")
+    db.execute("DROP TABLE subscribers")
+    db.execute("ALTER TABLE subscribers_new RENAME TO subscribers")
+    db.execute("CREATE INDEX subscribers_status ON subscribers (status, id)")
+    db.execute(LINK_KEY_COLUMN)

@@ -42,16 +42,15 @@ CREATE INDEX withdrawn_url ON withdrawn (url)
 
 def withdrawn_among(db: sqlite3.Connection, batch: Sequence[Article]) -> set[str]:
     """Ids of the articles in ``batch`` that were withdrawn, matched by id or by URL (a source
-    that re-issues a page under a new id still points at the same address)."""
+    that re-issues a page under a new id still points at the same address), the URL in any
+    spelling (:func:`feedkit.text.urlkey.url_key`: ``http://``, ``#x``, ``utm_*``, ...). The
+    withdrawn are few: their keys are computed here, not stored."""
+    from feedkit.text.urlkey import url_key
+
     if not batch or db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone() is None:
         return set()
-    ids = {a.id for a in batch}
-    urls = {a.url for a in batch}
-    marks_i, marks_u = ",".join("?" * len(ids)), ",".join("?" * len(urls))
-    hit_ids, hit_urls = set(), set()
-    for id_, url in db.execute(
-            f"SELECT id, url FROM withdrawn WHERE id IN ({marks_i}) OR url IN ({marks_u})",
-            [*ids, *urls]):
-        hit_ids.add(id_)
-        hit_urls.add(url)
-    return {a.id for a in batch if a.id in hit_ids or a.url in hit_urls}
+    ids, keys = set(), set()
+    for id_, url in db.execute("SELECT id, url FROM withdrawn"):
+        ids.add(id_)
+        keys.add(url_key(url))
+    return {a.id for a in batch if a.id in ids or url_key(a.url) in keys}

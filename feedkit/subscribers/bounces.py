@@ -7,13 +7,28 @@ environment variable), parses each new message with the standard library's ``ema
 and applies it:
 
 * a *hard* bounce (``Action: failed`` with a ``5.x.x`` status) counts against the reader, as a
-  permanent failure at send time does (:func:`feedkit.subscribers.repo.record_bounce`; the
-  digest week comes from the original Message-ID, so the same week counts once);
+  permanent failure at send time does (:func:`feedkit.subscribers.repo.record_bounce`), but only
+  when the report **proves it is about a digest this store sent to that reader**: it must carry
+  the original message's headers, and their Message-ID must be the one the send log holds for
+  that reader's key in that week (status ``sent``, or ``sending``: handed over, outcome unknown).
+  Anyone can mail the bounce address a made-up report; without this check one report naming
+  several readers unsubscribed them all. The Message-ID is per (site, week, reader key), made
+  from the keyed hash of the address (:func:`feedkit.mail.message.message_id`), so only the
+  reader and the servers that carried their copy know it. Each (week, reader) counts at most
+  once, ever (table ``bounce_reports``): a report sent again, or a copy of it, is not counted
+  again, even after a delivered digest has set the reader's count back to 0;
 * a *soft* one (``delayed``, or a ``4.x.x`` status) counts nothing: the relay is still trying;
-* anything else (an auto-reply, spam) is left alone and not looked at again.
+* anything else (an auto-reply, spam, a report that proves nothing) changes nothing and is
+  counted in the summary.
+
+Why the send log's Message-ID and not a signed per-reader bounce address (VERP): it needs
+nothing from the relay or the mailbox, while VERP needs a relay that keeps the envelope sender
+(several hosted relays replace it) and a mailbox that takes ``bounces+TAG@`` addresses; and the
+proof is as strong where the send log is private, which it is wherever there are subscribers
+(their store is never committed).
 
 Each processed message is flagged with :data:`KEYWORD` (or moved to ``[bounces]
-processed_folder``) after its result is committed, so a re-run never counts it twice.
+processed_folder``) after its result is committed, so a re-run does not even read it again.
 """
 
 from __future__ import annotations
@@ -40,22 +55,29 @@ if TYPE_CHECKING:
     from feedkit.config import Config
 
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
-_WEEK = re.compile(r"<digest\.(\d{4}-W\d{2})\.")
+_WEEK = re.compile(r"^<digest\.(\d{4}-W\d{2})\.[0-9a-f]{24}@[^<>\s]+>$")
 
 
 @dataclass(frozen=True)
 class Notice:
-    """One recipient's line in a DSN."""
+    """One recipient's block in a DSN."""
 
     recipient: str
     action: str      # failed, delayed, delivered, relayed, expanded
     status: str      # 5.1.1
     diagnostic: str
     week: str        # the digest week of the original message, "" if not one of ours
+    message_id: str = ""   # the original message's Message-ID, "" when the report has none
+    original_recipient: str = ""   # Original-Recipient (as sent), when given
 
     @property
     def hard(self) -> bool:
         return self.action == "failed" and self.status.startswith("5.")
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """The spellings of the reader this block is about: as sent, then as delivered."""
+        return tuple(dict.fromkeys(a for a in (self.original_recipient, self.recipient) if a))
 
 
 def _address(value: str) -> str:
@@ -87,20 +109,22 @@ def parse_dsn(raw: bytes) -> list[Notice]:
     blocks = status_part.get_payload()
     if not isinstance(blocks, list):
         return []
-    week = ""
+    week = mid = ""
     if original is not None:
-        found = _WEEK.search(str(original.get("Message-ID", "")))
+        mid = "".join(str(original.get("Message-ID", "")).split())
+        found = _WEEK.match(mid)
         week = found.group(1) if found else ""
     notices = []
     for block in blocks[1:]:   # the first block is about the message, the rest per recipient
-        recipient = _address(str(block.get("Final-Recipient", "")
-                                 or block.get("Original-Recipient", "")))
+        original_rcpt = _address(str(block.get("Original-Recipient", "")))
+        recipient = _address(str(block.get("Final-Recipient", ""))) or original_rcpt
         action = str(block.get("Action", "")).strip().lower()
         status = _STATUS.match(str(block.get("Status", "")))
         if not recipient or not action:
             continue
         notices.append(Notice(recipient, action, ".".join(status.groups()) if status else "",
-                              " ".join(str(block.get("Diagnostic-Code", "")).split()), week))
+                              " ".join(str(block.get("Diagnostic-Code", "")).split()), week,
+                              mid, original_rcpt))
     return notices
 
 
@@ -109,7 +133,9 @@ class BounceReport:
     messages: int = 0        # new messages looked at
     hard: int = 0            # hard bounces counted against a reader
     soft: int = 0            # temporary ones, not counted
-    unknown: int = 0         # about an address not on the list
+    unknown: int = 0         # about a digest sent to an address no longer on the list
+    ignored: int = 0         # hard, but not about a digest this store sent to that reader
+    repeated: int = 0        # about a digest and reader already counted (a report sent again)
     other: int = 0           # not a delivery status notification
     bounced: list[int] = field(default_factory=list)   # readers marked bounced now
 
@@ -117,12 +143,16 @@ class BounceReport:
         marked = f", {len(self.bounced)} marked bounced" if self.bounced else ""
         return (f"{self.messages} new message(s): {self.hard} hard bounce(s) counted, "
                 f"{self.soft} soft (not counted), {self.unknown} for addresses not on the "
-                f"list, {self.other} not a delivery report{marked}")
+                f"list, {self.ignored} ignored (not about a digest this store sent to that "
+                f"reader), {self.repeated} already counted, {self.other} not a delivery "
+                f"report{marked}")
 
 
 def apply_notices(store, notices: list[Notice], report: BounceReport, *, limit: int,
-                  now: datetime) -> None:
-    """Count the hard bounces among ``notices`` against their readers (one transaction)."""
+                  now: datetime, secret: bytes) -> None:
+    """Count the hard bounces among ``notices`` that prove to be about a digest this store sent
+    to that reader (see the module docstring) against them, each (week, reader) once ever; one
+    transaction. ``secret`` is the send-log key."""
     from feedkit.privacy import scrub
     from feedkit.subscribers import repo
 
@@ -132,17 +162,42 @@ def apply_notices(store, notices: list[Notice], report: BounceReport, *, limit: 
                 if n.action in ("failed", "delayed"):
                     report.soft += 1
                 continue
-            sub = repo.find(store, n.recipient)
+            proven = _proven(store, n, secret)
+            if proven is None:
+                report.ignored += 1
+                continue
+            address, key = proven
+            if not repo.count_report(store, n.week, key, n.message_id, now):
+                report.repeated += 1
+                continue
+            sub = repo.find(store, address)
             if sub is None:
                 report.unknown += 1
                 continue
             was = sub.status
-            reason = scrub(f"{n.status} {n.diagnostic}".strip(), n.recipient)
+            reason = f"{n.status} {n.diagnostic}".strip()
+            for spelling in n.addresses:
+                reason = scrub(reason, spelling)
             after = repo.record_bounce(store, sub.id, now, limit=limit, week=n.week,
                                        reason=reason)
             report.hard += 1
             if after is not None and after.status == "bounced" and was != "bounced":
                 report.bounced.append(after.id)
+
+
+def _proven(store, notice: Notice, secret: bytes) -> tuple[str, str] | None:
+    """(the reader's address, their send-log key) when ``notice`` is about the digest the send
+    log says was handed over to that reader with the report's Message-ID; else None."""
+    from feedkit.privacy import recipient_key
+    from feedkit.subscribers import repo
+
+    if not notice.week or not notice.message_id:
+        return None     # no original message, or not one of our digests' Message-IDs
+    for address in notice.addresses:
+        key = recipient_key(address, secret)
+        if repo.sent_message(store, notice.week, key) == notice.message_id:
+            return address, key
+    return None
 
 
 def connect(config) -> imaplib.IMAP4:
@@ -155,8 +210,11 @@ def process_mailbox(config, store, *, now: datetime) -> BounceReport:
     """Read every message of ``[bounces] folder`` not yet processed, apply the DSNs, and mark
     each one processed (keyword, or a move to ``processed_folder``) once its result is stored."""
 
+    from feedkit.privacy import send_secret
+
     b = config.bounces
     limit = bounce_limit(config)
+    secret = send_secret()   # the send log's key: reports are checked against it
     report = BounceReport()
     conn = connect(config)
     try:
@@ -172,7 +230,7 @@ def process_mailbox(config, store, *, now: datetime) -> BounceReport:
             report.messages += 1
             notices = parse_dsn(raw)
             if notices:
-                apply_notices(store, notices, report, limit=limit, now=now)
+                apply_notices(store, notices, report, limit=limit, now=now, secret=secret)
             else:
                 report.other += 1
             _mark(conn, uid, b.processed_folder if notices else "", "MOVE" in caps)

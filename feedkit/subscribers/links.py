@@ -7,23 +7,26 @@ def _base(web_url: str) -> str:
     return web_url.rstrip("/")
 
 
-def confirm_url(web_url: str, secret: str, sid: int, *, now: int | None = None) -> str:
-    """The double opt-in link of the confirmation email (it expires, see tokens)."""
+def confirm_url(web_url: str, secret: str, sid: int, *, key: str = "",
+                now: int | None = None) -> str:
+    """The double opt-in link of the confirmation email (it expires, see tokens); ``key`` is
+    the subscription's ``link_key``, as for every link below."""
     from feedkit.subscribers.tokens import make_token
 
-    return f"{_base(web_url)}/confirm/{make_token(secret, 'confirm', sid, now=now)}"
+    return f"{_base(web_url)}/confirm/{make_token(secret, 'confirm', sid, key=key, now=now)}"
 
 
-def personal_urls(web_url: str, secret: str, sid: int) -> dict[str, str]:
-    """The links every digest to subscriber ``sid`` carries: ``unsubscribe`` (also the
-    ``List-Unsubscribe`` https target, RFC 8058 one-click) and ``preferences``. The same for
-    every send, so a subscriber's footer does not change from week to week."""
+def personal_urls(web_url: str, secret: str, sid: int, key: str = "") -> dict[str, str]:
+    """The links every digest to subscriber ``sid`` (whose row holds ``key``) carries:
+    ``unsubscribe`` (also the ``List-Unsubscribe`` https target, RFC 8058 one-click) and
+    ``preferences``. The same for every send, so a subscriber's footer does not change from
+    week to week; dead once that subscription is erased or made anew."""
     from feedkit.subscribers.tokens import make_token  # itsdangerous: not for every build
 
     base = _base(web_url)
     return {
-        "unsubscribe": f"{base}/unsubscribe/{make_token(secret, 'unsubscribe', sid)}",
-        "preferences": f"{base}/preferences/{make_token(secret, 'preferences', sid)}",
+        "unsubscribe": f"{base}/unsubscribe/{make_token(secret, 'unsubscribe', sid, key=key)}",
+        "preferences": f"{base}/preferences/{make_token(secret, 'preferences', sid, key=key)}",
     }
 
 

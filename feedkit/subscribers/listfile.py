@@ -10,6 +10,13 @@ row's text (it may be a mistyped address); the good rows are imported all the sa
 Export writes the columns import reads, so export → import round-trips. It only writes to a
 file the operator names, never into the published output folder, and warns when git would
 commit it: the file holds every address.
+
+The file is opened by a city office in a spreadsheet, and its cells hold what strangers typed
+(an address from the form may be ``=cmd|'/C calc'!A0@example.org``) or what a source published
+(a department name). A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab
+or a CR as a formula (CSV injection, OWASP), so export prefixes such a cell with ``'`` (which
+spreadsheets show as text and do not display), and import takes the ``'`` off again: the
+round trip is exact (a value that itself starts with ``'`` and one of those gets one more).
 """
 
 from __future__ import annotations
@@ -40,6 +47,28 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 EXPORT_COLUMNS = ("email", "status", "consent", "consent_via", "consent_version", "categories",
                   "language", "bounces")
 CATEGORY_SEPARATOR = ";"
+# What makes a spreadsheet read a cell as a formula (OWASP's list, and the full-width forms some
+# spreadsheets take the same way); a leading ' is escaped too, so that unescaping is exact.
+FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+TEXT_MARK = "'"
+
+
+def neutralise(cell: str) -> str:
+    """``cell`` as a spreadsheet will show it as text, never run it (see the module docstring)."""
+    first = cell[:1]
+    return TEXT_MARK + cell if (first and first in FORMULA_START) or _escaped(cell) else cell
+
+
+def restore(cell: str) -> str:
+    """The value :func:`neutralise` was given."""
+    return cell[1:] if _escaped(cell) else cell
+
+
+def _escaped(cell: str) -> bool:
+    """Whether ``cell`` starts with the text mark and then a formula start or another mark."""
+    second = cell[1:2]
+    return cell[:1] == TEXT_MARK and bool(second) and (second in FORMULA_START
+                                                        or second == TEXT_MARK)
 
 
 @dataclass
@@ -116,7 +145,7 @@ def import_csv(store, path: Path, *, tz: ZoneInfo, language: str, consent_versio
 
     def cell(row: list[str], name: str) -> str:
         i = columns.get(name)
-        return row[i].strip() if i is not None and i < len(row) else ""
+        return restore(row[i].strip()) if i is not None and i < len(row) else ""
 
     with store.transaction():
         for row in reader:
@@ -162,7 +191,7 @@ def export_csv(store, target: Path, *, out_dir: Path) -> tuple[int, str | None]:
     writer = csv.DictWriter(buf, EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     rows = export_rows(store)
-    writer.writerows(rows)
+    writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
     try:
         _write_private(target, buf.getvalue().encode("utf-8"))
     except OSError as exc:

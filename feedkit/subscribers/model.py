@@ -42,6 +42,9 @@ class Subscriber:
     left_via: str = ""
     bounce_week: str = ""
     last_bounce: str = ""
+    # The random key this subscription's links are signed with (feedkit.subscribers.tokens);
+    # "" for a reader from before link keys, whose links were signed without one.
+    link_key: str = ""
 
     @property
     def is_active(self) -> bool:

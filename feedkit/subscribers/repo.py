@@ -22,7 +22,7 @@ from feedkit.subscribers.model import CONSENT_VIA, STATUSES, Subscriber, clean_c
 
 _COLUMNS = ("id, address, status, categories, language, consent_at, consent_via, "
             "consent_version, bounces, created_at, updated_at, confirmed_at, left_at, left_via, "
-            "bounce_week, last_bounce")
+            "bounce_week, last_bounce, link_key")
 
 
 class InvalidAddress(UsageError, ValueError):
@@ -48,10 +48,18 @@ def clean(address: str) -> tuple[str, str]:
 
 def _subscriber(row) -> Subscriber:
     (id_, address, status, cats, language, consent_at, via, version, bounces, created,
-     updated, confirmed, left_at, left_via, bounce_week, last_bounce) = row
+     updated, confirmed, left_at, left_via, bounce_week, last_bounce, link_key) = row
     return Subscriber(id_, address, status, tuple(json.loads(cats)), language, consent_at, via,
                       version, bounces, created, updated, confirmed, left_at, left_via,
-                      bounce_week, last_bounce)
+                      bounce_week, last_bounce, link_key)
+
+
+def new_link_key() -> str:
+    """A fresh random key for a new subscription's links (96 bits: never guessed, never the
+    same twice)."""
+    import secrets
+
+    return secrets.token_urlsafe(12)
 
 
 def _cats_json(categories: Iterable[str]) -> str:
@@ -123,7 +131,10 @@ def request(store, address: str, categories: Iterable[str], language: str, via: 
     bounced one goes back to ``pending`` with the new choice and consent record (leaving and
     coming back needs a new confirmation). The bool says whether a confirmation email should
     go out: False for a reader who is already active (whose choice is left as it was: changing
-    it needs their own preferences link, not just knowing their address)."""
+    it needs their own preferences link, not just knowing their address).
+
+    One who had left or bounced starts a new subscription with a new link key: the links of
+    the old one (in old digests, forwarded, or in someone else's hands) no longer act on it."""
     _check_via(via)
     addr, key = clean(address)
     at = stamp(now)
@@ -134,9 +145,9 @@ def request(store, address: str, categories: Iterable[str], language: str, via: 
         if row is None:
             cur = store.db.execute(
                 "INSERT INTO subscribers (address, normalised, status, categories, language, "
-                "consent_at, consent_via, consent_version, created_at, updated_at) "
-                "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (addr, key, cats, language, at, via, consent_version, at, at))
+                "consent_at, consent_via, consent_version, created_at, updated_at, link_key) "
+                "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (addr, key, cats, language, at, via, consent_version, at, at, new_link_key()))
             sid, send = cur.fetchone()[0], True
         elif row[1] == "active":
             sid, send = row[0], False
@@ -146,8 +157,9 @@ def request(store, address: str, categories: Iterable[str], language: str, via: 
                 "UPDATE subscribers SET address = ?, status = 'pending', categories = ?, "
                 "language = ?, consent_at = ?, consent_via = ?, consent_version = ?, "
                 "bounces = 0, bounce_week = '', last_bounce = '', confirmed_at = '', "
-                "left_at = '', left_via = '', updated_at = ? WHERE id = ?",
-                (addr, cats, language, at, via, consent_version, at, sid))
+                "left_at = '', left_via = '', updated_at = ?, "
+                "link_key = CASE WHEN status = 'pending' THEN link_key ELSE ? END WHERE id = ?",
+                (addr, cats, language, at, via, consent_version, at, new_link_key(), sid))
         sub = get(store, sid)
     assert sub is not None
     return sub, send
@@ -216,10 +228,10 @@ def add(store, address: str, categories: Iterable[str], language: str, via: str,
             cur = store.db.execute(
                 "INSERT INTO subscribers (address, normalised, status, categories, language, "
                 "consent_at, consent_via, consent_version, created_at, updated_at, "
-                "confirmed_at, left_at, left_via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING id",
+                "confirmed_at, left_at, left_via, link_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (addr, key, status, cats, language, consent, via, consent_version, at, at,
-                 at if status == "active" else "", *left))
+                 at if status == "active" else "", *left, new_link_key()))
             return get(store, cur.fetchone()[0]), "added"  # type: ignore[return-value]
         sid, current, old_cats, old_language = row
         if status != "active":
@@ -247,6 +259,15 @@ def add(store, address: str, categories: Iterable[str], language: str, via: str,
                 "updated_at = ? WHERE id = ?",
                 (addr, cats, language, consent, via, consent_version, at, at, sid))
         return get(store, sid), "updated"  # type: ignore[return-value]
+
+
+def purge_pending(store, before: datetime) -> int:
+    """Delete the requests never confirmed whose confirmation link has expired (asked before
+    ``before``): an address someone typed in, perhaps not their own, is not kept. Returns how
+    many were deleted."""
+    with _writing(store):
+        return store.db.execute("DELETE FROM subscribers WHERE status = 'pending' AND "
+                                "consent_at < ?", (stamp(before),)).rowcount
 
 
 def erase(store, sid: int) -> bool:
@@ -293,3 +314,21 @@ def record_delivered(store, sids: Iterable[int], now: datetime) -> int:
                 f"UPDATE subscribers SET bounces = 0, bounce_week = '', updated_at = ? "
                 f"WHERE bounces > 0 AND id IN ({marks})", (at, *batch)).rowcount
     return changed
+
+
+def sent_message(store, week: str, key: str) -> str | None:
+    """The Message-ID of ``week``'s digest as the send log says it was handed over to the
+    reader with send-log ``key`` (status sent, or sending: outcome unknown); None if it was
+    not (never sent to them, refused at once, or skipped)."""
+    row = store.db.execute("SELECT message_id FROM send_log WHERE week = ? AND recipient = ? "
+                           "AND status IN ('sent', 'sending')", (week, key)).fetchone()
+    return row[0] if row else None
+
+
+def count_report(store, week: str, key: str, message_id: str, now: datetime) -> bool:
+    """Note that a bounce report about ``week``'s digest to the reader with ``key`` is counted;
+    False when one already was (each counts once, however often it is sent again)."""
+    cur = store.db.execute("INSERT INTO bounce_reports (week, recipient, message_id, counted_at) "
+                           "VALUES (?, ?, ?, ?) ON CONFLICT (week, recipient) DO NOTHING",
+                           (week, key, message_id, stamp(now)))
+    return cur.rowcount > 0

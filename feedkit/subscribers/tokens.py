@@ -10,6 +10,14 @@ email found in a mailbox months later must not turn a stale request into consent
 and preferences tokens carry no time: they sit in every digest, and RFC 8058 wants the one-click
 link to keep working as long as the message can be read. Without a timestamp they are also the
 same for every send, so a subscriber's footer links do not change from week to week.
+
+A token is bound to one subscription, not just to an id: each subscriber row holds a random
+``link_key`` (:mod:`feedkit.store.subscribers_table`), and the key is part of the signer's
+salt. A row that is erased, or a reader who left and signs up again (a new key), leaves every
+earlier link dead, even if an id were ever handed out again. The token text itself carries the
+id only (:func:`token_subject` reads it before the signature is checked, to find the row whose
+key checks it). Rows from before link keys have ``link_key = ""``, which gives the old salt: their
+links, already in mailboxes, keep working.
 """
 
 from __future__ import annotations
@@ -53,46 +61,62 @@ class _ClockSigner(TimestampSigner):
         return self._now if self._now is not None else int(time.time())
 
 
-def _salt(purpose: str) -> str:
+def _salt(purpose: str, key: str = "") -> str:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r} (one of {', '.join(PURPOSES)})")
-    return f"feedkit.subscribers.{purpose}"
+    return f"feedkit.subscribers.{purpose}" + (f".{key}" if key else "")
 
 
-def _serializer(secret: str, purpose: str, now: int | None):
+def _serializer(secret: str, purpose: str, now: int | None, key: str = ""):
     if not secret:
         raise ConfigError(f"${SECRET_ENV} is empty: subscriber links cannot be signed")
-    salt = _salt(purpose)
+    salt = _salt(purpose, key)
     if purpose in TIMED_PURPOSES:
         return URLSafeTimedSerializer(secret, salt=salt, signer=_ClockSigner,
                                       signer_kwargs={"now": now})
     return URLSafeSerializer(secret, salt=salt)
 
 
-def make_token(secret: str, purpose: str, sid: int, *, now: int | None = None) -> str:
-    """A URL-safe token for subscriber ``sid`` that only ``purpose`` accepts.
+def make_token(secret: str, purpose: str, sid: int, *, key: str = "",
+               now: int | None = None) -> str:
+    """A URL-safe token for subscriber ``sid`` (whose row holds ``key``, its ``link_key``) that
+    only ``purpose`` accepts.
 
     ``now`` (Unix seconds) sets the issue time of a timed token; left out, it is the clock's.
     """
-    return _serializer(secret, purpose, now).dumps(int(sid))
+    return _serializer(secret, purpose, now, key).dumps(int(sid))
+
+
+def token_subject(secret: str, purpose: str, token: str) -> int | None:
+    """The subscriber id ``token`` names, read *without* checking its signature: only to find
+    the row whose ``link_key`` then checks it (:func:`read_token_issued`). None for text that
+    is not a token at all."""
+    try:
+        _valid, value = _serializer(secret, purpose, None).loads_unsafe(token)
+    except Exception:   # itsdangerous raises several kinds for garbage; none matters here
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return None
+    return value
 
 
 def read_token(secret: str, purpose: str, token: str, max_age: int | None = None,
-               *, now: int | None = None) -> int:
+               *, key: str = "", now: int | None = None) -> int:
     """The subscriber id in ``token``, or :class:`BadToken`.
 
     ``max_age`` (seconds) applies to timed purposes; ``None`` means the purpose's own limit
     (:data:`CONFIRM_MAX_AGE` for confirm tokens), so a caller cannot forget the expiry.
+    ``key`` is the ``link_key`` of the subscription the token must have been made for.
     """
-    return read_token_issued(secret, purpose, token, max_age, now=now)[0]
+    return read_token_issued(secret, purpose, token, max_age, key=key, now=now)[0]
 
 
 def read_token_issued(secret: str, purpose: str, token: str, max_age: int | None = None,
-                      *, now: int | None = None) -> tuple[int, int | None]:
+                      *, key: str = "", now: int | None = None) -> tuple[int, int | None]:
     """(subscriber id, issue time in Unix seconds) of ``token``; the time is None for the
     untimed purposes. The endpoint uses it so that a confirm link only confirms the request it
     was sent for, not a later one (leaving and asking again needs the new email's link)."""
-    serializer = _serializer(secret, purpose, now)
+    serializer = _serializer(secret, purpose, now, key)
     issued: int | None = None
     try:
         if purpose in TIMED_PURPOSES:

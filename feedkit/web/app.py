@@ -16,16 +16,18 @@ Rules every route keeps:
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Response, g, redirect, request, url_for
 
 import feedkit.web.csrf as csrf
 from feedkit.config import Config
 from feedkit.errors import ConfigError, FeedkitError
-from feedkit.web.limits import DAY, HOUR, SlidingWindow
+from feedkit.web.limits import DAY, HOUR, SlidingWindow, client_network, mailbox_of
 from feedkit.web.outbox import Outbox, Outgoing, compose
 from feedkit.web.pages import Department, departments, offered_languages, render_page
 from feedkit.web.stores import StoreSource
@@ -44,19 +46,28 @@ class WebState:
     config: Config
     secret: str
     outbox: Outbox
-    per_address: SlidingWindow
-    per_client: SlidingWindow
+    per_address: SlidingWindow     # per mailbox (limits.mailbox_of), keyed hash
+    per_client: SlidingWindow      # per client network (limits.client_network)
+    overall: SlidingWindow         # confirmation emails per hour, one key
     languages: tuple[str, ...]
     stores: StoreSource
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Callable[[], float] = time.monotonic
+    # Origins a form post may come from besides [web] url's: the address the server itself
+    # listens on (feedkit.web.server), for a look before the proxy is set up. Never the Host
+    # header: that is the sender's to choose (DNS rebinding).
+    local_origins: set[str] = field(default_factory=set)
+    swept: float | None = None      # when the last housekeeping ran (clock seconds)
+    sweeping: threading.Lock = field(default_factory=threading.Lock)
 
 
 def create_app(config: Config | None = None, *, secret: str | None = None,
                clock: Callable[[], float] | None = None,
                now: Callable[[], datetime] | None = None) -> Flask:
     """The WSGI application. With no arguments it loads the config the CLI would
-    (``$FEEDKIT_CONFIG`` or ``./config.toml``) and the secret from ``$FEEDKIT_SECRET``, so any
-    WSGI server can serve it: ``waitress-serve --call feedkit.web:create_app``.
+    (``$FEEDKIT_CONFIG`` or ``./config.toml``) and the secret from ``$FEEDKIT_SECRET``, and
+    starts the outbox's thread (confirmations kept from an earlier run go out), so any WSGI
+    server can serve it: ``waitress-serve --call feedkit.web:create_app``.
 
     ``clock`` (monotonic seconds, for the rate limits) and ``now`` (the time stamped on
     subscriber records) are for tests."""
@@ -65,20 +76,28 @@ def create_app(config: Config | None = None, *, secret: str | None = None,
     from feedkit.config import load_config
     from feedkit.subscribers.tokens import env_secret
 
+    loaded = config is None   # the production path of another WSGI server (see above)
     config = config if config is not None else load_config()
     if not config.web.url:
         raise ConfigError("[web] url is not set: the confirmation and unsubscribe links need "
                           "the public https address of this endpoint")
     secret = secret if secret is not None else env_secret()
     kwargs = {"clock": clock} if clock is not None else {}
+    stores = StoreSource(config)
     state = WebState(
-        config=config, secret=secret, outbox=Outbox(config),
+        config=config, secret=secret, outbox=Outbox(config, stores=stores),
         per_address=SlidingWindow(config.web.address_limit, DAY, **kwargs),
         per_client=SlidingWindow(config.web.client_limit, HOUR, **kwargs),
-        languages=offered_languages(config), stores=StoreSource(config),
+        overall=SlidingWindow(config.web.emails_per_hour, HOUR, **kwargs),
+        languages=offered_languages(config), stores=stores,
     )
+    state.outbox.clock = lambda: state.now().timestamp()   # when a kept email is due
+    if loaded:
+        state.outbox.start()   # sends what an earlier run left waiting for the relay
     if now is not None:
         state.now = now
+    if clock is not None:
+        state.clock = clock
 
     app = Flask("feedkit.web")
     app.extensions["feedkit"] = state
@@ -120,7 +139,8 @@ def _page(state: WebState, name: str, language: str, status: int = 200, **contex
 
 
 def _client(state: WebState) -> str:
-    return request.remote_addr or "unknown"
+    """The client's network, as the per-client limit counts it (/24 or /64)."""
+    return client_network(request.remote_addr or "unknown")
 
 
 def _address_key(state: WebState, address: str) -> str:
@@ -129,18 +149,30 @@ def _address_key(state: WebState, address: str) -> str:
     return recipient_key(address, state.secret.encode("utf-8"))
 
 
+def _busy(state: WebState, window: SlidingWindow, key: str, language: str,
+          reason: str) -> Response:
+    resp = _page(state, "busy.html.j2", language, status=429, reason=reason)
+    resp.headers["Retry-After"] = str(window.retry_after(key))
+    return resp
+
+
 def _subscriber(state: WebState, purpose: str, token: str):
     """(subscriber id, Subscriber or None, issue time or None) for a token, or None for a bad
-    token. Expiry is checked against ``state.now``, the same clock that stamps the records."""
+    token. The token must be signed with the link key of the row it names (an erased or
+    re-made subscription's links are dead; see :mod:`feedkit.subscribers.tokens`). Expiry is
+    checked against ``state.now``, the same clock that stamps the records."""
     from feedkit.subscribers import repo
-    from feedkit.subscribers.tokens import BadToken, read_token_issued
+    from feedkit.subscribers.tokens import BadToken, read_token_issued, token_subject
 
+    named = token_subject(state.secret, purpose, token)
+    sub = repo.get(_store(state), named) if named is not None else None
     try:
         sid, issued = read_token_issued(state.secret, purpose, token,
+                                        key=sub.link_key if sub is not None else "",
                                         now=int(state.now().timestamp()))
     except BadToken:
         return None
-    return sid, repo.get(_store(state), sid), issued
+    return sid, sub if sub is not None and sub.id == sid else None, issued
 
 
 def _bad_link(state: WebState, language: str) -> Response:
@@ -159,6 +191,10 @@ def _chosen(state: WebState, known: list[Department]) -> tuple[str, ...]:
 
 def _routes(app: Flask, state: WebState) -> None:
     config = state.config
+
+    @app.before_request
+    def _housekeeping() -> None:
+        _sweep(state)
 
     @app.teardown_appcontext
     def _close(_exc) -> None:
@@ -199,10 +235,8 @@ def _routes(app: Flask, state: WebState) -> None:
         language = _language(state)
         client = _client(state)
         if not state.per_client.hit(client):
-            resp = _page(state, "busy.html.j2", language, status=429)
-            resp.headers["Retry-After"] = str(state.per_client.retry_after(client))
-            return resp
-        allowed = {csrf.origin_of(config.web.url), csrf.origin_of(request.host_url)}
+            return _busy(state, state.per_client, client, language, "network")
+        allowed = {csrf.origin_of(config.web.url), *state.local_origins}
         if not (csrf.same_origin(request.headers.get("Origin"), allowed)
                 and csrf.valid(state.secret, request.cookies.get(csrf.COOKIE),
                                request.form.get(csrf.FIELD))):
@@ -217,13 +251,17 @@ def _routes(app: Flask, state: WebState) -> None:
             return _form(state, language, error="consent", status=400, address=address,
                          chosen=chosen)
         try:
-            key = _address_key(state, repo.clean(address)[0])
+            clean = repo.clean(address)[0]
         except repo.InvalidAddress:
             return _form(state, language, error="address", status=400, address=address,
                          chosen=chosen)
-        if not state.per_address.hit(key):
-            log.info("subscribe request for %s over the per-address limit", _short(key))
+        key = _address_key(state, clean)
+        if not state.per_address.hit(_address_key(state, mailbox_of(clean))):
+            log.info("subscribe request for %s over the per-mailbox limit", _short(key))
             return done
+        if not state.overall.hit("all"):
+            log.warning("subscribe request for %s over [web] emails_per_hour", _short(key))
+            return _busy(state, state.overall, "all", language, "everyone")
         # The store write and the email happen off this thread: a new address costs an insert
         # and a known one does not, and the answer must not take longer for either.
         state.outbox.put(SubscribeRequest(state, address, chosen, language, _short(key),
@@ -253,7 +291,7 @@ def _routes(app: Flask, state: WebState) -> None:
         sub = repo.confirm(_store(state), sid, state.now())
         log.info("subscriber %d confirmed", sid)
         return _page(state, "confirm.html.j2", language, done=True,
-                     preferences=_links(state, sid)["preferences"])
+                     preferences=_links(state, sub)["preferences"])
 
     @app.route("/unsubscribe/<token>", methods=["GET", "POST"])
     def unsubscribe(token: str) -> Response:
@@ -302,25 +340,44 @@ def _routes(app: Flask, state: WebState) -> None:
                      everything=not chosen)
 
 
+def _sweep(state: WebState) -> None:
+    """Once an hour (on the first request after it): delete the requests never confirmed whose
+    link has expired (the privacy notice promises it). Cheap: one indexed DELETE."""
+    from feedkit.subscribers import repo
+    from feedkit.subscribers.tokens import CONFIRM_MAX_AGE
+
+    at = state.clock()
+    with state.sweeping:
+        if state.swept is not None and at - state.swept < HOUR:
+            return
+        state.swept = at
+    gone = repo.purge_pending(_store(state), state.now() - timedelta(seconds=CONFIRM_MAX_AGE))
+    if gone:
+        log.info("%d unconfirmed request(s) deleted: their link had expired", gone)
+
+
 def _short(key: str) -> str:
     from feedkit.privacy import short_key
 
     return short_key(key)
 
 
-def _links(state: WebState, sid: int) -> dict[str, str]:
+def _links(state: WebState, sub) -> dict[str, str]:
     from feedkit.subscribers.links import personal_urls
 
-    return personal_urls(state.config.web.url, state.secret, sid)
+    return personal_urls(state.config.web.url, state.secret, sub.id, sub.link_key)
 
 
 def _form(state: WebState, language: str, *, error: str = "", status: int = 200,
           address: str = "", chosen: tuple[str, ...] = ()) -> Response:
     """The subscribe form, with a fresh CSRF field for the browser's nonce cookie."""
+    from feedkit.subscribers.tokens import CONFIRM_MAX_AGE
+
     nonce = csrf.nonce_from(request.cookies.get(csrf.COOKIE))
     known = departments(_store(state), state.config, state.now())
     resp = _page(state, "subscribe.html.j2", language, status=status, error=error,
                  address=address, csrf_field=csrf.field_for(state.secret, nonce),
+                 confirm_days=CONFIRM_MAX_AGE // DAY,
                  departments=[d.ticked(d.name in chosen) for d in known],
                  action=url_for("subscribe_post"))
     if request.cookies.get(csrf.COOKIE) != nonce:
@@ -363,10 +420,11 @@ def _mail_for(state: WebState, sub, confirm: bool, who: str, now: datetime) -> O
 
     config = state.config
     if confirm:
-        link = confirm_url(config.web.url, state.secret, sub.id, now=int(now.timestamp()))
+        link = confirm_url(config.web.url, state.secret, sub.id, key=sub.link_key,
+                           now=int(now.timestamp()))
         name = "email_confirm.txt.j2"
     else:
-        name, link = "email_already.txt.j2", _links(state, sub.id)["preferences"]
+        name, link = "email_already.txt.j2", _links(state, sub)["preferences"]
     subject, text = render_email(config, name, sub.language, link=link,
                                  days=CONFIRM_MAX_AGE // DAY)
     return Outgoing(sub.address, compose(config, sub.address, subject, text, now), who)

@@ -5,7 +5,10 @@ signed with the site secret (itsdangerous, its own salt, one day's validity), in
 form field. POST /subscribe is accepted only when the field's signature holds and its nonce
 equals the cookie's. Another site can make a browser post the form but can neither read the
 cookie nor sign a field for it. A present ``Origin`` header must also be this endpoint's
-origin: browsers send it with every form POST, so a cross-site post fails twice.
+origin: browsers send it with every form POST, so a cross-site post fails twice. "This
+endpoint's origin" is ``[web] url``'s (and the address ``feedkit web`` listens on), never one
+taken from the request's ``Host`` header: a page on a name that resolves to this server (DNS
+rebinding) sends its own name in both, and would pass.
 
 Why not a session or Flask-WTF: the app keeps no session (it has no logins), and this is the
 whole mechanism in 40 lines with the signer Flask already brings. The token pages (confirm,

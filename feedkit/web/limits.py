@@ -1,14 +1,23 @@
-"""Rate limits of the subscribe form: per address (confirmation emails) and per client.
+"""Rate limits of the subscribe form: per mailbox (confirmation emails), per client network,
+and overall (confirmation emails per hour).
 
 The counters live in the web process's memory, not in the store, on purpose:
 
 * they are short-lived (an hour, a day) and worthless after a restart, while writing them to
   SQLite would put a write and its lock on every form post, the very thing a flood sends;
-* the per-address counter is keyed by a keyed hash of the normalised address (the send log's
-  :func:`feedkit.privacy.recipient_key`), so not even a memory dump lists who asked;
+* the per-mailbox counter is keyed by a keyed hash (the send log's
+  :func:`feedkit.privacy.recipient_key`) of the folded mailbox, so not even a memory dump lists
+  who asked;
 * ``feedkit web`` is one waitress process (threads, not forks), so one counter sees every
   request. Under a server that forks N workers each keeps its own and the limits are N times
   looser: still a bound, and the README says so.
+
+What is counted is what an abuser cannot vary for free. One inbox has many spellings
+(``victim+1@``, ``v.ictim@gmail.com``, full-width letters): :func:`mailbox_of` folds them, for
+the limit only (the address is still stored and mailed as given). One person has many IP
+addresses: :func:`client_network` counts a client's /24 (IPv4) or /64 (IPv6, what one
+household or server usually gets). And the overall hourly limit bounds what the endpoint sends
+whatever the spelling or network, so that it never becomes someone's mail cannon.
 
 A restart forgets the counts, which gives an abuser nothing they could not get by waiting: the
 windows are an hour and a day.
@@ -23,6 +32,45 @@ from collections.abc import Callable
 
 HOUR = 3600
 DAY = 24 * HOUR
+GMAIL = frozenset({"gmail.com", "googlemail.com"})
+"""Domains that ignore dots in the local part (Google's), folded to one."""
+
+
+def mailbox_of(address: str) -> str:
+    """The inbox ``address`` reaches, as the per-mailbox limit counts it: NFKC-folded (full-width
+    letters are their ASCII selves) and case-folded, the ``+tag`` of the local part dropped
+    (subaddressing: Gmail, Outlook, Fastmail, Postfix's default delimiter), the dots of a Gmail
+    local part dropped and googlemail.com read as gmail.com, the domain in its IDNA form. For the
+    limit only: it may fold two real mailboxes together (a stricter limit), never the other way.
+    """
+    import unicodedata
+
+    from feedkit.privacy import ascii_domain
+
+    folded = unicodedata.normalize("NFKC", address).casefold().strip()
+    local, at, domain = folded.rpartition("@")
+    if not at:
+        return folded
+    domain = ascii_domain(domain) or domain.rstrip(".")
+    local = local.split("+", 1)[0] or local
+    if domain in GMAIL:
+        domain, local = "gmail.com", local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def client_network(remote: str) -> str:
+    """The network a client address counts under: its /24 for IPv4, its /64 for IPv6 (an
+    IPv4-mapped IPv6 address is its IPv4 one); anything else as it is."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(remote.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return remote
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 class SlidingWindow:

@@ -11,7 +11,8 @@ from feedkit.errors import FeedkitError, UsageError
 
 Log = Callable[[str], None]
 DRAIN_SECONDS = 20.0
-"""How long a stopping server waits for queued confirmation emails (systemd waits 90 s)."""
+"""How long a stopping server waits for queued subscription requests (systemd waits 90 s);
+their emails not yet taken by the relay stay in the store (feedkit.web.outbox)."""
 
 
 def quiet_logging() -> None:
@@ -39,8 +40,8 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
     try:
         # Proxy headers are left to the app's ProxyFix ([web] proxy_hops), so the app behaves
         # the same under any WSGI server; waitress neither trusts nor strips them.
-        return create_server(app, host=host.strip("[]"), port=port, threads=threads,
-                             ident="feedkit", clear_untrusted_proxy_headers=False)
+        server = create_server(app, host=host.strip("[]"), port=port, threads=threads,
+                               ident="feedkit", clear_untrusted_proxy_headers=False)
     except OSError as exc:
         raise FeedkitError(f"{host}:{port}: cannot listen: {exc.strerror or exc} "
                            "(is another server running? try --port)") from None
@@ -48,6 +49,12 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
         # waitress resolves the host first and says only "Invalid host/port specified."
         raise UsageError(f"--host: {host!r} is not an address of this machine (e.g. "
                          "127.0.0.1, the loopback address behind the reverse proxy)") from None
+    # A form opened at the address the server listens on may post back to it (the CSRF origin
+    # check otherwise allows only [web] url's origin, never one taken from the Host header).
+    bare = host.strip("[]")
+    shown = f"[{bare}]" if ":" in bare else bare
+    app.extensions["feedkit"].local_origins.add(f"http://{shown}:{server.effective_port}")
+    return server
 
 
 def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
@@ -59,6 +66,8 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
 
     app = create_app(config)
     server = make_server(config, host=host, port=port, app=app)
+    outbox = app.extensions["feedkit"].outbox
+    outbox.start()   # confirmations an earlier run kept for the relay go out now
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt
@@ -73,8 +82,16 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
         pass
     finally:
         server.close()
-    left = app.extensions["feedkit"].outbox.drain(DRAIN_SECONDS)
+    left = outbox.drain(DRAIN_SECONDS)
+    outbox.stop()
     if left:
         logging.getLogger("feedkit.web").warning(
             "%d subscription request(s) not handled before stopping", left)
+    try:
+        kept = outbox.waiting()
+    except FeedkitError:
+        kept = 0
+    if kept:
+        info(f"{kept} confirmation email(s) wait in the store for the relay; the next "
+             "'feedkit web' sends them.")
     info("Stopped.")

@@ -1,0 +1,156 @@
+"""Issue 22 item 9: confirmation emails are kept until the relay takes them.
+
+The endpoint queued them in memory: a relay that was slow or down, or a server stopped
+meanwhile, lost them, and the person who asked never heard back. Now each one is kept in the
+store (``web_outbox``) until the relay takes it (or refuses it for good, or its link expires),
+tried again later, and sent by the next ``feedkit web`` after a restart. The endpoint under
+waitress with aiosmtpd on both store backends; the restart with the real command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from _digest_support import Behaviour, smtp_server
+from _web_support import SECRET, Client, endpoint, links_in, path_of
+from conftest import REPO
+from test_web_cli import web_site
+
+ADDRESS = "kim.minji@example.org"
+
+
+def relay(down: list[bool]) -> Behaviour:
+    """A relay that answers "421 try later" to every recipient while ``down[0]``."""
+    return Behaviour(on_rcpt=lambda _a: "421 4.3.2 Service not available" if down[0] else None)
+
+
+def test_a_confirmation_waits_in_the_store_while_the_relay_is_down(tmp_path, backend):
+    down = [True]
+    with endpoint(tmp_path, backend=backend, behaviour=relay(down)) as ep:
+        client = ep.client()
+        assert client.subscribe(ADDRESS).status == 303
+        assert ep.mails() == []
+        [(recipient, attempts)] = backend.rows("SELECT recipient, attempts FROM web_outbox")
+        assert (recipient, attempts) == (ADDRESS, 1)
+        # Not due yet: a look now sends nothing (and does not count as a try).
+        down[0] = False
+        ep.state.outbox.wake()
+        assert ep.mails() == [] and backend.rows("SELECT attempts FROM web_outbox") == [(1,)]
+        # A minute later the relay answers: the same email goes, once, and leaves the store.
+        ep.clock.advance(61)
+        ep.state.outbox.wake()
+        [mail] = ep.mails(1)
+        assert mail.rcpt == [ADDRESS]
+        assert backend.rows("SELECT count(*) FROM web_outbox") == [(0,)]
+        [link] = [u for u in links_in(mail.message.get_content()) if "/confirm/" in u]
+        assert client.post(path_of(link)).status == 200
+        ep.clock.advance(3600)
+        ep.state.outbox.wake()
+        assert len(ep.mails()) == 1
+
+
+def test_the_relay_down_for_longer_backs_off_and_a_refusal_or_expiry_ends_it(tmp_path,
+                                                                              backend):
+    down = [True]
+    with endpoint(tmp_path, backend=backend, behaviour=relay(down)) as ep:
+        ep.client().subscribe(ADDRESS)
+        ep.state.outbox.join()
+        due = []
+        for _ in range(3):
+            ep.clock.advance(3600)
+            ep.state.outbox.wake()
+            ep.state.outbox.join()
+            due.append(backend.scalar("SELECT next_try - ? FROM web_outbox",
+                                      int(ep.clock.now.timestamp())))
+        assert due == [120, 240, 480]             # 2, 4, 8 minutes: tries spaced out
+        assert backend.scalar("SELECT attempts FROM web_outbox") == 4
+        # A week on, the link in it has expired: the email (and the address) are deleted.
+        ep.clock.advance(7 * 24 * 3600)
+        ep.state.outbox.wake()
+        ep.state.outbox.join()
+        assert backend.rows("SELECT count(*) FROM web_outbox") == [(0,)]
+        assert ep.mails() == []
+
+
+def test_an_email_refused_for_good_leaves_the_store(tmp_path, backend):
+    behaviour = Behaviour(on_rcpt=lambda _a: "550 5.1.1 <kim.minji@example.org>: no such user")
+    with endpoint(tmp_path, backend=backend, behaviour=behaviour) as ep:
+        ep.client().subscribe(ADDRESS)
+        ep.state.outbox.join()
+        assert backend.rows("SELECT count(*) FROM web_outbox") == [(0,)]
+        assert ep.state.outbox.failed == 1
+
+
+def test_a_stopped_server_keeps_the_email_and_the_next_one_sends_it(tmp_path):
+    down = [True]
+    with smtp_server(relay(down)) as (smtp, smtp_port):
+        site = web_site(tmp_path, smtp_port)
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+               "FEEDKIT_SECRET": SECRET}
+
+        def start():
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "feedkit", "--config", str(site.config), "web",
+                 "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=env)
+            for line in proc.stdout:
+                m = re.search(r"http://127\.0\.0\.1:(\d+)/subscribe", line)
+                if m:
+                    return proc, int(m.group(1))
+            raise AssertionError(proc.stderr.read())
+
+        def stop(proc) -> tuple[str, str]:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+            assert proc.returncode == 0, err
+            return out, err
+
+        proc, port = start()
+        try:
+            assert Client(port).subscribe(ADDRESS).status == 303
+            db = site.root / "articles.db"
+            _wait(lambda: _rows(db, "SELECT attempts FROM web_outbox") == [(1,)])
+            out, err = stop(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert "1 confirmation email(s) wait in the store" in out
+        assert smtp.received == [] and ADDRESS not in out + err
+        # A minute later (the row's next try is now), the relay is back and feedkit web is
+        # started again: the email goes out without anyone asking again.
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE web_outbox SET next_try = ?",
+                         (int(datetime.now(UTC).timestamp()) - 1,))
+        down[0] = False
+        proc, _port = start()
+        try:
+            _wait(lambda: smtp.received)
+            out, err = stop(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert [m.rcpt for m in smtp.received] == [[ADDRESS]]
+    assert _rows(db, "SELECT count(*) FROM web_outbox") == [(0,)]
+    assert "wait in the store" not in out
+
+
+def _rows(db, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _wait(condition, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
