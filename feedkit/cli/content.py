@@ -34,6 +34,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
     rejected (the others were imported).
     """
     from feedkit.config import FILE_SOURCE_KINDS
+    from feedkit.editorial.licenses import source_code
     from feedkit.ingest.files import count_records
     from feedkit.ingest.importer import FileSpec, import_files
 
@@ -42,7 +43,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
         specs = [FileSpec(path=p, kind=kind) for p in files]
     else:
         specs = [FileSpec(path=config.resolve(s.path), kind=s.kind,
-                          default_category=s.category, label=s.path)
+                          default_category=s.category, label=s.path, license=source_code(s))
                  for s in config.sources if s.kind in FILE_SOURCE_KINDS]
         if not specs:
             raise ConfigError("no files given and no file sources (jsonl/csv/json) in "

@@ -193,15 +193,18 @@ def configured_private_hosts(config: Config) -> set[str]:
 def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fetcher,
                    cache: HttpCache, sr: SourceReport, full: bool, progress: Progress | None,
                    attachments_label: str) -> None:
+    from feedkit.editorial.licenses import source_code
+
     tz = config.tz
     if src.kind in FILE_SOURCE_KINDS:
         spec = FileSpec(path=config.resolve(src.path), kind=src.kind,
-                        default_category=src.category, label=src.path)
+                        default_category=src.category, label=src.path,
+                        license=source_code(src))
         ir = import_files(store, [spec], tz)
         sr.rejected, sr.warnings, sr.counts = ir.rejected, ir.warnings, ir.counts
         return
     ir = ImportReport()
-    collector = BatchCollector(tz, ir)
+    collector = BatchCollector(tz, ir, license=source_code(src))
     marks: list[tuple[str, str]] = []
     if src.kind == "feed":
         from feedkit.ingest.feed_source import read_feed_source

@@ -167,7 +167,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
                          renderer: DigestRenderer, until: int | None = None) -> bytes:
     """RSS 2.0 of the latest digests, through the same generator as the site's feeds (so the
     same validity guarantees): one item per week, linking its web page, listing its headlines."""
-    from feedkit.site.feeds import FeedMeta, render_rss
+    from feedkit.site.feeds import FeedMeta, feed_extras, render_rss
 
     site, tz, language = config.site, config.tz, config.site.language
     lang = for_config(config)
@@ -195,6 +195,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
         email=site.email,
         stylesheet="../feed.xsl" if config.feeds.stylesheet else "",
         full_content=True,
+        **feed_extras(config),
     )
     return render_rss(meta, items, "feed.xml")
 

@@ -285,7 +285,7 @@ def templates_state(config: Config) -> str:
 
 def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[str],
                      until: int | None = None) -> dict[str, bytes]:
-    from feedkit.site.feeds import FeedMeta, render_feeds
+    from feedkit.site.feeds import FeedMeta, feed_extras, render_feeds
 
     site = config.site
     depth = fs.folder.count("/")
@@ -299,6 +299,7 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
         email=site.email,
         stylesheet="../" * depth + STYLESHEET if config.feeds.stylesheet else "",
         full_content=config.feeds.full_content,
+        **feed_extras(config),
     )
     articles = shown_articles(config, fs.latest(store, config.feeds.limit, until))
     rendered = render_feeds(meta, articles, formats)
