@@ -90,9 +90,12 @@ def _stamp_import(store) -> None:
               help="Output folder for the build (default: [build] out).")
 @click.option("--source", "only", multiple=True, metavar="NAME",
               help="Update only the source(s) with this name, URL or path (repeatable).")
+@click.option("--announce", is_flag=True,
+              help="After the build, tell the WebSub hubs which feeds changed (where the output "
+                   "folder is what the web server serves; see 'feedkit announce').")
 @pass_ctx
 def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
-           only: tuple[str, ...]) -> None:
+           only: tuple[str, ...], announce: bool) -> None:
     """Fetch every configured source (files, feeds, web pages), store what is new, then build.
 
     One failing source does not stop the others and never deletes stored articles; every
@@ -148,6 +151,10 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
             for rel in build_report.written:
                 obj.detail(f"wrote {rel}")
             obj.info(build_report.summary(out_dir or config.out_dir))
+            if announce:
+                from feedkit.cli.site import announce_pending
+
+                announce_pending(obj, config, store)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
 

@@ -70,7 +70,8 @@ def plan_archive(config: Config, store, plan) -> None:
 
     base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
                        config.feeds.category_slugs, category_map(config),
-                       config.feeds.stylesheet, site_subscribe_url(config),
+                       config.feeds.stylesheet, config.feeds.websub_hubs,
+                       site_subscribe_url(config),
                        templates_digest([HTML_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_TEMPLATE],
                                         user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:

@@ -196,7 +196,7 @@ def _build(config: Config, store: Store, out_dir: Path,
     for fs in sets:
         rels = [fs.folder + FILENAMES[f] for f in formats]
         print_ = fingerprint(code, site, feeds_cfg.full_content, feeds_cfg.stylesheet, formats,
-                             fs.title, fs.folder, fs.keys)
+                             feeds_cfg.websub_hubs, fs.title, fs.folder, fs.keys)
         plan.unit(rels, print_,
                   lambda fs=fs: _render_feed_set(config, store, fs, formats, until))
         plan.unit([fs.page], fingerprint(page_print, fs.key, fs.keys[:page_limit]),
@@ -221,7 +221,18 @@ def _build(config: Config, store: Store, out_dir: Path,
         from feedkit.site.archive import plan_archive
 
         plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
-    return plan.commit(_dropped_outputs(config, store))
+    return plan.commit(_dropped_outputs(config, store), _feed_recorder(config, store))
+
+
+def _feed_recorder(config: Config, store: Store):
+    """With WebSub hubs: remember which feeds' bytes this build changed
+    (:mod:`feedkit.store.feed_hashes`), for ``feedkit announce``."""
+    if not config.feeds.websub_hubs:
+        return None
+    from feedkit.site.websub import feed_digests
+    from feedkit.store.feed_hashes import record_built
+
+    return lambda files: record_built(store, feed_digests(files))
 
 
 def _dropped_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
