@@ -205,3 +205,81 @@ def test_announce_names_each_failing_hub_and_keeps_the_feed_pending(tmp_path: Pa
         assert bad.exit_code == 2 and "not one of this site's feeds" in bad.output
     assert paths_of(config, ["http://127.0.0.1:9/news/category/semugwa/atom.xml"]) == [
         "category/semugwa/atom.xml"]
+
+
+@pytest.mark.slow
+def test_the_scaffolded_workflow_announces_after_the_deploy_and_only_what_changed(
+        tmp_path: Path) -> None:
+    """The workflow `feedkit init` writes, run job by job as GitHub would (tests/
+    test_site_workflow.py runs the steps): the update job hands the changed feeds over, the
+    deploy puts public/ where the web server serves it, and only then the announce job tells
+    the hubs. A run with nothing new skips the announce job."""
+    import shutil
+    import subprocess
+
+    from test_site_workflow import FEEDKIT_BIN, git, load_workflow, run_workflow, step_outputs
+
+    served = tmp_path / "served"
+    served.mkdir()
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    loop = Site()
+    board = Board(loop, count=3)
+    with serve(loop), Static(served) as web, Hub("hub.url") as hub, Subscriber() as reader:
+        site = tmp_path / "site"
+        init = subprocess.run([FEEDKIT_BIN / "feedkit", "init", str(site)], capture_output=True,
+                              text=True)
+        assert init.returncode == 0, init.stderr
+        write_config(site, board, web.url, [hub.url])
+        git("init", "-q", "-b", "main", cwd=site)
+        git("add", "-A", cwd=site)
+        git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "site",
+            cwd=site)
+        git("remote", "add", "origin", str(remote), cwd=site)
+        git("push", "-q", "-u", "origin", "main", cwd=site)
+        jobs = load_workflow(site)["jobs"]
+        assert jobs["announce"]["needs"] == ["update", "deploy"]
+        assert jobs["announce"]["if"] == "${{ needs.update.outputs.feeds != '' }}"
+
+        def hourly_run(now: str) -> tuple[list[str], bool]:
+            """One run: the update job, the deploy, the announce job when its `if:` holds.
+            What the hubs had heard when the deploy began, and whether announce ran."""
+            checkout = tmp_path / f"run-{now[-5:].replace(':', '')}"
+            git("clone", "-q", str(remote), str(checkout), cwd=tmp_path)
+            steps = run_workflow(checkout, {"FEEDKIT_SECRET": "k" * 40}, now, tmp_path)
+            for s in steps:
+                assert s.code == 0, f"{now} {s.name} exited {s.code}:\n{s.stdout}\n{s.stderr}"
+            outputs = step_outputs(tmp_path, now)
+            heard_before_deploy = list(hub.published)
+            shutil.rmtree(served)                        # the deploy: public/ goes live
+            shutil.copytree(checkout / "public", served)
+            if outputs["feeds"] == "":                   # the announce job's `if:`
+                return heard_before_deploy, False
+            announced = run_workflow(checkout, {}, now, tmp_path, job_name="announce",
+                                     needs={"update": {"feeds": outputs["feeds"]}})
+            for s in announced:
+                assert s.code == 0, f"{now} {s.name} exited {s.code}:\n{s.stdout}\n{s.stderr}"
+            return heard_before_deploy, True
+
+        heard, ran = hourly_run("2025-01-10 09:17")
+        assert heard == [] and ran                      # every feed is new: all announced
+        assert sorted(hub.published) == sorted(web.url + rel for rel in feed_bytes(served))
+        assert reader.subscribe(hub.url, web.url + "feed.xml") == 202
+        hub.wait_subscribed(1)
+        hub.published.clear()
+
+        before = feed_bytes(served)
+        story = board.add("보령시, 머드축제 자원봉사자 모집")
+        heard, ran = hourly_run("2025-01-10 10:17")
+        after = feed_bytes(served)
+        changed = sorted(web.url + rel for rel in after if before.get(rel) != after[rel])
+        assert heard == [] and ran                      # nothing before the deploy
+        assert sorted(hub.published) == changed and web.url + "feed.xml" in changed
+        assert len(changed) < len(after)
+        (delivery,) = reader.wait_for(1)
+        assert feedparser.parse(delivery.body).entries[0].title == story.title
+
+        heard, ran = hourly_run("2025-01-10 11:17")     # nothing new
+        assert not ran
+        time.sleep(0.3)
+        assert sorted(hub.published) == changed and len(reader.deliveries) == 1

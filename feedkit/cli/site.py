@@ -46,9 +46,9 @@ def build(obj: Context, out_dir: Path | None, now_text: str | None, announce: bo
             announce_pending(obj, config, store)
 
 
-def announce_pending(obj: Context, config, store, paths: list[str] | None = None) -> None:
-    """Announce ``paths`` (default: the pending feeds) to every hub; print one line; exit 1 when
-    no hub took anything, 3 when some did."""
+def announce_pending(obj: Context, config, store=None, paths: list[str] | None = None) -> None:
+    """Announce ``paths`` (default: the store's pending feeds, marked announced once every hub
+    took them) to every hub; print one line; exit 1 when no hub took anything, 3 when some did."""
     from feedkit.errors import EXIT_PARTIAL
     from feedkit.site.websub import announce
     from feedkit.store.feed_hashes import mark_announced, pending
@@ -56,7 +56,8 @@ def announce_pending(obj: Context, config, store, paths: list[str] | None = None
     if not config.feeds.websub_hubs:
         raise UsageError(f"no [feeds] websub_hubs in {config.path.name}: nothing to announce to")
     report = announce(config, pending(store) if paths is None else paths)
-    mark_announced(store, report.announced)
+    if paths is None:
+        mark_announced(store, report.announced)
     for line in report.failed:
         obj.warn(f"error: {line}")
     obj.info(report.summary())
@@ -66,28 +67,37 @@ def announce_pending(obj: Context, config, store, paths: list[str] | None = None
 
 @click.command()
 @click.argument("urls", nargs=-1, metavar="[FEED_URL]...")
-@click.option("--list", "list_only", is_flag=True,
-              help="Only print the feeds waiting to be announced, one URL a line (for a CI "
-                   "step that hands them to the job after the deploy).")
+@click.option("--hand-off", is_flag=True,
+              help="Do not announce: print the feeds waiting to be announced, one URL a line, "
+                   "and count them as handed off. For a workflow whose deploy comes later: a "
+                   "job after the deploy runs 'feedkit announce URL...' with them.")
 @pass_ctx
-def announce(obj: Context, urls: tuple[str, ...], list_only: bool) -> None:
+def announce(obj: Context, urls: tuple[str, ...], hand_off: bool) -> None:
     """Tell the WebSub hubs which feeds changed, so subscribed readers get them at once.
 
     Without FEED_URLs: the feeds whose bytes a build changed since the last announcement
     ([feeds] websub_hubs must be set when they are built). With them: those feeds (this site's
-    only). Each hub gets hub.mode=publish per feed. Run it after the output is live, never
-    before: the hub fetches the feed at once. Exits 1 if no hub took anything, 3 if some did.
+    only; the store is not opened). Each hub gets hub.mode=publish per feed. Run it after the
+    output is live, never before: the hub fetches the feed at once. Exits 1 if no hub took
+    anything, 3 if some did.
     """
     from feedkit.site.websub import paths_of, topic
-    from feedkit.store.feed_hashes import pending
+    from feedkit.store.feed_hashes import mark_announced, pending
 
     config = obj.config
+    if urls:
+        if hand_off:
+            raise UsageError("--hand-off takes no FEED_URL")
+        announce_pending(obj, config, None, paths_of(config, urls))
+        return
     with obj.open_store() as store:
-        if list_only:
-            for rel in pending(store):
-                click.echo(topic(config, rel))
+        if not hand_off:
+            announce_pending(obj, config, store)
             return
-        announce_pending(obj, config, store, paths_of(config, urls) if urls else None)
+        waiting = pending(store)
+        for rel in waiting:
+            click.echo(topic(config, rel))
+        mark_announced(store, waiting)
 
 
 @click.command()
