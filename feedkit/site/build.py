@@ -31,6 +31,7 @@ from feedkit.text.i18n import for_config
 from feedkit.text.i18n import refresh as refresh_languages
 
 STYLESHEET = "feed.xsl"
+OPML = "feeds.opml"
 INDEX_TEMPLATE = "index.html.j2"
 FEEDS_TEMPLATE = "feeds.html.j2"
 
@@ -214,6 +215,9 @@ def _build(config: Config, store: Store, out_dir: Path,
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, sets[0].latest(store, index_limit, until), formats)})
     sets[0].forget()
+    plan.unit([OPML], fingerprint(code, site, formats, config.digest.archive,
+                                  config.digest.title, [(s.key, s.title) for s in sets]),
+              lambda: {OPML: _render_opml(config, sets, formats)})
     if feeds_cfg.stylesheet:
         plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
                   lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
@@ -315,6 +319,22 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
     articles = shown_articles(config, fs.latest(store, config.feeds.limit, until))
     rendered = render_feeds(meta, articles, formats)
     return {fs.folder + name: data for name, data in rendered.items()}
+
+
+def _render_opml(config: Config, sets: list[FeedSet], formats: list[str]) -> bytes:
+    """``feeds.opml``: every feed in one file (:mod:`feedkit.site.opml`)."""
+    from feedkit.site.opml import feed_url, render_opml
+
+    lang = for_config(config)
+    base = config.site.feed_url
+    feeds = [(fs.title, feed_url(config, fs.folder, formats), base + fs.page) for fs in sets]
+    digest = None
+    if config.digest.archive:
+        from feedkit.digest.render import DigestRenderer
+
+        digest = (DigestRenderer.title_for(config, lang), base + "digest/feed.xml",
+                  base + "digest/index.html")
+    return render_opml(config, feeds, lang.gettext("Feeds by topic"), digest)
 
 
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
