@@ -32,6 +32,7 @@ from feedkit.text.i18n import refresh as refresh_languages
 
 STYLESHEET = "feed.xsl"
 OPML = "feeds.opml"
+COPY_SCRIPT = "copy.js"   # the feed pages' copy buttons
 INDEX_TEMPLATE = "index.html.j2"
 FEEDS_TEMPLATE = "feeds.html.j2"
 
@@ -218,6 +219,8 @@ def _build(config: Config, store: Store, out_dir: Path,
     plan.unit([OPML], fingerprint(code, site, formats, config.digest.archive,
                                   config.digest.title, [(s.key, s.title) for s in sets]),
               lambda: {OPML: _render_opml(config, sets, formats)})
+    plan.unit([COPY_SCRIPT], templates_digest([COPY_SCRIPT], user_templates),
+              lambda: {COPY_SCRIPT: find_template(COPY_SCRIPT, user_templates).read_bytes()})
     if feeds_cfg.stylesheet:
         plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
                   lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
@@ -337,6 +340,22 @@ def _render_opml(config: Config, sets: list[FeedSet], formats: list[str]) -> byt
     return render_opml(config, feeds, lang.gettext("Feeds by topic"), digest)
 
 
+def license_context(config: Config) -> dict:
+    """What the pages need to show licences: ``license``, the site's
+    (:class:`~feedkit.editorial.licenses.License` or None), and ``item_license(article)``, an
+    article's own when it differs from the site's (else None)."""
+    from feedkit.editorial.licenses import resolve, site_code
+
+    lang = for_config(config)
+    site = site_code(config.site)
+
+    def item_license(article):
+        code = getattr(article, "license", "")
+        return resolve(code, lang) if code and code != site else None
+
+    return {"license": resolve(site, lang), "item_license": item_license}
+
+
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
                   formats: list[str]) -> bytes:
     from markupsafe import Markup
@@ -356,7 +375,8 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
                   articles=shown_articles(config, latest), feeds=feeds, formats=formats,
                   language=config.site.language, subscribe_url=form_url(config),
                   digest_archive="digest/index.html" if config.digest.archive else "",
-                  brand=brand, brand_css=Markup(page_css(brand)))
+                  brand=brand, brand_css=Markup(page_css(brand)), opml=OPML,
+                  **license_context(config))
     return html.encode("utf-8")
 
 
@@ -378,5 +398,5 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
                   category=fs.category, addresses=addresses, formats=formats,
                   articles=shown_articles(config, latest), others=others, root=root,
                   page_url=config.site.feed_url + fs.page, language=config.site.language,
-                  subscribe_url=form_url(config))
+                  subscribe_url=form_url(config), opml=root + OPML, **license_context(config))
     return html.encode("utf-8")
