@@ -398,8 +398,9 @@ _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_
 
 
 def _image_type(value: Any) -> str:
-    """A remembered media type (``image/jpeg``), as an export writes it; anything that is not
-    one is dropped (the next ``update`` asks the image's server again)."""
+    """A remembered media type (``image/jpeg``, or ``-``: no image there), as an export writes
+    it (:mod:`feedkit.ingest.images`); anything else is dropped (the next ``update`` asks the
+    image's server again)."""
     text = str(value or "").strip().lower()
-    return text if _MEDIA_TYPE.fullmatch(text) else ""
+    return text if text == "-" or _MEDIA_TYPE.fullmatch(text) else ""
 

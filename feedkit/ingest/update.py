@@ -24,6 +24,7 @@ from typing import IO
 from feedkit.config import FILE_SOURCE_KINDS, Config, SourceConfig
 from feedkit.errors import FeedkitError
 from feedkit.ingest.fetch import Fetcher, FetchSettings, FetchStats, HttpCache, host_of
+from feedkit.ingest.images import with_image_types
 from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, import_files
 from feedkit.ingest.netguard import private_hosts_of
 from feedkit.store.articles import Store, UpsertResult
@@ -234,8 +235,9 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
                 article = collector.add(item.where, item.record, src.category, item.base_url)
                 if article is not None:
                     page_marks.append((prefix + item.key, item.row_hash))
+            batch = with_image_types(store, fetcher, collector.drain())   # outside the lock
             with store.transaction():
-                sr.counts.add(store.upsert(collector.drain()))
+                sr.counts.add(store.upsert(batch))
                 for key, value in page_marks:
                     store.set_meta(key, value)
 
@@ -256,8 +258,9 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
         # A page with a rejected item (its detail page was down, say) must be read again next
         # time, not answered 304: keep the old validators.
         cache.discard()
+    batch = with_image_types(store, fetcher, collector.drain())
     with store.transaction():
-        sr.counts.add(store.upsert(collector.drain()))
+        sr.counts.add(store.upsert(batch))
         for key, value in marks:
             store.set_meta(key, value)
         cache.commit()

@@ -39,19 +39,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from feedkit import __version__
 from feedkit.config import FEED_FILENAMES
 from feedkit.model import Article
+from feedkit.text.media import image_type_of_url
 
 GENERATOR = "feedkit"
 GENERATOR_URI = "https://github.com/feedkit/feedkit"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # What a JSON Feed extension object's "about" points to (JSON Feed 1.1, "Extensions").
 LICENSE_ABOUT = GENERATOR_URI + "#licence"
-_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-                ".gif": "image/gif", ".webp": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +113,7 @@ def image_type(article: Article) -> str | None:
         return None
     if article.image_type.startswith("image/"):
         return article.image_type
-    return _image_type(article.image)
+    return image_type_of_url(article.image)
 
 
 def license_of(meta: FeedMeta, article: Article):
@@ -133,17 +131,6 @@ def feed_license(meta: FeedMeta, articles: Sequence[Article]):
     that mixes licences states each item's only)."""
     found = {license_of(meta, a) for a in articles}
     return found.pop() if len(found) == 1 else None
-
-
-def _image_type(url: str) -> str | None:
-    path = urlsplit(url).path.lower()
-    for ext, mime in _IMAGE_TYPES.items():
-        if path.endswith(ext):
-            return mime
-    import mimetypes
-
-    guess = mimetypes.guess_type(path)[0]
-    return guess if guess and guess.startswith("image/") else None
 
 
 def _generator(meta: FeedMeta, articles: Sequence[Article]):
