@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import threading
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -41,9 +43,10 @@ HANGUL_BREAKS = """() => {
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const el = node.parentElement;
-    if (!el || el.closest("script, style, [hidden]")) continue;
+    if (!el || el.closest("script, style, [hidden], [aria-hidden=true]")) continue;
     const style = getComputedStyle(el);
     if (style.display === "none" || style.visibility === "hidden") continue;
+    if (el.getBoundingClientRect().right <= 0) continue;   // off-screen (a honeypot field)
     for (const m of node.data.matchAll(/[\\uac00-\\ud7a3]{2,}/g)) {
       const range = document.createRange();
       range.setStart(node, m.index);
@@ -97,7 +100,8 @@ def check_page(browser, url: str, name: str, *, screenshot: bool = True) -> dict
     anything wider than the screen."""
     found: dict[str, list] = {}
     for scheme in ("light", "dark"):
-        page = browser.new_page(viewport=PHONE, color_scheme=scheme)
+        # bypass_csp: axe is injected into pages whose CSP (the web endpoint's) forbids scripts
+        page = browser.new_page(viewport=PHONE, color_scheme=scheme, bypass_csp=True)
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
             ("http://127.0.0.1", "data:")) else route.abort())    # nothing leaves the machine
         page.goto(url, wait_until="load")
@@ -129,9 +133,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-OTHER_BODY = '{"title": "전라남도, 섬 지역 여객선 운항 확대", "url": "https://www.jeonnam.go.kr/news/1",' \
-             ' "published": "2024-12-18 09:00", "department": "전라남도 대변인실",' \
-             ' "summary": "다른 기관의 소식을 그 기관의 공공누리 유형으로 함께 싣습니다."}\n'
+OTHER_BODY = ('{"title": "전라남도, 섬 지역 여객선 운항 확대",'
+              ' "url": "https://www.jeonnam.go.kr/news/1",'
+              ' "published": "2024-12-18 09:00", "department": "전라남도 대변인실",'
+              ' "summary": "다른 기관의 소식을 그 기관의 공공누리 유형으로 함께 싣습니다."}\n')
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +181,7 @@ def test_every_built_page_passes_axe_and_breaks_no_hangul_word_at_390px(browser,
             found = check_page(browser, base + rel, name)
             if found:
                 problems[rel] = found
-    assert problems == {}
+    assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
 
 
 def test_the_licence_shows_with_its_official_mark_text_and_link(full_site):
@@ -234,3 +239,70 @@ def test_feed_addresses_copy_with_a_button_and_select_whole_without_javascript(b
             page.locator("#addr-rss").click()
             assert page.evaluate("getSelection().toString()") == address
             page.close()
+
+
+def test_every_page_of_the_web_endpoint_passes_axe(browser, tmp_path):
+    """subscribe, sent, confirm (the button), confirmed, preferences, unsubscribe, a bad
+    link, a page that is not there: as waitress serves them."""
+    from _web_support import SECRET, WEB_URL, endpoint, links_in, path_of
+
+    from feedkit.subscribers import repo
+    from feedkit.subscribers.links import personal_urls
+
+    with endpoint(tmp_path) as ep:
+        base = f"http://127.0.0.1:{ep.port}"
+        pages: dict[str, str] = {"subscribe": "/subscribe", "not-found": "/nope",
+                                 "bad-link": "/confirm/not-a-token"}
+        client = ep.client()
+        reply = client.subscribe("reader@example.org", ["세무과"])
+        assert reply.status in (200, 303), reply.status
+        pages["sent"] = "/subscribe/sent?lang=ko"
+        (mail,) = ep.mails(wait_for=1)
+        (confirm,) = [u for u in links_in(mail.message.get_content()) if "/confirm/" in u]
+        pages["confirm"] = path_of(confirm)
+        with ep.store() as store:
+            sid = repo.find(store, "reader@example.org").id
+        links = personal_urls(WEB_URL, SECRET, sid)
+        pages["preferences"] = path_of(links["preferences"])
+        pages["unsubscribe"] = path_of(links["unsubscribe"])
+        problems = {}
+        for name, path in pages.items():
+            found = check_page(browser, base + path, f"web-{name}")
+            if found:
+                problems[name] = found
+        # The page after pressing "confirm".
+        page = browser.new_page(viewport=PHONE, bypass_csp=True)
+        page.goto(base + pages["confirm"])
+        page.click("button[type=submit]")
+        page.wait_for_selector("p.done")
+        confirmed = axe(page) + page.evaluate(HANGUL_BREAKS)
+        page.close()
+        if confirmed:
+            problems["confirmed"] = confirmed
+    assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+def test_the_preview_staff_pages_pass_axe(browser, full_site):
+    """``feedkit serve``'s /_preview/: the list of weeks (with the test-send form), the
+    digest as a recipient gets it, and an empty week."""
+    from feedkit.config import load_config
+    from feedkit.site.serve import make_server
+
+    server = make_server(load_config(full_site.config), host="127.0.0.1", port=0,
+                         today=date(2024, 12, 20))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        problems = {}
+        for name, path in (("preview-index", "/_preview/"),
+                           ("preview-digest", "/_preview/digest/2024-W51"),
+                           ("preview-empty", "/_preview/digest/2024-W40")):
+            found = check_page(browser, base + path, name)
+            if found:
+                problems[name] = found
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)

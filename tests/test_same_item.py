@@ -161,7 +161,7 @@ def test_an_image_without_an_extension_is_typed_once_and_carried_in_every_format
 def test_an_image_the_server_does_not_have_is_in_no_format(tmp_path: Path) -> None:
     loop = Site()
     board = Board(loop, count=2, image=IMAGE)
-    first, second = board.items
+    first, _second = board.items
     loop.page(f"/ext/fileDownload.do?fileStoreDir=bbs&fileId={first.id}&fileSeq=2",
               b"<html>login</html>", content_type="text/html; charset=utf-8")
     # the second one's address is not served at all: 404
