@@ -140,6 +140,8 @@ def test_an_image_without_an_extension_is_typed_once_and_carried_in_every_format
         assert image.startswith(loop.url("/ext/fileDownload.do?")) and author
     rss = feedparser.parse((out / "feed.xml").read_bytes())
     assert {e.enclosures[0].type for e in rss.entries} == {"image/jpeg"}
+    valid = CliRunner().invoke(cli, ["--config", str(config), "validate"])
+    assert valid.exit_code == 0, valid.output
     atom = feedparser.parse((out / "atom.xml").read_bytes())
     assert {e.enclosures[0].type for e in atom.entries} == {"image/jpeg"}
 

@@ -112,6 +112,8 @@ def test_a_subscriber_gets_the_new_story_after_one_update_and_nothing_after_an_u
         assert first.exit_code == 0, first.output
         assert "announced" in first.output
         assert sorted(by_url.published) == sorted(web.url + rel for rel in feed_bytes(public))
+        valid = CliRunner().invoke(cli, ["--config", str(config), "validate"])
+        assert valid.exit_code == 0, valid.output      # rel="hub" and "hubs" are standard
 
         # A reader finds the hubs in the feeds it reads: RSS (atom:link rel="hub" beside
         # rel="self") at one hub, JSON Feed ("hubs") at the other.
