@@ -113,3 +113,17 @@ def source_code(source) -> str:
 def site_code(site) -> str:
     """``[site] license`` as a code (``none`` when the site states none)."""
     return code_of(site.license or NONE, site.license_excludes_photos)
+
+
+def page_context(config, lang) -> dict:
+    """What the pages need to show licences, named in ``lang`` (the site's
+    :class:`~feedkit.text.i18n.Language`): ``license``, the site's (:class:`License` or None),
+    and ``item_license(article)``, an article's own when it differs from the site's (else
+    None)."""
+    site = site_code(config.site)
+
+    def item_license(article) -> License | None:
+        code = getattr(article, "license", "")
+        return resolve(code, lang) if code and code != site else None
+
+    return {"license": resolve(site, lang), "item_license": item_license}

@@ -141,6 +141,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     from markupsafe import Markup
 
     from feedkit.editorial.branding import brand_of, page_css
+    from feedkit.editorial.licenses import page_context
     from feedkit.text.templating import render
 
     tz, language = config.tz, config.site.language
@@ -161,7 +162,8 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
                   years=list(years.items()), ko=is_korean(language), language=language,
                   subscribe_url=site_subscribe_url(config),
                   total=sum(len(v) for v in weeks.values()),
-                  brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)))
+                  brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)),
+                  **page_context(config, for_config(config)))
 
 
 def _render_archive_feed(config: Config, store, labels: list[str],

@@ -340,27 +340,12 @@ def _render_opml(config: Config, sets: list[FeedSet], formats: list[str]) -> byt
     return render_opml(config, feeds, lang.gettext("Feeds by topic"), digest)
 
 
-def license_context(config: Config) -> dict:
-    """What the pages need to show licences: ``license``, the site's
-    (:class:`~feedkit.editorial.licenses.License` or None), and ``item_license(article)``, an
-    article's own when it differs from the site's (else None)."""
-    from feedkit.editorial.licenses import resolve, site_code
-
-    lang = for_config(config)
-    site = site_code(config.site)
-
-    def item_license(article):
-        code = getattr(article, "license", "")
-        return resolve(code, lang) if code and code != site else None
-
-    return {"license": resolve(site, lang), "item_license": item_license}
-
-
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
                   formats: list[str]) -> bytes:
     from markupsafe import Markup
 
     from feedkit.editorial.branding import brand_of, page_css
+    from feedkit.editorial.licenses import page_context
     from feedkit.subscribers.links import form_url
     from feedkit.text.templating import render
 
@@ -376,7 +361,7 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
                   language=config.site.language, subscribe_url=form_url(config),
                   digest_archive="digest/index.html" if config.digest.archive else "",
                   brand=brand, brand_css=Markup(page_css(brand)), opml=OPML,
-                  **license_context(config))
+                  **page_context(config, for_config(config)))
     return html.encode("utf-8")
 
 
@@ -385,6 +370,7 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
     feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
     so this page, not the XML, is what the index and the digest point people to."""
+    from feedkit.editorial.licenses import page_context
     from feedkit.subscribers.links import form_url
     from feedkit.text.templating import render
 
@@ -398,5 +384,6 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
                   category=fs.category, addresses=addresses, formats=formats,
                   articles=shown_articles(config, latest), others=others, root=root,
                   page_url=config.site.feed_url + fs.page, language=config.site.language,
-                  subscribe_url=form_url(config), opml=root + OPML, **license_context(config))
+                  subscribe_url=form_url(config), opml=root + OPML,
+                  **page_context(config, for_config(config)))
     return html.encode("utf-8")
