@@ -8,8 +8,9 @@ nothing to start) and :mod:`~feedkit.store.postgres` (shared by several machines
 :mod:`~feedkit.store.urls` names a PostgreSQL store without opening it, and
 :mod:`~feedkit.store.copy` moves every table between the two. The tables other stages own
 have their DDL here (``withdrawn_table``, ``claims_table``, ``subscribers_table``), as does the
-``WHERE`` clause that selects a feed's articles (``selection``) and the sources' failure streaks
-(``health``).
+``WHERE`` clause that selects a feed's articles (``selection``), the sources' failure streaks
+(``health``), each article's licence and image type (``article_extras``, a migration) and which
+feeds' bytes changed for WebSub (``feed_hashes``).
 
 May import: ``feedkit.text``, ``config`` and the shared modules (``model``, ``errors``,
 ``privacy``). Every stage above reads and writes through it; it imports none of them.
