@@ -26,6 +26,11 @@ class Article:
     category: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     image: str = ""
+    # The licence code (feedkit.editorial.licenses): "" for the site's ([site] license).
+    license: str = ""
+    # The lead image's media type when its URL does not say it (fileDownload.do?...): what the
+    # image's server answered when `update` asked once ("image/jpeg"), "" when never asked.
+    image_type: str = ""
 
     def to_record(self) -> dict:
         """The JSON-ready form used by export and the store.
@@ -45,6 +50,9 @@ class Article:
             "category": self.category,
             "tags": list(self.tags),
             "image": self.image,
+            # only when set: an export of a store without them stays byte-identical
+            **({"license": self.license} if self.license else {}),
+            **({"image_type": self.image_type} if self.image_type else {}),
         }
 
     def content_hash(self) -> str:
@@ -55,4 +63,9 @@ class Article:
                       self.category, "\x1e".join(self.tags), self.image):
             h.update(value.encode("utf-8"))
             h.update(b"\x1f")  # separator: ("ab", "c") and ("a", "bc") must differ
+        # Newer fields count only when set, so an article without them keeps its old hash (and
+        # a store upgraded in place does not see every article as changed).
+        for name, value in (("license", self.license), ("image_type", self.image_type)):
+            if value:
+                h.update(f"{name}={value}".encode() + b"\x1f")
         return h.hexdigest()

@@ -33,6 +33,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     time: float
+    method: str = "GET"
 
 
 class Site:
@@ -41,6 +42,7 @@ class Site:
         self.log: list[Hit] = []
         self.port = 0
         self.release = threading.Event()   # set on shutdown: frees handlers that "hang"
+        self.head = True    # answer HEAD requests (False: 501, as some city servers do)
 
     @property
     def base(self) -> str:
@@ -76,9 +78,17 @@ def _make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass
 
+        def do_HEAD(self) -> None:   # what GET would answer, without the body
+            if not site.head:
+                site.log.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                    time.monotonic(), "HEAD"))
+                self.send_error(501)
+                return
+            self.do_GET()
+
         def do_GET(self) -> None:
             site.log.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                time.monotonic()))
+                                time.monotonic(), self.command))
             route = site.routes.get(self.path)
             if route is None:
                 status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found"
@@ -105,7 +115,7 @@ def _make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 if "Content-Length" not in headers and status != 304:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if body and status != 304:
+                if body and status != 304 and self.command != "HEAD":
                     self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass
@@ -161,8 +171,9 @@ class Board:
     def __init__(self, site: Site, count: int, per_page: int = 5, *, prefix: str = "/board",
                  encoding: str = "utf-8", charset_header: str | None = None,
                  meta_charset: str | None = None, body_paragraphs: int = 3, etags: bool = True,
-                 chrome_links: int = 0):
+                 chrome_links: int = 0, image: str = "../upload/{id}.jpg"):
         self.site = site
+        self.image = image     # the detail page's photo, relative to it; {id} is the article's
         self.per_page = per_page
         self.prefix = prefix
         self.encoding = encoding
@@ -247,7 +258,7 @@ class Board:
         return (f"{self._head()}<div class=\"board_view\"><h3 class=\"subject\">{item.title}</h3>"
                 f"<ul class=\"info\"><li>{item.detail_date}</li><li>조회 {item.id % 97}</li></ul>"
                 f"<div class=\"view_cont\">{item.body}"
-                f"<p><img src=\"../upload/{item.id}.jpg\" alt=\"현장 사진\"></p>"
+                f"<p><img src=\"{self.image.format(id=item.id)}\" alt=\"현장 사진\"></p>"
                 f"<script>alert('x')</script><p onclick=\"steal()\">끝.</p></div>"
                 f"<div class=\"file\"><ul>"
                 f"<li><a href=\"/cmm/fms/FileDown.do?atchFileId=F{item.id}&amp;fileSn=0\">"

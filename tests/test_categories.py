@@ -112,7 +112,8 @@ def test_names_merge_rename_order_and_exclude(tmp_path, backend):
     text = digest_text(site)
     # excluded from the digest: 일자리 소식 is gone; 인사과 (excluded only from feeds) is there
     assert "일자리과 알림" not in text and "인사과 알림" in text
-    sections = [line.strip("= ").rsplit(" (", 1)[0] for line in text.splitlines()
+    # "== 읍·면·동 소식 3건 ==": the name, then the count as the HTML part labels it
+    sections = [line.strip("= ").rsplit(" ", 1)[0] for line in text.splitlines()
                 if line.startswith("== ")]
     assert sections[:2] == ["읍·면·동 소식", "문화관광과"]
     assert set(sections) == {"읍·면·동 소식", "문화관광과", "세무 소식", "인사과"}

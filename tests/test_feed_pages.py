@@ -32,8 +32,14 @@ def test_feeds_page_says_what_a_feed_is_and_gives_the_addresses(built_site: Site
     assert page.get("lang") == "ko"
     text = page.text_content()
     assert "피드(RSS)는 새 글이 올라오면 자동으로 알려 주는 주소입니다" in text
-    assert [i.get("value") for i in page.iter("input")] == [
+    # Each address whole, as selectable text (copy buttons come with copy.js: tests/
+    # test_accessibility.py clicks them)
+    assert [c.text_content() for c in page.cssselect("code.address-url")] == [
         FEED_URL + "feed.xml", FEED_URL + "atom.xml", FEED_URL + "feed.json"]
+    assert [b.get("data-copy") for b in page.cssselect("button.copy[hidden]")] == [
+        "addr-rss", "addr-atom", "addr-json"]
+    # Every feed at once, for a reader's import (tests/test_opml.py imports it into newsboat)
+    assert page.cssselect('a[href="feeds.opml"]')
     # The latest items, newest first, as the store has them.
     titles = [a.text_content() for a in page.cssselect("ol.news a.title")]
     newest = [t for (t,) in built_site.rows(
@@ -54,7 +60,9 @@ def test_each_category_folder_has_its_own_page(built_site: Site) -> None:
     assert "세무과" in cats
     page = _page(built_site.out / "category" / "semugwa" / "index.html")
     assert page.cssselect("h1")[0].text_content() == "세무과 피드"
-    assert page.cssselect("input")[0].get("value") == FEED_URL + "category/semugwa/feed.xml"
+    assert page.cssselect("code.address-url")[0].text_content() == (
+        FEED_URL + "category/semugwa/feed.xml")
+    assert page.cssselect('a[href="../../feeds.opml"]')
     assert len(page.cssselect("ol.news li")) == cats["세무과"]
     assert page.cssselect("header a")[0].get("href") == "../../index.html"
 
@@ -134,7 +142,7 @@ window.addEventListener("load", function () {
   out.textContent = JSON.stringify({width: d.clientWidth, scrollWidth: d.scrollWidth,
     offenders: offenders.slice(0, 5), hangul: measure("보령시청새소식안내"),
     tofu: measure("\\ue000\\ue001\\ue002\\ue003\\ue004\\ue005\\ue006\\ue007\\ue008"),
-    inputWidth: document.querySelector("input").getBoundingClientRect().width,
+    inputWidth: document.querySelector(".address-url").getBoundingClientRect().width,
     stylesheets: document.querySelectorAll("link[rel=stylesheet]").length});
   document.body.appendChild(out);
 });

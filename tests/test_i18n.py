@@ -208,7 +208,7 @@ def test_a_site_adds_japanese_by_adding_a_catalog(site):
     lines = text.splitlines()
     # Monday 16 December 2024: the third week of December (its Thursday is the 19th)
     assert lines[0] == "보령시 새소식 週刊ニュース — 2024年12月第3週(12月16日～22日)"
-    assert lines[1] == "ニュース1件"
+    assert lines[1] == "12月16日～22日 · 1件のニュース"   # the HTML part's week line (issue 28)
     assert "  12月20日(金)" in lines
     assert "ウェブで見る: https://news.example.org/boryeong/digest/2024-W51.html" in lines
     email = lxml_html.fromstring((site.root / "w51.html").read_bytes())

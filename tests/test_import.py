@@ -4,6 +4,7 @@ SQLite and on PostgreSQL, the store read back with sqlite3 / psycopg."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -124,11 +125,13 @@ def test_hostile_records_are_reported_by_line_and_good_ones_import(site: Site,
     assert "iframe" not in long_body and "onerror" not in long_body
     assert 'src="https://a.example/x.png"' in long_body
 
-    # And nothing unsafe reaches any output.
+    # And nothing unsafe reaches any output (the feed pages' own copy-button script aside: one
+    # exact tag loading the bundled copy.js, which is not among the files read here).
     site.run("build")
+    own_script = re.compile(r'<script src="(?:\.\./)*copy\.js" defer></script>')
     for path in site.out.rglob("*"):
         if path.is_file() and path.suffix in (".xml", ".json", ".html"):
-            text = path.read_text(encoding="utf-8")
+            text = own_script.sub("", path.read_text(encoding="utf-8"), count=1)
             for bad_text in ("<script", "&lt;script", "onerror", "onmouseover", "javascript:",
                              "<iframe", "&lt;iframe", "\x00", "\x07"):
                 assert bad_text not in text, (path, bad_text)

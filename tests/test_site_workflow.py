@@ -74,9 +74,13 @@ def condition(expr: str | None, results: dict[str, StepResult], failed: bool,
     raise AssertionError(f"the test does not know the workflow condition {expr!r}")
 
 
-def secret(text: str, secrets: dict[str, str], inputs: dict[str, str] | None = None) -> str:
+def secret(text: str, secrets: dict[str, str], inputs: dict[str, str] | None = None,
+           needs: dict[str, dict[str, str]] | None = None) -> str:
     for name, value in secrets.items():
         text = text.replace("${{ secrets.%s }}" % name, value)  # noqa: UP031
+    for job, outputs in (needs or {}).items():   # a later job's ${{ needs.JOB.outputs.NAME }}
+        for name, value in outputs.items():
+            text = text.replace("${{ needs.%s.outputs.%s }}" % (job, name), value)  # noqa: UP031
     # A secret the repository does not have is the empty string on GitHub.
     text = re.sub(r"\$\{\{ secrets\.[A-Z0-9_]+ \}\}", "", text)
     text = text.replace("${{ inputs.approve }}", (inputs or {}).get("approve", ""))
@@ -85,12 +89,15 @@ def secret(text: str, secrets: dict[str, str], inputs: dict[str, str] | None = N
 
 
 def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
-                 inputs: dict[str, str] | None = None, *, event: str = "schedule",
+                 inputs: dict[str, str] | None = None, job_name: str = "update",
+                 needs: dict[str, dict[str, str]] | None = None, *, event: str = "schedule",
                  before: dict[str, Callable[[], None]] | None = None) -> list[StepResult]:
-    """Run the job's steps in ``checkout``; ``before`` maps a step's name to something that
-    happens just before it (another push landing during the run)."""
-    job = load_workflow(checkout)["jobs"]["update"]
-    output = tmp / f"github-output-{now[-5:].replace(':', '')}"
+    """The steps of one job (``update`` by default); ``needs``: the outputs of the jobs it
+    needs, as ``${{ needs.JOB.outputs.NAME }}`` reads them. What the steps write to
+    $GITHUB_OUTPUT is read back by :func:`step_outputs`. ``before`` maps a step's name to
+    something that happens just before it (another push landing during the run)."""
+    job = load_workflow(checkout)["jobs"][job_name]
+    output = output_file(tmp, now, job_name)
     output.write_text("", encoding="utf-8")
     base_env = {**os.environ, "PATH": f"{FEEDKIT_BIN}{os.pathsep}{os.environ['PATH']}",
                 "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output), "FEEDKIT_NOW": now,
@@ -98,7 +105,8 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
     for name in ("FEEDKIT_CONFIG", "FEEDKIT_SECRET", "FEEDKIT_RECIPIENTS", "FEEDKIT_STORE_URL"):
         base_env.pop(name, None)
     # The job's own environment (the shared store's URL, from a secret) reaches every step.
-    job_env = {k: secret(str(v), secrets, inputs) for k, v in (job.get("env") or {}).items()}
+    job_env = {k: secret(str(v), secrets, inputs, needs)
+               for k, v in (job.get("env") or {}).items()}
     base_env.update(job_env)
     results: dict[str, StepResult] = {}
     ordered: list[StepResult] = []
@@ -123,7 +131,7 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
         elif not condition(step.get("if"), results, failed, inputs, job_env, event):
             result = StepResult(name, False)
         else:
-            env = {**base_env, **{k: secret(str(v), secrets, inputs)
+            env = {**base_env, **{k: secret(str(v), secrets, inputs, needs)
                                   for k, v in (step.get("env") or {}).items()}}
             proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
                                    step["run"]], cwd=checkout, env=env, capture_output=True,
@@ -133,6 +141,30 @@ def run_workflow(checkout: Path, secrets: dict[str, str], now: str, tmp: Path,
         results[key] = result
         ordered.append(result)
     return ordered
+
+
+def output_file(tmp: Path, now: str, job_name: str = "update") -> Path:
+    suffix = "" if job_name == "update" else f"-{job_name}"
+    return tmp / f"github-output-{now[-5:].replace(':', '')}{suffix}"
+
+
+def step_outputs(tmp: Path, now: str, job_name: str = "update") -> dict[str, str]:
+    """What a job's steps wrote to $GITHUB_OUTPUT: ``name=value`` lines and ``name<<DELIMITER``
+    blocks, as GitHub reads them."""
+    lines = output_file(tmp, now, job_name).read_text(encoding="utf-8").splitlines()
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(lines):
+        name, sep, value = lines[i].partition("<<")
+        if sep and "=" not in name:
+            end = lines.index(value, i + 1)
+            out[name] = "\n".join(lines[i + 1:end])
+            i = end + 1
+            continue
+        name, _, value = lines[i].partition("=")
+        out[name] = value
+        i += 1
+    return out
 
 
 def git(*args: str, cwd: Path) -> str:

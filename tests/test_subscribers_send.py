@@ -95,7 +95,7 @@ def test_each_reader_gets_only_their_departments_and_each_choice_is_rendered_onc
         assert _urls_in(got["c@example.org"]) == _wanted()
         assert _urls_in(got["e@example.org"]) == _wanted("세무과")
         text = got["e@example.org"].get_body(("plain",)).get_content()
-        assert "== 세무과 (3) ==" in text and "관광과" not in text
+        assert "== 세무과 3건 ==" in text and "관광과" not in text
         # a re-run sends nothing and renders nothing: everyone has the week
         again = send_subscribers(config, store, WEEK, now=NOW)
         assert (again.sent, again.already, again.editions) == ([], 4, 0)

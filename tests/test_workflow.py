@@ -165,6 +165,10 @@ def test_repository_workflow_is_the_scaffold_with_a_local_install() -> None:
          "run: pip install -r requirements.txt"),
         ('run: pip install ".[postgres]"',
          'run: pip install -r requirements.txt "feedkit-city[postgres]"'),
+        # the announce job installs feedkit the same way (WebSub, issue 28)
+        ("cache-dependency-path: pyproject.toml", "cache-dependency-path: requirements.txt"),
+        ("run: pip install .          # this repository is feedkit itself and its sample site",
+         "run: pip install -r requirements.txt"),
     ]
 
 

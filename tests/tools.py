@@ -66,3 +66,15 @@ def newsboat() -> str:
 
 def spamassassin() -> str:
     return executable("spamassassin")
+
+
+def axe_core() -> Path:
+    """axe-core's browser script: $FEEDKIT_AXE_JS, else the npm `axe-core` under .tools/
+    (`.ci/run` installs it there, like vnu)."""
+    env = os.environ.get("FEEDKIT_AXE_JS")
+    candidates = [Path(env)] if env else []
+    candidates.append(TOOLS / "node_modules" / "axe-core" / "axe.min.js")
+    for c in candidates:
+        if c.is_file():
+            return c
+    pytest.skip("needs axe-core: npm install --prefix .tools axe-core@4")

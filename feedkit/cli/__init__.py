@@ -32,6 +32,8 @@ COMMANDS = {name: LazyCommand(target, summary) for name, target, summary in [
      "Import JSON Lines, JSON or CSV files into the article store."),
     ("build", "feedkit.cli.site:build",
      "Write feeds, category feeds and the index page into the output folder."),
+    ("announce", "feedkit.cli.site:announce",
+     "Tell the WebSub hubs which feeds changed, so subscribed readers get them at once."),
     ("validate", "feedkit.cli.site:validate",
      "Check the built feeds in DIRECTORY (default: the output folder) and list problems."),
     ("update", "feedkit.cli.content:update",

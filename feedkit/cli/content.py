@@ -38,6 +38,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
     rejected (the others were imported).
     """
     from feedkit.config import FILE_SOURCE_KINDS
+    from feedkit.editorial.licenses import source_code
     from feedkit.ingest.files import count_records
     from feedkit.ingest.importer import FileSpec, import_files
 
@@ -46,7 +47,7 @@ def import_command(obj: Context, files: tuple[Path, ...], kind: str | None,
         specs = [FileSpec(path=p, kind=kind) for p in files]
     else:
         specs = [FileSpec(path=config.resolve(s.path), kind=s.kind,
-                          default_category=s.category, label=s.path)
+                          default_category=s.category, label=s.path, license=source_code(s))
                  for s in config.sources if s.kind in FILE_SOURCE_KINDS]
         if not specs:
             raise ConfigError("no files given and no file sources (jsonl/csv/json) in "
@@ -98,9 +99,12 @@ def _stamp_import(store) -> None:
               help="Output folder for the build (default: [build] out).")
 @click.option("--source", "only", multiple=True, metavar="NAME",
               help="Update only the source(s) with this name, URL or path (repeatable).")
+@click.option("--announce", is_flag=True,
+              help="After the build, tell the WebSub hubs which feeds changed (where the output "
+                   "folder is what the web server serves; see 'feedkit announce').")
 @pass_ctx
 def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
-           only: tuple[str, ...]) -> None:
+           only: tuple[str, ...], announce: bool) -> None:
     """Fetch every configured source (files, feeds, web pages), store what is new, then build.
 
     One failing source does not stop the others and never deletes stored articles; every
@@ -156,6 +160,10 @@ def update(obj: Context, full: bool, no_build: bool, out_dir: Path | None,
             for rel in build_report.written:
                 obj.detail(f"wrote {rel}")
             obj.info(build_report.summary(out_dir or config.out_dir))
+            if announce:
+                from feedkit.cli.site import announce_pending
+
+                announce_pending(obj, config, store)
     if not report.ok:
         sys.exit(EXIT_PARTIAL)
 

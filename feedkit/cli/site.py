@@ -18,8 +18,11 @@ from feedkit.errors import FeedkitError, UsageError
               help="Build as of this moment (site timezone unless an offset is given): "
                    "articles dated later are held back. For tests and reproducible rebuilds; "
                    "also $FEEDKIT_NOW.")
+@click.option("--announce", is_flag=True,
+              help="Then tell the WebSub hubs ([feeds] websub_hubs) which feeds changed: for an "
+                   "output folder the web server serves as it is (see 'feedkit announce').")
 @pass_ctx
-def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
+def build(obj: Context, out_dir: Path | None, now_text: str | None, announce: bool) -> None:
     """Write feeds, category feeds and the index page into the output folder.
 
     Only files whose content changed are rewritten; a failed build leaves the old output intact.
@@ -35,10 +38,66 @@ def build(obj: Context, out_dir: Path | None, now_text: str | None) -> None:
         now = parse_now(now_text, config.tz)
     with obj.open_store() as store, obj.progress("build", unit="files rendered") as bar:
         report = build_site(config, store, out_dir, progress=bar.advance, now=now)
-    target = (out_dir or config.out_dir)
-    for rel in report.written:
-        obj.detail(f"wrote {rel}")
-    obj.info(report.summary(target))
+        target = (out_dir or config.out_dir)
+        for rel in report.written:
+            obj.detail(f"wrote {rel}")
+        obj.info(report.summary(target))
+        if announce:
+            announce_pending(obj, config, store)
+
+
+def announce_pending(obj: Context, config, store=None, paths: list[str] | None = None) -> None:
+    """Announce ``paths`` (default: the store's pending feeds, marked announced once every hub
+    took them) to every hub; print one line; exit 1 when no hub took anything, 3 when some did."""
+    from feedkit.errors import EXIT_PARTIAL
+    from feedkit.site.websub import announce
+    from feedkit.store.feed_hashes import mark_announced, pending
+
+    if not config.feeds.websub_hubs:
+        raise UsageError(f"no [feeds] websub_hubs in {config.path.name}: nothing to announce to")
+    report = announce(config, pending(store) if paths is None else paths)
+    if paths is None:
+        mark_announced(store, report.announced)
+    for line in report.failed:
+        obj.warn(f"error: {line}")
+    obj.info(report.summary())
+    if report.failed:
+        sys.exit(EXIT_PARTIAL if report.announced else 1)
+
+
+@click.command()
+@click.argument("urls", nargs=-1, metavar="[FEED_URL]...")
+@click.option("--hand-off", is_flag=True,
+              help="Do not announce: print the feeds waiting to be announced, one URL a line, "
+                   "and count them as handed off. For a workflow whose deploy comes later: a "
+                   "job after the deploy runs 'feedkit announce URL...' with them.")
+@pass_ctx
+def announce(obj: Context, urls: tuple[str, ...], hand_off: bool) -> None:
+    """Tell the WebSub hubs which feeds changed, so subscribed readers get them at once.
+
+    Without FEED_URLs: the feeds whose bytes a build changed since the last announcement
+    ([feeds] websub_hubs must be set when they are built). With them: those feeds (this site's
+    only; the store is not opened). Each hub gets hub.mode=publish per feed. Run it after the
+    output is live, never before: the hub fetches the feed at once. Exits 1 if no hub took
+    anything, 3 if some did.
+    """
+    from feedkit.site.websub import paths_of, topic
+    from feedkit.store.feed_hashes import mark_announced, pending
+
+    config = obj.config
+    if urls:
+        if hand_off:
+            raise UsageError("--hand-off takes no FEED_URL")
+        announce_pending(obj, config, None, paths_of(config, urls))
+        return
+    with obj.open_store() as store:
+        if not hand_off:
+            announce_pending(obj, config, store)
+            return
+        waiting = pending(store)
+        for rel in waiting:
+            click.echo(topic(config, rel))
+        mark_announced(store, waiting)
 
 
 @click.command()

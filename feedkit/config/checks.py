@@ -120,6 +120,11 @@ def check_config(config: Config, name: str) -> None:
         if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
             raise ConfigError(f"{name}: [feeds] category_slugs: {cat!r} = {slug!r}: a slug is "
                               "lowercase ASCII letters, digits and single hyphens")
+    for hub in feeds.websub_hubs:
+        problem = check_http_url(hub)
+        if problem:
+            raise ConfigError(f"{name}: [feeds] websub_hubs: {hub!r}: {problem}")
+    _check_license(site.license, f"{name}: [site] license")
     if config.build.index_limit < 1:
         raise ConfigError(f"{name}: [build] index_limit: must be at least 1")
     for i, src in enumerate(config.sources, 1):
@@ -138,11 +143,25 @@ def check_config(config: Config, name: str) -> None:
             if problem:
                 raise ConfigError(f"{where} url: {problem}")
         _check_source_fetching(src, where)
+        if src.license:
+            _check_license(src.license, f"{where} license")
+        elif src.license_excludes_photos:
+            raise ConfigError(f"{where} license_excludes_photos: needs this source's own "
+                              "license (or set [site] license_excludes_photos)")
     _check_fetch(config.fetch, name)
     _check_digest(config, name)
     _check_editorial_look(config, name)
     _check_bounces(config, name)
     _check_web(config.web, name)
+
+
+def _check_license(code: str, where: str) -> None:
+    from feedkit.editorial.licenses import TEXT_ONLY, problem
+
+    why = problem(code) if not code.endswith(TEXT_ONLY) else "use license_excludes_photos = " \
+        "true for a licence that covers the text only"
+    if why:
+        raise ConfigError(f"{where}: {why}")
 
 
 def _check_web(web: WebConfig, name: str) -> None:

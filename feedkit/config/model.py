@@ -51,6 +51,13 @@ class SiteConfig:
                                    default="")
     contact_address: str = _doc("Postal address for the contact line.", default="")
     contact_phone: str = _doc("Phone number for the contact line (a tel: link).", default="")
+    # -- licence (README "Licence") --------------------------------------------------------------
+    license: str = _doc("The licence the news is published under: kogl-1 ... kogl-4 (공공누리 "
+                        "제1-4유형), cc-by-4.0, cc-by-nc-4.0, cc-by-nd-4.0, cc-by-sa-4.0, or none "
+                        "(nothing stated). Written into every feed and shown on the pages and "
+                        "in the digest.", default="none")
+    license_excludes_photos: bool = _doc("The licence covers the text only; photos are "
+                                         "excluded (said with the licence).", default=False)
 
     def branded(self) -> bool:
         """Whether any branding key is set: without one, nothing needs
@@ -104,6 +111,11 @@ class SourceConfig:
         "(relative to the list page).", default="")
     encoding: str = _doc("html/feed: force this character set (e.g. cp949) instead of "
                          "HTTP header, <meta charset> and detection.", default="")
+    license: str = _doc("The licence of this source's articles when it differs from [site] "
+                        "license (a source that republishes another body's news carries that "
+                        "body's type); same codes. Empty: the site's.", default="")
+    license_excludes_photos: bool = _doc("This source's licence covers the text only (korea.kr: "
+                                         "photos excluded).", default=False)
     department_from: str = _doc(
         "feed: where an entry's department (category) comes from: author (dc:creator, what "
         "Korean government feeds use), category (the first <category>) or none.",
@@ -127,6 +139,11 @@ class FeedsConfig:
     category_slugs: dict[str, str] = _doc(
         "Override the URL slug of a category, e.g. { \"세무과\" = \"tax\" }.", default_factory=dict
     )
+    websub_hubs: tuple[str, ...] = _doc(
+        "WebSub hubs (https URLs) readers may subscribe through, e.g. "
+        "[\"https://pubsubhubbub.appspot.com/\"]: every feed names them, and 'feedkit announce' "
+        "tells each one which feeds changed (README \"News in readers within a minute\").",
+        default=())
 
 
 @dataclass(frozen=True)

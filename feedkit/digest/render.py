@@ -163,6 +163,10 @@ class DigestRenderer:
         self.css = (find_template(CSS_FILE, self.user_dir).read_text(encoding="utf-8")
                     + digest_css(self.brand))
         self.note_css = find_template(NOTE_CSS_FILE, self.user_dir).read_text(encoding="utf-8")
+        from feedkit.editorial.licenses import resolve, site_code
+
+        self.license_code = site_code(config.site)
+        self.license = resolve(self.license_code, self.lang)   # the site's, or None
 
     # -- context ---------------------------------------------------------------------------
 
@@ -219,7 +223,14 @@ class DigestRenderer:
             "summary": cut_summary(trim_title(a.summary, a.title),
                                    self.config.digest.summary_chars),
             "image": image,
+            "license": self._item_license(a.license),
         }
+
+    def _item_license(self, code: str):
+        """An article's licence when it is not the site's (shown with it), else None."""
+        from feedkit.editorial.licenses import resolve
+
+        return resolve(code, self.lang) if code and code != self.license_code else None
 
     def context(self, digest: Digest, counts: list[int] | None, *, web: bool,
                 unsubscribe: str, nav: dict | None = None, preferences: str = "") -> dict:
@@ -282,6 +293,7 @@ class DigestRenderer:
             "nav": {"prev": None, "next": None, **(nav or {})},
             "css": Markup(self.css),
             "brand": self.brand,
+            "license": self.license,
         }
 
     # -- outputs ---------------------------------------------------------------------------

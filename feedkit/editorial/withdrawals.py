@@ -31,9 +31,9 @@ from feedkit.text.urlkey import url_key
 
 REASON_LIMIT = 500
 _ROW = ("id, url, title, summary, content_html, published, published_ts, updated, updated_ts, "
-        "author, category, tags, image, hash, first_seen, last_changed")
+        "author, category, tags, image, license, image_type, hash, first_seen, last_changed")
 _ARTICLE = ("id, url, title, summary, content_html, published, updated, author, category, "
-            "tags, image, hash")
+            "tags, image, license, image_type, hash")
 _SPACE = re.compile(r"\s+")
 
 
@@ -166,14 +166,14 @@ def put_withdrawn(store: Store, article: Article, reason: str, at: str) -> None:
     store.db.execute("DELETE FROM articles WHERE id = ?", (article.id,))
     store.db.execute(
         f"INSERT INTO withdrawn ({_ROW}, reason, withdrawn_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in (*_ROW.split(", ")[1:], "reason",
                                                       "withdrawn_at")),
         (article.id, article.url, article.title, article.summary, article.content_html,
          published.isoformat(), int(published.timestamp()), updated.isoformat(),
          int(updated.timestamp()), article.author, article.category,
-         json.dumps(list(article.tags), ensure_ascii=False), article.image,
-         article.content_hash(), now, now, reason, at))
+         json.dumps(list(article.tags), ensure_ascii=False), article.image, article.license,
+         article.image_type, article.content_hash(), now, now, reason, at))
     store._bump_generation()
 
 
@@ -204,5 +204,5 @@ def iter_export(store: Store) -> Iterator[tuple[Article, tuple[str, str] | None]
         f"SELECT {_ARTICLE}, NULL, NULL FROM articles UNION ALL "
         f"SELECT {_ARTICLE}, withdrawn_at, reason FROM withdrawn ORDER BY id")
     for row in rows:
-        article = _row_to_article(row[:12]).article
-        yield article, (None if row[12] is None else (row[12], row[13]))
+        article = _row_to_article(row[:14]).article
+        yield article, (None if row[14] is None else (row[14], row[15]))

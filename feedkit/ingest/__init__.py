@@ -1,6 +1,7 @@
 """Getting articles into the store: readers per source kind (files, feeds, the city's board
-pages), the polite fetcher and its network guard, and one normalisation stage
-(:mod:`~feedkit.ingest.normalize`) every record goes through.
+pages), the polite fetcher and its network guard, one normalisation stage
+(:mod:`~feedkit.ingest.normalize`) every record goes through, and the one question asked of an
+image whose URL does not say its type (:mod:`~feedkit.ingest.images`).
 
 May import: ``editorial`` (withdrawn articles stay out, future dates are held), ``store``,
 ``text``, ``config`` and the shared modules. It fills the store and returns reports: it never

@@ -81,6 +81,14 @@ class FetchError(FeedkitError):
     """A URL could not be fetched; the message names the URL and why."""
 
 
+class HttpStatusError(FetchError):
+    """The server answered with a status other than 200 (or 304); ``status`` says which."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
 class AddressRefusedError(FetchError):
     """The URL's host is on an address feedkit does not fetch from (see check_addresses)."""
 
@@ -210,24 +218,26 @@ class Fetcher:
     # -- public --------------------------------------------------------------------------------
 
     def get(self, url: str, *, conditional: bool = True, max_bytes: int | None = None,
-            check_robots: bool = True, hosts: Collection[str] | None = None) -> Response:
+            check_robots: bool = True, hosts: Collection[str] | None = None,
+            method: str = "GET") -> Response:
         """GET ``url`` following redirects; raise :class:`FetchError` with the reason.
 
         ``conditional`` sends the remembered validators (and stages new ones): a 304 comes back
         as a :class:`Response` with ``status == 304`` and no body. ``hosts``: when given, every
-        hop (the URL and each redirect) must be on one of these host names.
+        hop (the URL and each redirect) must be on one of these host names. ``method="HEAD"``
+        asks for the headers only (an image's type, see :mod:`feedkit.ingest.images`).
         """
         started = self.clock()
         try:
             return self._get(url, conditional, max_bytes or self.settings.max_bytes,
-                             check_robots, hosts)
+                             check_robots, hosts, method)
         finally:
             self.stats.seconds += self.clock() - started
 
     # -- internals -----------------------------------------------------------------------------
 
     def _get(self, url: str, conditional: bool, max_bytes: int, check_robots: bool,
-             hosts: Collection[str] | None = None) -> Response:
+             hosts: Collection[str] | None = None, method: str = "GET") -> Response:
         etag, last_modified = ("", "")
         if conditional and self.cache is not None:
             etag, last_modified = self.cache.get(url)
@@ -240,7 +250,8 @@ class Fetcher:
                                  f"host ({', '.join(sorted(hosts))}; see allow_hosts)")
             if check_robots:
                 self._check_robots(current)
-            status, headers, body = self._attempts(current, etag, last_modified, max_bytes)
+            status, headers, body = self._attempts(current, etag, last_modified, max_bytes,
+                                                   method)
             if status in REDIRECT_STATUSES:
                 location = headers.get("Location")
                 if not location:
@@ -260,7 +271,7 @@ class Fetcher:
                 return Response(url=current, status=304, headers=headers, requested=url)
             if status != 200:
                 reason = http.client.responses.get(status, "")
-                raise FetchError(f"{current}: HTTP {status} {reason}".rstrip())
+                raise HttpStatusError(f"{current}: HTTP {status} {reason}".rstrip(), status)
             if conditional and self.cache is not None:
                 new_etag = headers.get("ETag", "") or ""
                 new_lm = headers.get("Last-Modified", "") or ""
@@ -268,15 +279,15 @@ class Fetcher:
                     self.cache.stage(url, new_etag, new_lm)
             return Response(url=current, status=200, body=body, headers=headers, requested=url)
 
-    def _attempts(self, url: str, etag: str, last_modified: str,
-                  max_bytes: int) -> tuple[int, email.message.Message, bytes]:
+    def _attempts(self, url: str, etag: str, last_modified: str, max_bytes: int,
+                  method: str = "GET") -> tuple[int, email.message.Message, bytes]:
         """One request with retries; returns (status, headers, body) of the last attempt."""
         s = self.settings
         attempt = 0
         while True:
             wait = s.backoff * (2 ** attempt)
             try:
-                status, headers, body = self._once(url, etag, last_modified, max_bytes)
+                status, headers, body = self._once(url, etag, last_modified, max_bytes, method)
             except _Retryable as exc:
                 if attempt >= s.retries:
                     tries = f" after {attempt + 1} attempts" if attempt else ""
@@ -296,8 +307,8 @@ class Fetcher:
             if wait > 0:
                 self.sleep(wait)
 
-    def _once(self, url: str, etag: str, last_modified: str,
-              max_bytes: int) -> tuple[int, email.message.Message, bytes]:
+    def _once(self, url: str, etag: str, last_modified: str, max_bytes: int,
+              method: str = "GET") -> tuple[int, email.message.Message, bytes]:
         s = self.settings
         self._wait_turn(url)
         headers = {
@@ -311,7 +322,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        request = urllib.request.Request(url, headers=headers, method="GET")
+        request = urllib.request.Request(url, headers=headers, method=method)
         deadline = self.clock() + s.timeout
         self.stats.requests += 1
         try:
@@ -346,7 +357,8 @@ class Fetcher:
         try:
             status = response.status if hasattr(response, "status") else response.code
             hdrs = response.headers
-            body = self._read(response, url, max_bytes, deadline) if status == 200 else b""
+            reads = status == 200 and request.get_method() != "HEAD"
+            body = self._read(response, url, max_bytes, deadline) if reads else b""
         finally:
             response.close()
         return status, hdrs, body

@@ -45,6 +45,7 @@ class FileSpec:
     kind: str | None = None          # None: from the extension
     default_category: str = ""
     label: str = ""                  # how messages name the file (default: the path as given)
+    license: str = ""                # the source's licence code ("" for the site's)
 
 
 class BatchCollector:
@@ -54,8 +55,10 @@ class BatchCollector:
     articles wait in :attr:`pending` until the caller drains them into the store.
     """
 
-    def __init__(self, tz: ZoneInfo, report: ImportReport, now: datetime | None = None):
+    def __init__(self, tz: ZoneInfo, report: ImportReport, now: datetime | None = None,
+                 license: str = ""):
         self.tz = tz
+        self.license = license   # the source's licence code, for records that name none
         self.report = report
         self.now = build_time(now)  # only for warnings about implausible dates
         self.pending: list[Article] = []
@@ -67,7 +70,8 @@ class BatchCollector:
             self.report.rejected.append(f"{where}: {record}")
             return None
         try:
-            article = normalize_record(record, self.tz, default_category, base_url)
+            article = normalize_record(record, self.tz, default_category, base_url,
+                                       self.license)
         except RecordError as exc:
             self.report.rejected.append(f"{where}: {exc}")
             return None
@@ -107,6 +111,7 @@ def import_files(store: Store, specs: Iterable[FileSpec], tz: ZoneInfo,
     with store.transaction():
         for spec in specs:
             label = spec.label or str(spec.path)
+            collector.license = spec.license
             unknown: set[str] = set()
             for line, record in read_records(spec.path, spec.kind):
                 if isinstance(record, dict):

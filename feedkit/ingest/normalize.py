@@ -295,6 +295,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "category": ("department", "category"),
     "tags": ("tags",),
     "image": ("image", "images"),
+    "license": ("license",),
+    "image_type": ("image_type",),
 }
 KNOWN_FIELDS = frozenset(name for names in ALIASES.values() for name in names)
 
@@ -320,12 +322,13 @@ def _tags(value: Any) -> tuple[str, ...]:
 
 
 def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: str = "",
-                     base_url: str = "") -> Article:
+                     base_url: str = "", default_license: str = "") -> Article:
     """Build a clean :class:`Article` from a raw mapping, or raise :class:`RecordError`.
 
     ``base_url`` is where the record was found (a web page); relative article URLs resolve
     against it. Summary falls back to the start of the content, ``updated`` to ``published``,
-    ``id`` to the URL.
+    ``id`` to the URL. ``default_license``: the source's licence code, for a record that
+    names none (:mod:`feedkit.editorial.licenses`).
     """
     if not isinstance(record, Mapping):
         raise RecordError(f"expected an object, got {type(record).__name__}")
@@ -373,5 +376,31 @@ def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: 
         category=truncate(clean_text(_pick(record, "category")), 100) or default_category,
         tags=_tags(_pick(record, "tags")),
         image=image,
+        license=_license(_pick(record, "license")) or default_license,
+        image_type=_image_type(_pick(record, "image_type")) if image else "",
     )
+
+
+def _license(value: Any) -> str:
+    """A record's own licence code (an export's, or a source that names it per item)."""
+    from feedkit.editorial.licenses import problem
+
+    if value is None:
+        return ""
+    code = str(value).strip()
+    why = problem(code)
+    if why:
+        raise RecordError(f"license: {why}")
+    return code
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+
+
+def _image_type(value: Any) -> str:
+    """A remembered media type (``image/jpeg``, or ``-``: no image there), as an export writes
+    it (:mod:`feedkit.ingest.images`); anything else is dropped (the next ``update`` asks the
+    image's server again)."""
+    text = str(value or "").strip().lower()
+    return text if text == "-" or _MEDIA_TYPE.fullmatch(text) else ""
 

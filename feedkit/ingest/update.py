@@ -24,6 +24,7 @@ from typing import IO
 from feedkit.config import FILE_SOURCE_KINDS, Config, SourceConfig
 from feedkit.errors import FeedkitError
 from feedkit.ingest.fetch import Fetcher, FetchSettings, FetchStats, HttpCache, host_of
+from feedkit.ingest.images import with_image_types
 from feedkit.ingest.importer import BatchCollector, FileSpec, ImportReport, import_files
 from feedkit.ingest.netguard import private_hosts_of
 from feedkit.store.articles import Store, UpsertResult
@@ -193,15 +194,18 @@ def configured_private_hosts(config: Config) -> set[str]:
 def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fetcher,
                    cache: HttpCache, sr: SourceReport, full: bool, progress: Progress | None,
                    attachments_label: str) -> None:
+    from feedkit.editorial.licenses import source_code
+
     tz = config.tz
     if src.kind in FILE_SOURCE_KINDS:
         spec = FileSpec(path=config.resolve(src.path), kind=src.kind,
-                        default_category=src.category, label=src.path)
+                        default_category=src.category, label=src.path,
+                        license=source_code(src))
         ir = import_files(store, [spec], tz)
         sr.rejected, sr.warnings, sr.counts = ir.rejected, ir.warnings, ir.counts
         return
     ir = ImportReport()
-    collector = BatchCollector(tz, ir)
+    collector = BatchCollector(tz, ir, license=source_code(src))
     marks: list[tuple[str, str]] = []
     if src.kind == "feed":
         from feedkit.ingest.feed_source import read_feed_source
@@ -231,8 +235,9 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
                 article = collector.add(item.where, item.record, src.category, item.base_url)
                 if article is not None:
                     page_marks.append((prefix + item.key, item.row_hash))
+            batch = with_image_types(store, fetcher, collector.drain())   # outside the lock
             with store.transaction():
-                sr.counts.add(store.upsert(collector.drain()))
+                sr.counts.add(store.upsert(batch))
                 for key, value in page_marks:
                     store.set_meta(key, value)
 
@@ -253,8 +258,9 @@ def _update_source(config: Config, store: Store, src: SourceConfig, fetcher: Fet
         # A page with a rejected item (its detail page was down, say) must be read again next
         # time, not answered 304: keep the old validators.
         cache.discard()
+    batch = with_image_types(store, fetcher, collector.drain())
     with store.transaction():
-        sr.counts.add(store.upsert(collector.drain()))
+        sr.counts.add(store.upsert(batch))
         for key, value in marks:
             store.set_meta(key, value)
         cache.commit()

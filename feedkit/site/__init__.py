@@ -3,9 +3,12 @@
 :mod:`~feedkit.site.build` turns the store into the output folder, through
 :mod:`~feedkit.site.output` (the output plan: atomic writes, unchanged files left alone);
 :mod:`~feedkit.site.feeds` writes RSS, Atom and JSON Feed bytes from records (never from the
-store); :mod:`~feedkit.site.archive` the digest's web archive; :mod:`~feedkit.site.export` the
-store as text; :mod:`~feedkit.site.stats` what the store holds; :mod:`~feedkit.site.scaffold`
-a new site folder (``feedkit init``); :mod:`~feedkit.site.serve` and
+store), with what feedgen does not write added through its extension mechanism
+(:mod:`~feedkit.site.feed_ext`: WebSub hub and licence links); :mod:`~feedkit.site.opml`
+``feeds.opml``; :mod:`~feedkit.site.websub` which feeds changed and the hubs told so
+(``feedkit announce``); :mod:`~feedkit.site.archive` the digest's web archive;
+:mod:`~feedkit.site.export` the store as text; :mod:`~feedkit.site.stats` what the store holds;
+:mod:`~feedkit.site.scaffold` a new site folder (``feedkit init``); :mod:`~feedkit.site.serve` and
 :mod:`~feedkit.site.serve_send` the local preview and its test send, and
 :mod:`~feedkit.site.serve_auth` who may open it (the printed address's key and cookie).
 

@@ -70,7 +70,8 @@ def plan_archive(config: Config, store, plan) -> None:
 
     base = fingerprint(code_stamp(), for_config(config).stamp(), config.site, config.digest,
                        config.feeds.category_slugs, category_map(config),
-                       config.feeds.stylesheet, site_subscribe_url(config),
+                       config.feeds.stylesheet, config.feeds.websub_hubs,
+                       site_subscribe_url(config),
                        templates_digest([HTML_TEMPLATE, CSS_FILE, NOTE_CSS_FILE, INDEX_TEMPLATE],
                                         user_dir))
     # Nothing in the store changed since the last build, nor the code, config or templates:
@@ -140,6 +141,7 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     from markupsafe import Markup
 
     from feedkit.editorial.branding import brand_of, page_css
+    from feedkit.editorial.licenses import page_context
     from feedkit.text.templating import render
 
     tz, language = config.tz, config.site.language
@@ -160,14 +162,15 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
                   years=list(years.items()), ko=is_korean(language), language=language,
                   subscribe_url=site_subscribe_url(config),
                   total=sum(len(v) for v in weeks.values()),
-                  brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)))
+                  brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)),
+                  **page_context(config, for_config(config)))
 
 
 def _render_archive_feed(config: Config, store, labels: list[str],
                          renderer: DigestRenderer, until: int | None = None) -> bytes:
     """RSS 2.0 of the latest digests, through the same generator as the site's feeds (so the
     same validity guarantees): one item per week, linking its web page, listing its headlines."""
-    from feedkit.site.feeds import FeedMeta, render_rss
+    from feedkit.site.feeds import FeedMeta, feed_extras, render_rss
 
     site, tz, language = config.site, config.tz, config.site.language
     lang = for_config(config)
@@ -195,6 +198,7 @@ def _render_archive_feed(config: Config, store, labels: list[str],
         email=site.email,
         stylesheet="../feed.xsl" if config.feeds.stylesheet else "",
         full_content=True,
+        **feed_extras(config),
     )
     return render_rss(meta, items, "feed.xml")
 

@@ -31,6 +31,8 @@ from feedkit.text.i18n import for_config
 from feedkit.text.i18n import refresh as refresh_languages
 
 STYLESHEET = "feed.xsl"
+OPML = "feeds.opml"
+COPY_SCRIPT = "copy.js"   # the feed pages' copy buttons
 INDEX_TEMPLATE = "index.html.j2"
 FEEDS_TEMPLATE = "feeds.html.j2"
 
@@ -196,7 +198,7 @@ def _build(config: Config, store: Store, out_dir: Path,
     for fs in sets:
         rels = [fs.folder + FILENAMES[f] for f in formats]
         print_ = fingerprint(code, site, feeds_cfg.full_content, feeds_cfg.stylesheet, formats,
-                             fs.title, fs.folder, fs.keys)
+                             feeds_cfg.websub_hubs, fs.title, fs.folder, fs.keys)
         plan.unit(rels, print_,
                   lambda fs=fs: _render_feed_set(config, store, fs, formats, until))
         plan.unit([fs.page], fingerprint(page_print, fs.key, fs.keys[:page_limit]),
@@ -214,6 +216,11 @@ def _build(config: Config, store: Store, out_dir: Path,
     plan.unit(["index.html"], index_print, lambda: {"index.html": _render_index(
         config, sets, sets[0].latest(store, index_limit, until), formats)})
     sets[0].forget()
+    plan.unit([OPML], fingerprint(code, site, formats, config.digest.archive,
+                                  config.digest.title, [(s.key, s.title) for s in sets]),
+              lambda: {OPML: _render_opml(config, sets, formats)})
+    plan.unit([COPY_SCRIPT], templates_digest([COPY_SCRIPT], user_templates),
+              lambda: {COPY_SCRIPT: find_template(COPY_SCRIPT, user_templates).read_bytes()})
     if feeds_cfg.stylesheet:
         plan.unit([STYLESHEET], templates_digest([STYLESHEET], user_templates),
                   lambda: {STYLESHEET: find_template(STYLESHEET, user_templates).read_bytes()})
@@ -221,7 +228,18 @@ def _build(config: Config, store: Store, out_dir: Path,
         from feedkit.site.archive import plan_archive
 
         plan_archive(config, store, plan)  # digest/YYYY-Www.html, digest/index.html, feed.xml
-    return plan.commit(_dropped_outputs(config, store))
+    return plan.commit(_dropped_outputs(config, store), _feed_recorder(config, store))
+
+
+def _feed_recorder(config: Config, store: Store):
+    """With WebSub hubs: remember which feeds' bytes this build changed
+    (:mod:`feedkit.store.feed_hashes`), for ``feedkit announce``."""
+    if not config.feeds.websub_hubs:
+        return None
+    from feedkit.site.websub import feed_digests
+    from feedkit.store.feed_hashes import record_built
+
+    return lambda files: record_built(store, feed_digests(files))
 
 
 def _dropped_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:
@@ -289,7 +307,7 @@ def templates_state(config: Config) -> str:
 
 def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[str],
                      until: int | None = None) -> dict[str, bytes]:
-    from feedkit.site.feeds import FeedMeta, render_feeds
+    from feedkit.site.feeds import FeedMeta, feed_extras, render_feeds
 
     site = config.site
     depth = fs.folder.count("/")
@@ -303,10 +321,27 @@ def _render_feed_set(config: Config, store: Store, fs: FeedSet, formats: list[st
         email=site.email,
         stylesheet="../" * depth + STYLESHEET if config.feeds.stylesheet else "",
         full_content=config.feeds.full_content,
+        **feed_extras(config),
     )
     articles = shown_articles(config, fs.latest(store, config.feeds.limit, until))
     rendered = render_feeds(meta, articles, formats)
     return {fs.folder + name: data for name, data in rendered.items()}
+
+
+def _render_opml(config: Config, sets: list[FeedSet], formats: list[str]) -> bytes:
+    """``feeds.opml``: every feed in one file (:mod:`feedkit.site.opml`)."""
+    from feedkit.site.opml import feed_url, render_opml
+
+    lang = for_config(config)
+    base = config.site.feed_url
+    feeds = [(fs.title, feed_url(config, fs.folder, formats), base + fs.page) for fs in sets]
+    digest = None
+    if config.digest.archive:
+        from feedkit.digest.render import DigestRenderer
+
+        digest = (DigestRenderer.title_for(config, lang), base + "digest/feed.xml",
+                  base + "digest/index.html")
+    return render_opml(config, feeds, lang.gettext("Feeds by topic"), digest)
 
 
 def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticle],
@@ -314,6 +349,7 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
     from markupsafe import Markup
 
     from feedkit.editorial.branding import brand_of, page_css
+    from feedkit.editorial.licenses import page_context
     from feedkit.subscribers.links import form_url
     from feedkit.text.templating import render
 
@@ -328,7 +364,8 @@ def _render_index(config: Config, sets: list[FeedSet], latest: list[StoredArticl
                   articles=shown_articles(config, latest), feeds=feeds, formats=formats,
                   language=config.site.language, subscribe_url=form_url(config),
                   digest_archive="digest/index.html" if config.digest.archive else "",
-                  brand=brand, brand_css=Markup(page_css(brand)))
+                  brand=brand, brand_css=Markup(page_css(brand)), opml=OPML,
+                  **page_context(config, for_config(config)))
     return html.encode("utf-8")
 
 
@@ -337,6 +374,7 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
     """``feeds.html`` / ``category/<slug>/index.html``: a plain page for a person who clicked a
     feed link. Browsers no longer style feeds (Chromium's XSLT banner, blank ``file://`` feeds),
     so this page, not the XML, is what the index and the digest point people to."""
+    from feedkit.editorial.licenses import page_context
     from feedkit.subscribers.links import form_url
     from feedkit.text.templating import render
 
@@ -350,5 +388,6 @@ def _render_feed_page(config: Config, sets: list[FeedSet], fs: FeedSet, formats:
                   category=fs.category, addresses=addresses, formats=formats,
                   articles=shown_articles(config, latest), others=others, root=root,
                   page_url=config.site.feed_url + fs.page, language=config.site.language,
-                  subscribe_url=form_url(config))
+                  subscribe_url=form_url(config), opml=root + OPML,
+                  **page_context(config, for_config(config)))
     return html.encode("utf-8")

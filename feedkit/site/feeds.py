@@ -8,10 +8,20 @@ What it takes for zero W3C validator warnings, and where feedgen needs steering:
   fraction as UTC (9 hours late in Seoul), and the store orders by whole seconds too;
 * each entry's ``updated`` is the article's own, even when several share it (date-only
   sources): the validator's DuplicateUpdated warning is better than a time no source gave;
-* the lead image is an RSS ``enclosure`` (``length="0"``: the size is unknown, as the RSS
-  Board's profile and the W3C validator ask), an Atom ``link rel="enclosure"`` and JSON Feed
-  ``image``, besides ``media:content``; every RSS item and Atom entry names its author or
-  department (readers do not apply the channel's author to items);
+* an item is the same in every format: the lead image is an RSS ``enclosure``
+  (``length="0"``: the size is unknown, as the RSS Board's profile and the W3C validator ask),
+  an Atom ``link rel="enclosure"`` and JSON Feed ``image``, besides ``media:content``, in all
+  of them or in none (its type from the URL's extension, else from what the image's server
+  answered ``update``: :attr:`Article.image_type`); every RSS item, Atom entry and JSON Feed
+  item names the same author (its author, else its department: readers do not apply the
+  channel's author to items);
+* the licence (:mod:`feedkit.editorial.licenses`): each item's as RSS ``dc:rights``, Atom
+  ``<rights>`` and ``<link rel="license">``, JSON Feed ``_license``; the feed's own (RSS
+  ``<copyright>``, Atom ``<rights>`` and ``rel="license"``, JSON Feed ``_license``) when all
+  its items share one. ``none`` writes nothing;
+* with ``[feeds] websub_hubs``, RSS and Atom carry ``<atom:link rel="hub">`` after
+  ``rel="self"`` and JSON Feed ``hubs`` (W3C WebSub), written by :mod:`feedkit.site.feed_ext`
+  through feedgen's extension mechanism (feedgen has no hub link, python-feedgen #122);
 * Atom content is ``type="html"`` (feedgen's ``CDATA`` type is invalid Atom);
 * the RSS ``<link>`` is whichever ``link()`` came last, so the alternate link is set last;
 * each format gets its own ``rel="self"`` URL;
@@ -28,17 +38,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from typing import Any
 
 from feedkit import __version__
 from feedkit.config import FEED_FILENAMES
 from feedkit.model import Article
+from feedkit.text.media import image_type_of_url
 
 GENERATOR = "feedkit"
 GENERATOR_URI = "https://github.com/feedkit/feedkit"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-                ".gif": "image/gif", ".webp": "image/webp"}
+# What a JSON Feed extension object's "about" points to (JSON Feed 1.1, "Extensions").
+LICENSE_ABOUT = GENERATOR_URI + "#licence"
 
 
 @dataclass(frozen=True)
@@ -54,9 +65,22 @@ class FeedMeta:
     email: str = ""
     stylesheet: str = ""     # href of the XSL, relative to the feed file; "" for none
     full_content: bool = True
+    hubs: tuple[str, ...] = ()   # WebSub hubs ([feeds] websub_hubs)
+    license: str = ""        # the site's licence code, for articles without their own
+    lang: Any = None         # the site's Language (licence names); None: no licence written
 
     def self_url(self, filename: str) -> str:
         return self.base_url + filename
+
+
+def feed_extras(config) -> dict:
+    """The :class:`FeedMeta` fields every feed of a site shares: its WebSub hubs and its
+    licence (with the language that names it)."""
+    from feedkit.editorial.licenses import site_code
+    from feedkit.text.i18n import for_config
+
+    return {"hubs": config.feeds.websub_hubs, "license": site_code(config.site),
+            "lang": for_config(config)}
 
 
 def entry_id(article: Article, namespace_url: str) -> str:
@@ -81,15 +105,32 @@ def creator(meta: FeedMeta, article: Article) -> str:
     return article.author or article.category or meta.author
 
 
-def _image_type(url: str) -> str | None:
-    path = urlsplit(url).path.lower()
-    for ext, mime in _IMAGE_TYPES.items():
-        if path.endswith(ext):
-            return mime
-    import mimetypes
+def image_type(article: Article) -> str | None:
+    """The lead image's media type, or None for no (usable) image: the one the image's server
+    answered ``update`` (:attr:`Article.image_type`), else the URL's extension. Every format
+    asks this one function, so an image is in all of them or in none."""
+    if not article.image:
+        return None
+    if article.image_type.startswith("image/"):
+        return article.image_type
+    return image_type_of_url(article.image)
 
-    guess = mimetypes.guess_type(path)[0]
-    return guess if guess and guess.startswith("image/") else None
+
+def license_of(meta: FeedMeta, article: Article):
+    """The :class:`~feedkit.editorial.licenses.License` an article is published under, or None
+    (none stated)."""
+    if meta.lang is None:
+        return None
+    from feedkit.editorial.licenses import effective, resolve
+
+    return resolve(effective(article.license, meta.license), meta.lang)
+
+
+def feed_license(meta: FeedMeta, articles: Sequence[Article]):
+    """The licence of the whole feed: its items' when they all share one, else None (a feed
+    that mixes licences states each item's only)."""
+    found = {license_of(meta, a) for a in articles}
+    return found.pop() if len(found) == 1 else None
 
 
 def _generator(meta: FeedMeta, articles: Sequence[Article]):
@@ -100,6 +141,16 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
     fg.load_extension("dc", atom=False, rss=True)  # every RSS item gets dc:creator
     if any(a.image for a in articles):
         fg.load_extension("media", atom=True, rss=True)
+    rights = [license_of(meta, a) for a in articles]
+    whole = feed_license(meta, articles)
+    if meta.hubs or any(rights):
+        from feedkit.site.feed_ext import register
+
+        register(fg)
+        fg.feedkit.hubs = meta.hubs
+        fg.feedkit.license = whole.url if whole else ""
+    if whole:
+        fg.rights(whole.name)      # Atom <rights>, RSS <copyright>
     fg.title(meta.title)
     fg.subtitle(meta.description or meta.title)
     fg.language(meta.language)
@@ -112,7 +163,7 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
     fg.updated(newest)
     fg.lastBuildDate(newest)
     fg.pubDate(whole_seconds(max(a.published for a in articles)))
-    for article in articles:
+    for article, rights_ in zip(articles, rights, strict=True):
         fe = fg.add_entry(order="append")
         fe.id(entry_id(article, meta.site_url))  # render_rss swaps in the RSS guid
         fe.title(article.title)
@@ -128,7 +179,10 @@ def _generator(meta: FeedMeta, articles: Sequence[Article]):
         # Named on every entry, not only when it differs from the feed's: newsboat (and others)
         # do not apply an Atom feed's author to its entries and show them blank.
         fe.author({"name": creator(meta, article)})
-        mime = _image_type(article.image) if article.image else None
+        if rights_:
+            fe.rights(rights_.name)               # Atom; RSS gets dc:rights (render_rss)
+            fe.feedkit.license = rights_.url
+        mime = image_type(article)
         if mime:
             # What readers use: RSS <enclosure> (newsboat stores no media:content), Atom
             # rel="enclosure". The size is not known without fetching the image, and the RSS
@@ -159,6 +213,9 @@ def render_rss(meta: FeedMeta, articles: Sequence[Article], filename: str = "fee
         fe.description(html.escape(article.summary or article.title, quote=False),
                        isSummary=True)
         fe.dc.dc_creator(creator(meta, article), replace=True)
+        rights = license_of(meta, article)
+        if rights:
+            fe.dc.dc_rights(rights.name)
     # Readers take the channel <description> for HTML, like the items': a config sentence such
     # as "AT&T <안내>" is text, so it is escaped once more (see _hex_escape_description).
     fg.description(html.escape(meta.description or meta.title, quote=False))
@@ -213,8 +270,9 @@ def _atom_link_attributes(body: bytes, articles: Sequence[Article]) -> bytes:
     ns = "{http://www.w3.org/2005/Atom}"
     root = etree.fromstring(body)
     for entry, article in zip(root.iter(ns + "entry"), articles, strict=True):
-        mime = _image_type(article.image) if article.image else None
-        links = entry.findall(ns + "link")
+        mime = image_type(article)
+        # feedgen's own links (the extension's rel="license" keeps its attributes)
+        links = [link for link in entry.findall(ns + "link") if "rel" not in link.attrib]
         if mime and len(links) == 2:  # written in order: alternate, then enclosure
             links[1].set("rel", "enclosure")
             links[1].set("type", mime)
@@ -232,15 +290,17 @@ def render_json(meta: FeedMeta, articles: Sequence[Article],
             item["content_text"] = a.summary or a.title
         if a.summary:
             item["summary"] = a.summary
-        if a.image:
+        if image_type(a):
             item["image"] = a.image
         item["date_published"] = whole_seconds(a.published).isoformat()
         item["date_modified"] = whole_seconds(a.updated).isoformat()
-        if a.author:
-            item["authors"] = [{"name": a.author}]
+        item["authors"] = [{"name": creator(meta, a)}]   # as RSS and Atom name it
         tags = ([a.category] if a.category else []) + list(a.tags)
         if tags:
             item["tags"] = tags
+        rights = license_of(meta, a)
+        if rights:
+            item["_license"] = _json_license(rights)
         items.append(item)
     feed = {
         "version": JSON_FEED_VERSION,
@@ -250,9 +310,20 @@ def render_json(meta: FeedMeta, articles: Sequence[Article],
         "description": meta.description or meta.title,
         "language": meta.language,
         "authors": [{"name": meta.author, "url": meta.site_url}],
-        "items": items,
     }
+    if meta.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
+    whole = feed_license(meta, articles)
+    if whole:
+        feed["_license"] = _json_license(whole)
+    feed["items"] = items
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _json_license(rights) -> dict:
+    """JSON Feed has no licence field: an extension object (a key starting with "_"), with the
+    "about" link JSON Feed 1.1 asks extensions to carry (README "Licence" documents it)."""
+    return {"about": LICENSE_ABOUT, "code": rights.code, "name": rights.name, "url": rights.url}
 
 
 FILENAMES = FEED_FILENAMES

@@ -61,6 +61,7 @@ class BuildReport:
     unchanged: int = 0
     skipped: int = 0  # not rendered at all: inputs unchanged since the last build
     removed: list[str] = field(default_factory=list)  # written before, no longer part of it
+    changed_feeds: list[str] = field(default_factory=list)  # feeds with new bytes (WebSub)
 
     def summary(self, out_dir: Path) -> str:
         removed = f", {len(self.removed)} removed" if self.removed else ""
@@ -325,7 +326,10 @@ class OutputPlan:
             self.files[rel] = rendered[rel]
             self.prints[rel] = print_
 
-    def commit(self, prunable: Callable[[str], bool] | None = None) -> BuildReport:
+    def commit(self, prunable: Callable[[str], bool] | None = None,
+               record: Callable[[dict[str, bytes]], list[str]] | None = None) -> BuildReport:
+        """Write the rendered files; ``record`` (given every rendered file, in the same
+        transaction as the fingerprints) returns the feeds whose bytes changed."""
         recorded = []
         for rel, data in sorted(self.files.items()):
             path = self.out_dir / safe_relpath(rel)
@@ -353,6 +357,8 @@ class OutputPlan:
         # restored from a backup older than the last build, a hand edit) means not a no-op.
         recorded.append((str(listed), "manifest", _stamp(listed)))
         with self.store.transaction():
+            if record is not None:
+                self.report.changed_feeds = record(self.files)
             self.store.record_outputs(recorded)
             self.store.db.executemany("DELETE FROM outputs WHERE path = ?",
                                       [(key,) for key in stale])

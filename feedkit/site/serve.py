@@ -199,7 +199,7 @@ class Preview:
         all_weeks = esc(lang.gettext("All weeks"))
         back = f'<p><a href="{PREVIEW_PREFIX}">{all_weeks}</a></p>'
         return Reply(200, "text/html", _page(self.config, esc(head),
-                                             f"<p>{esc(head)}</p>{tail}{back}"))
+                                             f"<h1>{esc(head)}</h1>{tail}{back}"))
 
     def _index(self) -> Reply:
         """Every week that has news, newest first, each linking to its preview."""
@@ -240,8 +240,10 @@ def _page(config: Config, title: str, body: str) -> bytes:
     return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{title}</title></head>"
-            f'<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">'
-            f"{body}</body></html>\n").encode()
+            # keep-all: Hangul breaks between words only; main: the page's content landmark
+            f'<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto; '
+            f'padding: 0 1rem; word-break: keep-all; overflow-wrap: break-word">'
+            f"<main>{body}</main></body></html>\n").encode()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ nothing to start) and :mod:`~feedkit.store.postgres` (shared by several machines
 have their DDL here (``withdrawn_table``, ``claims_table``, ``subscribers_table``,
 ``unsubscribed_table``: the list readers who asked to leave; articles matched by URL key:
 ``url_keys``; the web endpoint's waiting emails: ``web_outbox``), as does the
-``WHERE`` clause that selects a feed's articles (``selection``) and the sources' failure streaks
-(``health``).
+``WHERE`` clause that selects a feed's articles (``selection``), the sources' failure streaks
+(``health``), each article's licence and image type (``article_extras``, a migration) and which
+feeds' bytes changed for WebSub (``feed_hashes``).
 
 May import: ``feedkit.text``, ``config`` and the shared modules (``model``, ``errors``,
 ``privacy``). Every stage above reads and writes through it; it imports none of them.

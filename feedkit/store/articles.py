@@ -20,6 +20,7 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
+from feedkit.store.article_extras import MIGRATION as EXTRAS_MIGRATION
 from feedkit.store.claims_table import TABLE as SEND_CLAIMS_TABLE
 from feedkit.store.selection import article_filter
 from feedkit.store.sqlite import StoreError
@@ -123,14 +124,16 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     migrate_8,
     # 9: readers of the list who asked to leave, by keyed hash (feedkit.store.unsubscribed_table)
     UNSUBSCRIBED_TABLE,
+    # 10: each article's licence and its image's media type (feedkit.store.article_extras)
+    EXTRAS_MIGRATION,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 _INSERTED = ("id", "url", "title", "summary", "content_html", "published", "published_ts",
-             "updated", "updated_ts", "author", "category", "tags", "image", "hash",
-             "last_changed", "url_key", "first_seen")
+             "updated", "updated_ts", "author", "category", "tags", "image", "license",
+             "image_type", "hash", "last_changed", "url_key", "first_seen")
 _COLUMNS = ("id, url, title, summary, content_html, published, updated, author, category, "
-            "tags, image, hash")
+            "tags, image, license, image_type, hash")
 
 
 @dataclass
@@ -169,12 +172,13 @@ def _ts(dt: datetime) -> int:
 
 def _row_to_article(row: sqlite3.Row | tuple) -> StoredArticle:
     (id_, url, title, summary, content, published, updated, author, category, tags, image,
-     hash_) = row
+     license_, image_type, hash_) = row
     return StoredArticle(
         Article(
             id=id_, url=url, title=title, summary=summary, content_html=content,
             published=datetime.fromisoformat(published), updated=datetime.fromisoformat(updated),
             author=author, category=category, tags=tuple(json.loads(tags)), image=image,
+            license=license_, image_type=image_type,
         ),
         hash_,
     )
@@ -323,8 +327,8 @@ class Store:
                     continue
                 row = (a.url, a.title, a.summary, a.content_html, a.published.isoformat(),
                        _ts(a.published), a.updated.isoformat(), _ts(a.updated), a.author,
-                       a.category, json.dumps(list(a.tags), ensure_ascii=False), a.image, h, now,
-                       url_key(a.url))
+                       a.category, json.dumps(list(a.tags), ensure_ascii=False), a.image,
+                       a.license, a.image_type, h, now, url_key(a.url))
                 if old is None:
                     inserts.append((a.id, *row, now))
                     existing[a.id] = h
@@ -339,7 +343,8 @@ class Store:
                 self.db.executemany(
                     "UPDATE articles SET url=?, title=?, summary=?, content_html=?, published=?, "
                     "published_ts=?, updated=?, updated_ts=?, author=?, category=?, tags=?, "
-                    "image=?, hash=?, last_changed=?, url_key=? WHERE id=?", updates)
+                    "image=?, license=?, image_type=?, hash=?, last_changed=?, url_key=? "
+                    "WHERE id=?", updates)
             result.inserted += len(inserts)
             result.updated += len(updates)
         if result.inserted or result.updated:

@@ -121,28 +121,38 @@ def _load(source: str, value: str | None) -> Streak | None:
 
 
 def export_state(store: Store) -> bytes:
-    """The streaks as sorted JSON Lines (deterministic; no subscriber data)."""
+    """The streaks as sorted JSON Lines (deterministic; no subscriber data), then the digests of
+    the feeds as last built (:mod:`feedkit.store.feed_hashes`, with WebSub hubs only)."""
+    from feedkit.store.feed_hashes import export_lines
+
     lines = [json.dumps({"source": s.source, "runs": s.runs, "since": s.since, "error": s.error},
                         ensure_ascii=False, sort_keys=True) + "\n"
              for s in sorted(failing(store), key=lambda s: s.source)]
-    return "".join(lines).encode("utf-8")
+    return "".join(lines + export_lines(store)).encode("utf-8")
 
 
 def import_state(store: Store, path: Path) -> int:
     """Restore streaks written by :func:`export_state`; an empty or missing file is no state."""
     if not path.exists():
         return 0
-    rows = []
+    from feedkit.store.feed_hashes import import_record
+
+    rows, feeds = [], []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         try:
             d = json.loads(line)
+            if isinstance(d, dict) and "feed" in d:
+                feeds.append((str(d["feed"]), str(d["sha256"])))
+                continue
             streak = Streak(str(d["source"]), int(d["runs"]), str(d["since"]), str(d["error"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise FeedkitError(f"{path}:{number}: not a state record ({exc})") from None
         rows.append(streak)
     with store.transaction():
+        for feed, digest in feeds:
+            import_record(store, {"feed": feed, "sha256": digest})
         for s in rows:
             store.set_meta(PREFIX + s.source, json.dumps(
                 {"runs": s.runs, "since": s.since, "error": s.error}, ensure_ascii=False))

@@ -186,6 +186,9 @@ def environment(user_dir: Path | None, language: Language | None = None):
         return format_date(value, use, **kw)
 
     env.filters["date"] = date_filter
+    from feedkit.text.wrap import wrap
+
+    env.filters["wrap_columns"] = wrap     # the digest's text part (feedkit.text.wrap)
     env.filters["year"] = lambda value: format_year(int(value), lang)
     env.globals["format_range"] = lambda start, last, language=None: format_range(
         start, last, lang if language in (None, lang.tag) else language)

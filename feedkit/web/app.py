@@ -215,6 +215,12 @@ def _routes(app: Flask, state: WebState) -> None:
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return resp
 
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _no_such_page(exc):
+        # In the pages' own layout and language (Werkzeug's default page has no landmarks)
+        return _page(state, "not_found.html.j2", _language(state), status=exc.code)
+
     @app.errorhandler(FeedkitError)
     def _store_trouble(exc: FeedkitError):
         log.error("%s", exc)   # store messages name files and keys, never a reader
