@@ -7,8 +7,6 @@ on white is the lightest grey that passes AA at 4.54:1, #777777 fails at 4.48:1,
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from feedkit.editorial.branding import (
