@@ -21,14 +21,18 @@ def web(obj: Context, host: str, port: int) -> None:
     links in emails point to), [digest] from and [smtp] (for the confirmation emails), and
     $FEEDKIT_SECRET (signs the links). Subscribers are kept in the store; 'feedkit digest
     send' mails them. No request is logged and no log line names an address; -v adds one
-    line per confirmation email and subscriber change.
+    line per confirmation email and subscriber change (confirmed, preferences changed,
+    unsubscribed). Warns, as 'feedkit serve' does, when --host is not a loopback address, and
+    when [web] url is not https.
     """
     import logging
 
     from feedkit.mail.message import sender
-    from feedkit.web.server import quiet_logging, serve
+    from feedkit.web.server import quiet_logging, serve, start_warnings
 
     sender(obj.config)   # no From for the confirmation emails: refuse now, not 503 per request
+    for line in start_warnings(obj.config, host):
+        obj.warn(line)
     quiet_logging()
     if obj.verbosity > 0:
         logging.getLogger("feedkit.web").setLevel(logging.INFO)

@@ -28,6 +28,31 @@ def quiet_logging() -> None:
         logger.propagate = False
 
 
+def start_warnings(config: Config, host: str) -> list[str]:
+    """What an operator must hear before the endpoint starts, each a line starting
+    ``warning:``; the same checks ``feedkit serve`` makes for its own address."""
+    from urllib.parse import urlsplit
+
+    from feedkit.site.serve import is_loopback
+
+    lines = []
+    if urlsplit(config.web.url).scheme != "https":
+        lines.append(
+            f"warning: [web] url {config.web.url} is not https: every link in the emails (to "
+            "confirm, unsubscribe, change departments) travels unencrypted, and mail providers "
+            "show their one-click unsubscribe only for an https link, so the digests carry no "
+            "List-Unsubscribe-Post header; put the endpoint behind an HTTPS reverse proxy and "
+            "set its https address")
+    if not is_loopback(host):
+        proxied = (" and [web] proxy_hops trusts X-Forwarded-* headers they can forge"
+                   if config.web.proxy_hops else "")
+        lines.append(
+            f"warning: {host} is not a loopback address: anyone who can reach this machine can "
+            f"use the endpoint directly, over plain HTTP and around the reverse proxy{proxied}; "
+            "keep --host 127.0.0.1 behind the proxy")
+    return lines
+
+
 def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 4,
                 app=None):
     """Bind a waitress server (not started: call ``.run()``); port 0 picks a free port."""
