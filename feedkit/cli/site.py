@@ -145,8 +145,10 @@ def serve(obj: Context, port: int, host: str, no_build: bool, today) -> None:
 
     Besides the built files it serves a live digest preview, rendered from the store and the
     templates on every request (edit a template, reload): /_preview/digest is the email of
-    the week containing today, as a recipient sees it; /_preview/digest/YYYY-Www any week;
-    /_preview/digest.txt the plain-text part; /_preview/ lists the weeks with news.
+    the week 'digest send' sends next (last week's), as a recipient sees it;
+    /_preview/digest/YYYY-Www any week; /_preview/digest.txt the plain-text part;
+    /_preview/ shows that week first, with its approval state and when it is sent, then a
+    test-send form and every week with news. It prints the same, in that order.
     """
     from feedkit.site.serve import serve as run_server
 
