@@ -93,8 +93,10 @@ def init(obj: Context, directory: Path, force: bool, copy_templates: bool) -> No
     """Start a new site in DIRECTORY: config.toml, requirements.txt, a CI workflow, .gitignore.
 
     requirements.txt names the feedkit that runs this command (a git commit, a release, or a
-    local path), so the site's CI installs exactly it. Refuses to overwrite existing files
-    unless --force is given; --force never touches config.toml or data/.
+    local path), so the site's CI installs exactly it. The workflow's actions are pinned by
+    commit hash, and .github/dependabot.yml has Dependabot keep the pins current. Refuses to
+    overwrite existing files unless --force is given; --force never touches config.toml,
+    data/ or .github/dependabot.yml.
     """
     from feedkit.config import parse_config, placeholder_keys
     from feedkit.site.scaffold import SiteWriteError, config_template, init_site
