@@ -28,12 +28,10 @@ def web(obj: Context, host: str, port: int) -> None:
     import logging
 
     from feedkit.mail.message import sender
-    from feedkit.web.server import quiet_logging, serve, start_warnings
+    from feedkit.web.server import quiet_logging, serve
 
     sender(obj.config)   # no From for the confirmation emails: refuse now, not 503 per request
-    for line in start_warnings(obj.config, host):
-        obj.warn(line)
     quiet_logging()
     if obj.verbosity > 0:
         logging.getLogger("feedkit.web").setLevel(logging.INFO)
-    serve(obj.config, host=host, port=port, info=obj.info)
+    serve(obj.config, host=host, port=port, info=obj.info, warn=obj.warn)

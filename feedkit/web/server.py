@@ -76,14 +76,18 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
 
 
 def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
-          info: Log = print) -> None:
-    """Serve until Ctrl-C (or SIGTERM from systemd), which return normally."""
+          info: Log = print, warn: Log = print) -> None:
+    """Serve until Ctrl-C (or SIGTERM from systemd), which return normally. Once the address
+    is bound (a host that is no address of this machine is one error line, nothing more), the
+    :func:`start_warnings` come first."""
     import signal
 
     from feedkit.web.app import create_app
 
     app = create_app(config)
     server = make_server(config, host=host, port=port, app=app)
+    for line in start_warnings(config, host):
+        warn(line)
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt
