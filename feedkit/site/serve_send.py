@@ -60,12 +60,13 @@ class TestSendOutcome:
     report: ProofReport | None = None
 
     def context(self) -> dict[str, object]:
-        report = self.report
-        return {"kind": self.kind, "why": self.why, "detail": self.detail,
-                "week": report.week if report else "", "address": report.address if report
-                else self.detail, "subject": report.subject if report else "",
-                "shown": report.shown if report else 0, "total": report.total if report else 0,
-                "who": report.who if report else ""}
+        """The template's ``outcome``: the report's fields, or (no send) the address given."""
+        r = self.report
+        sent = ({"week": r.week, "address": r.address, "subject": r.subject, "shown": r.shown,
+                 "total": r.total, "who": r.who} if r is not None else
+                {"week": "", "address": self.detail, "subject": "", "shown": 0, "total": 0,
+                 "who": ""})
+        return {"kind": self.kind, "why": self.why, "detail": self.detail, **sent}
 
 
 def form_context(labels: list[str], due: str, token: str, action: str) -> dict | None:
