@@ -94,9 +94,11 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
 
     signal.signal(signal.SIGTERM, stop)
     where = f"http://{host}:{server.effective_port}/subscribe"
-    info(f"Subscribe endpoint at {where} (public address: {config.web.url.rstrip('/')}/"
-         "subscribe); Ctrl-C stops.")
     try:
+        # Inside the try: a SIGTERM right after the line (systemd stopping a unit just
+        # started) is a normal stop, not "interrupted".
+        info(f"Subscribe endpoint at {where} (public address: {config.web.url.rstrip('/')}/"
+             "subscribe); Ctrl-C stops.")
         server.run()   # waitress returns (it catches KeyboardInterrupt) once stopped
     except KeyboardInterrupt:
         pass
