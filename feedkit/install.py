@@ -1,4 +1,5 @@
-"""How the running feedkit was installed, as one line a site's ``requirements.txt`` can hold.
+"""How the running feedkit was installed, as one line a site's ``requirements.txt`` can hold
+(and, with an extra written into it, the line that installs the PostgreSQL driver to match).
 
 Why: a new site's CI must install *this* feedkit, not whatever a bare name resolves to on the
 package index (the name ``feedkit`` there belongs to another project). pip records how it
@@ -24,6 +25,22 @@ class InstallSpec:
     requirement: str      # one requirements.txt line
     how: str              # "vcs" | "local" | "archive" | "index"
     portable: bool        # False when another machine (CI) cannot install it as written
+
+    def with_extras(self, *extras: str) -> str:
+        """The same requirement with ``extras`` written into it: ``feedkit-city[postgres] @
+        git+…@COMMIT``, ``feedkit-city[postgres]==1.2.0``, ``/path/to/checkout[postgres]``.
+
+        Why one requirement: pip 23 (Python 3.11's own) cannot join a direct-URL line of
+        requirements.txt with a separate ``feedkit-city[postgres]``; it ends in
+        ``ResolutionImpossible``. One requirement with its extra resolves with any pip."""
+        if not extras:
+            return self.requirement
+        wanted = "[" + ",".join(extras) + "]"
+        if self.how == "local":
+            return self.requirement + wanted
+        name, rest = self.requirement[:len(DISTRIBUTION)], self.requirement[len(DISTRIBUTION):]
+        assert name == DISTRIBUTION, self.requirement
+        return name + wanted + rest
 
 
 def requirement_from_direct_url(direct_url: str | None, name: str = DISTRIBUTION,
@@ -62,3 +79,21 @@ def running_install() -> InstallSpec:
         return InstallSpec(f"{DISTRIBUTION}=={__version__}", "index", True)
     return requirement_from_direct_url(dist.read_text("direct_url.json"), DISTRIBUTION,
                                        dist.version)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m feedkit.install [--extra NAME]…``: print the running feedkit as one
+    requirement, with the extras asked for. A site's workflow installs the PostgreSQL driver
+    with ``pip install "$(python -m feedkit.install --extra postgres)"``: exactly the feedkit
+    that ``requirements.txt`` installed, now with its ``[postgres]`` extra."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m feedkit.install", description=main.__doc__)
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME",
+                        help="an extra to add, e.g. postgres (repeatable)")
+    args = parser.parse_args(argv)
+    print(running_install().with_extras(*args.extra))
+
+
+if __name__ == "__main__":
+    main()

@@ -42,7 +42,7 @@ def test_global_options_work_after_the_subcommand(site: Site) -> None:
     normal = invoke("--config", str(site.config), "stats")
     assert "articles: 7" in normal.stdout
     sub = invoke("digest", "render", "--config", str(site.config), "--week", "2024-W51",
-                 "--allow-empty", "-q")
+                 "--allow-empty", "-q", "--html", str(site.root / "digest.html"))
     assert sub.exit_code == 0 and sub.stdout == "", sub.output
 
 
@@ -144,13 +144,30 @@ def test_exit_codes_of_init(tmp_path: Path) -> None:
 def test_exit_codes_of_digest_render(tmp_path: Path) -> None:
     site = Site(tmp_path)
     site.run("import")
-    base = ["--config", str(site.config), "digest", "render"]
+    base = ["--config", str(site.config), "digest", "render", "--html", str(tmp_path / "d.html")]
     assert invoke(*base, "--week", "2025-49").exit_code == 2
     assert invoke(*base, "--week", "2024-W99").exit_code == 2
     assert invoke(*base, "--now", "next monday").exit_code == 2
     assert invoke(*base, "--today", "2024-13-01").exit_code == 2
     assert invoke(*base, "--week", "2024-W30").exit_code == 1   # no articles that week
     assert invoke(*base, "--week", "2024-W51").exit_code == 0
+    assert (tmp_path / "d.html").stat().st_size > 0
+
+
+def test_digest_render_without_an_output_says_what_to_add(tmp_path: Path) -> None:
+    """Rendering into thin air used to exit 0: an editor then looked for a file that was never
+    written. Now it is a usage error naming each option, and nothing is read or written."""
+    site = Site(tmp_path)
+    site.run("import")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = invoke("--config", str(site.config), "digest", "render", "--week", "2024-W51")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("feedkit: error: nothing to write: add --html FILE")
+    for option in ("--html", "--text", "--eml", "--web"):
+        assert option in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 DIGEST_SITE = """

@@ -201,11 +201,12 @@ def test_cli_render_text_to_stdout(tmp_path):
 def test_cli_render_empty_week_fails_unless_allowed(tmp_path):
     base = _cli_setup(tmp_path, korean_articles(2, W24))
     runner = CliRunner()
-    result = runner.invoke(cli, [*base, "--week", "2024-W30"])
+    out = tmp_path / "empty.html"
+    result = runner.invoke(cli, [*base, "--week", "2024-W30", "--html", str(out)])
     assert result.exit_code == 1
     assert "2024-W30" in result.output and "no articles" in result.output
     assert "Traceback" not in result.output
-    out = tmp_path / "empty.html"
+    assert not out.exists()
     result = runner.invoke(cli, [*base, "--week", "2024-W30", "--allow-empty", "--html", str(out)])
     assert result.exit_code == 0, result.output
     assert "이번 주에는 새 소식이 없습니다" in out.read_text(encoding="utf-8")
@@ -213,7 +214,7 @@ def test_cli_render_empty_week_fails_unless_allowed(tmp_path):
 
 def test_cli_render_bad_week_is_one_line(tmp_path):
     base = _cli_setup(tmp_path, korean_articles(2, W24))
-    result = CliRunner().invoke(cli, [*base, "--week", "2024-W99"])
+    result = CliRunner().invoke(cli, [*base, "--week", "2024-W99", "--html", "-"])
     assert result.exit_code == 2  # a usage error
     assert result.output.strip() == "feedkit: error: --week: 2024 has no ISO week 99"
 

@@ -194,3 +194,24 @@ def test_a_note_file_that_is_not_utf8_is_refused_in_one_line(site, tmp_path):
     assert f"--file: {note}: not UTF-8" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "no note" in site.run("digest", "note", "--week", WEEK).output
+
+
+def test_a_note_on_a_week_without_news_is_saved_with_a_warning(site):
+    """A note for a week that has no articles is read by nobody (no digest goes out for an
+    empty week): most likely a wrong --week. It is kept (news may still come, or the editor
+    fixes the week), but the editor is told, on stderr, why it will not be seen."""
+    site.run("import")
+    past = site.run("digest", "note", "--week", "2024-W30", "휴가철 안내", "--now",
+                    "2024-12-30 09:00")
+    assert "2024-W30: note saved" in past.stdout
+    assert past.stderr.strip() == ("warning: 2024-W30 has no articles, so no digest is sent "
+                                   "for it and nobody will read this note (is --week right?)")
+    assert site.run("digest", "note", "--week", "2024-W30").stdout == "휴가철 안내\n"
+    # The week still under way: the note may yet be read.
+    ahead = site.run("digest", "note", "--week", "2025-W01", "새해 인사", "--now",
+                     "2024-12-30 09:00")
+    assert ahead.stderr.strip() == ("warning: 2025-W01 has no articles yet: the note is shown "
+                                    "only if news is published before the week ends")
+    # A week with news: no warning.
+    quiet = site.run("digest", "note", "--week", WEEK, NOTE, "--now", "2024-12-30 09:00")
+    assert quiet.stderr == ""

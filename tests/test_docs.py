@@ -59,6 +59,28 @@ def test_every_command_is_documented() -> None:
         assert f"#### `feedkit {name}`" in README, name
 
 
+def test_the_reference_says_which_options_are_required() -> None:
+    """`withdraw` refuses to run without --reason: its reference must say so, in the usage line
+    and in the option's row, for every command with such an option."""
+    required = []
+    for full, cmd in _all_commands():
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.required:
+                required.append((full, param.opts[0]))
+    assert ("feedkit withdraw", "--reason") in required
+    for full, opt in required:
+        section = README.split(f"#### `{full}`\n", 1)[1].split("\n#### ", 1)[0]
+        usage = section.split("```\n", 2)[1]
+        assert f" {opt} " in usage, (full, usage)
+        assert re.search(rf"^\| `{opt}` .*\| \*\*Required\.\*\* ", section, re.M), (full, opt)
+
+
+def _all_commands():
+    from feedkit.cli.docgen import _commands
+
+    return _commands(cli, "feedkit")
+
+
 def command_lines() -> list[str]:
     """`feedkit …` invocations in the README's shell examples (not the generated reference)."""
     prose = README.split("<!-- BEGIN GENERATED: cli -->")[0]

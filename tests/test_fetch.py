@@ -94,9 +94,12 @@ def test_robots_unreachable_means_stay_away(site):
     site.handler("/robots.txt", _hang_up)
     site.page("/a", "x")
     f = fetcher(retries=1)
-    with pytest.raises(FetchError, match=r"/a: robots\.txt could not be read \(.*network error"):
+    # The network failure is named first (it is what to fix); robots.txt is where it showed.
+    with pytest.raises(FetchError, match=r"/a: network error: .* after 2 attempts \(asking for "
+                                         r".*/robots\.txt, which is read first; nothing on the "
+                                         r"site was fetched\)$"):
         f.get(site.url("/a"))
-    with pytest.raises(FetchError, match=r"/b: robots\.txt could not be read"):
+    with pytest.raises(FetchError, match=r"/b: network error: .*robots\.txt"):
         f.get(site.url("/b"))           # remembered for the run: not asked again
     assert site.hits("/a") == [] and site.hits("/b") == []
     assert len(site.hits("/robots.txt")) == 2     # one request and its one retry

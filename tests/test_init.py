@@ -48,8 +48,11 @@ def test_init_scaffolds_a_site_that_builds_once_the_todos_are_set(tmp_path: Path
     result = run("init", str(site))
     assert result.exit_code == 0, result.output
     for rel in ("config.toml", ".gitignore", "requirements.txt", "data/articles.jsonl",
-                ".github/workflows/feedkit.yml"):
+                ".github/workflows/feedkit.yml", ".github/dependabot.yml"):
         assert (site / rel).is_file(), rel
+    # Dependabot keeps the workflow's hash-pinned actions current.
+    assert (site / ".github" / "dependabot.yml").read_bytes() == (
+        REPO / "templates" / "scaffold" / "dependabot.yml").read_bytes()
     assert not (site / "templates").exists(), "templates are copied only with --templates"
     # init names the keys to edit.
     assert "[site] title, [site] url, [site] feed_url" in result.output
@@ -159,6 +162,30 @@ def test_requirement_lines_from_pep_610_records() -> None:
     assert requirement_from_direct_url(None, version="0.3.1").requirement == "feedkit-city==0.3.1"
 
 
+def test_the_postgres_extra_goes_into_the_one_requirement() -> None:
+    """pip 23 cannot join a git line with a separate feedkit-city[postgres] (see
+    tests/test_release.py, which runs it): the extra is written into the one requirement."""
+    vcs = json.dumps({"url": "https://github.com/example/feedkit.git",
+                      "vcs_info": {"vcs": "git", "commit_id": "0123abcd" * 5}})
+    assert requirement_from_direct_url(vcs).with_extras("postgres") == (
+        "feedkit-city[postgres] @ git+https://github.com/example/feedkit.git@" + "0123abcd" * 5)
+    assert requirement_from_direct_url(None, version="0.3.1").with_extras("postgres") == (
+        "feedkit-city[postgres]==0.3.1")
+    wheel = json.dumps({"url": "https://example.org/feedkit_city-0.2.0-py3-none-any.whl",
+                        "archive_info": {}})
+    assert requirement_from_direct_url(wheel).with_extras("postgres", "dkim") == (
+        "feedkit-city[postgres,dkim] @ https://example.org/feedkit_city-0.2.0-py3-none-any.whl")
+    local = json.dumps({"url": "file:///srv/feedkit", "dir_info": {}})
+    assert requirement_from_direct_url(local).with_extras("postgres") == "/srv/feedkit[postgres]"
+    assert requirement_from_direct_url(local).with_extras() == "/srv/feedkit"
+    # What the workflow runs prints the running install's line.
+    out = subprocess.run([sys.executable, "-m", "feedkit.install", "--extra", "postgres"],
+                         capture_output=True, text=True, check=True).stdout
+    from feedkit.install import running_install
+
+    assert out == running_install().with_extras("postgres") + "\n"
+
+
 def test_requirements_txt_names_the_running_installation(tmp_path: Path) -> None:
     """This checkout is installed with `pip install -e .`: pip's own record (read here with a
     separate interpreter, not through feedkit) says which folder."""
@@ -204,8 +231,9 @@ def test_git_add_all_in_a_fresh_site_leaves_out_addresses_and_build_output(tmp_p
     subprocess.run(["git", "-C", str(site), "add", "-A"], check=True)
     added = subprocess.run(["git", "-C", str(site), "diff", "--cached", "--name-only"],
                            check=True, capture_output=True, text=True).stdout.split()
-    assert sorted(added) == [".github/workflows/feedkit.yml", ".gitignore", "config.toml",
-                             "data/articles.jsonl", "digest.html", "requirements.txt"]
+    assert sorted(added) == [".github/dependabot.yml", ".github/workflows/feedkit.yml",
+                             ".gitignore", "config.toml", "data/articles.jsonl", "digest.html",
+                             "requirements.txt"]
 
 
 def test_init_where_the_folder_cannot_be_written_is_one_line_and_exit_1(tmp_path) -> None:
@@ -218,3 +246,33 @@ def test_init_where_the_folder_cannot_be_written_is_one_line_and_exit_1(tmp_path
     assert "Traceback" not in result.output and not isinstance(result.exception, OSError)
     assert f"{blocker / 'inner'}" in result.output and "cannot write the site" in result.output
     assert blocker.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_a_missing_postgres_driver_names_the_line_that_installs_it(monkeypatch) -> None:
+    """The hint names this feedkit with its extra, not a bare feedkit-city[postgres] that
+    would fetch another feedkit from the index over a git install."""
+    import re
+
+    from feedkit.errors import ConfigError
+    from feedkit.install import running_install
+    from feedkit.store.postgres import _psycopg
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)   # as if it were not installed
+    line = running_install().with_extras("postgres")
+    with pytest.raises(ConfigError, match=re.escape(f"pip install '{line}'")):
+        _psycopg()
+
+
+def test_force_keeps_a_sites_own_dependabot_config(tmp_path: Path) -> None:
+    """`init --force` refreshes the workflow, but a Dependabot config may have grown entries
+    of the site's own (pip, npm): it is kept, as config.toml is."""
+    site = tmp_path / "site"
+    assert run("init", str(site)).exit_code == 0
+    mine = (site / ".github" / "dependabot.yml").read_text(encoding="utf-8") + (
+        "  - package-ecosystem: pip\n    directory: /\n    schedule:\n      interval: weekly\n")
+    (site / ".github" / "dependabot.yml").write_text(mine, encoding="utf-8")
+    workflow = site / ".github" / "workflows" / "feedkit.yml"
+    workflow.write_text("# edited\n", encoding="utf-8")
+    assert run("init", "--force", str(site)).exit_code == 0
+    assert (site / ".github" / "dependabot.yml").read_text(encoding="utf-8") == mine
+    assert workflow.read_bytes() == (REPO / "templates" / "scaffold" / "feedkit.yml").read_bytes()

@@ -204,7 +204,8 @@ def test_preview_shows_the_pinned_weeks_articles_as_digest_render_does(built_sit
     wanted = titles_in(built_site, label)
     others = {t for (t,) in built_site.rows("SELECT title FROM articles")} - wanted
     assert wanted and others
-    pinned = datetime.fromtimestamp(newest, SEOUL).date()
+    # A day of the week after: /_preview/digest is the week `digest send` sends next.
+    pinned = datetime.fromtimestamp(newest, SEOUL).date() + timedelta(days=7)
     with running(built_site, today=pinned) as server:
         status, headers, body = fetch(server.url("/_preview/digest"))
         assert status == 200
@@ -240,7 +241,8 @@ def test_an_empty_week_says_so_and_links_to_the_latest_week_with_news(built_site
     empty_label = f"{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}"
     assert empty_label not in weeks
     latest_before = max(w for w in weeks if w <= empty_label)
-    with running(built_site, today=day) as server:
+    # Pinned a week later: the empty week is the one due, which /_preview/digest shows.
+    with running(built_site, today=day + timedelta(days=7)) as server:
         status, headers, body = fetch(server.url("/_preview/digest"))
         assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
         doc = lxml_html.fromstring(body.decode("utf-8"))
@@ -390,3 +392,106 @@ def test_preview_footer_shows_the_first_recipients_link_or_a_shared_one(tmp_path
         hrefs = lxml_html.fromstring(fetch(server.url(path))[2].decode("utf-8")).xpath("//a/@href")
         personal = [h for h in hrefs if h.startswith("https://news.example.org/leave?")]
         assert personal and "e=reader@example.org" in personal[0]
+
+
+# -- the editor's Monday: the due week first, staff pages like the rest -------------------------
+
+
+def approval_site(tmp_path) -> Site:
+    site = Site(tmp_path, extra="\n[digest]\nrequire_approval = true\n")
+    site.run("import")
+    site.run("build")
+    return site
+
+
+def test_the_week_that_is_due_comes_first_with_its_approval_state(tmp_path):
+    """On the Tuesday after 2024-W51 the week waiting for approval is W51, not the week under
+    way (W52): serve names it first, with its state, and /_preview/digest is it."""
+    from feedkit.site.serve import preview_lines
+
+    site = approval_site(tmp_path)
+    tuesday = date(2024, 12, 24)
+    with running(site, today=tuesday) as server:
+        first, preview, this_week, index = preview_lines(server)
+        assert first == ("Next digest, week 2024-W51 (2024년 12월 16일 – 12월 22일): "
+                         "1 article(s), waiting for approval (run 'feedkit digest approve "
+                         "--week 2024-W51' once it is checked)")
+        assert preview.endswith(f":{server.port}/_preview/digest · plain text: "
+                                f"{server.url('/_preview/digest.txt')}")
+        assert this_week == ("This week so far (2024-W52): "
+                             f"{server.url('/_preview/digest/2024-W52')}")
+        assert index == f"All weeks and a test send: {server.url('/_preview/')}"
+        # The preview without a week is the due week's email, as `digest render` writes it.
+        assert fetch(server.url("/_preview/digest"))[2] == site.run(
+            "digest", "render", "--week", "2024-W51", "--html", "-").stdout_bytes
+        doc = lxml_html.fromstring(fetch(server.url("/_preview/"))[2].decode("utf-8"))
+        (due,) = doc.xpath("//section[@id='due']")
+        assert due.xpath("h3/text()")[0].strip() == "다음 소식지: 2024-W51"
+        assert "승인 대기 중" in due.text_content() and "--week 2024-W51" in due.text_content()
+        text = doc.text_content()
+        assert text.index("다음 소식지: 2024-W51") < text.index("이번 주 (진행 중)")
+        assert doc.xpath("//select[@name='week']/option[@selected]/@value") == ["2024-W51"]
+
+        site.run("digest", "approve", "--week", "2024-W51", "--now", "2024-12-24 09:00")
+        assert preview_lines(server)[0] == (
+            "Next digest, week 2024-W51 (2024년 12월 16일 – 12월 22일): 1 article(s), "
+            "approved; the next 'feedkit digest send' sends it")
+        doc = lxml_html.fromstring(fetch(server.url("/_preview/"))[2].decode("utf-8"))
+        assert "승인됨: 다음 예약 실행 때 발송됩니다." in doc.xpath("//section[@id='due']")[0] \
+            .text_content()
+
+    # No approval needed, sent on Tuesdays, seen on the Monday: when it goes out.
+    plain = Site(tmp_path / "plain", extra='\n[digest]\nsend_day = "tuesday"\n')
+    plain.run("import")
+    plain.run("build")
+    with running(plain, today=date(2024, 12, 23)) as server:
+        assert preview_lines(server)[0] == (
+            "Next digest, week 2024-W51 (2024년 12월 16일 – 12월 22일): 1 article(s), "
+            "'feedkit digest send' sends it from 2024-12-24 08:00 (Asia/Seoul)")
+        doc = lxml_html.fromstring(fetch(server.url("/_preview/"))[2].decode("utf-8"))
+        assert ("2024년 12월 24일 (화) 08:00부터 발송됩니다."
+                in doc.xpath("//section[@id='due']")[0].text_content())
+
+
+def test_the_staff_pages_speak_the_sites_language_and_look_like_its_pages(tmp_path):
+    """The preview's index, a week without news and a test send's outcome were bare English
+    pages: now they are in the site's language, in the layout (and branding) of the list's
+    pages, and valid HTML."""
+    import json
+
+    import tools
+
+    site = approval_site(tmp_path)
+    with running(site, today=date(2024, 12, 24)) as server:
+        pages = {"index": fetch(server.url("/_preview/"))[2],
+                 "empty": fetch(server.url("/_preview/digest/2024-W30"))[2]}
+        # A refused test send (no token): the outcome page, in Korean, status 403.
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("POST", "/_preview/send", body="week=2024-W51&to=a%40example.org",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        reply = conn.getresponse()
+        pages["result"] = reply.read()
+        conn.close()
+        assert reply.status == 403
+    web_layout = (REPO / "templates" / "web" / "base.html.j2").read_text(encoding="utf-8")
+    look = re.search(r"header \{[^}]*\}", web_layout).group(0)   # the site's header rule
+    for name, body in pages.items():
+        text = body.decode("utf-8")
+        doc = lxml_html.fromstring(text)
+        assert doc.get("lang") == "ko", name
+        assert look in text, name
+        assert doc.xpath("//header/h1/text()") == ["보령시 주간 소식"], name
+        assert "담당자용 화면" in doc.xpath("string(//footer)"), name
+    assert "테스트 발송을 거절했습니다: 양식이 만료되었습니다" in page_text(pages["result"])
+    assert "소식이 없어" in page_text(pages["empty"])
+    jar = tools.vnu_jar()
+    files = []
+    for name, body in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_bytes(body)
+        files.append(str(path))
+    done = subprocess.run([tools.java(), "-jar", str(jar), "--format", "json", "--errors-only",
+                           *files], capture_output=True, text=True, timeout=300)
+    errors = [(m.get("url", "").rsplit("/", 1)[-1], m["message"])
+              for m in json.loads(done.stderr)["messages"] if m["type"] == "error"]
+    assert errors == []

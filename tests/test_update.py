@@ -105,6 +105,30 @@ def test_one_failing_source_does_not_stop_the_others(site, tmp_path):
     assert "3 source(s): 3 new, 0 changed, 0 unchanged, 0 rejected, 2 failed" in result.stdout
 
 
+def test_a_source_on_a_closed_port_is_reported_as_the_connection_failure(tmp_path):
+    """robots.txt is the first thing asked of a site, so a server that is not there at all
+    used to be reported as "robots.txt could not be read", sending the operator to look at a
+    robots file. The connection failure comes first now; robots.txt is only where it showed."""
+    import socket
+
+    with socket.socket() as probe:   # a port nothing listens on: bound, then released
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/board/list.do"
+    config = write_config(tmp_path, [{"kind": "feed", "name": "닫힌 포트", "url": url},
+                                     {"kind": "jsonl", "path": "extra.jsonl"}])
+    (tmp_path / "extra.jsonl").write_text(json.dumps({
+        "url": "https://www.brcn.go.kr/news/1", "title": "파일에서 온 소식",
+        "published": "2024-06-11"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = run(config)
+    assert result.exit_code == 3, result.output
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("닫힌 포트: error: ")]
+    assert line == (f"닫힌 포트: error: {url}: network error: Connection refused after 2 "
+                    f"attempts (asking for http://127.0.0.1:{port}/robots.txt, which is read "
+                    "first; nothing on the site was fetched)")
+    assert "could not be read" not in result.stderr
+
+
 def test_a_failing_run_never_deletes_stored_articles(site, tmp_path):
     board = Board(site, count=6, per_page=5)
     config = write_config(tmp_path, [board_source(board)])

@@ -271,6 +271,64 @@ def test_the_unsubscribe_page_button_unsubscribes_once(ep):
     assert subscriber(ep, ADDRESS).left_at == left_at     # the first leaving is the record
 
 
+def test_the_unsubscribe_link_opened_again_after_leaving_says_so(ep):
+    """A reader who left and clicks the link in an older digest again used to get the button
+    again, as if nothing had happened: now the page says they already left, with no button."""
+    client = ep.client()
+    subscribe_and_confirm(ep, client, ADDRESS)
+    sid = subscriber(ep, ADDRESS).id
+    path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    first = client.get(path)
+    assert "이미" not in first.body and first.body.count("<button") == 1
+    client.post(path, {"List-Unsubscribe": "One-Click", "from": "page"})
+    left_at = subscriber(ep, ADDRESS).left_at
+    ep.clock.advance(3600)
+    for reply in (client.get(path), client.post(path, "List-Unsubscribe=One-Click")):
+        assert reply.status == 200
+        assert "이미 구독을 해지하셨습니다" in reply.body
+        assert "이 주소는 이미" in reply.body and "<form" not in reply.body
+        assert "<button" not in reply.body
+    assert subscriber(ep, ADDRESS).left_at == left_at
+
+
+def test_the_list_pages_name_unsubscribing_one_way(ep):
+    """The preferences page said both "구독 해지" (its heading) and "수신 거부" (its button) for
+    the same act; every page of the list says "구독 해지" now. (The email's footer keeps the
+    word Korean mail uses for that link, "수신 거부".)"""
+    client = ep.client()
+    subscribe_and_confirm(ep, client, ADDRESS)
+    sid = subscriber(ep, ADDRESS).id
+    prefs = client.get(f"/preferences/{make_token(SECRET, 'preferences', sid)}").body
+    unsub_path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    unsub = client.get(unsub_path).body
+    done = client.post(unsub_path, "List-Unsubscribe=One-Click").body
+    for body in (prefs, unsub, done, client.get("/subscribe").body):
+        assert "수신 거부" not in body and "수신거부" not in body
+    assert prefs.count("구독 해지") >= 2          # the heading and the button
+    assert unsub.count("구독 해지") >= 2 and "구독이 해지되었습니다" in done
+
+
+def test_verbose_logs_one_line_per_subscriber_change_preferences_too(ep, caplog):
+    """`feedkit web -v` (INFO on feedkit.web) logs every change to a reader's record: the
+    README promises it, and a changed choice of departments was missing. An unchanged save is
+    no change and logs nothing; no line names an address or a department."""
+    caplog.set_level(logging.INFO, logger="feedkit.web")
+    client = ep.client()
+    subscribe_and_confirm(ep, client, ADDRESS, ["세무과"])
+    sid = subscriber(ep, ADDRESS).id
+    path = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    client.post(path, {"action": "save", "categories": ["세무과"]})       # the same: no change
+    client.post(path, {"action": "save", "categories": ["관광과", "도서관"]})
+    client.post(path, {"action": "save"})                                # every department
+    client.post(path, {"action": "leave"})
+    lines = [r.getMessage() for r in caplog.records
+             if r.name == "feedkit.web" and r.getMessage().startswith("subscriber ")]
+    assert lines == [f"subscriber {sid} confirmed",
+                     f"subscriber {sid} changed preferences: 2 department(s)",
+                     f"subscriber {sid} changed preferences: every department",
+                     f"subscriber {sid} unsubscribed (preferences)"]
+
+
 # -- tokens that do not work ----------------------------------------------------------------
 
 
@@ -606,6 +664,7 @@ def test_every_page_passes_the_nu_html_checker(ep, tmp_path):
         "saved": client.post(prefs, {"action": "save", "categories": ["관광과"]}).body,
         "unsubscribe": client.get(unsub).body,
         "unsubscribed": client.post(unsub).body,
+        "already-left": client.get(unsub).body,
         "gone": client.get(prefs).body,
         "bad-link": client.get("/confirm/nonsense").body,
     }

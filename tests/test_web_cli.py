@@ -82,6 +82,7 @@ def test_feedkit_web_serves_sends_the_confirmation_and_stops_on_sigterm(tmp_path
                 proc.communicate()
     assert proc.returncode == 0, err
     assert "Stopped." in out and "Traceback" not in err
+    assert "warning" not in err    # https [web] url, loopback --host: nothing to warn about
     assert ADDRESS not in out + err and "park.jiho" not in out + err
     assert site.rows("SELECT status FROM subscribers") == [("active",)]
 
@@ -131,3 +132,41 @@ def test_a_stopping_server_first_sends_the_confirmations_it_has_queued(tmp_path)
         assert proc.returncode == 0, err
         assert [m.rcpt for m in smtp.received] == [[ADDRESS]]
     assert "not handled" not in err and "Stopped." in out
+
+
+def test_feedkit_web_warns_on_an_http_url_and_a_non_loopback_host_like_serve(tmp_path):
+    """An http [web] url silently cost the one-click unsubscribe header (and sent every
+    personal link in clear), and --host 0.0.0.0 passed without the warning `serve` gives: both
+    are said on stderr before the endpoint starts, and it still starts."""
+    site = web_site(tmp_path, 2525, url=False)
+    site.config.write_text(site.config.read_text(encoding="utf-8")
+                           + '\n[web]\nurl = "http://news.example.org/list/"\nproxy_hops = 1\n',
+                           encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+           "FEEDKIT_SECRET": SECRET}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedkit", "--config", str(site.config), "web", "--host",
+         "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        started = False
+        for line in proc.stdout:
+            if re.search(r"Subscribe endpoint at http://0\.0\.0\.0:\d+/subscribe", line):
+                started = True
+                break
+        assert started, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2, err
+    url, host = warnings
+    assert url.startswith("warning: [web] url http://news.example.org/list/ is not https: ")
+    assert "one-click unsubscribe" in url and "List-Unsubscribe-Post" in url
+    assert host.startswith("warning: 0.0.0.0 is not a loopback address: anyone who can reach "
+                           "this machine can use the endpoint directly")
+    assert "[web] proxy_hops trusts X-Forwarded-* headers they can forge" in host

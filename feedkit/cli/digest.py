@@ -75,6 +75,7 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
                   web_out: Path | None, to_addr: str | None) -> None:
     """Render one week's digest: HTML (CSS inlined), plain text and/or a whole .eml message.
 
+    Give at least one of --html, --text, --eml and --web (without any it exits 2 and says so).
     The .eml is dated at the end of its week, not "now", so the same store gives the same
     bytes. Exits 1 for a week without articles unless --allow-empty.
     """
@@ -90,6 +91,13 @@ def digest_render(obj: Context, week_text: str | None, today, now_text: str | No
     )
     from feedkit.privacy import clean_address
 
+    if not any(out is not None for out in (eml, html_out, text_out, web_out)):
+        # Rendering into thin air and exiting 0 looked like success to an editor who then
+        # found no file: say which option writes what.
+        raise UsageError("nothing to write: add --html FILE (the email as a web page), "
+                         "--text FILE (its plain-text part), --eml FILE (the whole message) "
+                         "or --web FILE (the archive page); '-' writes --html or --text to "
+                         "standard output")
     config = obj.config
     week = _pick_week(obj, week_text, today, now_text)
     _warn_unsubscribe(obj)
@@ -410,5 +418,15 @@ def digest_note(obj: Context, text: str | None, week_text: str | None, today,
             return
         markdown = check_note(_read_note(note_file) if note_file is not None else text)
         set_note(store, week.label, markdown, now)
+        articles = len(store.published_between(week.start, week.end))
     obj.info(f"{week.label}: note saved ({len(markdown)} characters); see it with "
              f"'feedkit digest render --week {week.label} --html FILE' or 'feedkit serve'")
+    if articles == 0:
+        # A week without news has no digest: a note there is read by nobody (a wrong --week,
+        # most likely), or only if news still comes before the week ends.
+        if week.end <= now:
+            obj.warn(f"warning: {week.label} has no articles, so no digest is sent for it and "
+                     "nobody will read this note (is --week right?)")
+        else:
+            obj.warn(f"warning: {week.label} has no articles yet: the note is shown only if "
+                     "news is published before the week ends")

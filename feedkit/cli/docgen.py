@@ -91,6 +91,12 @@ def cli_reference() -> str:
     for full, cmd in [("feedkit", cli), *_commands(cli, "feedkit")]:
         ctx = click.Context(cmd, info_name=full)
         pieces = cmd.collect_usage_pieces(ctx)
+        # A required option is part of the usage line, not hidden behind [OPTIONS]: the
+        # command does nothing without it (`withdraw --reason TEXT`).
+        required = [f"{p.opts[0]} {p.make_metavar(ctx)}" for p in cmd.params
+                    if isinstance(p, click.Option) and p.required and not p.is_flag]
+        if required and pieces and pieces[0] == "[OPTIONS]":
+            pieces[1:1] = required
         out.append(f"#### `{full}`\n")
         out.append(f"```\n{full} {' '.join(pieces)}\n```\n")
         help_text = inspect.cleandoc(cmd.help or "").split("\f")[0].strip()
@@ -104,7 +110,10 @@ def cli_reference() -> str:
                 if not param.is_flag and not param.count:
                     names += f" `{param.make_metavar(ctx)}`"
                 names = names.replace("|", "\\|")
-                rows.append(f"| {names} | {(param.help or '').replace('|', '/')} |")
+                meaning = (param.help or "").replace("|", "/")
+                if param.required:
+                    meaning = f"**Required.** {meaning}"
+                rows.append(f"| {names} | {meaning} |")
         if rows:
             out.append("| option | meaning |\n| --- | --- |")
             out += rows

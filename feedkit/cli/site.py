@@ -152,8 +152,10 @@ def init(obj: Context, directory: Path, force: bool, copy_templates: bool) -> No
     """Start a new site in DIRECTORY: config.toml, requirements.txt, a CI workflow, .gitignore.
 
     requirements.txt names the feedkit that runs this command (a git commit, a release, or a
-    local path), so the site's CI installs exactly it. Refuses to overwrite existing files
-    unless --force is given; --force never touches config.toml or data/.
+    local path), so the site's CI installs exactly it. The workflow's actions are pinned by
+    commit hash, and .github/dependabot.yml has Dependabot keep the pins current. Refuses to
+    overwrite existing files unless --force is given; --force never touches config.toml,
+    data/ or .github/dependabot.yml.
     """
     from feedkit.config import parse_config, placeholder_keys
     from feedkit.site.scaffold import SiteWriteError, config_template, init_site
@@ -204,8 +206,10 @@ def serve(obj: Context, port: int, host: str, no_build: bool, today) -> None:
 
     Besides the built files it serves a live digest preview, rendered from the store and the
     templates on every request (edit a template, reload): /_preview/digest is the email of
-    the week containing today, as a recipient sees it; /_preview/digest/YYYY-Www any week;
-    /_preview/digest.txt the plain-text part; /_preview/ lists the weeks with news.
+    the week 'digest send' sends next (last week's), as a recipient sees it;
+    /_preview/digest/YYYY-Www any week; /_preview/digest.txt the plain-text part;
+    /_preview/ shows that week first, with its approval state and when it is sent, then a
+    test-send form and every week with news. It prints the same, in that order.
     The preview opens only through the address printed at start (it holds a key for this
     run and sets a cookie), so other users of the machine cannot use it or its test send.
     """

@@ -163,8 +163,8 @@ def import_command(obj: Context, file: Path, consent_version: str) -> None:
 
 @subscribers.command("export")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The CSV file to write (required: the list is never written anywhere by "
-                   "default; never inside the output folder).")
+              help="The CSV file to write (the list is never written anywhere by default; "
+                   "never inside the output folder).")
 @pass_ctx
 def export(obj: Context, out: Path) -> None:
     """Write every reader (address, status, consent record, departments) to a CSV file that

@@ -21,7 +21,9 @@ def web(obj: Context, host: str, port: int) -> None:
     links in emails point to), [digest] from and [smtp] (for the confirmation emails), and
     $FEEDKIT_SECRET (signs the links). Subscribers are kept in the store; 'feedkit digest
     send' mails them. No request is logged and no log line names an address; -v adds one
-    line per confirmation email and subscriber change.
+    line per confirmation email and subscriber change (confirmed, preferences changed,
+    unsubscribed). Warns, as 'feedkit serve' does, when --host is not a loopback address, and
+    when [web] url is not https.
     """
     import logging
 
@@ -32,4 +34,4 @@ def web(obj: Context, host: str, port: int) -> None:
     quiet_logging()
     if obj.verbosity > 0:
         logging.getLogger("feedkit.web").setLevel(logging.INFO)
-    serve(obj.config, host=host, port=port, info=obj.info)
+    serve(obj.config, host=host, port=port, info=obj.info, warn=obj.warn)

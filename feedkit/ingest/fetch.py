@@ -93,6 +93,15 @@ class AddressRefusedError(FetchError):
     """The URL's host is on an address feedkit does not fetch from (see check_addresses)."""
 
 
+class NetworkError(FetchError):
+    """No answer at all, every attempt: the connection was refused or dropped, the name did
+    not resolve, or the server timed out. ``reason`` is the why without the URL."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"{url}: {reason}")
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     """How a :class:`Fetcher` behaves; the defaults are ``[fetch]``'s own (one source of truth)."""
@@ -291,7 +300,7 @@ class Fetcher:
             except _Retryable as exc:
                 if attempt >= s.retries:
                     tries = f" after {attempt + 1} attempts" if attempt else ""
-                    raise FetchError(f"{url}: {exc}{tries}") from None
+                    raise NetworkError(url, f"{exc}{tries}") from None
             else:
                 if status not in RETRY_STATUSES:
                     return status, headers, body
@@ -448,6 +457,12 @@ class Fetcher:
             response = self._get(origin + "/robots.txt", False, ROBOTS_MAX_BYTES, False)
         except AddressRefusedError:
             raise   # said as it is, not as "robots.txt could not be read"
+        except NetworkError as exc:
+            # The site did not answer at all (a closed port, a wrong name, a server down): that
+            # is what the operator must fix, so it comes first; robots.txt is only where it
+            # showed, being the first thing asked for.
+            return (f"{exc.reason} (asking for {origin}/robots.txt, which is read first; "
+                    "nothing on the site was fetched)")
         except FetchError as exc:
             text = str(exc)
             m = re.search(r"HTTP (\d{3})", text)

@@ -63,3 +63,43 @@ def pinned_now(now_text: str | None, today: date | None, tz: ZoneInfo) -> dateti
     if today is not None:
         return datetime.combine(today, time(23, 59), tzinfo=tz)
     return datetime.now(tz)
+
+
+@dataclass(frozen=True)
+class NextDigest:
+    """Where the digest ``digest send`` sends next stands: what an editor needs on Monday
+    morning (``feedkit serve`` shows it first). ``state`` is one of ``empty`` (no articles:
+    nothing is sent), ``waiting`` (``[digest] require_approval`` and not approved, or revoked),
+    ``approved`` and ``scheduled`` (no approval needed)."""
+
+    due: Due
+    articles: int
+    sent: int                 # readers the send log already has for the week
+    needs_approval: bool
+    approved: bool
+
+    @property
+    def week(self) -> Week:
+        return self.due.week
+
+    @property
+    def state(self) -> str:
+        if self.articles == 0:
+            return "empty"
+        if self.needs_approval:
+            return "approved" if self.approved else "waiting"
+        return "scheduled"
+
+
+def next_digest(config, store, now: datetime) -> NextDigest:
+    """The week ``digest send`` (no ``--week``) sends next at ``now``, due yet or not, with
+    its article count, its approval and how many readers already have it."""
+    from feedkit.editorial.decisions import is_approved
+
+    due = due_digest(now, config.tz, config.digest.send_day, config.digest.send_hour)
+    week = due.week
+    articles = len(store.published_between(week.start, week.end))
+    sent = store.db.execute("SELECT count(*) FROM send_log WHERE week = ? AND status = 'sent'",
+                            (week.label,)).fetchone()[0]
+    return NextDigest(due, articles, sent, config.digest.require_approval,
+                      is_approved(store, week.label))

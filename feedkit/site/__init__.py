@@ -10,7 +10,9 @@ store), with what feedgen does not write added through its extension mechanism
 :mod:`~feedkit.site.export` the store as text; :mod:`~feedkit.site.stats` what the store holds;
 :mod:`~feedkit.site.scaffold` a new site folder (``feedkit init``); :mod:`~feedkit.site.serve` and
 :mod:`~feedkit.site.serve_send` the local preview and its test send, and
-:mod:`~feedkit.site.serve_auth` who may open it (the printed address's key and cookie).
+:mod:`~feedkit.site.serve_auth` who may open it (the printed address's key and cookie);
+:mod:`~feedkit.site.pages` the chrome of the pages rendered live (the preview's staff pages, and
+the subscribe endpoint's in :mod:`feedkit.web`).
 
 May import: ``digest`` and ``mail`` (the preview renders and test-sends the digest),
 ``editorial``, ``subscribers``, ``store``, ``text``, ``config`` and the shared modules. Never

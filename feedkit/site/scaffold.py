@@ -1,7 +1,8 @@
 """``feedkit init``: a new site folder with everything to start from.
 
 It writes a commented ``config.toml`` that asks only for what has no sensible default, a
-``requirements.txt`` naming exactly the feedkit that ran ``init``, a CI workflow and a
+``requirements.txt`` naming exactly the feedkit that ran ``init``, a CI workflow (its actions
+pinned by commit hash) with a Dependabot config that keeps those pins current, and a
 ``.gitignore``; copies of the bundled templates only when asked (``--templates``), so template
 fixes in later feedkit versions reach every site that did not customise them.
 
@@ -34,8 +35,9 @@ GITIGNORE = """\
 .venv/
 """
 
-KEEP = ("config.toml", "data/articles.jsonl")
-"""Files ``--force`` never overwrites: they hold the site's own work."""
+KEEP = ("config.toml", "data/articles.jsonl", ".github/dependabot.yml")
+"""Files ``--force`` never overwrites: they hold the site's own work (a Dependabot config may
+have grown entries of the site's own)."""
 
 TEMPLATES_LINE = '# templates = "templates"'
 
@@ -89,6 +91,8 @@ def plan(templates: bool = False, spec: InstallSpec | None = None) -> dict[str, 
         "requirements.txt": requirements_text(spec).encode("utf-8"),
         "data/articles.jsonl": b"",
         ".github/workflows/feedkit.yml": (bundled / "scaffold" / "feedkit.yml").read_bytes(),
+        # The workflow's actions are pinned by hash: Dependabot keeps the pins current.
+        ".github/dependabot.yml": (bundled / "scaffold" / "dependabot.yml").read_bytes(),
     }
     if templates:
         for path in sorted(bundled.iterdir()):

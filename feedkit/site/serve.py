@@ -25,7 +25,6 @@ Why it is shaped like this:
 
 from __future__ import annotations
 
-import html
 import ipaddress
 import os
 import posixpath
@@ -120,11 +119,25 @@ class Preview:
     key: PreviewKey = field(default_factory=PreviewKey)         # who may open the preview
     sends: SendRate = field(default_factory=SendRate)           # test sends per hour
 
-    def current_week(self):
-        from feedkit.digest.week import Week, today_in
+    def now(self):
+        """The moment the preview works at: the pinned day's last minute (as ``--today`` is for
+        the digest commands), else the clock, read per request."""
+        from feedkit.mail.schedule import pinned_now
 
-        tz = self.config.tz
-        return Week.containing(self.today or today_in(tz), tz)
+        return pinned_now(None, self.today, self.config.tz)
+
+    def current_week(self):
+        """The week under way: its digest is next week's business."""
+        from feedkit.digest.week import Week
+
+        return Week.containing(self.now().date(), self.config.tz)
+
+    def due_week(self):
+        """The week ``digest send`` sends next (last week's): what an editor checks, approves
+        and test-sends on Monday, so ``/_preview/digest`` without a week shows it."""
+        from feedkit.digest.week import Week
+
+        return Week.last_complete(self.now().date(), self.config.tz)
 
     def handle(self, path: str) -> Reply | None:
         """The reply for a ``/_preview/...`` path, or None if there is no such page."""
@@ -141,7 +154,7 @@ class Preview:
         text = m["ext"] == ".txt"
         label = m["week"]
         try:
-            week = Week.parse(label, self.config.tz) if label else self.current_week()
+            week = Week.parse(label, self.config.tz) if label else self.due_week()
         except FeedkitError:
             return None    # 2024-W60: no such page
         return self._week(week, text)
@@ -182,68 +195,53 @@ class Preview:
         from feedkit.text.i18n import for_config
 
         lang = for_config(self.config)
-        span = f"{week.label} ({week.range_text(lang)})"
         earlier = [lb for lb in labels if lb <= week.label]
-        target = earlier[0] if earlier else (labels[0] if labels else None)
-        head = lang.gettext("%(week)s: no articles were published that week, so there is no "
-                            "digest.") % {"week": span}
-        more = lang.gettext("Latest week with news")
-        empty = lang.gettext("The store is empty (run feedkit import)")
-        link = f"{PREVIEW_PREFIX}digest/{target}" if target else ""
+        target = earlier[0] if earlier else (labels[0] if labels else "")
+        days = week.range_text(lang)
         if text:
-            line = f"{more}: {link}" if target else empty
+            head = lang.gettext("%(week)s: no articles were published that week, so there is "
+                                "no digest.") % {"week": f"{week.label} ({days})"}
+            line = (f"{lang.gettext('Latest week with news')}: {PREVIEW_PREFIX}digest/{target}"
+                    if target else lang.gettext("The store is empty (run feedkit import)"))
             return Reply(200, "text/plain", f"{head}\n{line}\n".encode())
-        esc = html.escape
-        tail = (f'<p>{esc(more)}: <a href="{esc(link)}">{esc(target)}</a></p>' if target
-                else f"<p>{esc(empty)}</p>")
-        all_weeks = esc(lang.gettext("All weeks"))
-        back = f'<p><a href="{PREVIEW_PREFIX}">{all_weeks}</a></p>'
-        return Reply(200, "text/html", _page(self.config, esc(head),
-                                             f"<h1>{esc(head)}</h1>{tail}{back}"))
+        return self.page("empty", week={"label": week.label, "days": days}, latest=target)
 
     def _index(self) -> Reply:
-        """Every week that has news, newest first, each linking to its preview."""
+        """The week that is due first (its state: approval, when it is sent), then this week so
+        far, the test-send form, and every week that has news, newest first."""
         from feedkit.digest.week import Week
+        from feedkit.mail.schedule import next_digest
         from feedkit.site.archive import week_rows
+        from feedkit.site.serve_send import form_context
+        from feedkit.text.dates import format_date
         from feedkit.text.i18n import for_config
 
         config = self.config
+        lang = for_config(config)
         with self._open_store() as store:
             weeks = week_rows(config, store)
-        lang = for_config(config)
-        esc = html.escape
+            due = next_digest(config, store, self.now())
         current = self.current_week()
-        items = []
-        # TRANSLATORS: the link to a digest's plain-text part in the preview.
-        text_word = esc(lang.pgettext("preview link", "text"))
-        for label, rows in weeks.items():
-            span = Week.parse(label, config.tz).range_text(lang)
-            items.append(f'<li><a href="{PREVIEW_PREFIX}digest/{label}">{label}</a> '
-                         f"{esc(span)} ({len(rows)}) · "
-                         f'<a href="{PREVIEW_PREFIX}digest/{label}.txt">{text_word}</a></li>')
-        title = lang.gettext("Digest preview")
-        this_week = esc(lang.gettext("this week"))
-        from feedkit.site.serve_send import test_send_form
+        rows = [{"label": label, "days": Week.parse(label, config.tz).range_text(lang),
+                 "count": len(found)} for label, found in weeks.items()]
+        at = f"{format_date(due.due.at, lang)} {due.due.at:%H:%M}"
+        return self.page(
+            "index",
+            due={"label": due.week.label, "days": due.week.range_text(lang),
+                 "articles": due.articles, "state": due.state, "is_due": due.due.is_due,
+                 "at": at, "sent": due.sent},
+            this_week={"label": current.label, "days": current.range_text(lang)},
+            weeks=rows,
+            form=form_context(list(weeks), due.week.label, self.form_token, SEND_PATH))
 
-        body = (f"<h1>{esc(title)}</h1>"
-                f'<p><a href="{PREVIEW_PREFIX}digest">{current.label}</a> '
-                f"({this_week}) · "
-                f'<a href="{PREVIEW_PREFIX}digest.txt">{text_word}</a></p>'
-                f"{test_send_form(config, list(weeks), self.form_token, self.today, SEND_PATH)}"
-                f"<ul>{''.join(items)}</ul>")
-        return Reply(200, "text/html", _page(config, esc(title), body))
+    def page(self, page: str, **context) -> Reply:
+        """A staff page (``templates/preview.html.j2``) in the site's language, in the layout
+        of the list's pages (:mod:`feedkit.site.pages`)."""
+        from feedkit.site.pages import render_page
 
-
-def _page(config: Config, title: str, body: str) -> bytes:
-    """A bare HTML page for the preview's own messages (title and body already escaped)."""
-    lang = html.escape(config.site.language)
-    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{title}</title></head>"
-            # keep-all: Hangul breaks between words only; main: the page's content landmark
-            f'<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto; '
-            f'padding: 0 1rem; word-break: keep-all; overflow-wrap: break-word">'
-            f"<main>{body}</main></body></html>\n").encode()
+        html_text = render_page(self.config, "preview.html.j2", self.config.site.language,
+                                page=page, prefix=PREVIEW_PREFIX, **context)
+        return Reply(200, "text/html", html_text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +265,7 @@ class Handler(SimpleHTTPRequestHandler):
             super().do_HEAD()
 
     def do_POST(self) -> None:
-        from feedkit.site.serve_send import handle_test_send, result_page
+        from feedkit.site.serve_send import handle_test_send
 
         if unquote(urlsplit(self.path).path) != SEND_PATH:
             self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "Only the test send takes a POST")
@@ -275,9 +273,9 @@ class Handler(SimpleHTTPRequestHandler):
         preview = self.server.preview
         if not self._let_in():
             return
-        status, text = handle_test_send(self, preview, is_loopback(self.client_address[0]))
-        title, body = result_page(preview.config, text)
-        self._reply(Reply(status, "text/html", _page(preview.config, title, body)))
+        outcome = handle_test_send(self, preview, is_loopback(self.client_address[0]))
+        reply = preview.page("result", outcome=outcome.context())
+        self._reply(Reply(outcome.status, reply.content_type, reply.body))
 
     def _reply(self, reply: Reply, *, head: bool = False) -> None:
         self._live = True
@@ -295,13 +293,8 @@ class Handler(SimpleHTTPRequestHandler):
         preview = self.server.preview
         if preview.key.allows(self.headers.get("Cookie"), self.server.port):
             return True
-        from feedkit.text.i18n import for_config
-
-        _ = for_config(preview.config).gettext
-        text = _("Open the preview through the address feedkit serve printed when it started "
-                 "(it holds this session's key).")
-        self._reply(Reply(403, "text/html", _page(preview.config, html.escape(_(
-            "Digest preview")), f"<p>{html.escape(text)}</p>")))
+        page = preview.page("locked")
+        self._reply(Reply(403, page.content_type, page.body))
         return False
 
     def _preview(self, *, head: bool) -> bool:
@@ -413,6 +406,41 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8000,
         raise FeedkitError(f"{url_for(host, port)}: cannot listen: {why}{hint}") from None
 
 
+def preview_lines(server: PreviewServer) -> list[str]:
+    """What ``serve`` prints under its address: first the digest that is due (last week's:
+    the one an editor checks, approves and test-sends on Monday) and where it stands, then
+    this week so far, then the index of every week."""
+    from feedkit.mail.schedule import next_digest
+
+    preview = server.preview
+    config = preview.config
+    with preview._open_store() as store:
+        due = next_digest(config, store, preview.now())
+    week, current = due.week, preview.current_week()
+    when = ("the next 'feedkit digest send' sends it" if due.due.is_due else
+            f"'feedkit digest send' sends it from {due.due.at:%Y-%m-%d %H:%M} "
+            f"({config.site.timezone})")
+    state = {
+        "empty": "no articles, so nothing is sent",
+        "waiting": f"waiting for approval (run 'feedkit digest approve --week {week.label}' "
+                   "once it is checked)",
+        "approved": f"approved; {when}",
+        "scheduled": when,
+    }[due.state]
+    count = f"{due.articles} article(s), " if due.articles else ""
+    sent = f"; {due.sent} reader(s) already have it" if due.sent else ""
+    return [
+        f"Next digest, week {week.label} ({week.range_text(config.site.language)}): "
+        f"{count}{state}{sent}",
+        f"  preview (open this address first: it holds this session's key): "
+        f"{preview.key.address(server.url(PREVIEW_PREFIX + 'digest'))} · plain text: "
+        f"{server.url(PREVIEW_PREFIX + 'digest.txt')}",
+        f"This week so far ({current.label}): "
+        f"{server.url(f'{PREVIEW_PREFIX}digest/{current.label}')}",
+        f"All weeks and a test send: {server.url(PREVIEW_PREFIX)}",
+    ]
+
+
 def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: bool = True,
           today: date | None = None, info: Log = print, warn: Log = print,
           log: Log | None = None) -> None:
@@ -430,11 +458,8 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, build: b
     server = make_server(config, host=host, port=port, today=today, log=log)
     try:
         info(f"Serving {config.out_dir} at {server.url()}")
-        info(f"Digest preview (week {server.preview.current_week().label}; open this address "
-             "first, it holds this session's key): "
-             f"{server.preview.key.address(server.url(PREVIEW_PREFIX + 'digest'))} · plain text: "
-             f"{server.url(PREVIEW_PREFIX + 'digest.txt')} · all weeks and a test send: "
-             f"{server.url(PREVIEW_PREFIX)}")
+        for line in preview_lines(server):
+            info(line)
         info("Press Ctrl-C to stop.")
         server.serve_forever()
     except KeyboardInterrupt:

@@ -30,15 +30,14 @@ A test send never writes the send log (see :mod:`feedkit.mail.proof`).
 from __future__ import annotations
 
 import hmac
-import html
 import threading
 import time
 from collections import deque
-from datetime import date
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from feedkit.config import Config
 from feedkit.errors import FeedkitError
+from feedkit.mail.proof import ProofReport
 
 MAX_BODY = 4096
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -68,102 +67,105 @@ class SendRate:
             return 0
 
 
-def test_send_form(config: Config, labels: list[str], token: str, today: date | None,
-                   action: str) -> str:
-    """The form's HTML for the preview index: a week (those with news, the one ``digest send``
-    sends next preselected) and an address; it posts to ``action``."""
-    from feedkit.digest.week import Week, today_in
+def N_(message: str) -> str:
+    """Marks a reason for the catalogs (pybabel extracts ``N_``); it is translated where the
+    staff page shows it, in the site's language."""
+    return message
 
+
+@dataclass(frozen=True)
+class TestSendOutcome:
+    """What a ``POST /_preview/send`` did, for the staff page (``templates/preview.html.j2``)
+    to say in the site's language. ``kind``: ``sent``, ``empty`` (no articles that week),
+    ``refused`` (``why``: an English reason marked with :func:`N_`), ``invalid`` (not an
+    address) or ``failed`` (``detail``: feedkit's own one-line error)."""
+
+    __test__ = False   # not a pytest test class
+
+    status: int
+    kind: str
+    why: str = ""
+    detail: str = ""
+    report: ProofReport | None = None
+
+    def context(self) -> dict[str, object]:
+        """The template's ``outcome``: the report's fields, or (no send) the address given."""
+        r = self.report
+        sent = ({"week": r.week, "address": r.address, "subject": r.subject, "shown": r.shown,
+                 "total": r.total, "who": r.who} if r is not None else
+                {"week": "", "address": self.detail, "subject": "", "shown": 0, "total": 0,
+                 "who": ""})
+        return {"kind": self.kind, "why": self.why, "detail": self.detail, **sent}
+
+
+def form_context(labels: list[str], due: str, token: str, action: str) -> dict | None:
+    """The test-send form's fields for the preview index: the weeks with news, the one
+    ``digest send`` sends next (``due``) chosen, else the latest before it; None without
+    news."""
     if not labels:
-        return ""
-    from feedkit.text.i18n import for_config
-
-    _ = for_config(config).gettext
-    esc = html.escape
-    due = Week.last_complete(today or today_in(config.tz), config.tz).label
+        return None
     chosen = next((lb for lb in labels if lb <= due), labels[0])
-    options = "".join(f'<option value="{esc(lb)}"{" selected" if lb == chosen else ""}>'
-                      f"{esc(lb)}</option>" for lb in labels)
-    legend, week_word, to_word, button = _("Test send"), _("Week"), _("Send to"), _("Send a test")
-    hint = _("Sends the email exactly as a subscriber gets it, with %(mark)s before the subject, "
-             "to this address only. The send log is not changed.") % {
-                 "mark": _("[TEST] ").strip()}
-    return (f'<form method="post" action="{esc(action)}"><fieldset><legend>{esc(legend)}</legend>'
-            f'<input type="hidden" name="token" value="{esc(token)}">'
-            f'<label>{esc(week_word)} <select name="week">{options}</select></label> '
-            f'<label>{esc(to_word)} <input type="email" name="to" required '
-            f'autocomplete="email"></label> <button type="submit">{esc(button)}</button>'
-            f"<p><small>{esc(hint)}</small></p></fieldset></form>")
-
-
-test_send_form.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+    return {"labels": labels, "chosen": chosen, "token": token, "action": action}
 
 
 def refusal(handler, peer_is_loopback: bool) -> str | None:
     """Why this request may not send (see the module docstring), or None if it may."""
     if not peer_is_loopback:
-        return "test sends are accepted from this machine only"
+        return N_("test sends are accepted from this machine only")
     port = handler.server.port
     host = handler.headers.get("Host", "")
     if host not in {f"{name}:{port}" for name in _LOOPBACK_NAMES}:
-        return "the Host header does not name this server on the loopback address"
+        return N_("the Host header does not name this server on the loopback address")
     origin = handler.headers.get("Origin")
     if origin is not None and origin != f"http://{host}":
-        return "a cross-site request (Origin)"
+        return N_("a cross-site request (Origin)")
     fetch_site = handler.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site != "same-origin":
-        return "a cross-site request (Sec-Fetch-Site)"
+        return N_("a cross-site request (Sec-Fetch-Site)")
     ctype = handler.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
-        return "not a form submission"
+        return N_("not a form submission")
     return None
 
 
-def handle_test_send(handler, preview, peer_is_loopback: bool) -> tuple[int, str]:
-    """(HTTP status, the one line to show) for ``POST /_preview/send``."""
+def handle_test_send(handler, preview, peer_is_loopback: bool) -> TestSendOutcome:
+    """What ``POST /_preview/send`` did (its HTTP status, and what to say)."""
     from datetime import UTC, datetime
 
     from feedkit.digest.week import Week
     from feedkit.mail.proof import send_proof
+    from feedkit.privacy import clean_address
 
     config = preview.config
 
     why = refusal(handler, peer_is_loopback)
     if why:
-        return (403, f"refused: {why}")
+        return TestSendOutcome(403, "refused", why)
     try:
         length = int(handler.headers.get("Content-Length", ""))
     except ValueError:
-        return (411, "refused: no Content-Length")
+        return TestSendOutcome(411, "refused", N_("no Content-Length"))
     if not 0 <= length <= MAX_BODY:
-        return (413, "refused: the form is too large")
+        return TestSendOutcome(413, "refused", N_("the form is too large"))
     raw = handler.rfile.read(length)
     try:
         form = parse_qs(raw.decode("utf-8"), max_num_fields=10)
     except (UnicodeDecodeError, ValueError):
-        return (400, "refused: not a form")
+        return TestSendOutcome(400, "refused", N_("not a form"))
     token = form.get("token", [""])[0]
     if not hmac.compare_digest(token.encode(), preview.form_token.encode()):
-        return (403, "refused: the form is out of date (reload the preview and try again)")
+        return TestSendOutcome(403, "refused", N_("the form is out of date (reload the preview "
+                                                  "and try again)"))
     address = form.get("to", [""])[0].strip()
-    wait = preview.sends.take()
-    if wait:
-        return (429, f"refused: at most {preview.sends.limit} test sends an hour; the next "
-                     f"one in {(wait + 59) // 60} minute(s)")
+    if clean_address(address) is None:
+        return TestSendOutcome(400, "invalid", detail=address)
+    if preview.sends.take():
+        return TestSendOutcome(429, "refused", N_("at most 10 test sends an hour: try again "
+                                                  "later"))
     try:
         week = Week.parse(form.get("week", [""])[0], config.tz)
         with _SEND_LOCK, preview._open_store() as store:
             report = send_proof(config, store, week, address, now=datetime.now(UTC))
     except FeedkitError as exc:
-        return (400 if exc.exit_code == 2 else 502, f"error: {exc}")
-    return (200, report.summary())
-
-
-def result_page(config: Config, text: str) -> tuple[str, str]:
-    """(title, body HTML) of the page that shows a test send's outcome."""
-    from feedkit.text.i18n import for_config
-
-    _ = for_config(config).gettext
-    back = html.escape(_("Back to the preview"))
-    body = f'<p>{html.escape(text)}</p><p><a href="/_preview/">{back}</a></p>'
-    return html.escape(_("Test send")), body
+        return TestSendOutcome(400 if exc.exit_code == 2 else 502, "failed", detail=str(exc))
+    return TestSendOutcome(200, "empty" if report.empty else "sent", report=report)

@@ -83,9 +83,13 @@ def _psycopg():
     try:
         import psycopg
     except ImportError:
+        from feedkit.install import running_install
+
+        # The running feedkit with its extra (a git install stays that commit; a bare
+        # 'feedkit-city[postgres]' beside it would fetch another one from the index).
         raise ConfigError(
             "a PostgreSQL store ([store] url or $FEEDKIT_STORE_URL) needs the psycopg driver: "
-            "pip install 'feedkit-city[postgres]'") from None
+            f"pip install '{running_install().with_extras('postgres')}'") from None
     return psycopg
 
 

@@ -308,16 +308,19 @@ def _routes(app: Flask, state: WebState) -> None:
             return _bad_link(state, _language(state))
         sid, sub, _issued = found
         language = _language(state, sub.language if sub else None)
+        if sub is None or sub.status == "unsubscribed":
+            # Left already (or erased on request): no button that pretends to do something,
+            # but the answer a reader who clicks the link a second time is looking for.
+            return _page(state, "unsubscribe.html.j2", language, done=True, already=True)
         if request.method != "POST":
-            return _page(state, "unsubscribe.html.j2", language, done=False)
+            return _page(state, "unsubscribe.html.j2", language, done=False, already=False)
         # RFC 8058: the mail provider POSTs List-Unsubscribe=One-Click, with no cookie and no
         # CSRF token; the signed token in the path is the whole authority, as for the button.
         from_page = request.form.get("from") == "page"
         via = "link" if from_page else "one-click"
-        if sub is not None and sub.status != "unsubscribed":
-            repo.unsubscribe(_store(state), sid, state.now(), via)
-            log.info("subscriber %d unsubscribed (%s)", sid, via)
-        return _page(state, "unsubscribe.html.j2", language, done=True)
+        repo.unsubscribe(_store(state), sid, state.now(), via)
+        log.info("subscriber %d unsubscribed (%s)", sid, via)
+        return _page(state, "unsubscribe.html.j2", language, done=True, already=False)
 
     @app.route("/preferences/<token>", methods=["GET", "POST"])
     def preferences(token: str) -> Response:
@@ -337,9 +340,14 @@ def _routes(app: Flask, state: WebState) -> None:
             if request.form.get("action") == "leave":
                 repo.unsubscribe(store, sid, state.now(), "preferences")
                 log.info("subscriber %d unsubscribed (preferences)", sid)
-                return _page(state, "unsubscribe.html.j2", language, done=True)
+                return _page(state, "unsubscribe.html.j2", language, done=True, already=False)
+            before = sub.categories
             sub = repo.set_categories(store, sid, _chosen(state, known), state.now())
             saved = True
+            if sub.categories != before:   # one line per change, as for joining and leaving
+                chose = (f"{len(sub.categories)} department(s)" if sub.categories
+                         else "every department")
+                log.info("subscriber %d changed preferences: %s", sid, chose)
         chosen = set(sub.categories)
         return _page(state, "preferences.html.j2", language, member=True, saved=saved,
                      departments=[d.ticked(d.name in chosen) for d in known],

@@ -47,32 +47,8 @@ def offered_languages(config: Config) -> tuple[str, ...]:
 
 
 def render_page(config: Config, name: str, language: str, **context) -> str:
-    """Render ``web/<name>`` in ``language`` (the site's catalogs first, see
-    :mod:`feedkit.text.i18n`) with the site and the digest's name at hand."""
-    from urllib.parse import urljoin
+    """Render ``web/<name>`` in ``language`` with the chrome every live page shares
+    (:func:`feedkit.site.pages.render_page`)."""
+    from feedkit.site.pages import render_page as render_live
 
-    from markupsafe import Markup
-
-    from feedkit.digest.render import DigestRenderer
-    from feedkit.editorial.branding import brand_of, page_css
-    from feedkit.text import i18n
-    from feedkit.text.templating import render
-
-    brand = brand_of(config)   # the index page's logo, accent colour and contact line
-    logo = urljoin(config.site.feed_url, brand.logo) if brand and brand.logo else ""
-    return render(f"web/{name}", config.templates_dir,
-                  i18n_language=i18n.for_config(config, language), site=config.site,
-                  language=language, digest_title=DigestRenderer.title_for(config),
-                  language_name=language_name, brand=brand, brand_css=Markup(page_css(brand)),
-                  logo=logo, **context)
-
-
-def language_name(tag: str) -> str:
-    """A language's own name for the switcher (``ko`` → 한국어, from CLDR), else the tag."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        locale = Locale.parse(tag.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return tag
-    return locale.get_language_name(locale) or tag
+    return render_live(config, f"web/{name}", language, **context)

@@ -29,6 +29,31 @@ def quiet_logging() -> None:
         logger.propagate = False
 
 
+def start_warnings(config: Config, host: str) -> list[str]:
+    """What an operator must hear before the endpoint starts, each a line starting
+    ``warning:``; the same checks ``feedkit serve`` makes for its own address."""
+    from urllib.parse import urlsplit
+
+    from feedkit.site.serve import is_loopback
+
+    lines = []
+    if urlsplit(config.web.url).scheme != "https":
+        lines.append(
+            f"warning: [web] url {config.web.url} is not https: every link in the emails (to "
+            "confirm, unsubscribe, change departments) travels unencrypted, and mail providers "
+            "show their one-click unsubscribe only for an https link, so the digests carry no "
+            "List-Unsubscribe-Post header; put the endpoint behind an HTTPS reverse proxy and "
+            "set its https address")
+    if not is_loopback(host):
+        proxied = (" and [web] proxy_hops trusts X-Forwarded-* headers they can forge"
+                   if config.web.proxy_hops else "")
+        lines.append(
+            f"warning: {host} is not a loopback address: anyone who can reach this machine can "
+            f"use the endpoint directly, over plain HTTP and around the reverse proxy{proxied}; "
+            "keep --host 127.0.0.1 behind the proxy")
+    return lines
+
+
 def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 4,
                 app=None):
     """Bind a waitress server (not started: call ``.run()``); port 0 picks a free port."""
@@ -58,14 +83,18 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
 
 
 def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
-          info: Log = print) -> None:
-    """Serve until Ctrl-C (or SIGTERM from systemd), which return normally."""
+          info: Log = print, warn: Log = print) -> None:
+    """Serve until Ctrl-C (or SIGTERM from systemd), which return normally. Once the address
+    is bound (a host that is no address of this machine is one error line, nothing more), the
+    :func:`start_warnings` come first."""
     import signal
 
     from feedkit.web.app import create_app
 
     app = create_app(config)
     server = make_server(config, host=host, port=port, app=app)
+    for line in start_warnings(config, host):
+        warn(line)
     outbox = app.extensions["feedkit"].outbox
     outbox.start()   # confirmations an earlier run kept for the relay go out now
 
@@ -74,9 +103,11 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
 
     signal.signal(signal.SIGTERM, stop)
     where = f"http://{host}:{server.effective_port}/subscribe"
-    info(f"Subscribe endpoint at {where} (public address: {config.web.url.rstrip('/')}/"
-         "subscribe); Ctrl-C stops.")
     try:
+        # Inside the try: a SIGTERM right after the line (systemd stopping a unit just
+        # started) is a normal stop, not "interrupted".
+        info(f"Subscribe endpoint at {where} (public address: {config.web.url.rstrip('/')}/"
+             "subscribe); Ctrl-C stops.")
         server.run()   # waitress returns (it catches KeyboardInterrupt) once stopped
     except KeyboardInterrupt:
         pass
