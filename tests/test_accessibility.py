@@ -95,15 +95,19 @@ def axe(page) -> list[str]:
             for v in result["violations"] for n in v["nodes"]]
 
 
-def check_page(browser, url: str, name: str, *, screenshot: bool = True) -> dict[str, list]:
+def check_page(browser, url: str, name: str, *, screenshot: bool = True,
+               login: str | None = None) -> dict[str, list]:
     """Problems on one page, light and dark, at 390 px: axe's, Hangul words split across lines,
-    anything wider than the screen."""
+    anything wider than the screen. ``login``: an address to open first in the same browser
+    context (the preview's printed address, which sets its cookie)."""
     found: dict[str, list] = {}
     for scheme in ("light", "dark"):
         # bypass_csp: axe is injected into pages whose CSP (the web endpoint's) forbids scripts
         page = browser.new_page(viewport=PHONE, color_scheme=scheme, bypass_csp=True)
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
             ("http://127.0.0.1", "data:")) else route.abort())    # nothing leaves the machine
+        if login:
+            page.goto(login, wait_until="load")
         page.goto(url, wait_until="load")
         if screenshot:
             ARTIFACTS.mkdir(exist_ok=True)
@@ -284,7 +288,8 @@ def test_every_page_of_the_web_endpoint_passes_axe(browser, tmp_path):
 
 def test_the_preview_staff_pages_pass_axe(browser, full_site):
     """``feedkit serve``'s /_preview/: the list of weeks (with the test-send form), the
-    digest as a recipient gets it, and an empty week."""
+    digest as a recipient gets it, an empty week, and the page for whoever has not opened the
+    printed address (no session key yet)."""
     from feedkit.config import load_config
     from feedkit.site.serve import make_server
 
@@ -295,10 +300,12 @@ def test_the_preview_staff_pages_pass_axe(browser, full_site):
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         problems = {}
-        for name, path in (("preview-index", "/_preview/"),
-                           ("preview-digest", "/_preview/digest/2024-W51"),
-                           ("preview-empty", "/_preview/digest/2024-W40")):
-            found = check_page(browser, base + path, name)
+        login = server.preview.key.address(base + "/_preview/")
+        for name, path, key in (("preview-index", "/_preview/", login),
+                                ("preview-digest", "/_preview/digest/2024-W51", login),
+                                ("preview-empty", "/_preview/digest/2024-W40", login),
+                                ("preview-locked", "/_preview/", None)):
+            found = check_page(browser, base + path, name, login=key)
             if found:
                 problems[name] = found
     finally:

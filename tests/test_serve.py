@@ -416,8 +416,9 @@ def test_the_week_that_is_due_comes_first_with_its_approval_state(tmp_path):
         assert first == ("Next digest, week 2024-W51 (2024년 12월 16일 – 12월 22일): "
                          "1 article(s), waiting for approval (run 'feedkit digest approve "
                          "--week 2024-W51' once it is checked)")
-        assert preview.endswith(f":{server.port}/_preview/digest · plain text: "
-                                f"{server.url('/_preview/digest.txt')}")
+        assert preview == ("  preview (open this address first: it holds this session's key): "
+                           f"{server.preview.key.address(server.url('/_preview/digest'))}"
+                           f" · plain text: {server.url('/_preview/digest.txt')}")
         assert this_week == ("This week so far (2024-W52): "
                              f"{server.url('/_preview/digest/2024-W52')}")
         assert index == f"All weeks and a test send: {server.url('/_preview/')}"
@@ -465,14 +466,20 @@ def test_the_staff_pages_speak_the_sites_language_and_look_like_its_pages(tmp_pa
     with running(site, today=date(2024, 12, 24)) as server:
         pages = {"index": fetch(server.url("/_preview/"))[2],
                  "empty": fetch(server.url("/_preview/digest/2024-W30"))[2]}
-        # A refused test send (no token): the outcome page, in Korean, status 403.
+        # A refused test send (no token) from the editor's browser (it holds the preview's
+        # cookie): the outcome page, in Korean, status 403.
+        key = server.preview.key
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         conn.request("POST", "/_preview/send", body="week=2024-W51&to=a%40example.org",
-                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+                     headers={"Content-Type": "application/x-www-form-urlencoded",
+                              "Cookie": f"{key.cookie_name(server.port)}={key.cookie_value}"})
         reply = conn.getresponse()
         pages["result"] = reply.read()
         conn.close()
         assert reply.status == 403
+        # Whoever has not opened the printed address gets a page saying so, in the same look.
+        status, pages["locked"] = raw_get(server, "/_preview/")
+        assert status == 403
     web_layout = (REPO / "templates" / "web" / "base.html.j2").read_text(encoding="utf-8")
     look = re.search(r"header \{[^}]*\}", web_layout).group(0)   # the site's header rule
     for name, body in pages.items():
@@ -484,6 +491,7 @@ def test_the_staff_pages_speak_the_sites_language_and_look_like_its_pages(tmp_pa
         assert "담당자용 화면" in doc.xpath("string(//footer)"), name
     assert "테스트 발송을 거절했습니다: 양식이 만료되었습니다" in page_text(pages["result"])
     assert "소식이 없어" in page_text(pages["empty"])
+    assert "출력한 주소로 여세요" in page_text(pages["locked"])
     jar = tools.vnu_jar()
     files = []
     for name, body in pages.items():

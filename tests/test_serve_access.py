@@ -107,7 +107,7 @@ def test_test_sends_are_limited_per_hour(tmp_path) -> None:
             for _ in range(SENDS_PER_HOUR):
                 assert post(server.port, action, fields)[0] == 200
             status, text = post(server.port, action, fields)
-            assert status == 429 and f"at most {SENDS_PER_HOUR} test sends an hour" in text
+            assert status == 429 and f"테스트 발송은 한 시간에 {SENDS_PER_HOUR}번까지" in text
             assert len(smtp.received) == SENDS_PER_HOUR
             clock[0] += 3600
             assert post(server.port, action, fields)[0] == 200
