@@ -91,14 +91,15 @@ def make_articles(seed: int, count: int, pinned: int, newest: datetime) -> list[
         topic = title.split(", ")[-1][:12]
         paragraphs = [
             f"보령시는 {at.month}월 {at.day}일 {topic} 관련 내용을 발표했다고 밝혔다. "
-            f"이번 사업은 {rng.choice(DEPARTMENTS)} 주관으로 추진되며 시민 {rng.randrange(20, 900)}명이 "
-            f"참여할 예정이다.",
+            f"이번 사업은 {rng.choice(DEPARTMENTS)} 주관으로 추진되며 "
+            f"시민 {rng.randrange(20, 900)}명이 참여할 예정이다.",
             *[f"{rng.choice(('시 관계자는', '담당 공무원은', '시장은'))} “{topic} 사업이 "
               f"{rng.choice(('시민 생활', '지역 경제', '관광 산업', '안전'))}에 보탬이 되도록 "
-              f"최선을 다하겠다”며 {rng.choice(('적극적인 참여', '많은 관심', '협조'))}를 당부했다. "
-              f"(문단 {n + 2}, 글번호 {ident})" for n in range(rng.randrange(1, 5))],
+              f"최선을 다하겠다”며 {rng.choice(('적극적인 참여', '많은 관심', '협조'))}를 "
+              f"당부했다. (문단 {n + 2}, 글번호 {ident})" for n in range(rng.randrange(1, 5))],
         ]
-        image = f"/upload/photo/{ident}_{rng.randrange(1000, 9999)}.jpg" if rng.random() < 0.8 else ""
+        image = (f"/upload/photo/{ident}_{rng.randrange(1000, 9999)}.jpg"
+                 if rng.random() < 0.8 else "")
         files = [(f"{title[:14].strip()} 보도자료.hwp", f"/files/{ident}/1")]
         if rng.random() < 0.5:
             files.append((f"현장사진{ident}.jpg", f"/files/{ident}/2"))
@@ -123,7 +124,8 @@ MENUS = [
               "시정 소식지", "보령 뉴스", "카드 뉴스", "영상 소식"]),
     ("분야별정보", ["복지", "보건", "환경", "교통", "주택·건축", "농업", "어업", "경제",
                "일자리", "여성·가족", "청소년", "교육", "문화·예술", "체육"]),
-    ("보령소개", ["보령의 역사", "상징물", "읍면동 안내", "오시는 길", "자매 도시", "보령 명예시민"]),
+    ("보령소개", ["보령의 역사", "상징물", "읍면동 안내", "오시는 길", "자매 도시",
+              "보령 명예시민"]),
 ]
 THIRD = ("안내", "현황", "신청 방법", "자료실", "자주 묻는 질문", "관련 법령", "담당자 안내")
 
@@ -157,9 +159,9 @@ def load_layout(name: str) -> Layout:
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(FIXTURES)), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    return env
+    return Environment(loader=FileSystemLoader(str(FIXTURES)),
+                       autoescape=select_autoescape(["html"]), trim_blocks=True,
+                       lstrip_blocks=True)
 
 
 @dataclass
@@ -237,7 +239,8 @@ class Board:
         per = self.layout.get("per_page", 10)
         rows = self.regular[(page - 1) * per: page * per]
         return self._render("list.html", page=page, rows=rows, pinned=self.pinned,
-                            total=len(self.regular), first_number=len(self.regular) - (page - 1) * per)
+                            total=len(self.regular),
+                            first_number=len(self.regular) - (page - 1) * per)
 
     def render_detail(self, a: Article) -> str:
         index = self.regular.index(a) if a in self.regular else 0

@@ -55,6 +55,8 @@ COMMANDS = {name: LazyCommand(target, summary) for name, target, summary in [
      "Serve the subscribe, confirm, unsubscribe and preferences pages (Ctrl-C stops)."),
     ("store", "feedkit.cli.store:store",
      "Copy the whole store to another SQLite file or PostgreSQL database."),
+    ("source", "feedkit.cli.source:source",
+     "Find a board's selectors from its address and add it as a source."),
 ]}
 
 

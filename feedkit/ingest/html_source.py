@@ -41,6 +41,17 @@ _PLACEHOLDER_IMAGE = re.compile(r"(?:no[_-]?(?:image|img|photo|thumb)|blank|spac
                                 r"[^/]*\.(?:gif|png|jpe?g|svg|webp)(?:$|\?)", re.I)
 
 
+# A department cell often carries its label ("담당부서 : 관광과", "작성자 관광과"): only the name
+# is the department. A label needs a colon or a space after it, so "담당관실" stays whole.
+_DEPARTMENT_LABEL = re.compile(r"^\s*(?:담당\s*부서|작성\s*부서|등록\s*부서|부\s*서\s*명?|담당자?|"
+                               r"작성자|글쓴이|등록자|게시자|작성처)(?:\s*[:：]\s*|\s+)(?=\S)")
+
+
+def department_text(value: str) -> str:
+    """A department cell's text without its label."""
+    return _DEPARTMENT_LABEL.sub("", value or "", count=1)
+
+
 class SourceError(FeedkitError):
     """The source as a whole cannot be read (e.g. the list selector matches nothing)."""
 
@@ -304,6 +315,19 @@ def _image_value(el: Any, spec: str | None) -> str:
     return ""
 
 
+def read_page_rows(src: SourceConfig, doc: Any, page_url: str) -> tuple[list[Item], list[str]]:
+    """The articles one list page shows, read exactly as ``update`` reads them, and the rows it
+    would reject (``feedkit source detect`` checks its block and previews with this)."""
+    result = HtmlResult()
+    rows = _select(doc, src.selectors["item"])
+    return _read_rows(src, rows, page_url, source_fingerprint(src), result), result.rejected
+
+
+def link_value(src: SourceConfig, row: Any) -> str:
+    """A row's article link as ``update`` finds it (before it is made absolute)."""
+    return _link_value(src, row)
+
+
 def _read_rows(src: SourceConfig, rows: Iterable[Any], page_url: str, fp: str,
                result: HtmlResult) -> list[Item]:
     sel = src.selectors
@@ -317,7 +341,7 @@ def _read_rows(src: SourceConfig, rows: Iterable[Any], page_url: str, fp: str,
             "title": title,
             "url": link,
             "published": _value(row, sel.get("date")),
-            "department": _value(row, sel.get("department")),
+            "department": department_text(_value(row, sel.get("department"))),
             "summary": _value(row, sel.get("summary")),
             "author": _value(row, sel.get("author")),
             "image": _image_value(row, sel.get("image")),
@@ -361,6 +385,13 @@ def _add_detail(src: SourceConfig, fetcher: Fetcher, item: Item, result: HtmlRes
     except SourceError as exc:
         result.rejected.append(f"{item.where}: detail page {exc}")
         return False
+    merge_detail(src, item, doc, label)
+    item.base_url = response.url
+    return True
+
+
+def merge_detail(src: SourceConfig, item: Item, doc: Any, label: str = "첨부파일") -> None:
+    """What the article's own page (``doc``) adds to the list row's record."""
     found = read_detail(src.detail, doc, label)
     rec = item.record
     # The article's own page knows better: full (not shortened) title, date with time, the big
@@ -373,8 +404,6 @@ def _add_detail(src: SourceConfig, fetcher: Fetcher, item: Item, result: HtmlRes
             rec[key] = found[key]
     if found.get("content_html"):
         rec["content_html"] = found["content_html"]
-    item.base_url = response.url
-    return True
 
 
 def read_detail(selectors: dict[str, str], doc: Any, label: str = "첨부파일") -> dict[str, str]:
@@ -383,7 +412,7 @@ def read_detail(selectors: dict[str, str], doc: Any, label: str = "첨부파일"
     out = {
         "title": _value(doc, selectors.get("title")),
         "published": _value(doc, selectors.get("date")),
-        "department": _value(doc, selectors.get("department")),
+        "department": department_text(_value(doc, selectors.get("department"))),
         "summary": _value(doc, selectors.get("summary")),
         "author": _value(doc, selectors.get("author")),
         "image": _image_value(doc, selectors.get("image")),
@@ -443,6 +472,11 @@ def page_url(url: str, param: str, number: int) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != param]
     query.append((param, str(number)))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def next_page_url(src: SourceConfig, doc: Any, current: str, page_no: int) -> str:
+    """The address of list page ``page_no + 1`` (after ``doc``, page ``page_no``), or ""."""
+    return _next_page(src, doc, current, page_no)
 
 
 def _next_page(src: SourceConfig, doc: Any, current: str, page_no: int) -> str:

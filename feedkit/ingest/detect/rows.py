@@ -1,0 +1,258 @@
+"""Finding the board: the repeating article rows among a portal page's noise.
+
+Every group of three or more like siblings (``tr`` in a ``tbody``, ``li`` in a ``ul``, ``dl``
+or ``div`` in a ``div``) is a candidate, and each is scored by how much it looks like a list of
+articles rather than a menu, a "most read" box, a banner strip or a footer:
+
+* how many of its rows carry a link whose text is long enough to be a title (menus say
+  "시정소식", boards say "보령시, 제27회 머드축제 준비 상황 점검 회의 개최");
+* how many rows show a date, and how many separate cells a row has (number, department,
+  date, views: a board row is a record, a menu entry is one link);
+* whether it sits in the page's navigation, header, footer or a side widget (by tag and by
+  the words sites use for them: ``gnb``, ``lnb``, ``footer``, ``rank``, ``banner``, ...), and
+  whether a pager follows it.
+
+Nothing here names one CMS: the same few measures pick the rows of a table, a card list or a
+``<dl>`` list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any
+
+from feedkit.ingest.detect.css import (
+    NO_TEXT,
+    classes,
+    common_classes,
+    norm,
+    own_text,
+    select,
+    simple,
+    unique_in,
+)
+from feedkit.ingest.detect.dates import find_date
+
+MIN_ROWS = 3
+MAX_ROW_ELEMENTS = 400        # a board row is small; a layout cell holding a page is not
+TITLE_MIN = 6                 # characters: shorter link texts are menu entries and buttons
+_NOISE_TOKENS = frozenset("""gnb lnb snb tnb nav navi navigation menu menus allmenu footer foot
+    header quick banner banners aside side sidebar rank ranking popular best hot most widget
+    family familysite util utility breadcrumb location sitemap slide slider sns share related
+    skip lang language""".split())
+_NOISE_TAGS = frozenset({"nav", "header", "footer", "aside"})
+_PAGER_TOKENS = re.compile(r"pag|^pg$|^pg_|paginate|page_?num|page_?link", re.I)
+_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+@dataclass
+class Row:
+    """What one candidate row shows, for scoring and for the fields."""
+
+    el: Any
+    title: str = ""               # the longest title-like link text
+    title_el: Any = None          # the element holding it
+    link_el: Any = None           # the <a> (or onclick element) it is in
+    leaves: list[tuple[Any, str]] = field(default_factory=list)   # (element, own text)
+    dated: bool = False
+
+
+@dataclass
+class Board:
+    container: Any
+    tag: str
+    rows: list[Row]
+    others: list[Any]             # same-tag siblings that are not articles (header, "no posts")
+    score: float
+    date_share: float
+    item: str = ""                # the item selector, once built
+
+    @property
+    def elements(self) -> list[Any]:
+        return [r.el for r in self.rows]
+
+
+def _tokens(el: Any) -> set[str]:
+    words = f"{el.get('id') or ''} {el.get('class') or ''}".lower()
+    return set(re.split(r"[\s_\-]+", words)) - {""}
+
+
+def _is_link(el: Any) -> bool:
+    if el.tag == "a":
+        return bool((el.get("href") or "").strip() or el.get("onclick"))
+    return bool(el.get("onclick"))
+
+
+def leaves_of(row: Any) -> list[tuple[Any, str]]:
+    """(element, own text) for every element in ``row`` that holds text itself."""
+    out = []
+    stack = [row]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in NO_TEXT:
+            continue
+        text = own_text(el)
+        if text:
+            out.append((el, text))
+        stack.extend(reversed([c for c in el if isinstance(c.tag, str)]))
+    return out
+
+
+def link_around(el: Any, row: Any) -> Any | None:
+    """The link (an <a>, or an element with onclick) ``el`` is in, inside ``row``."""
+    for node in [el, *el.iterancestors()]:
+        if _is_link(node):
+            return node
+        if node is row:
+            break
+    return None
+
+
+def _titleish(text: str) -> bool:
+    return len(text) >= TITLE_MIN and not _NUMBER.match(text) and not _date_like(text)
+
+
+def read_row(el: Any) -> Row:
+    """The row's text pieces, and its title: the first title-like text of each link (a card's
+    link holds title, teaser and date, in that order), the longest of them over the row's links
+    (a row also links its comments "[2]", its author, its files)."""
+    row = Row(el)
+    row.leaves = leaves_of(el)
+    pieces: dict[Any, list[tuple[Any, str]]] = {}
+    for leaf, text in row.leaves:
+        link = link_around(leaf, el)
+        if link is not None and _titleish(text):
+            pieces.setdefault(link, []).append((leaf, text))
+    for link, found in pieces.items():
+        leaf, text = next(((lf, t) for lf, t in found if len(t) >= 10), found[0])
+        if len(text) > len(row.title) and len(text) <= 300:
+            row.title, row.title_el, row.link_el = text, leaf, link
+    row.dated = any(find_date(t) for leaf, t in row.leaves if leaf is not row.title_el)
+    return row
+
+
+def _date_like(text: str) -> bool:
+    hit = find_date(text)
+    return hit is not None and hit.whole
+
+
+def find_boards(doc: Any) -> list[Board]:
+    """Every candidate list of articles on the page, best first."""
+    body = doc.find("body")
+    root = body if body is not None else doc
+    sizes: dict[Any, int] = {}
+    nodes = [el for el in root.iter() if isinstance(el.tag, str)]
+    for el in reversed(nodes):
+        sizes[el] = 1 + sum(sizes.get(c, 0) for c in el if isinstance(c.tag, str))
+    boards = []
+    for parent in nodes:
+        if parent.tag in NO_TEXT:
+            continue
+        groups: dict[str, list[Any]] = {}
+        for child in parent:
+            if isinstance(child.tag, str):
+                groups.setdefault(child.tag, []).append(child)
+        for tag, children in groups.items():
+            if len(children) < MIN_ROWS or tag in NO_TEXT:
+                continue
+            small = [c for c in children if sizes.get(c, 1) <= MAX_ROW_ELEMENTS]
+            if len(small) < MIN_ROWS:
+                continue
+            board = _score(parent, tag, small, [c for c in children if c not in small], sizes)
+            if board is not None:
+                boards.append(board)
+    boards.sort(key=lambda b: -b.score)
+    return boards
+
+
+def _score(parent: Any, tag: str, children: list[Any], big: list[Any],
+           sizes: dict[Any, int]) -> Board | None:
+    if sum(1 for c in children if _is_link(c) or c.find(".//a") is not None) < MIN_ROWS:
+        return None
+    rows, others = [], list(big)
+    for child in children:
+        row = read_row(child)
+        (rows if row.title else others).append(row if row.title else child)
+    if len(rows) < MIN_ROWS:
+        return None
+    title_len = median(len(r.title) for r in rows)
+    date_share = sum(r.dated for r in rows) / len(rows)
+    cells = median(min(len(r.leaves), 8) for r in rows)
+    targets = {_target(r) for r in rows}
+    distinct = len(targets) / len(rows)
+    # Rows of one board are alike in size; the blocks of a page layout (menu, content, side
+    # column) are not.
+    row_sizes = [sizes.get(r.el, 1) for r in rows]
+    alike = max(0.2, min(1.0, 1.5 * median(row_sizes) / max(row_sizes)))
+    score = (len(rows) * (0.25 + date_share) * min(1.0, title_len / 14) ** 2
+             * (1 + 0.2 * min(cells, 6)) * distinct * alike * _noise(parent)
+             * _pager_near(parent))
+    return Board(parent, tag, rows, others, score, date_share)
+
+
+def _target(row: Row) -> str:
+    link = row.link_el
+    return norm((link.get("href") or "") + (link.get("onclick") or "")) + row.title
+
+
+def _noise(el: Any) -> float:
+    factor = 1.0
+    for node in [el, *el.iterancestors()]:
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag in _NOISE_TAGS or _tokens(node) & _NOISE_TOKENS:
+            factor *= 0.3
+            if factor < 0.05:
+                break
+    return factor
+
+
+def _pager_near(el: Any) -> float:
+    """1.5 when a pager (links numbered 1, 2, 3 or a "paging" box) follows the list."""
+    node = el
+    for _ in range(4):
+        for sib in node.itersiblings():
+            if not isinstance(sib.tag, str):
+                continue
+            if any(_PAGER_TOKENS.search(t) for t in _tokens(sib)):
+                return 1.5
+            numbers = sum(1 for a in sib.iter("a", "strong", "span")
+                          if _NUMBER.match(norm(a.text_content())))
+            if numbers >= 2:
+                return 1.5
+        node = node.getparent()
+        if node is None or node.tag == "body":
+            break
+    return 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The item selector
+
+
+def item_selector(doc: Any, board: Board) -> str:
+    """A selector that matches exactly the board's rows (checked on this page)."""
+    rows = board.elements
+    want = set(map(id, rows))
+    containers = [c for c in unique_in(doc, board.container)
+                  if [id(m) for m in select(doc, c)] == [id(board.container)]]
+    row_names = common_classes(rows)
+    other_names = {n for o in board.others for n in classes(o)}
+    for container in containers:
+        tails = [board.tag]
+        distinct = [n for n in row_names if n not in other_names]
+        if distinct:
+            tails.append(f"{board.tag}.{distinct[0]}")
+        tails += [f"{board.tag}:has(a)", f"{board.tag}:has(td)", f"{board.tag}:has(dt)"]
+        for tail in tails:
+            css = f"{container} > {tail}"
+            if set(map(id, select(doc, css))) == want:
+                return css
+    return ""
+
+
+def describe(board: Board) -> str:
+    """"12 rows in table.board_list" for a comment."""
+    return f"{len(board.rows)} rows ({board.tag}) in {simple(board.container)}"
