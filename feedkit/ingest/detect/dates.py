@@ -24,7 +24,7 @@ _SHORT = re.compile(r"(?<![\d.:/-])(\d{2})([-./])(\d{2})\2(\d{2})(?![\d:/-])\.?"
 # number like "3.5" inside a sentence is not a date.
 _LABEL = re.compile(r"^(?:등록일|작성일|게시일|수정일|날짜|일자|등록|작성|date)\s*[:：]?\s*"
                     r"|^(?:N|NEW|new|새글)\s*(?=\d)")
-_NO_YEAR = re.compile(r"^(\d{1,2})\s*[-./]\s*(\d{1,2})\.?" + f"({_TIME})$")
+_NO_YEAR = re.compile(r"^(\d{1,2})\s*(?:[-./]|월)\s*(\d{1,2})\s*일?\.?" + f"({_TIME})$")
 _TIME_ALONE = re.compile(r"^(?:오전|오후)?\s*\d{1,2}:\d{2}(?::\d{2})?$")
 EDIT_LABEL = re.compile(r"수정일|최종\s*수정|modified", re.I)
 DATE_LABEL = re.compile(r"등록일|작성일|게시일|등록|작성|일자|날짜|date|posted", re.I)

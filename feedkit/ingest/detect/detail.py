@@ -66,6 +66,9 @@ def find_detail(pages: list[DetailPage], list_texts: set[str], parse_ok) -> Deta
             for i, t in enumerate(title):
                 taken[i].append(t)
     date = [_date_element(b, p, parse_ok) for b, p in zip(bodies, pages, strict=True)]
+    if len(pages) >= 2 and all(p.date is None for p in pages) and all(
+            d is not None for d in date) and len({norm(d.text_content()) for d in date}) == 1:
+        date = [None]    # one date on every article page, and no list date to check: chrome
     if all(d is not None for d in date):
         css = _doc_selector(pages, date, "text", check=lambda el: parse_ok(el.text_content()))
         if css:

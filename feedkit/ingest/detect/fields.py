@@ -244,6 +244,17 @@ def _date(board: Board, col: Column, out: Fields, parse_ok) -> None:
     if not css:
         return
     texts = col.texts()
+    times = {n: t for n, el in col.cells.items()
+             if (t := el if el.tag == "time" else el.find(".//time")) is not None
+             and (t.get("datetime") or "").strip()}
+    if len(times) == len(col.cells) and all(parse_ok(t.get("datetime")) for t in times.values()):
+        # <time datetime="2024-06-14T10:21">6월 14일</time>: the attribute has the whole date.
+        attr_css = _relative_selector(board, times, text=False)
+        if attr_css:
+            out.selectors["date"] = f"{attr_css}@datetime"
+            out.samples["date"] = next(iter(times.values())).get("datetime")
+            out.date_form = "datetime attribute"
+            return
     hits: list[DateHit | None] = [find_date(t) for t in texts]
     out.samples["date"] = texts[0]
     out.date_form = ", ".join(sorted({h.kind for h in hits if h}))
@@ -291,12 +302,20 @@ def _image(board: Board) -> str:
             if src and not _ICON.search(src.split("?")[0].rsplit("/", 1)[-1]):
                 by_key.setdefault(_key(img, row.el), {}).setdefault(n, img)
     best: dict[int, Any] = {}
+    best_attr = ""
     for cells in by_key.values():
-        srcs = {(c.get("src") or c.get("data-src") or "") for c in cells.values()}
-        if len(cells) >= 0.5 * len(board.rows) and len(srcs) >= 0.5 * len(cells) \
-                and len(cells) > len(best):
-            best = cells
-    return _relative_selector(board, best, text=False) if best else ""
+        if len(cells) < 0.5 * len(board.rows) or len(cells) <= len(best):
+            continue
+        # A lazy-loading list shows one "loading" picture in src and the photo in data-src.
+        for attr in ("src", "data-src", "data-original", "data-lazy-src"):
+            srcs = {c.get(attr) or "" for c in cells.values()} - {""}
+            if len(srcs) >= 0.5 * len(cells):
+                best, best_attr = cells, attr
+                break
+    if not best:
+        return ""
+    css = _relative_selector(board, best, text=False)
+    return f"{css}@{best_attr}" if css and best_attr != "src" else css
 
 
 def _relative_selector(board: Board, cells: dict[int, Any], *, text: bool = True) -> str:

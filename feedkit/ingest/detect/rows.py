@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from lxml import etree
+
 from feedkit.ingest.detect.css import (
     NO_TEXT,
     classes,
@@ -36,6 +38,9 @@ from feedkit.ingest.detect.css import (
 from feedkit.ingest.detect.dates import find_date
 
 MIN_ROWS = 3
+PAGER_CHECKED = 12            # candidates looked at for a pager after them
+MAX_CANDIDATES = 40           # read in full at most (the rest cannot beat the best anyway)
+SHOWN = 4                     # read in full in any case (the runners-up are named in a comment)
 MAX_ROW_ELEMENTS = 400        # a board row is small; a layout cell holding a page is not
 TITLE_MIN = 6                 # characters: shorter link texts are menu entries and buttons
 _NOISE_TOKENS = frozenset("""gnb lnb snb tnb nav navi navigation menu menus allmenu footer foot
@@ -110,8 +115,13 @@ def link_around(el: Any, row: Any) -> Any | None:
     return None
 
 
+_FILE_NAME = re.compile(r"\.(?:hwpx?|pdf|docx?|xlsx?|pptx?|zip|jpe?g|png|gif)\s*(?:\(.*\))?$",
+                        re.I)
+
+
 def _titleish(text: str) -> bool:
-    return len(text) >= TITLE_MIN and not _NUMBER.match(text) and not _date_like(text)
+    return (len(text) >= TITLE_MIN and not _NUMBER.match(text) and not _date_like(text)
+            and not _FILE_NAME.search(text))
 
 
 def read_row(el: Any) -> Row:
@@ -138,33 +148,91 @@ def _date_like(text: str) -> bool:
     return hit is not None and hit.whole
 
 
+_QUICK_DATE = re.compile(r"\d{1,4}\s*[-./년]\s*\d{1,2}|\d{1,2}:\d{2}|\d{1,2}\s*월\s*\d{1,2}")
+
+
 def find_boards(doc: Any) -> list[Board]:
-    """Every candidate list of articles on the page, best first."""
+    """Every promising candidate list of articles on the page, best first.
+
+    One pass over the page measures each element (its size, the longest link text in it,
+    whether a date-like text is in it); that bounds each candidate's score from above, and
+    candidates are read in full in the order of that bound, until no bound can beat the best
+    found. A portal page of 2 MB is mostly menus whose bound is far below a board's.
+    """
     body = doc.find("body")
     root = body if body is not None else doc
+    nodes = list(root.iter(etree.Element))
+    links = set(root.xpath(".//a[@href or @onclick] | .//*[@onclick]"))
+    own_chars: dict[Any, int] = {}
+    dated: set[Any] = set()
+    for text in root.xpath(".//text()"):
+        holder = text.getparent()
+        if text.is_tail:
+            holder = holder.getparent()
+        if holder is None:
+            continue
+        own_chars[holder] = own_chars.get(holder, 0) + len(text.strip())
+        if _QUICK_DATE.search(text):
+            el = holder
+            while el is not None and el not in dated:
+                dated.add(el)
+                el = el.getparent()
     sizes: dict[Any, int] = {}
-    nodes = [el for el in root.iter() if isinstance(el.tag, str)]
+    chars: dict[Any, int] = {}
+    link_len: dict[Any, int] = {}
     for el in reversed(nodes):
-        sizes[el] = 1 + sum(sizes.get(c, 0) for c in el if isinstance(c.tag, str))
-    boards = []
+        size, total, longest = 1, own_chars.get(el, 0), 0
+        for c in el.iterchildren(etree.Element):
+            size += sizes[c]
+            total += chars[c]
+            if link_len[c] > longest:
+                longest = link_len[c]
+        sizes[el], chars[el] = size, total
+        link_len[el] = max(longest, total) if el in links else longest
+    groups = []
     for parent in nodes:
         if parent.tag in NO_TEXT:
             continue
-        groups: dict[str, list[Any]] = {}
+        by_tag: dict[str, list[Any]] = {}
         for child in parent:
             if isinstance(child.tag, str):
-                groups.setdefault(child.tag, []).append(child)
-        for tag, children in groups.items():
+                by_tag.setdefault(child.tag, []).append(child)
+        for tag, children in by_tag.items():
             if len(children) < MIN_ROWS or tag in NO_TEXT:
                 continue
-            small = [c for c in children if sizes.get(c, 1) <= MAX_ROW_ELEMENTS]
-            if len(small) < MIN_ROWS:
+            small = [c for c in children if sizes[c] <= MAX_ROW_ELEMENTS]
+            linked = [c for c in small if link_len[c] >= TITLE_MIN]
+            if len(linked) < MIN_ROWS:
                 continue
-            board = _score(parent, tag, small, [c for c in children if c not in small], sizes)
-            if board is not None:
-                boards.append(board)
+            row_sizes = [sizes[c] for c in linked]
+            bound = (len(linked) * (0.25 + sum(c in dated for c in linked) / len(linked))
+                     * min(1.0, median(link_len[c] for c in linked) / 14) ** 2 * 2.2
+                     * _alike(row_sizes) * 1.5)
+            groups.append((bound, parent, tag, small, [c for c in children if c not in small]))
+    groups.sort(key=lambda g: -g[0])
+    boards: list[Board] = []
+    best = 0.0
+    for n, (bound, parent, tag, small, big) in enumerate(groups):
+        if n >= MAX_CANDIDATES or (n >= SHOWN and bound < best):
+            break   # sorted by bound: nothing after this can beat the best
+        if n >= SHOWN and bound * _noise(parent) < best:
+            continue
+        board = _score(parent, tag, small, big, sizes)
+        if board is not None:
+            boards.append(board)
+            best = max(best, board.score)
+    boards.sort(key=lambda b: -b.score)
+    # Whether a pager follows: looked at only for the leaders (it costs a walk of the page).
+    for board in boards[:PAGER_CHECKED]:
+        board.score *= _pager_near(board.container, sizes)
     boards.sort(key=lambda b: -b.score)
     return boards
+
+
+def _alike(row_sizes: list[int]) -> float:
+    """Rows of one board are alike in size; the blocks of a page layout (menu, content, side
+    column) are not."""
+    return max(0.2, min(1.0, 1.5 * median(row_sizes) / max(row_sizes)))
 
 
 def _score(parent: Any, tag: str, children: list[Any], big: list[Any],
@@ -182,13 +250,9 @@ def _score(parent: Any, tag: str, children: list[Any], big: list[Any],
     cells = median(min(len(r.leaves), 8) for r in rows)
     targets = {_target(r) for r in rows}
     distinct = len(targets) / len(rows)
-    # Rows of one board are alike in size; the blocks of a page layout (menu, content, side
-    # column) are not.
-    row_sizes = [sizes.get(r.el, 1) for r in rows]
-    alike = max(0.2, min(1.0, 1.5 * median(row_sizes) / max(row_sizes)))
+    alike = _alike([sizes.get(r.el, 1) for r in rows])
     score = (len(rows) * (0.25 + date_share) * min(1.0, title_len / 14) ** 2
-             * (1 + 0.2 * min(cells, 6)) * distinct * alike * _noise(parent)
-             * _pager_near(parent))
+             * (1 + 0.2 * min(cells, 6)) * distinct * alike * _noise(parent))
     return Board(parent, tag, rows, others, score, date_share)
 
 
@@ -209,17 +273,20 @@ def _noise(el: Any) -> float:
     return factor
 
 
-def _pager_near(el: Any) -> float:
-    """1.5 when a pager (links numbered 1, 2, 3 or a "paging" box) follows the list."""
+def _pager_near(el: Any, sizes: dict[Any, int]) -> float:
+    """1.5 when a pager (links numbered 1, 2, 3 or a "paging" box) follows the list: the next
+    few siblings of the list and of its parents, each no bigger than a pager is."""
     node = el
     for _ in range(4):
-        for sib in node.itersiblings():
-            if not isinstance(sib.tag, str):
+        for n, sib in enumerate(node.itersiblings()):
+            if n >= 3:
+                break
+            if not isinstance(sib.tag, str) or sizes.get(sib, 0) > 300:
                 continue
             if any(_PAGER_TOKENS.search(t) for t in _tokens(sib)):
                 return 1.5
-            numbers = sum(1 for a in sib.iter("a", "strong", "span")
-                          if _NUMBER.match(norm(a.text_content())))
+            numbers = sum(1 for a in sib.iter("a", "strong")
+                          if _NUMBER.match(own_text(a)))
             if numbers >= 2:
                 return 1.5
         node = node.getparent()
