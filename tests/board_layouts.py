@@ -17,6 +17,7 @@ code was frozen, to measure it on pages it was never tuned on.
 from __future__ import annotations
 
 import random
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,8 @@ from loopback_server import Site
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "boards"
 
 # Written after the detection algorithm was frozen (see /work/notes/issue-23.md).
-HOLDOUT: tuple[str, ...] = ()
+HOLDOUT = ("krds_article_grid", "egov_tr_onclick", "wordpress_news", "asp_table_spacers",
+           "ul_rows_pinned", "cards_offset_next")
 
 
 def layout_names() -> list[str]:
@@ -189,8 +191,12 @@ class Board:
     def list_path_query(self, page: int) -> str:
         lay = self.layout
         query = dict(lay.get("list_query", {}))
+        if page > 1 and lay.get("page_path"):   # WordPress: /news/page/2/
+            return lay.get("page_path").format(page=page)
         if page > 1:
-            query[lay.get("page_param", "page")] = str(page)
+            step = lay.get("per_page", 10) if lay.get("offset_paging") else 1
+            first = 0 if lay.get("offset_paging") else 1
+            query[lay.get("page_param", "page")] = str(first + (page - 1) * step)
         return lay.get("list_path") + (f"?{urlencode(query)}" if query else "")
 
     def detail_href(self, a: Article, page: int) -> str:
@@ -262,19 +268,28 @@ class Board:
     def route(self, handler) -> tuple[int, dict[str, str], bytes] | None:
         parts = urlsplit(handler.path)
         lay = self.layout
-        ctype = f"text/html; charset={lay.get('charset', 'utf-8')}"
+        charset = lay.get("charset", "utf-8")
+        ctype = f"text/html; charset={charset}" if charset else "text/html"
         encoding = lay.get("encoding", "utf-8")
         query = dict(parse_qsl(parts.query))
         article = self.resolve(handler.path)
         if article is not None:
             body = self.render_detail(article)
             return 200, {"Content-Type": ctype}, body.encode(encoding, "xmlcharrefreplace")
+        if lay.get("page_path"):
+            m = re.fullmatch(re.escape(lay.get("page_path")).replace(r"\{page\}", r"(\d+)"),
+                             parts.path)
+            if m:
+                body = self.render_list(int(m.group(1)))
+                return 200, {"Content-Type": ctype}, body.encode(encoding, "xmlcharrefreplace")
         if parts.path == lay.get("list_path") and all(
                 query.get(k) == v for k, v in lay.get("list_query", {}).items()):
             try:
                 page = int(query.get(lay.get("page_param", "page"), "1") or 1)
             except ValueError:
                 page = 1
+            if lay.get("offset_paging"):
+                page = int(query.get(lay.get("page_param"), "0") or 0) // lay.get("per_page") + 1
             body = self.render_list(max(1, page))
             return 200, {"Content-Type": ctype}, body.encode(encoding, "xmlcharrefreplace")
         return 404, {"Content-Type": "text/plain"}, b"not found"
