@@ -70,7 +70,8 @@ def find_detail(pages: list[DetailPage], list_texts: set[str], parse_ok) -> Deta
             d is not None for d in date) and len({norm(d.text_content()) for d in date}) == 1:
         date = [None]    # one date on every article page, and no list date to check: chrome
     if all(d is not None for d in date):
-        css = _doc_selector(pages, date, "text", check=lambda el: parse_ok(el.text_content()))
+        css = _time_attribute(pages, date, parse_ok) or _doc_selector(
+            pages, date, "text", check=lambda el: parse_ok(el.text_content()))
         if css:
             out.selectors["date"] = css
             out.samples["date"] = norm(date[0].text_content())
@@ -158,6 +159,16 @@ def _date_element(body: Any, page: DetailPage, parse_ok) -> Any | None:
     return best
 
 
+def _time_attribute(pages: list[DetailPage], dates: list[Any], parse_ok) -> str:
+    """``time@datetime`` when the date shown is a <time> whose attribute has the full date and
+    time ("2024년 6월 14일" on the page, "2024-06-14T10:21:00+09:00" in the attribute)."""
+    times = [d if d.tag == "time" else d.find(".//time") for d in dates]
+    if any(t is None or not parse_ok(t.get("datetime") or "") for t in times):
+        return ""
+    css = _doc_selector(pages, times, "text")
+    return f"{css}@datetime" if css else ""
+
+
 def _label_before(el: Any) -> str:
     prev = el.getprevious()
     return prev.text_content() if prev is not None else ""
@@ -225,7 +236,10 @@ def _signature(el: Any) -> tuple:
     for node in [el, *el.iterancestors()]:
         if not isinstance(node.tag, str) or node.tag in ("html", "body"):
             break
-        out.append((node.tag, stable_id(node), tuple(_plain_classes(node))))
+        ident = stable_id(node)
+        if any(ch.isdigit() for ch in ident):
+            ident = ""     # "post-123": this article's number, not the template's place
+        out.append((node.tag, ident, tuple(_plain_classes(node))))
     return tuple(reversed(out))
 
 

@@ -214,9 +214,12 @@ def _title(board: Board, col: Column, out: Fields) -> None:
 
 
 def _related(link: Any, el: Any) -> bool:
+    """Whether the reader finds ``link`` from the title element ``el`` (itself, an <a> around
+    it, or an <a> inside it); a clickable row (<tr onclick>) needs its own link selector."""
     if el is None:
         return True
-    return link is el or link in el.iterancestors() or el in link.iterancestors()
+    return link is el or (link.tag == "a" and link in el.iterancestors()) or (
+        el in link.iterancestors())
 
 
 def _date_column(cols: list[Column], n_rows: int) -> Column | None:

@@ -198,7 +198,15 @@ def resolve_function(doc: Any, scripts: str, name: str, page_url: str) -> tuple[
     if found is None:
         return None
     params, body = found
-    statements = [s.strip() for s in re.split(r";|\n", body) if s.strip()]
+    statements = []
+    for st in (s.strip() for s in re.split(r";|\n", body)):
+        # $('#frm').attr('action', 'view.do').submit(): set the action, then submit.
+        if st.endswith(".submit()") and st[: -len(".submit()")].endswith(")"):
+            head = st[: -len(".submit()")]
+            target = re.match(r"(.+?\))\.(?:attr|prop)\(", head)
+            statements += [head, f"{target.group(1) if target else head}.submit()"]
+        elif st:
+            statements.append(st)
     names, ids = _forms_by(doc)
     aliases: dict[str, Any] = {}
     fields: dict[tuple[Any, str], str] = {}     # (form, field) -> value template

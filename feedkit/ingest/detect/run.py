@@ -155,6 +155,11 @@ def _name(doc: Any) -> str:
     for part in parts:
         if any(h == part or h.startswith(part + " ") for h in headings):
             return part[:60]
+    body = doc.find("body")
+    shown = " ".join(body.xpath(".//text()")) if body is not None else ""
+    for part in parts:   # in the page's text ("HOME > 시정소식 > 군정소식"), not only in a logo
+        if part in shown:
+            return part[:60]
     return (parts[0] if parts else "")[:60]
 
 
