@@ -41,10 +41,13 @@ _PLACEHOLDER_IMAGE = re.compile(r"(?:no[_-]?(?:image|img|photo|thumb)|blank|spac
                                 r"[^/]*\.(?:gif|png|jpe?g|svg|webp)(?:$|\?)", re.I)
 
 
-# A department cell often carries its label ("담당부서 : 관광과", "작성자 관광과"): only the name
-# is the department. A label needs a colon or a space after it, so "담당관실" stays whole.
-_DEPARTMENT_LABEL = re.compile(r"^\s*(?:담당\s*부서|작성\s*부서|등록\s*부서|부\s*서\s*명?|담당자?|"
-                               r"작성자|글쓴이|등록자|게시자|작성처)(?:\s*[:：]\s*|\s+)(?=\S)")
+# A department cell often carries its label ("담당부서 : 관광과", "작성자 관광과", and in
+# responsive tables a label for phones glued on: "담당부서관광과"): only the name is the
+# department. A short label ("부서", "담당") needs a colon or a space after it, so "담당관실"
+# stays whole; the long ones are never the start of an office's name.
+_DEPARTMENT_LABEL = re.compile(
+    r"^\s*(?:(?:담당\s*부서|작성\s*부서|등록\s*부서|부서명|작성자|글쓴이|등록자|게시자|작성처)"
+    r"(?:\s*[:：]\s*|\s*)|(?:부\s*서|담당자?)(?:\s*[:：]\s*|\s+))(?=\S)")
 
 
 def department_text(value: str) -> str:

@@ -72,20 +72,30 @@ class Fields:
     labels: list[str] = field(default_factory=list)           # the table's column headers
 
 
-def _key(el: Any, row: Any) -> tuple[tuple[str, int], ...]:
+def _base(el: Any, row: Row) -> tuple[Any, str]:
+    """What a cell hangs from: the row itself (prefix ""), or one of a <dt> row's <dd>s (prefix
+    "dt + dd", "dt + dd + dd": the reader starts from the row, and CSS reaches its siblings)."""
+    for k, comp in enumerate(row.companions, 1):
+        if el is comp or comp in el.iterancestors():
+            return comp, " + ".join([row.el.tag, *(c.tag for c in row.companions[:k])])
+    return row.el, ""
+
+
+def _key(el: Any, row: Row) -> tuple:
+    base, prefix = _base(el, row)
     steps = []
     node = el
-    while node is not None and node is not row:
+    while node is not None and node is not base:
         steps.append((node.tag, nth_child(node)))
         node = node.getparent()
-    return tuple(reversed(steps))
+    return (prefix, *reversed(steps))
 
 
-def field_element(leaf: Any, row: Any) -> Any:
+def field_element(leaf: Any, row: Row) -> Any:
     """Where a text piece is read from: its link when the link holds nothing else of note
     (``<a><strong>제목</strong></a>`` and ``<a>제목</a>`` are one column), else itself."""
-    link = link_around(leaf, row)
-    if link is not None and link is not row and len(text_of(link)) <= len(text_of(leaf)) + 8:
+    link = link_around(leaf, row.el, tuple(row.companions))
+    if link is not None and link is not row.el and len(text_of(link)) <= len(text_of(leaf)) + 8:
         return link
     return leaf
 
@@ -95,11 +105,11 @@ def columns(board: Board) -> list[Column]:
     for n, row in enumerate(board.rows):
         seen = set()
         for leaf, _text in row.leaves:
-            el = field_element(leaf, row.el)
+            el = field_element(leaf, row)
             if el in seen:
                 continue
             seen.add(el)
-            key = _key(el, row.el)
+            key = _key(el, row)
             col = by_key.setdefault(key, Column(key))
             col.cells.setdefault(n, el)
     return list(by_key.values())
@@ -131,8 +141,8 @@ def find_fields(board: Board, parse_ok) -> Fields:
     labels = header_labels(board)
     out.labels = [labels[k] for k in sorted(labels)]
     for col in cols:
-        if labels and col.key:
-            col.label = labels.get(col.key[0][1], "")
+        if labels and len(col.key) > 1 and not col.key[0]:
+            col.label = labels.get(col.key[1][1], "")
     rows = board.rows
     title = _title_column(board, cols)
     if title is None:
@@ -171,8 +181,8 @@ def _title_column(board: Board, cols: list[Column]) -> Column | None:
     for col in cols:
         n = sum(1 for i, row in enumerate(board.rows)
                 if i in col.cells and row.title_el is not None and (
-                    col.cells[i] is row.title_el or col.cells[i] is field_element(row.title_el,
-                                                                                  row.el)))
+                    col.cells[i] is row.title_el
+                    or col.cells[i] is field_element(row.title_el, row)))
         if n > best_n:
             best, best_n = col, n
     return best if best_n >= max(2, len(board.rows) // 2) else None
@@ -303,7 +313,7 @@ def _image(board: Board) -> str:
         for img in row.el.iter("img"):
             src = img.get("src") or img.get("data-src") or img.get("data-original") or ""
             if src and not _ICON.search(src.split("?")[0].rsplit("/", 1)[-1]):
-                by_key.setdefault(_key(img, row.el), {}).setdefault(n, img)
+                by_key.setdefault(_key(img, row), {}).setdefault(n, img)
     best: dict[int, Any] = {}
     best_attr = ""
     for cells in by_key.values():
@@ -329,23 +339,27 @@ def _relative_selector(board: Board, cells: dict[int, Any], *, text: bool = True
     rows: list[Row] = board.rows
     elements = list(cells.values())
     first = elements[0]
+    base, prefix = _base(first, rows[next(iter(cells))])
     names = _plain(common_classes(elements))
     parents = [e.getparent() for e in elements]
     parent_names = _plain(common_classes([p for p in parents if p is not None]))
     candidates = []
     if names:
         candidates.append(simple(first, names, use_id=False))
-    if parents[0] is not None and parents[0] is not rows[0].el:
+    if parents[0] is not None and parents[0] is not base and first is not base:
         p = simple(parents[0], parent_names, use_id=False)
         candidates.append(f"{p} > {simple(first, names, use_id=False)}")
         if len({nth_child(e) for e in elements}) == 1:
             candidates.append(f"{p} > {first.tag}:nth-child({nth_child(first)})")
         candidates.append(f"{p} {first.tag}")
-    loose = _loose_path(first, rows[next(iter(cells))].el)
+    loose = _loose_path(first, base)
     if loose:
         candidates.append(loose)
-    candidates.append(relative_path(first, rows[next(iter(cells))].el))
+    candidates.append(relative_path(first, base))
     candidates.append(first.tag)
+    if prefix:   # a <dd>'s cell: reached from the <dt> row through its sibling
+        candidates = [prefix if c == base.tag and first is base else f"{prefix} {c}"
+                      for c in candidates]
     candidates = list(dict.fromkeys(candidates))
     # Best a short selector that finds only that cell in each row; then a short one whose first
     # match with text is the cell (what the reader takes); long positional paths last.

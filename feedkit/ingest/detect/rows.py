@@ -62,6 +62,7 @@ class Row:
     link_el: Any = None           # the <a> (or onclick element) it is in
     leaves: list[tuple[Any, str]] = field(default_factory=list)   # (element, own text)
     dated: bool = False
+    companions: list[Any] = field(default_factory=list)   # a <dt>'s <dd>s: part of the row
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Board:
     score: float
     date_share: float
     item: str = ""                # the item selector, once built
+    via: str = ""                 # a grid: rows are <td>s of several <tr>s (container > via > tag)
+    companion: str = ""           # <dt> rows whose facts are in the <dd>s after them
 
     @property
     def elements(self) -> list[Any]:
@@ -105,12 +108,13 @@ def leaves_of(row: Any) -> list[tuple[Any, str]]:
     return out
 
 
-def link_around(el: Any, row: Any) -> Any | None:
-    """The link (an <a>, or an element with onclick) ``el`` is in, inside ``row``."""
+def link_around(el: Any, row: Any, stops: tuple[Any, ...] = ()) -> Any | None:
+    """The link (an <a>, or an element with onclick) ``el`` is in, inside ``row`` (or inside
+    one of ``stops``, the row's companions)."""
     for node in [el, *el.iterancestors()]:
         if _is_link(node):
             return node
-        if node is row:
+        if node is row or node in stops:
             break
     return None
 
@@ -124,15 +128,31 @@ def _titleish(text: str) -> bool:
             and not _FILE_NAME.search(text))
 
 
-def read_row(el: Any) -> Row:
+def companions_of(el: Any) -> list[Any]:
+    """The <dd>s after a <dt>, up to the next <dt>: in a <dl> list they are its row too."""
+    out = []
+    if el.tag != "dt":
+        return out
+    for sib in el.itersiblings():
+        if not isinstance(sib.tag, str):
+            continue
+        if sib.tag != "dd":
+            break
+        out.append(sib)
+    return out
+
+
+def read_row(el: Any, companions: list[Any] | None = None) -> Row:
     """The row's text pieces, and its title: the first title-like text of each link (a card's
     link holds title, teaser and date, in that order), the longest of them over the row's links
     (a row also links its comments "[2]", its author, its files)."""
-    row = Row(el)
+    row = Row(el, companions=list(companions or []))
     row.leaves = leaves_of(el)
+    for extra in row.companions:
+        row.leaves += leaves_of(extra)
     pieces: dict[Any, list[tuple[Any, str]]] = {}
     for leaf, text in row.leaves:
-        link = link_around(leaf, el)
+        link = link_around(leaf, el, tuple(row.companions))
         if link is not None and _titleish(text):
             pieces.setdefault(link, []).append((leaf, text))
     for link, found in pieces.items():
@@ -189,7 +209,15 @@ def find_boards(doc: Any) -> list[Board]:
                 longest = link_len[c]
         sizes[el], chars[el] = size, total
         link_len[el] = max(longest, total) if el in links else longest
+    def bound_of(linked: list[Any], extra: dict[Any, list[Any]]) -> float:
+        row_sizes = [sizes[c] + sum(sizes[x] for x in extra.get(c, ())) for c in linked]
+        dates = sum(c in dated or any(x in dated for x in extra.get(c, ())) for c in linked)
+        return (len(linked) * (0.25 + dates / len(linked))
+                * min(1.0, median(link_len[c] for c in linked) / 14) ** 2 * 2.2
+                * _alike(row_sizes) * 1.5)
+
     groups = []
+    cousins: dict[tuple[Any, str, str], list[tuple[Any, list[Any]]]] = {}
     for parent in nodes:
         if parent.tag in NO_TEXT:
             continue
@@ -198,27 +226,38 @@ def find_boards(doc: Any) -> list[Board]:
             if isinstance(child.tag, str):
                 by_tag.setdefault(child.tag, []).append(child)
         for tag, children in by_tag.items():
-            if len(children) < MIN_ROWS or tag in NO_TEXT:
+            if tag in NO_TEXT:
                 continue
             small = [c for c in children if sizes[c] <= MAX_ROW_ELEMENTS]
             linked = [c for c in small if link_len[c] >= TITLE_MIN]
+            if linked and parent.getparent() is not None:
+                cousins.setdefault((parent.getparent(), parent.tag, tag), []).append(
+                    (parent, small))
             if len(linked) < MIN_ROWS:
                 continue
-            row_sizes = [sizes[c] for c in linked]
-            bound = (len(linked) * (0.25 + sum(c in dated for c in linked) / len(linked))
-                     * min(1.0, median(link_len[c] for c in linked) / 14) ** 2 * 2.2
-                     * _alike(row_sizes) * 1.5)
-            groups.append((bound, parent, tag, small, [c for c in children if c not in small]))
+            extra = {c: companions_of(c) for c in small} if tag == "dt" else {}
+            groups.append((bound_of(linked, extra), parent, tag, small,
+                           [c for c in children if c not in small], "", extra))
+    # A grid (a table of photos, three to a <tr>): rows are the <td>s of all the <tr>s.
+    for (grand, via, tag), parts in cousins.items():
+        if len(parts) < 2 or max(len(p[1]) for p in parts) < 2:
+            continue
+        small = [c for _parent, cells in parts for c in cells]
+        linked = [c for c in small if link_len[c] >= TITLE_MIN]
+        if len(linked) >= MIN_ROWS:
+            groups.append((bound_of(linked, {}), grand, tag, small, [], via, {}))
     groups.sort(key=lambda g: -g[0])
     boards: list[Board] = []
     best = 0.0
-    for n, (bound, parent, tag, small, big) in enumerate(groups):
+    for n, (bound, parent, tag, small, big, via, extra) in enumerate(groups):
         if n >= MAX_CANDIDATES or (n >= SHOWN and bound < best):
             break   # sorted by bound: nothing after this can beat the best
         if n >= SHOWN and bound * _noise(parent) < best:
             continue
-        board = _score(parent, tag, small, big, sizes)
+        board = _score(parent, tag, small, big, sizes, extra)
         if board is not None:
+            board.via = via
+            board.companion = "dd" if any(extra.values()) else ""
             boards.append(board)
             best = max(best, board.score)
     boards.sort(key=lambda b: -b.score)
@@ -236,12 +275,12 @@ def _alike(row_sizes: list[int]) -> float:
 
 
 def _score(parent: Any, tag: str, children: list[Any], big: list[Any],
-           sizes: dict[Any, int]) -> Board | None:
+           sizes: dict[Any, int], extra: dict[Any, list[Any]]) -> Board | None:
     if sum(1 for c in children if _is_link(c) or c.find(".//a") is not None) < MIN_ROWS:
         return None
     rows, others = [], list(big)
     for child in children:
-        row = read_row(child)
+        row = read_row(child, extra.get(child))
         (rows if row.title else others).append(row if row.title else child)
     if len(rows) < MIN_ROWS:
         return None
@@ -250,7 +289,8 @@ def _score(parent: Any, tag: str, children: list[Any], big: list[Any],
     cells = median(min(len(r.leaves), 8) for r in rows)
     targets = {_target(r) for r in rows}
     distinct = len(targets) / len(rows)
-    alike = _alike([sizes.get(r.el, 1) for r in rows])
+    alike = _alike([sizes.get(r.el, 1) + sum(sizes.get(x, 1) for x in r.companions)
+                    for r in rows])
     score = (len(rows) * (0.25 + date_share) * min(1.0, title_len / 14) ** 2
              * (1 + 0.2 * min(cells, 6)) * distinct * alike * _noise(parent))
     return Board(parent, tag, rows, others, score, date_share)
@@ -308,6 +348,8 @@ def item_selector(doc: Any, board: Board) -> str:
     row_names = common_classes(rows)
     other_names = {n for o in board.others for n in classes(o)}
     for container in containers:
+        if board.via:
+            container = f"{container} > {board.via}"
         tails = [board.tag]
         distinct = [n for n in row_names if n not in other_names]
         if distinct:
