@@ -61,6 +61,7 @@ class Score:
     body: int = 0                      # the article's text is in the body, the portal is not
     not_articles: list[str] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
+    departments: set[str] = field(default_factory=set)     # every department stored
 
     @property
     def share(self) -> float:
@@ -79,7 +80,8 @@ def score(board: Board, db_path: Path, max_pages: int) -> Score:
     db.row_factory = sqlite3.Row
     rows = list(db.execute("SELECT url, title, published, category, content_html FROM articles"))
     expected = board.expected(max_pages)
-    out = Score(expected=len(expected), stored=len(rows))
+    out = Score(expected=len(expected), stored=len(rows),
+                departments={r["category"] for r in rows})
     by_article: dict[int, sqlite3.Row] = {}
     for row in rows:
         article = board.resolve(row["url"])

@@ -39,6 +39,7 @@ def detect(obj: Context, url: str, name: str, write: bool) -> None:
     from feedkit.text.i18n import for_config
 
     config = obj.config
+    original = config.path.read_bytes() if write else b""
     fetcher = Fetcher(FetchSettings.from_config(config),
                       private_hosts=configured_private_hosts(config) | private_hosts_of(
                           [host_of(url)]))
@@ -49,7 +50,7 @@ def detect(obj: Context, url: str, name: str, write: bool) -> None:
         obj.warn(f"warning: {line}")
     _preview(obj, found)
     if write:
-        _write(obj, config.path, block)
+        _write(obj, config.path, original, block)
     sys.stdout.write(block)
     sys.stdout.flush()
 
@@ -68,15 +69,15 @@ def _preview(obj: Context, found) -> None:
         obj.warn(f"      {row['department'] or '-'}  {row['url']}")
 
 
-def _write(obj: Context, path, block: str) -> None:
-    """Append the block to config.toml atomically; refuse when the file changed meanwhile."""
+def _write(obj: Context, path, original: bytes, block: str) -> None:
+    """Append the block to config.toml atomically, unless the file changed since detection
+    began (an editor saved it meanwhile): then its new content wins and nothing is written."""
     from feedkit.errors import FeedkitError
     from feedkit.ingest.detect.block import add_source
     from feedkit.site.output import write_atomic
 
-    before = path.read_bytes()
-    text = add_source(before.decode("utf-8"), block, path.name)
-    if path.read_bytes() != before:
+    text = add_source(original.decode("utf-8"), block, path.name)
+    if path.read_bytes() != original:
         raise FeedkitError(f"{path}: changed while detecting; not written (run again)")
     write_atomic(path, text.encode("utf-8"))
     obj.warn(f"added the source to {path}")

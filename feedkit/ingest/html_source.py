@@ -55,6 +55,10 @@ def department_text(value: str) -> str:
     return _DEPARTMENT_LABEL.sub("", value or "", count=1)
 
 
+# What a source whose selectors stopped matching is told to do.
+_DETECT_AGAIN = "`feedkit source detect {url}` finds the board's selectors again"
+
+
 class SourceError(FeedkitError):
     """The source as a whole cannot be read (e.g. the list selector matches nothing)."""
 
@@ -150,9 +154,17 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
         if not rows:
             if page_no == 1:
                 raise SourceError(f"{response.url}: selectors.item {src.selectors['item']!r} "
-                                  "matched nothing (has the page layout changed?)")
+                                  f"matched nothing (has the page layout changed? "
+                                  f"{_DETECT_AGAIN.format(url=src.url)})")
             break
+        before = len(result.rejected)
         page_items = _read_rows(src, rows, response.url, fp, result)
+        if page_no == 1 and not page_items and len(result.rejected) - before == len(rows):
+            # Rows, but not one with a title and a link: the cells moved, not one bad row.
+            first = result.rejected[before].split(": ", 1)[-1]
+            raise SourceError(f"{response.url}: none of the {len(rows)} rows selectors.item "
+                              f"matched has a title and link ({first}; has the page layout "
+                              f"changed? {_DETECT_AGAIN.format(url=src.url)})")
         fresh = {}
         for item in page_items:
             if item.key in seen:

@@ -42,7 +42,7 @@ def toml_string(value: str) -> str:
     for ch in value:
         if ch in ('"', "\\"):
             out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "\u0085\u2028\u2029":
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
