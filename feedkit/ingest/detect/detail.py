@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedkit.ingest.detect.css import (
     NO_TEXT,
@@ -324,25 +325,28 @@ def _is_file(a: Any) -> bool:
 
 
 def _attachments(pages: list[DetailPage], bodies: list[Any]) -> str:
-    found = []
-    for body in bodies:
-        files = [a for a in body.iter("a") if _is_file(a)]
-        found.append(files)
+    found = [[a for a in body.iter("a") if _is_file(a)] for body in bodies]
+    seen: dict[str, int] = {}
+    for files in found:
+        for href in {a.get("href") for a in files}:
+            seen[href] = seen.get(href, 0) + 1
+    # A file linked from every article page is the portal's (a guide, a filter program).
+    found = [[a for a in files if seen[a.get("href")] == 1 or len(pages) == 1] for files in found]
     if not any(found):
         return ""
-    hrefs = [a.get("href") for files in found for a in files]
-    if len(set(hrefs)) < len(hrefs):
-        return ""     # the same file on every page: a form or a guide, not an attachment
     page_i = next(i for i, files in enumerate(found) if files)
     sample = found[page_i]
     container = _common_ancestor(sample)
     if container is None:
         return ""
+    names = [n for n in _plain_classes(sample[0]) if all(n in classes(a) for a in sample)]
+    token = _href_token([a.get("href") or "" for files in found for a in files])
     options = []
     for c_css in unique_in(pages[page_i].doc, container, common=_plain_classes):
-        names = [n for n in _plain_classes(sample[0]) if all(n in classes(a) for a in sample)]
         if names:
             options.append(f"{c_css} a.{names[0]}")
+        if token:   # download links share an address ("/fileDownload.do"), previews do not
+            options.append(f"{c_css} a[href*='{token}']")
         options.append(f"{c_css} a")
     for css in options:
         if all({a for a in select(page.doc, css) if (a.get("href") or "").strip()
@@ -350,6 +354,14 @@ def _attachments(pages: list[DetailPage], bodies: list[Any]) -> str:
                for page, files in zip(pages, found, strict=True) if files):
             return css
     return ""
+
+
+def _href_token(hrefs: list[str]) -> str:
+    """The last path segment every attachment address shares ("fileDownload.do", "download.php"),
+    when it is a plain word a selector can quote."""
+    paths = {urlsplit(h).path.rstrip("/").rsplit("/", 1)[-1] for h in hrefs}
+    token = paths.pop() if len(paths) == 1 else ""
+    return token if re.fullmatch(r"[\w.-]{4,60}", token) else ""
 
 
 def _common_ancestor(els: list[Any]) -> Any | None:
