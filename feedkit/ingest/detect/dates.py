@@ -26,6 +26,7 @@ _LABEL = re.compile(r"^(?:등록일|작성일|게시일|수정일|날짜|일자|
                     r"|^(?:N|NEW|new|새글)\s*(?=\d)")
 _NO_YEAR = re.compile(r"^(\d{1,2})\s*(?:[-./]|월)\s*(\d{1,2})\s*일?\.?" + f"({_TIME})$")
 _TIME_ALONE = re.compile(r"^(?:오전|오후)?\s*\d{1,2}:\d{2}(?::\d{2})?$")
+_DIGIT = re.compile(r"\d")
 EDIT_LABEL = re.compile(r"수정일|최종\s*수정|modified", re.I)
 DATE_LABEL = re.compile(r"등록일|작성일|게시일|등록|작성|일자|날짜|date|posted", re.I)
 
@@ -44,7 +45,7 @@ def _valid(y: int, m: int, d: int) -> bool:
 
 def find_date(text: str) -> DateHit | None:
     """The first date in ``text`` and its form, or None."""
-    if not text or not any(c.isdigit() for c in text):
+    if not text or not _DIGIT.search(text):
         return None
     bare = _LABEL.sub("", text.strip()).strip()
     for pattern in (_FULL, _KOREAN):

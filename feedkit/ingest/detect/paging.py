@@ -46,7 +46,7 @@ def candidates(doc: Any, page_url: str, board_rows: list[Any], scripts: str) -> 
     params: Counter[str] = Counter()
     next_links = []
     here = urlsplit(page_url)
-    for el in doc.iter("a", "button", "span", "li"):
+    for el in _pager_links(doc):
         if el in inside:
             continue
         href = (el.get("href") or "").strip()
@@ -85,6 +85,22 @@ def candidates(doc: Any, page_url: str, board_rows: list[Any], scripts: str) -> 
             out.append(PagingCandidate(next_page=css, how="the pager's next link"))
             break
     return out
+
+
+# Links and buttons that could be a pager's, found by the XPath engine (a 2 MB portal page has
+# tens of thousands of links; a pager's say "2", "[3]", "4페이지", "다음", or are marked "next").
+_PAGER_XPATH = (
+    "//*[self::a or self::button or self::span or self::li or @onclick]"
+    "[(string-length(normalize-space(.)) <= 8 and string-length(normalize-space(.)) > 0"
+    " and translate(normalize-space(.), '0123456789[]() 페이지pagePAGE', '') = '')"
+    " or contains(., '다음') or contains(translate(@class, 'NEXT', 'next'), 'next')"
+    " or contains(@title, '다음') or contains(., '›') or contains(., '»') or contains(., '▶')"
+    " or normalize-space(.) = '>' or normalize-space(.) = '〉' or .//img[contains(@alt, '다음')]"
+    " or contains(translate(normalize-space(.), 'NEXT', 'next'), 'next')]")
+
+
+def _pager_links(doc: Any) -> list[Any]:
+    return doc.xpath(_PAGER_XPATH)
 
 
 def _is_next(el: Any, label: str) -> bool:

@@ -209,12 +209,23 @@ def find_boards(doc: Any) -> list[Board]:
                 longest = link_len[c]
         sizes[el], chars[el] = size, total
         link_len[el] = max(longest, total) if el in links else longest
-    def bound_of(linked: list[Any], extra: dict[Any, list[Any]]) -> float:
+    noisy = {el for el in nodes if el.tag in _NOISE_TAGS or _tokens(el) & _NOISE_TOKENS}
+
+    def bound_of(parent: Any, linked: list[Any], extra: dict[Any, list[Any]]) -> float:
         row_sizes = [sizes[c] + sum(sizes[x] for x in extra.get(c, ())) for c in linked]
         dates = sum(c in dated or any(x in dated for x in extra.get(c, ())) for c in linked)
-        return (len(linked) * (0.25 + dates / len(linked))
-                * min(1.0, median(link_len[c] for c in linked) / 14) ** 2 * 2.2
-                * _alike(row_sizes) * 1.5)
+        bound = (len(linked) * (0.25 + dates / len(linked))
+                 * min(1.0, median(link_len[c] for c in linked) / 14) ** 2 * 2.2
+                 * _alike(row_sizes) * 1.5)
+        if 2 * sum(c in noisy for c in linked) >= len(linked):
+            bound *= 0.3
+        if len(linked) > 30:
+            # A long run of rows: a board page shows 10 to 30; more is usually a site map or
+            # a copied block. Their first links' texts tell (sampled: it costs text reads).
+            sample = linked[:: max(1, len(linked) // 12)]
+            firsts = {norm(a.text_content()) for c in sample if (a := c.find(".//a")) is not None}
+            bound *= len(firsts) / len(sample)
+        return bound
 
     groups = []
     cousins: dict[tuple[Any, str, str], list[tuple[Any, list[Any]]]] = {}
@@ -236,7 +247,7 @@ def find_boards(doc: Any) -> list[Board]:
             if len(linked) < MIN_ROWS:
                 continue
             extra = {c: companions_of(c) for c in small} if tag == "dt" else {}
-            groups.append((bound_of(linked, extra), parent, tag, small,
+            groups.append((bound_of(parent, linked, extra), parent, tag, small,
                            [c for c in children if c not in small], "", extra))
     # A grid (a table of photos, three to a <tr>): rows are the <td>s of all the <tr>s.
     for (grand, via, tag), parts in cousins.items():
@@ -245,14 +256,14 @@ def find_boards(doc: Any) -> list[Board]:
         small = [c for _parent, cells in parts for c in cells]
         linked = [c for c in small if link_len[c] >= TITLE_MIN]
         if len(linked) >= MIN_ROWS:
-            groups.append((bound_of(linked, {}), grand, tag, small, [], via, {}))
+            groups.append((bound_of(grand, linked, {}), grand, tag, small, [], via, {}))
     groups.sort(key=lambda g: -g[0])
     boards: list[Board] = []
     best = 0.0
     for n, (bound, parent, tag, small, big, via, extra) in enumerate(groups):
         if n >= MAX_CANDIDATES or (n >= SHOWN and bound < best):
             break   # sorted by bound: nothing after this can beat the best
-        if n >= SHOWN and bound * _noise(parent) < best:
+        if bound * _noise(parent) < best:
             continue
         board = _score(parent, tag, small, big, sizes, extra)
         if board is not None:
@@ -287,12 +298,16 @@ def _score(parent: Any, tag: str, children: list[Any], big: list[Any],
     title_len = median(len(r.title) for r in rows)
     date_share = sum(r.dated for r in rows) / len(rows)
     cells = median(min(len(r.leaves), 8) for r in rows)
-    targets = {_target(r) for r in rows}
-    distinct = len(targets) / len(rows)
+    # A board's rows lead to different articles with different titles; copies of one block
+    # (a site map repeated, a slider's cloned slides) do not.
+    distinct = min(len({_target(r) for r in rows}), len({r.title for r in rows})) / len(rows)
+    # Rows that are themselves a menu, a banner or a side box ("li.banner", "div.sitemap").
+    noisy_rows = sum(1 for r in rows if r.el.tag in _NOISE_TAGS or _tokens(r.el) & _NOISE_TOKENS)
     alike = _alike([sizes.get(r.el, 1) + sum(sizes.get(x, 1) for x in r.companions)
                     for r in rows])
     score = (len(rows) * (0.25 + date_share) * min(1.0, title_len / 14) ** 2
-             * (1 + 0.2 * min(cells, 6)) * distinct * alike * _noise(parent))
+             * (1 + 0.2 * min(cells, 6)) * distinct * alike * _noise(parent)
+             * (0.3 if noisy_rows * 2 >= len(rows) else 1.0))
     return Board(parent, tag, rows, others, score, date_share)
 
 
