@@ -50,6 +50,11 @@ _DEPARTMENT_LABEL = re.compile(
     r"(?:\s*[:：]\s*|\s*)|(?:부\s*서|담당자?)(?:\s*[:：]\s*|\s+))(?=\S)")
 
 
+def is_address(value: str) -> bool:
+    """Whether an href is an address to follow (not "#", javascript:, mailto:, ...)."""
+    return bool(value.strip()) and not _NON_LINK.match(value)
+
+
 def department_text(value: str) -> str:
     """A department cell's text without its label."""
     return _DEPARTMENT_LABEL.sub("", value or "", count=1)

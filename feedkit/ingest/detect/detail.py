@@ -28,13 +28,13 @@ from feedkit.ingest.detect.css import (
     unique_in,
 )
 from feedkit.ingest.detect.dates import EDIT_LABEL, FULL, SHORT, DateHit, find_date, same_day
-from feedkit.ingest.detect.fields import DEPT_LABEL, is_department
+from feedkit.ingest.detect.fields import CUT, DEPT_LABEL, is_department
+from feedkit.ingest.detect.rows import FILE_TYPES
 from feedkit.ingest.html_source import department_text
 
-_FILE = re.compile(r"\.(?:hwpx?|pdf|docx?|xlsx?|pptx?|zip|jpe?g|png|gif|txt|odt|csv)\b", re.I)
+_FILE = re.compile(rf"\.(?:{FILE_TYPES}|txt|odt|csv)\b", re.I)
 _DOWNLOAD = re.compile(r"down|atch|file_?srl|fileid|file_?no|filesn|/files?/|attach", re.I)
 _PREVIEW = re.compile(r"미리\s*보기|바로\s*보기|뷰어|viewer|preview", re.I)
-_CUT = re.compile(r"(?:\.{2,}|…)\s*$")
 
 
 @dataclass
@@ -126,7 +126,7 @@ def _link_text_only(el: Any) -> bool:
 
 def _title_element(body: Any, page: DetailPage) -> Any | None:
     want = norm(page.title)
-    stem = _CUT.sub("", want).strip()
+    stem = CUT.sub("", want).strip()
     cut = stem != want
     best = None
     for el in _visible(body):

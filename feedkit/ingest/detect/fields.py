@@ -42,7 +42,8 @@ _DEPT_SUFFIX = re.compile(r"(?:과|실|팀|소|관|단|국|원|센터|본부|사
 # Icons and badges (looked for in the file name, not the folders: "ybmodule.file/" is a photo).
 _ICON = re.compile(r"icon|ico_|_ico|btn|bullet|blank|spacer|new|badge|arrow|file|attach|"
                    r"notice|lock|reply|comment|\.gif$", re.I)
-_CUT = re.compile(r"(?:\.{2,}|…)\s*$")
+# The "..." (or "…") a list puts after a title it cut short.
+CUT = re.compile(r"(?:\.{2,}|…)\s*$")
 
 
 def is_department(text: str) -> bool:
@@ -192,7 +193,7 @@ def _title(board: Board, col: Column, out: Fields) -> None:
     css = _relative_selector(board, col.cells)
     texts = col.texts()
     out.samples["title"] = texts[0]
-    cut = [t for t in texts if _CUT.search(t)]
+    cut = [t for t in texts if CUT.search(t)]
     out.titles_cut = bool(cut)
     if cut and css:
         holders = {}
@@ -203,7 +204,7 @@ def _title(board: Board, col: Column, out: Fields) -> None:
                 break
             full = norm(holder.get("title"))
             shown = norm(el.text_content())
-            stem = _CUT.sub("", shown).strip()
+            stem = CUT.sub("", shown).strip()
             if not full.startswith(stem) or (stem == shown and full != shown):
                 break
             holders[n] = holder

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
+from feedkit.ingest.html_source import is_address
+
 _CALL = re.compile(r"([A-Za-z_$][\w$.]*)\s*\(([^()]*)\)")
 # One argument of a call, quoted or not: the quotes and spaces around it are skipped (\W*), so
 # the pattern reads the same for fn('1', "2") and fn(1,2) and stays free of quote characters.
@@ -34,7 +36,6 @@ _PAGE_NAME = re.compile(r"^(?:page|pages|pageindex|pageno|page_no|pagenum|pagenu
                         r"curpage|currentpage|nowpage|pg|movepage|startpage|gotopage|p)$", re.I)
 _STATE_NAME = re.compile(r"^(?:search\w*|sfl|stx|sca|sop|spt|sst|sod|keyword|kwd|query|q|"
                          r"sch\w*|order\w*|sort\w*|listcnt|pagesize|recordcountperpage)$", re.I)
-_NON_LINK = re.compile(r"^\s*(?:#|javascript:|mailto:|tel:|data:)", re.I)
 
 
 @dataclass
@@ -49,7 +50,7 @@ _SCRIPT = re.compile(r"^\s*(?:return\s+)?[A-Za-z_$][\w$.]*\s*\(")
 
 def is_plain(value: str) -> bool:
     """An address (not "#", not javascript:, not an onclick's script)."""
-    return bool(value.strip()) and not _NON_LINK.match(value) and not _SCRIPT.match(value)
+    return is_address(value) and not _SCRIPT.match(value)
 
 
 def raw_link(el: Any) -> str:

@@ -119,8 +119,9 @@ def link_around(el: Any, row: Any, stops: tuple[Any, ...] = ()) -> Any | None:
     return None
 
 
-_FILE_NAME = re.compile(r"\.(?:hwpx?|pdf|docx?|xlsx?|pptx?|zip|jpe?g|png|gif)\s*(?:\(.*\))?$",
-                        re.I)
+# Attachments' file types: a link text ending so is a file, not a title.
+FILE_TYPES = r"hwpx?|pdf|docx?|xlsx?|pptx?|zip|jpe?g|png|gif"
+_FILE_NAME = re.compile(rf"\.(?:{FILE_TYPES})\s*(?:\(.*\))?$", re.I)
 
 
 def _titleish(text: str) -> bool:
