@@ -34,7 +34,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "boards"
 HOLDOUT = ("krds_article_grid", "egov_tr_onclick", "wordpress_news", "asp_table_spacers",
            "ul_rows_pinned", "cards_offset_next",
            # round 2, written after 555f259
-           "responsive_labels", "tabs_two_boards", "dl_pairs", "table_grid_gallery")
+           "responsive_labels", "tabs_two_boards", "dl_pairs", "table_grid_gallery",
+           # round 3, written after 0286c9b
+           "category_col", "anchor_rows_more", "two_dates")
 
 
 def layout_names() -> list[str]:
