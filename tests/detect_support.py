@@ -74,8 +74,13 @@ class Score:
                 f"{len(self.not_articles)} not articles")
 
 
-def score(board: Board, db_path: Path, max_pages: int) -> Score:
-    """What the store holds against what the board's first ``max_pages`` pages list."""
+def score(board: Board, db_path: Path, max_pages: int, *, title_of=None,
+          department_of=None) -> Score:
+    """What the store holds against what the board's first ``max_pages`` pages list.
+    ``title_of`` / ``department_of``: the truth as the board displays it, where that is more
+    than the article's own title or office (a "[보도]" tag inside the title link)."""
+    title_of = title_of or (lambda a: a.title)
+    department_of = department_of or (lambda a: a.department)
     db = sqlite3.connect(db_path)
     db.row_factory = sqlite3.Row
     rows = list(db.execute("SELECT url, title, published, category, content_html FROM articles"))
@@ -94,11 +99,11 @@ def score(board: Board, db_path: Path, max_pages: int) -> Score:
         if row is None:
             out.wrong.append(f"missing: {a.id} {a.title!r}")
             continue
-        ok_title = row["title"] == " ".join(a.title.split())
+        ok_title = row["title"] == " ".join(title_of(a).split())
         published = datetime.fromisoformat(row["published"]).astimezone(SEOUL)
         ok_date = published.date() == a.when.date() and (
             (published.hour, published.minute) in ((0, 0), (a.when.hour, a.when.minute)))
-        ok_dept = row["category"] == a.department
+        ok_dept = row["category"] == department_of(a)
         ok_body = a.paragraphs[0][:30] in row["content_html"] and "개인정보처리방침" not in \
             row["content_html"]
         out.link += 1

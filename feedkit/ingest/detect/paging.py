@@ -19,7 +19,10 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 from feedkit.ingest.detect.css import norm, select, unique_in
 from feedkit.ingest.detect.links import call_of, is_plain, resolve_function
 
-_NEXT = re.compile(r"^(?:다음|다음\s*페이지|다음\s*목록|next|next\s*page|›|»|>|▶|▷|〉|→)$", re.I)
+# A pager's "next": arrows, 다음, and the "더보기" (more) button of lists that grow (a widget's
+# 더보기 to another board is ruled out when page 2 is read and checked).
+_NEXT = re.compile(r"^(?:다음|다음\s*페이지|다음\s*목록|next|next\s*page|›|»|>|▶|▷|〉|→|더\s*보기|"
+                   r"더\s*불러오기|more|load\s*more)$", re.I)
 _NEXT_CLASS = re.compile(r"next", re.I)
 _NUMBER = re.compile(r"^[\[(]?\s*(\d{1,3})\s*[\])]?\s*(?:페이지|page)?$", re.I)
 
@@ -94,6 +97,7 @@ _PAGER_XPATH = (
     "[(string-length(normalize-space(.)) <= 8 and string-length(normalize-space(.)) > 0"
     " and translate(normalize-space(.), '0123456789[]() 페이지pagePAGE', '') = '')"
     " or contains(., '다음') or contains(translate(@class, 'NEXT', 'next'), 'next')"
+    " or contains(., '더보기') or contains(., '더 보기') or contains(@class, 'more')"
     " or contains(@title, '다음') or contains(., '›') or contains(., '»') or contains(., '▶')"
     " or normalize-space(.) = '>' or normalize-space(.) = '〉' or .//img[contains(@alt, '다음')]"
     " or contains(translate(normalize-space(.), 'NEXT', 'next'), 'next')]")
