@@ -43,6 +43,8 @@ class Site:
         self.port = 0
         self.release = threading.Event()   # set on shutdown: frees handlers that "hang"
         self.head = True    # answer HEAD requests (False: 501, as some city servers do)
+        # Answers every path no route names (a whole site generated on the fly); None: 404.
+        self.fallback: Callable[[BaseHTTPRequestHandler], Reply | None] | None = None
 
     @property
     def base(self) -> str:
@@ -90,6 +92,8 @@ def _make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
             site.log.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()},
                                 time.monotonic(), self.command))
             route = site.routes.get(self.path)
+            if route is None and site.fallback is not None:
+                route = Route(fn=site.fallback)
             if route is None:
                 status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found"
             elif route.fn is not None:

@@ -312,6 +312,13 @@ _HANGUL_OK = {
     "feedkit/config.py": "example values in the key documentation",
     "feedkit/text/slugs.py": "romanisation tables",
     "feedkit/subscribers/listfile.py": "reads the Korean column names of a city's list (이메일)",
+    # source detect reads Korean boards: their date forms, labels, office names, pager words.
+    "feedkit/ingest/detect/dates.py": "recognises Korean date forms and labels (등록일)",
+    "feedkit/ingest/detect/detail.py": "tells attachment viewers (미리보기) from downloads",
+    "feedkit/ingest/detect/fields.py": "recognises department labels and office names (관광과)",
+    "feedkit/ingest/detect/paging.py": "recognises a pager's words (다음, 2페이지)",
+    "feedkit/ingest/detect/rows.py": "recognises Korean dates when measuring a page",
+    "feedkit/ingest/detect/run.py": "the default attachment label of the library API",
 }
 
 

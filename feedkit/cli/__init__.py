@@ -61,6 +61,8 @@ COMMANDS = {name: LazyCommand(target, summary) for name, target, summary in [
      "Save the store as text to the site's git repository, surviving concurrent pushes."),
     ("check", "feedkit.cli.check:check",
      "Check everything a run needs: config, secrets, recipients, SMTP, sources, templates."),
+    ("source", "feedkit.cli.source:source",
+     "Find a board's selectors from its address and add it as a source."),
 ]}
 
 

@@ -41,6 +41,29 @@ _PLACEHOLDER_IMAGE = re.compile(r"(?:no[_-]?(?:image|img|photo|thumb)|blank|spac
                                 r"[^/]*\.(?:gif|png|jpe?g|svg|webp)(?:$|\?)", re.I)
 
 
+# A department cell often carries its label ("담당부서 : 관광과", "작성자 관광과", and in
+# responsive tables a label for phones glued on: "담당부서관광과"): only the name is the
+# department. A short label ("부서", "담당") needs a colon or a space after it, so "담당관실"
+# stays whole; the long ones are never the start of an office's name.
+_DEPARTMENT_LABEL = re.compile(
+    r"^\s*(?:(?:담당\s*부서|작성\s*부서|등록\s*부서|부서명|작성자|글쓴이|등록자|게시자|작성처)"
+    r"(?:\s*[:：]\s*|\s*)|(?:부\s*서|담당자?)(?:\s*[:：]\s*|\s+))(?=\S)")
+
+
+def is_address(value: str) -> bool:
+    """Whether an href is an address to follow (not "#", javascript:, mailto:, ...)."""
+    return bool(value.strip()) and not _NON_LINK.match(value)
+
+
+def department_text(value: str) -> str:
+    """A department cell's text without its label."""
+    return _DEPARTMENT_LABEL.sub("", value or "", count=1)
+
+
+# What a source whose selectors stopped matching is told to do.
+_DETECT_AGAIN = "`feedkit source detect {url}` finds the board's selectors again"
+
+
 class SourceError(FeedkitError):
     """The source as a whole cannot be read (e.g. the list selector matches nothing)."""
 
@@ -136,9 +159,17 @@ def read_html_source(src: SourceConfig, fetcher: Fetcher, known: KnownFn, *, ful
         if not rows:
             if page_no == 1:
                 raise SourceError(f"{response.url}: selectors.item {src.selectors['item']!r} "
-                                  "matched nothing (has the page layout changed?)")
+                                  f"matched nothing (has the page layout changed? "
+                                  f"{_DETECT_AGAIN.format(url=src.url)})")
             break
+        before = len(result.rejected)
         page_items = _read_rows(src, rows, response.url, fp, result)
+        if page_no == 1 and not page_items and len(result.rejected) - before == len(rows):
+            # Rows, but not one with a title and a link: the cells moved, not one bad row.
+            first = result.rejected[before].split(": ", 1)[-1]
+            raise SourceError(f"{response.url}: none of the {len(rows)} rows selectors.item "
+                              f"matched has a title and link ({first}; has the page layout "
+                              f"changed? {_DETECT_AGAIN.format(url=src.url)})")
         fresh = {}
         for item in page_items:
             if item.key in seen:
@@ -304,6 +335,19 @@ def _image_value(el: Any, spec: str | None) -> str:
     return ""
 
 
+def read_page_rows(src: SourceConfig, doc: Any, page_url: str) -> tuple[list[Item], list[str]]:
+    """The articles one list page shows, read exactly as ``update`` reads them, and the rows it
+    would reject (``feedkit source detect`` checks its block and previews with this)."""
+    result = HtmlResult()
+    rows = _select(doc, src.selectors["item"])
+    return _read_rows(src, rows, page_url, source_fingerprint(src), result), result.rejected
+
+
+def link_value(src: SourceConfig, row: Any) -> str:
+    """A row's article link as ``update`` finds it (before it is made absolute)."""
+    return _link_value(src, row)
+
+
 def _read_rows(src: SourceConfig, rows: Iterable[Any], page_url: str, fp: str,
                result: HtmlResult) -> list[Item]:
     sel = src.selectors
@@ -317,7 +361,7 @@ def _read_rows(src: SourceConfig, rows: Iterable[Any], page_url: str, fp: str,
             "title": title,
             "url": link,
             "published": _value(row, sel.get("date")),
-            "department": _value(row, sel.get("department")),
+            "department": department_text(_value(row, sel.get("department"))),
             "summary": _value(row, sel.get("summary")),
             "author": _value(row, sel.get("author")),
             "image": _image_value(row, sel.get("image")),
@@ -361,6 +405,13 @@ def _add_detail(src: SourceConfig, fetcher: Fetcher, item: Item, result: HtmlRes
     except SourceError as exc:
         result.rejected.append(f"{item.where}: detail page {exc}")
         return False
+    merge_detail(src, item, doc, label)
+    item.base_url = response.url
+    return True
+
+
+def merge_detail(src: SourceConfig, item: Item, doc: Any, label: str = "첨부파일") -> None:
+    """What the article's own page (``doc``) adds to the list row's record."""
     found = read_detail(src.detail, doc, label)
     rec = item.record
     # The article's own page knows better: full (not shortened) title, date with time, the big
@@ -373,8 +424,6 @@ def _add_detail(src: SourceConfig, fetcher: Fetcher, item: Item, result: HtmlRes
             rec[key] = found[key]
     if found.get("content_html"):
         rec["content_html"] = found["content_html"]
-    item.base_url = response.url
-    return True
 
 
 def read_detail(selectors: dict[str, str], doc: Any, label: str = "첨부파일") -> dict[str, str]:
@@ -383,7 +432,7 @@ def read_detail(selectors: dict[str, str], doc: Any, label: str = "첨부파일"
     out = {
         "title": _value(doc, selectors.get("title")),
         "published": _value(doc, selectors.get("date")),
-        "department": _value(doc, selectors.get("department")),
+        "department": department_text(_value(doc, selectors.get("department"))),
         "summary": _value(doc, selectors.get("summary")),
         "author": _value(doc, selectors.get("author")),
         "image": _image_value(doc, selectors.get("image")),
@@ -443,6 +492,11 @@ def page_url(url: str, param: str, number: int) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != param]
     query.append((param, str(number)))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def next_page_url(src: SourceConfig, doc: Any, current: str, page_no: int) -> str:
+    """The address of list page ``page_no + 1`` (after ``doc``, page ``page_no``), or ""."""
+    return _next_page(src, doc, current, page_no)
 
 
 def _next_page(src: SourceConfig, doc: Any, current: str, page_no: int) -> str:
