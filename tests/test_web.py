@@ -276,8 +276,8 @@ def test_the_unsubscribe_link_opened_again_after_leaving_says_so(ep):
     again, as if nothing had happened: now the page says they already left, with no button."""
     client = ep.client()
     subscribe_and_confirm(ep, client, ADDRESS)
-    sid = subscriber(ep, ADDRESS).id
-    path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid, key=key)}"
     first = client.get(path)
     assert "이미" not in first.body and first.body.count("<button") == 1
     client.post(path, {"List-Unsubscribe": "One-Click", "from": "page"})
@@ -297,9 +297,9 @@ def test_the_list_pages_name_unsubscribing_one_way(ep):
     word Korean mail uses for that link, "수신 거부".)"""
     client = ep.client()
     subscribe_and_confirm(ep, client, ADDRESS)
-    sid = subscriber(ep, ADDRESS).id
-    prefs = client.get(f"/preferences/{make_token(SECRET, 'preferences', sid)}").body
-    unsub_path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid)}"
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    prefs = client.get(f"/preferences/{make_token(SECRET, 'preferences', sid, key=key)}").body
+    unsub_path = f"/unsubscribe/{make_token(SECRET, 'unsubscribe', sid, key=key)}"
     unsub = client.get(unsub_path).body
     done = client.post(unsub_path, "List-Unsubscribe=One-Click").body
     for body in (prefs, unsub, done, client.get("/subscribe").body):
@@ -315,8 +315,8 @@ def test_verbose_logs_one_line_per_subscriber_change_preferences_too(ep, caplog)
     caplog.set_level(logging.INFO, logger="feedkit.web")
     client = ep.client()
     subscribe_and_confirm(ep, client, ADDRESS, ["세무과"])
-    sid = subscriber(ep, ADDRESS).id
-    path = f"/preferences/{make_token(SECRET, 'preferences', sid)}"
+    sid, key = subscriber(ep, ADDRESS).id, subscriber(ep, ADDRESS).link_key
+    path = f"/preferences/{make_token(SECRET, 'preferences', sid, key=key)}"
     client.post(path, {"action": "save", "categories": ["세무과"]})       # the same: no change
     client.post(path, {"action": "save", "categories": ["관광과", "도서관"]})
     client.post(path, {"action": "save"})                                # every department
