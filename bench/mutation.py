@@ -8,6 +8,7 @@ Run it from the repo root (mutmut works in ./mutants, a git-ignored copy of the 
     python bench/mutation.py slugs dates     # some groups (see GROUPS below)
     python bench/mutation.py --jobs 4        # parallel test runs (default 2)
     python bench/mutation.py --report        # only print the scores of the last runs
+    python bench/mutation.py --again claims  # only the mutants the last run left alive
 
 It prints each group's score (caught / mutants tested; a mutant that makes the tests hang counts
 as caught) and lists every mutant left alive;
@@ -148,6 +149,8 @@ def main() -> int:
                         help=f"one of {', '.join(GROUPS)} (default: all)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel test runs (default 2)")
     parser.add_argument("--report", action="store_true", help="only print the last scores")
+    parser.add_argument("--again", action="store_true",
+                        help="run only the mutants the last run left alive (after new tests)")
     args = parser.parse_args()
     groups = args.groups or list(GROUPS)
     if importlib.util.find_spec("mutmut") is None:
@@ -158,6 +161,14 @@ def main() -> int:
         # to learn which tests cover which function) is then paid once.
         started = time.monotonic()
         patterns = [p for group in groups for p in GROUPS[group]]
+        if args.again:
+            # mutmut runs every mutant a pattern names again; exact names limit it to these.
+            patterns = sorted(name for name, s in statuses().items()
+                              if s not in ("killed", "timeout", "not checked")
+                              and any(fnmatch.fnmatchcase(name, p) for p in patterns))
+            if not patterns:
+                report(groups)
+                return 0
         cluster = shared_postgres()
         env = {**os.environ, "FEEDKIT_TEST_PG_URL": cluster.url} if cluster else None
         try:
