@@ -182,3 +182,71 @@ def test_withdraw_rebuilds_the_folder_it_is_given_and_says_what_it_wrote(site, t
     assert f"{other}: " in result.output and " written, " in result.output
     assert "wrote index.html" in result.output
     assert url not in (other / "feed.xml").read_text(encoding="utf-8")
+
+
+def _rows_file(tmp_path, *records: dict):
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+def test_withdraw_and_restore_by_url_when_ids_are_not_urls(site, tmp_path):
+    """Sources with ids of their own (board numbers): the editor gives the URL they see."""
+    site.run("import", str(_rows_file(
+        tmp_path,
+        {"id": "board-1", "url": "https://a.example/only", "title": "하나",
+         "published": "2024-06-03", "department": "세무과"},
+        {"id": "board-2", "url": "https://a.example/twice", "title": "둘",
+         "published": "2024-06-03"},
+        {"id": "board-3", "url": "https://a.example/twice", "title": "셋",
+         "published": "2024-06-04"})))
+    done = site.run("withdraw", "https://a.example/only", "--reason", "정정", "--no-build",
+                    "--now", NOW)
+    assert "하나" in done.output
+    [w] = json.loads(site.run("stats", "--json").stdout)["withdrawals"]
+    assert (w["id"], w["url"], w["category"], w["published"]) == (
+        "board-1", "https://a.example/only", "세무과", "2024-06-03T00:00:00+09:00")
+    for key in ("board-2", "board-3"):
+        site.run("withdraw", key, "--reason", "중복", "--no-build", "--now", NOW)
+    both = site.run("restore", "https://a.example/twice", "--no-build", ok=False)
+    assert both.exit_code == 2
+    assert ("https://a.example/twice: 2 withdrawn articles have this URL; give one of their "
+            "ids: board-2, board-3") in both.stderr
+    site.run("restore", "board-3", "--no-build")
+    site.run("restore", "https://a.example/twice", "--no-build")   # one left: the URL is enough
+    assert site.rows("SELECT id FROM withdrawn") == [("board-1",)]
+
+
+def test_a_reason_is_one_printable_line_of_at_most_500_characters(site):
+    _article_id, url = _an_article(site)
+    site.run("withdraw", url, "--reason", "법원\x07 요청\n\t에 따라", "--no-build", "--now", NOW)
+    assert site.rows("SELECT reason FROM withdrawn") == [("법원 요청 에 따라",)]
+    site.run("restore", url, "--no-build")
+    site.run("withdraw", url, "--reason", "가" * 500, "--no-build", "--now", NOW)
+    assert site.rows("SELECT length(reason) FROM withdrawn") == [(500,)]
+
+
+def test_approving_twice_says_when_it_was_approved(site):
+    site.run("digest", "approve", "--week", WEEK, "--now", "2024-12-23 07:00")
+    again = site.run("digest", "approve", "--week", WEEK, "--now", "2024-12-23 07:30")
+    assert f"{WEEK}" in again.output
+    assert "already approved (2024-12-22T22:00:00+00:00); nothing changed" in again.output
+
+
+def test_approve_says_when_the_send_hour_comes(site):
+    """With [digest] send_hour = 10, an approval at 09:00 on the send day is sent at 10:00."""
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "\n[digest]\nsend_hour = 10\n",
+                           encoding="utf-8")
+    result = site.run("digest", "approve", "--week", WEEK, "--now", "2024-12-23 09:00")
+    assert "'feedkit digest send' sends it once due (2024-12-23 10:00, Asia/Seoul)" in \
+        result.output
+
+
+def test_a_note_is_stored_with_plain_line_ends_and_an_empty_one_is_refused(site, tmp_path):
+    note = tmp_path / "note.md"
+    note.write_bytes("첫 줄\r\n둘째 줄\r셋째 줄\r\n".encode())
+    site.run("digest", "note", "--week", WEEK, "--file", str(note))
+    assert site.rows("SELECT markdown FROM digest_notes") == [("첫 줄\n둘째 줄\n셋째 줄",)]
+    empty = site.run("digest", "note", "--week", WEEK, "  \n ", ok=False)
+    assert empty.exit_code == 2
+    assert "the note is empty (use --clear to remove a week's note)" in empty.stderr
