@@ -243,9 +243,7 @@ def test_approve_says_when_the_send_hour_comes(site):
 
 
 def test_a_note_is_stored_with_plain_line_ends_and_an_empty_one_is_refused(site, tmp_path):
-    note = tmp_path / "note.md"
-    note.write_bytes("첫 줄\r\n둘째 줄\r셋째 줄\r\n".encode())
-    site.run("digest", "note", "--week", WEEK, "--file", str(note))
+    site.run("digest", "note", "--week", WEEK, "첫 줄\r\n둘째 줄\r셋째 줄\r\n")
     assert site.rows("SELECT markdown FROM digest_notes") == [("첫 줄\n둘째 줄\n셋째 줄",)]
     empty = site.run("digest", "note", "--week", WEEK, "  \n ", ok=False)
     assert empty.exit_code == 2
