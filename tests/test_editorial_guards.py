@@ -248,3 +248,21 @@ def test_a_note_is_stored_with_plain_line_ends_and_an_empty_one_is_refused(site,
     empty = site.run("digest", "note", "--week", WEEK, "  \n ", ok=False)
     assert empty.exit_code == 2
     assert "the note is empty (use --clear to remove a week's note)" in empty.stderr
+
+
+def test_decisions_are_stamped_in_utc_whatever_the_machines_time_zone(site, monkeypatch):
+    """Equal-time comparisons on import compare these strings: every machine writes UTC."""
+    from feedkit.editorial import decisions
+
+    monkeypatch.setenv("TZ", "Asia/Seoul")
+    time.tzset()
+    try:
+        seoul = datetime(2024, 12, 23, 7, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+        with site.store() as store:
+            decisions.set_approval(store, WEEK, True, seoul)
+            decisions.set_note(store, WEEK, "메모", seoul)
+        assert site.rows("SELECT changed_at FROM digest_approvals") == \
+            site.rows("SELECT changed_at FROM digest_notes") == [("2024-12-22T22:00:00+00:00",)]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
