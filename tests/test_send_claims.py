@@ -133,3 +133,19 @@ def test_a_killed_runs_readers_are_freed_for_the_next_run(backend, stores):
         assert [f.name for f in _lock_files(backend)] == [f"{me.name}.lock"]
     me.finish()
     assert _claims(backend) == {}
+
+
+def test_claims_of_runs_that_left_no_lock_are_freed(backend, stores):
+    """A store copied from another machine (``feedkit store copy`` copies every table) can hold
+    claims of runs that never ran here: no lock file, no session lock. They are free."""
+    from datetime import UTC, datetime
+
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    for i, key in enumerate(KEYS[:5]):
+        backend.execute("INSERT INTO send_claims (week, recipient, claimant, claimed_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        WEEK, key, "elsewhere-1" if i < 2 else "elsewhere-2", at)
+    me = Claimant(stores[0], WEEK)
+    assert me.reap() == 5   # both gone runs' readers, counted together
+    assert me.claim(KEYS[:5]) == (KEYS[:5], [])
+    me.finish()
