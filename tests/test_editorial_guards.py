@@ -266,3 +266,25 @@ def test_decisions_are_stamped_in_utc_whatever_the_machines_time_zone(site, monk
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+@pytest.mark.parametrize("args, line", [
+    (("digest", "note", "--week", WEEK, "  "),
+     "the note is empty (use --clear to remove a week's note)"),
+    (("digest", "note", "--week", WEEK, "가" * 2001),
+     "the note is 2001 characters long; at most 2000 fit at the top of a digest (link to a "
+     "longer text instead)"),
+    (("digest", "note", "--week", WEEK, "벨\x07소리"), "the note contains a control character"),
+    (("withdraw", "https://nope.example/1", "--reason", "x"),
+     "https://nope.example/1: no article with this id or URL in the store (see 'feedkit "
+     "export' for the ids)"),
+    (("withdraw", "https://nope.example/1", "--reason", " "),
+     "--reason: say why the article is withdrawn (it is kept with it)"),
+    (("restore", "https://nope.example/1"),
+     "https://nope.example/1: no withdrawn article with this id or URL"),
+])
+def test_an_editors_mistake_is_one_whole_line(site, args, line):
+    """The whole line, exactly: what the editor reads is all of it."""
+    result = site.run(*args, ok=False)
+    assert result.exit_code == 2
+    assert result.stderr == f"feedkit: error: {line}\n"
