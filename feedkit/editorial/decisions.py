@@ -61,12 +61,6 @@ def set_approval(store, week: str, approved: bool, now: datetime) -> Approval:
     return record
 
 
-def approvals(store) -> list[Approval]:
-    """Every week an editor has approved and not revoked, oldest week first."""
-    return [Approval(w, True, at) for w, at in store.db.execute(
-        "SELECT week, changed_at FROM digest_approvals WHERE approved = 1 ORDER BY week")]
-
-
 # -- notes -----------------------------------------------------------------------------------------
 
 
