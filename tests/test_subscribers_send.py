@@ -155,8 +155,10 @@ def test_the_fast_build_with_personal_links_equals_the_email_package(tmp_path):
     assert b"\r\n" in fast and b"\n" not in fast.replace(b"\r\n", b"")
 
 
-def test_permanent_failures_count_as_bounces_once_a_week_and_a_delivery_resets(
+def test_permanent_failures_count_as_bounces_once_a_week_and_a_quiet_delivery_resets(
         tmp_path, backend):
+    """Refused at RCPT: counted at once. An accepted digest starts the count again only at the
+    next send, once no report came back about it (tests/test_bounces_async.py)."""
     articles = korean_articles(21, W24, days=21)   # news in W24, W25 and W26
     refuse = {"gone@example.org", "flaky@example.org"}
     behaviour = Behaviour(on_rcpt=lambda a: "550 5.1.1 no such user" if a in refuse else None)
@@ -177,11 +179,32 @@ def test_permanent_failures_count_as_bounces_once_a_week_and_a_delivery_resets(
         second = send_subscribers(config, store, weeks[1], now=NOW + timedelta(days=7))
         assert second.bounced == [gone]
         assert repo.get(store, gone).status == "bounced"
-        assert repo.get(store, flaky).bounces == 0          # delivered: the count starts again
+        assert repo.get(store, flaky).bounces == 1          # accepted: a report may come
         third = send_subscribers(config, store, weeks[2], now=NOW + timedelta(days=14))
         assert sorted(third.sent) == ["fine@example.org", "flaky@example.org"]
+        assert repo.get(store, flaky).bounces == 0          # none came: the count starts again
         store.close()
     assert "gone@example.org" not in {r.rcpt[0] for r in server.received[-2:]}
+
+
+def test_a_re_run_of_an_older_week_counts_its_refusal_once(tmp_path, backend):
+    """Each (week, reader) failure counts once, also when an older week is sent again after a
+    newer one was counted (``digest send --week`` to catch up): before, only the latest week
+    was remembered, and the older week's refusal counted a second time."""
+    articles = korean_articles(14, W24, days=14)
+    behaviour = Behaviour(on_rcpt=lambda a: "550 5.1.1 no such user" if a.startswith("gone")
+                          else None)
+    weeks = [Week.parse(f"2024-W{n}", SEOUL) for n in (24, 25)]
+    with smtp_server(behaviour) as (_server, port):
+        config = _config(tmp_path, port, backend, bounces={"max_consecutive": 3})
+        store = store_with(tmp_path, articles, backend)
+        gone = _add(store, "gone@example.org")
+        _add(store, "fine@example.org")
+        for week, days in ((weeks[0], 0), (weeks[1], 7), (weeks[0], 8)):
+            report = send_subscribers(config, store, week, now=NOW + timedelta(days=days))
+            assert [a for a, _ in report.failed] == ["gone@example.org"]
+        assert (repo.get(store, gone).bounces, repo.get(store, gone).status) == (2, "active")
+        store.close()
 
 
 def test_a_server_refusing_everyone_counts_no_bounce(tmp_path, backend):

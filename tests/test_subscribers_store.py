@@ -138,24 +138,59 @@ def test_erase_removes_the_row(store, backend) -> None:
     assert repo.erase(store, s.id) is False
 
 
-def test_bounces_in_a_row_mark_a_reader_bounced_and_a_delivery_resets_them(store) -> None:
+def test_bounces_in_a_row_mark_a_reader_bounced_and_a_quiet_accepted_digest_resets_them(
+        store) -> None:
     s, _ = repo.add(store, "b@example.org", [], "ko", "command", "v1", T0, T0)
+    key = {s.id: "hmac-sha256:" + "b" * 64}
     assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W44",
                               reason="550 no such user").bounces == 1
     # the same week again (a re-run, or the DSN of the same message) counts once
     assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W44").bounces == 1
     assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W45").bounces == 2
-    assert repo.record_delivered(store, [s.id], T0) == 1
+    # W46 accepted: no proof yet (a report may come), nothing forgiven at its own send
+    store.record_send("2026-W46", key[s.id], "<m46>", "sent")
+    assert repo.forgive_bounces(store, key, "2026-W46", T0) == 0
+    assert repo.get(store, s.id).bounces == 2
+    # at the next send nothing came back about W46: the count starts again
+    assert repo.forgive_bounces(store, key, "2026-W47", T0) == 1
     assert repo.get(store, s.id).bounces == 0
-    for week in ("2026-W46", "2026-W47"):
+    assert repo.forgive_bounces(store, key, "2026-W47", T0) == 0   # a re-run
+    for week in ("2026-W47", "2026-W48"):
         repo.record_bounce(store, s.id, T0, limit=3, week=week)
     assert repo.get(store, s.id).status == "active"
-    last = repo.record_bounce(store, s.id, T0, limit=3, week="2026-W48", reason="550 gone")
+    last = repo.record_bounce(store, s.id, T0, limit=3, week="2026-W49", reason="550 gone")
     assert (last.status, last.bounces, last.last_bounce) == ("bounced", 3, "550 gone")
     assert repo.active(store) == []
     # a bounced reader may come back through the form (a new confirmation), bounces reset
     back, send = repo.request(store, "b@example.org", [], "ko", "form", "v2", T0)
     assert send and back.bounces == 0 and back.status == "pending"
+
+
+def test_only_an_accepted_digest_after_the_last_counted_failure_forgives(store) -> None:
+    """What does not forgive: a message whose outcome is unknown (``sending``), refused or
+    skipped; a digest of the bounced week or of a week before it; another reader's digest.
+    A report about an older digest that comes late keeps the latest week counted."""
+    a, _ = repo.add(store, "a@example.org", [], "ko", "command", "v1", T0, T0)
+    b, _ = repo.add(store, "b@example.org", [], "ko", "command", "v1", T0, T0)
+    keys = {a.id: "hmac-sha256:" + "a" * 64, b.id: "hmac-sha256:" + "b" * 64}
+    for sub in (a, b):
+        repo.record_bounce(store, sub.id, T0, limit=5, week="2026-W10")
+        repo.record_bounce(store, sub.id, T0, limit=5, week="2026-W12")
+    repo.record_bounce(store, a.id, T0, limit=5, week="2026-W11")   # a late report about W11
+    assert repo.get(store, a.id).bounce_week == "2026-W12"
+    for week, status in (("2026-W11", "sent"), ("2026-W12", "sent"), ("2026-W13", "sending"),
+                         ("2026-W14", "failed"), ("2026-W15", "skipped")):
+        store.record_send(week, keys[a.id], f"<{week}>", status)
+    store.record_send("2026-W13", "hmac-sha256:" + "c" * 64, "<other>", "sent")
+    assert repo.forgive_bounces(store, keys, "2026-W16", T0) == 0
+    assert [repo.get(store, i).bounces for i in keys] == [3, 2]
+    # an accepted digest, but of a week after the one being sent (an old week re-sent)
+    store.record_send("2026-W17", keys[b.id], "<b17>", "sent")
+    assert repo.forgive_bounces(store, keys, "2026-W16", T0) == 0
+    assert repo.forgive_bounces(store, keys, "2026-W18", T0) == 1
+    assert [repo.get(store, i).bounces for i in keys] == [3, 0]
+    # bounce_week stays: a re-run of W12 refused again would count nothing new
+    assert repo.get(store, b.id).bounce_week == "2026-W12"
 
 
 def test_no_address_reaches_public_the_feeds_or_the_export(site) -> None:

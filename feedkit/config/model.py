@@ -307,7 +307,9 @@ class BouncesConfig:
     max_consecutive: int = _doc(
         "Permanent delivery failures (a 5xx at send time, or a hard-bounce report) in a row, "
         "one per digest week, after which a subscriber is marked bounced and not mailed again; "
-        "a delivered digest starts the count again.", default=3)
+        "the count starts again at a later send once a digest was accepted and no report came "
+        "back about it (an accepted message alone is no proof: many relays report a dead "
+        "mailbox later).", default=3)
     host: str = _doc("IMAP server of the mailbox that receives bounce reports (the digest's "
                      "envelope sender); empty: 'subscribers bounces' is not set up.", default="")
     port: int = _doc("IMAP port (993 for tls = 'implicit', 143 otherwise).", default=993)

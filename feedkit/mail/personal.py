@@ -12,8 +12,10 @@ with ``List-Unsubscribe`` and ``List-Unsubscribe-Post: List-Unsubscribe=One-Clic
 Delivery is the list mode's own (:func:`feedkit.mail.send.deliver_all`): the same send log
 (keyed hashes, written before and after each hand-over, a re-run sends only to who has not got
 the week), connections, rate limits and retries. After the run the results count toward each
-reader's bounces (:mod:`feedkit.subscribers.repo`): a permanent failure is one more in a row,
-an accepted message starts the count again.
+reader's bounces (:mod:`feedkit.subscribers.repo`): a permanent failure is one more in a row;
+an accepted message is no proof of delivery (a relay may report a dead mailbox days later), so
+the count starts again only at a later send, once a digest was accepted and no report came back
+about it (:func:`feedkit.subscribers.repo.forgive_bounces`).
 """
 
 from __future__ import annotations
@@ -289,21 +291,31 @@ class _Editions:
 
 def count_bounces(config: Config, store, report: SubscriberReport,
                   by_address: Mapping[str, Subscriber], week: str, now: datetime) -> None:
-    """Apply a run's results to the readers' bounce counts (one transaction). A run in which
-    the server refused every one of several readers permanently counts nothing: that is the
-    relay refusing (a wrong sender, a blocked IP), not every address gone at once."""
+    """Apply a run's results to the readers' bounce counts (one transaction).
+
+    First the readers of this week whose last counted failure was followed by an accepted
+    digest that no report came back about are forgiven (their count starts again,
+    :func:`feedkit.subscribers.repo.forgive_bounces`); this run's acceptances forgive nothing
+    yet, since a relay may still report them. Then each permanent failure counts, once per
+    (week, reader) however often the week is re-run. A run in which the server refused every
+    one of several readers permanently counts nothing: that is the relay refusing (a wrong
+    sender, a blocked IP), not every address gone at once."""
     from feedkit.subscribers import repo
     from feedkit.subscribers.bounces import bounce_limit
 
     limit = bounce_limit(config)
-    if len(report.failed) > 1 and not report.sent:
-        report.warnings.append(
-            f"every reader was refused ({len(report.failed)}): no bounce counted, since that "
-            "is the server refusing, not the addresses; check [smtp] and [digest] from")
-        return
     with store.transaction():
-        repo.record_delivered(store, [by_address[a].id for a in report.sent], now)
+        repo.forgive_bounces(store, {s.id: report.keys[a] for a, s in by_address.items()},
+                             week, now)
+        if len(report.failed) > 1 and not report.sent:
+            report.warnings.append(
+                f"every reader was refused ({len(report.failed)}): no bounce counted, since "
+                "that is the server refusing, not the addresses; check [smtp] and [digest] "
+                "from")
+            return
         for addr, why in report.failed:
+            if not repo.count_report(store, week, report.keys[addr], "", now):
+                continue   # this week's failure was counted already (a re-run)
             sub = repo.record_bounce(store, by_address[addr].id, now, limit=limit, week=week,
                                      reason=why)
             if sub is not None and sub.status == "bounced":   # only active ones were sent to

@@ -6,7 +6,8 @@ One row per reader, unique by the normalised address (:func:`feedkit.privacy.nor
 the send log's spelling); ``address`` is kept as given, for sending. The consent record says
 when (``consent_at``, ISO UTC), through what (``consent_via``: form, import, command) and under
 which notice (``consent_version``) they agreed. ``bounces`` counts permanent failures in a row;
-``bounce_week`` is the last digest week counted, so a re-run of one week never counts twice;
+``bounce_week`` is the latest digest week counted (kept when the count starts again), so a re-run
+of one week never counts twice and the send log tells whether a digest was accepted after it;
 ``last_bounce`` the server's reason (without the address). ``confirmed_at`` is the double
 opt-in; ``left_at`` / ``left_via`` when and how they unsubscribed. Never edit a released step:
 a later change is a new migration.
@@ -50,9 +51,10 @@ _COLUMNS = ("id, address, normalised, status, categories, language, consent_at, 
             "confirmed_at, left_at, left_via")
 
 
-# The delivery reports `subscribers bounces` counted: one per (digest week, reader key), so a
-# report sent again (or a copy of it) never counts twice, even after a delivered digest has set
-# the reader's count back to 0. `recipient` is the send log's keyed hash, never an address.
+# The delivery reports `subscribers bounces` counted (and, with message_id '', the refusals at
+# send time): one per (digest week, reader key), so a report sent again (or a copy of it, or a
+# re-run of the week) never counts twice, even after the reader's count has started again.
+# `recipient` is the send log's keyed hash, never an address.
 BOUNCE_REPORTS = """
     CREATE TABLE bounce_reports (
         week        TEXT NOT NULL,

@@ -15,8 +15,11 @@ and applies it:
   several readers unsubscribed them all. The Message-ID is per (site, week, reader key), made
   from the keyed hash of the address (:func:`feedkit.mail.message.message_id`), so only the
   reader and the servers that carried their copy know it. Each (week, reader) counts at most
-  once, ever (table ``bounce_reports``): a report sent again, or a copy of it, is not counted
-  again, even after a delivered digest has set the reader's count back to 0;
+  once, ever (table ``bounce_reports``, which also holds the refusals at send time): a report
+  sent again, or a copy of it, is not counted again, even after the reader's count has started
+  again. Such reports are why an accepted message does not start the count again at once
+  (:func:`feedkit.subscribers.repo.forgive_bounces`): the relay that accepted it may report it
+  a day later;
 * a *soft* one (``delayed``, or a ``4.x.x`` status) counts nothing: the relay is still trying;
 * anything else (an auto-reply, spam, a report that proves nothing) changes nothing and is
   counted in the summary.

@@ -13,7 +13,7 @@ personal data: nothing here logs or prints one; callers decide what to show.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -286,7 +286,10 @@ def record_bounce(store, sid: int, now: datetime, *, limit: int, week: str = "",
     """A permanent delivery failure for ``week``'s digest counts against the reader; once
     ``limit`` failures in a row are counted an active reader becomes ``bounced`` and gets no
     more mail. A week already counted for this reader counts once however often it is re-run
-    or reported. ``reason`` must not contain the address (see :func:`feedkit.privacy.scrub`)."""
+    or reported (callers also note each (week, reader) in ``bounce_reports``, see
+    :func:`count_report`). ``bounce_week`` keeps the latest week counted, also when a report
+    about an older digest comes late: :func:`forgive_bounces` reads it. ``reason`` must not
+    contain the address (see :func:`feedkit.privacy.scrub`)."""
     at = stamp(now)
     with _writing(store):
         sub = get(store, sid)
@@ -296,24 +299,43 @@ def record_bounce(store, sid: int, now: datetime, *, limit: int, week: str = "",
         status = "bounced" if bounces >= limit and sub.status == "active" else sub.status
         store.db.execute("UPDATE subscribers SET bounces = ?, bounce_week = ?, last_bounce = ?, "
                          "status = ?, updated_at = ? WHERE id = ?",
-                         (bounces, week, reason[:500], status, at, sid))
+                         (bounces, max(sub.bounce_week, week), reason[:500], status, at, sid))
         return get(store, sid)
 
 
-def record_delivered(store, sids: Iterable[int], now: datetime) -> int:
-    """A message was accepted for each of ``sids``: their count of failures in a row starts
-    again at 0. Returns how many readers had one to reset."""
+def forgive_bounces(store, keys: Mapping[int, str], week: str, now: datetime) -> int:
+    """At the send of ``week``'s digest: start the count of failures in a row again at 0 for
+    each reader of ``keys`` (subscriber id -> send-log key) whom the send log shows a digest
+    *accepted* (status ``sent``) for a week after their last counted failure and before
+    ``week``. Returns how many were forgiven.
+
+    Why not at once, when the relay accepts a message: many relays accept everything at SMTP
+    time and send a delivery report (a DSN, counted by ``feedkit subscribers bounces``) for a
+    dead mailbox later. Resetting on acceptance undid each week's report before the next came
+    (1, 0, 1, 0, ...), so such an address was mailed forever. An acceptance proves delivery
+    only once no report about it arrived before the next send, which is what this reads: a
+    report about that digest would have made it the last counted failure (``bounce_week`` is
+    the latest week counted). Weeks are compared as labels (``2026-W05``: in order as text),
+    and only weeks the reader was actually sent count, so a week without a digest for them (no
+    news, none in their departments) neither counts nor forgives: ``[bounces]
+    max_consecutive`` counts digests in a row, not calendar weeks. A re-run of ``week`` finds
+    the same answer (only earlier weeks are read), so it forgives nothing twice."""
     at = stamp(now)
-    ids = list(sids)
-    changed = 0
+    ids = list(keys)
+    forgiven: list[int] = []
     with _writing(store):
         for start in range(0, len(ids), 500):
             batch = ids[start:start + 500]
             marks = ",".join("?" * len(batch))
-            changed += store.db.execute(
-                f"UPDATE subscribers SET bounces = 0, bounce_week = '', updated_at = ? "
-                f"WHERE bounces > 0 AND id IN ({marks})", (at, *batch)).rowcount
-    return changed
+            owing = store.db.execute(f"SELECT id, bounce_week FROM subscribers WHERE bounces > 0 "
+                                     f"AND id IN ({marks})", batch).fetchall()
+            forgiven += [sid for sid, last in owing if store.db.execute(
+                "SELECT 1 FROM send_log WHERE week > ? AND week < ? AND recipient = ? "
+                "AND status = 'sent' LIMIT 1", (last, week, keys[sid])).fetchone()]
+        for sid in forgiven:
+            store.db.execute("UPDATE subscribers SET bounces = 0, updated_at = ? WHERE id = ?",
+                             (at, sid))
+    return len(forgiven)
 
 
 def sent_message(store, week: str, key: str) -> str | None:
@@ -326,8 +348,10 @@ def sent_message(store, week: str, key: str) -> str | None:
 
 
 def count_report(store, week: str, key: str, message_id: str, now: datetime) -> bool:
-    """Note that a bounce report about ``week``'s digest to the reader with ``key`` is counted;
-    False when one already was (each counts once, however often it is sent again)."""
+    """Note that a failure of ``week``'s digest to the reader with ``key`` is counted: a bounce
+    report about the message ``message_id``, or a refusal at send time (``message_id`` "");
+    False when one already was. Each (week, reader) counts once, however often a report is
+    sent again or the week re-run, and whether the relay refused it or reported it later."""
     cur = store.db.execute("INSERT INTO bounce_reports (week, recipient, message_id, counted_at) "
                            "VALUES (?, ?, ?, ?) ON CONFLICT (week, recipient) DO NOTHING",
                            (week, key, message_id, stamp(now)))
