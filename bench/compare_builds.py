@@ -11,7 +11,9 @@ folder's name taken out). Run it on the old code and the new one and diff the tw
     diff before.txt after.txt                     # nothing: byte-identical
 
 ``--save FILE`` / ``--check FILE`` do the same with a file (exit 1 and the differing lines when
-the listing differs).
+the listing differs). ``--pg`` builds on PostgreSQL instead (a throwaway cluster, each case in a
+schema of its own; ``--pg-url URL`` for an existing server): its listing is compared with a
+PostgreSQL listing, the store's address taken out of the messages.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import argparse
 import difflib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +41,9 @@ CASES = [
 ]
 
 
+PG_URL: list[str] = []   # the PostgreSQL server of --pg / --pg-url, when given
+
+
 def run(site: Path, *args: str, now: str | None = None) -> str:
     """One feedkit command in ``site``; its exit code and output, made folder-independent."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDKIT_")}
@@ -45,13 +52,28 @@ def run(site: Path, *args: str, now: str | None = None) -> str:
     proc = subprocess.run([sys.executable, "-m", "feedkit", "--config", str(site), *args],
                           cwd=site, env=env, capture_output=True, text=True)
     text = f"$ feedkit {' '.join(args)} -> {proc.returncode}\n{proc.stdout}{proc.stderr}"
-    return text.replace(str(site), "<site>")
+    text = text.replace(str(site), "<site>")
+    if PG_URL:
+        text = re.sub(r"postgresql://\S*?(?=[\s:]|$)", "<store>", text)
+    return text
+
+
+def use_store(site: Path, name: str) -> None:
+    """Point the copied config's ``[store]`` at a fresh schema on the --pg server."""
+    if not PG_URL:
+        return
+    config = site / "config.toml"
+    schema = f"compare_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    text = config.read_text(encoding="utf-8").replace(
+        'path = "articles.db"', f'url = "{PG_URL[0]}"\nschema = "{schema}"', 1)
+    config.write_text(text, encoding="utf-8")
 
 
 def case_listing(name: str, records: str | None, now: str, week: str, tmp: Path) -> list[str]:
     site = tmp / name
     site.mkdir()
     shutil.copy(REPO / "config.toml", site / "config.toml")
+    use_store(site, name)
     shutil.copytree(REPO / "data", site / "data")
     lines: list[str] = []
     if records is None:
@@ -89,7 +111,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", type=Path, help="write the listing to this file")
     parser.add_argument("--check", type=Path, help="compare the listing with this file")
+    parser.add_argument("--pg", action="store_true",
+                        help="build on a throwaway PostgreSQL cluster instead of SQLite")
+    parser.add_argument("--pg-url", help="build on this PostgreSQL server instead of SQLite")
     args = parser.parse_args()
+    if args.pg_url:
+        PG_URL.append(args.pg_url)
+    elif args.pg:
+        sys.path.insert(0, str(REPO / "bench"))
+        from pg_server import start_durable
+
+        cluster = start_durable()
+        PG_URL.append(cluster.url)
     text = listing()
     if args.save:
         args.save.write_text(text, encoding="utf-8")

@@ -30,6 +30,24 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # Keep the compiled-template cache out of the user's home folder during tests.
 os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="feedkit-test-cache-"))
 SAMPLE = REPO / "data" / "boryeong.jsonl"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _caches_of_this_run_only():
+    """Mutation testing (bench/mutation.py, mutmut) runs each mutant's tests in a process
+    forked from one that already ran them on the original code. That process's functools
+    caches (a category's slug, a date's words) and the on-disk caches under
+    ``$XDG_CACHE_HOME`` would answer for the mutant, which would then seem to survive. Under
+    mutmut each session therefore starts with empty caches and a cache folder of its own."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        import functools
+        import gc
+
+        os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="feedkit-mutant-cache-")
+        for obj in gc.get_objects():
+            if isinstance(obj, functools._lru_cache_wrapper):
+                obj.cache_clear()
+    yield
 # A developer's own shared store must never receive test data: every test's store is the one
 # its config (or the `backend` fixture) names. PostgreSQL tests use $FEEDKIT_TEST_PG_URL.
 os.environ.pop("FEEDKIT_STORE_URL", None)

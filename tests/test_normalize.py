@@ -298,3 +298,19 @@ def test_clean_title_is_idempotent_on_stacked_cut_marks(raw: str, expected: str)
     # hypothesis found "...………" -> "...…" -> "" (an export that would not import again).
     assert clean_title(raw) == expected
     assert clean_title(expected) == expected
+
+
+_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)"')
+_PIECES = st.sampled_from([' href="', ' src="', 'href="', 'src="', '"', " ", "\t", "\u3000",
+                           "a", "/x y", "가", "https://e.example/", "&amp;", "%", "hrsrc=\""])
+
+
+@given(st.lists(_PIECES, max_size=14).map("".join))
+def test_links_are_made_absolute_as_the_regex_would(text: str) -> None:
+    """The str.find scan that replaced a regex substitution (feedkit.text.clean) rewrites the
+    same attributes in the same places, whatever the text around them."""
+    from feedkit.text.clean import _absolute_urls, _absolutize
+
+    base, origin = "https://www.brcn.go.kr/news/view.do?x=1", "https://www.brcn.go.kr"
+    expected = _URL_ATTR.sub(lambda m: _absolutize(m.group(1), m.group(2), base, origin), text)
+    assert _absolute_urls(text, base, origin) == expected

@@ -1,10 +1,12 @@
 """The output writer, as the web server and the readers of the output folder see it.
 
-A build replaces each changed file by writing a temporary file beside it and renaming it into
-place. What that buys, checked here from the outside: a reader holding the old file keeps reading
-complete old bytes, a write that fails half-way (the disk fills up) leaves the old file as it
-was, and the new files are readable by a web server (mode 0644 under the usual umask 022, i.e.
-what the umask says, as for any other file the user creates).
+A build stages each changed file in a folder inside the output folder as it renders it, and
+renames the staged files into place once everything rendered (a file written outside a build, by
+``write_atomic``, goes to a temporary file beside it, renamed into place). What that buys,
+checked here from the outside: a reader holding the old file keeps reading complete old bytes, a
+write that fails half-way (the disk fills up) leaves the old file as it was, and the new files
+are readable by a web server (mode 0644 under the usual umask 022, i.e. what the umask says, as
+for any other file the user creates).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import feedparser
 import pytest
 from conftest import Site
 
+from feedkit.errors import FeedkitError
 from feedkit.site.output import write_atomic, write_atomic_stream
 
 NEWS = "https://www.brcn.go.kr/news/"
@@ -165,3 +168,65 @@ def test_streamed_writes_are_atomic_too(tmp_path: Path) -> None:
     assert write_atomic_stream(target, iter([b'{"new": 1}\n'])) is True   # shorter: changed
     assert target.read_bytes() == b'{"new": 1}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["articles.jsonl"]
+
+
+def test_a_streamed_write_keeps_a_prefix_matched_over_several_chunks(tmp_path: Path) -> None:
+    """The first difference comes after two chunks that matched the old file: the new file
+    starts with both, then the rest (an export whose last records changed)."""
+    target = tmp_path / "nested" / "state" / "articles.jsonl"   # folders made as needed
+    assert write_atomic_stream(target, iter([b"AAA\n", b"BBB\n", b"CCC\n"])) is True
+    assert write_atomic_stream(target, iter([b"AAA\n", b"BBB\n", b"XXX\n", b"YYY\n"])) is True
+    assert target.read_bytes() == b"AAA\nBBB\nXXX\nYYY\n"
+
+
+def test_a_stream_that_fails_before_any_difference_raises_its_own_error(tmp_path: Path) -> None:
+    """The records fail while they still match the old file (a store read breaking half-way
+    through an export): the caller gets that error, not one from the clean-up, and the old
+    file and folder are as they were."""
+    target = tmp_path / "articles.jsonl"
+    target.write_bytes(b"AAA\nBBB\n")
+
+    def chunks():
+        yield b"AAA\n"
+        raise FeedkitError("the store went away")
+
+    with pytest.raises(FeedkitError, match="the store went away"):
+        write_atomic_stream(target, chunks())
+    assert target.read_bytes() == b"AAA\nBBB\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["articles.jsonl"]
+
+
+def test_rendered_files_wait_on_disk_not_in_memory_until_the_publish(built_site: Site) -> None:
+    """A cold build stages each changed file in a folder inside the output folder as soon as
+    it is rendered (a million-article archive would not fit in memory), and publishes them by
+    renaming only once all rendered: while it renders, the old files are still in place and
+    the staged ones are already on disk. A killed build's staging folder goes with the next
+    build."""
+    from feedkit.config import load_config
+    from feedkit.site.build import build
+    from feedkit.store.backends import open_store
+
+    before = {p: p.read_bytes() for p in output_files(built_site.out)}
+    stale = built_site.out / ".feedkit-staging-0123456789ab"
+    (stale / "category").mkdir(parents=True)
+    (stale / "category" / "feed.xml").write_text("left by a killed build", encoding="utf-8")
+    add_articles(built_site, 3)
+    config = load_config(built_site.config)
+    seen: list[tuple[list[str], bool]] = []
+
+    def progress(_files: int) -> None:
+        staged = sorted(p.read_bytes() for folder in built_site.out.glob(".feedkit-staging-*")
+                        for p in folder.iterdir())
+        old_in_place = all(p.read_bytes() == data for p, data in before.items())
+        seen.append((staged, old_in_place))
+
+    with open_store(config) as store:
+        report = build(config, store, progress=progress)
+    assert not stale.exists()
+    assert seen and all(old for _, old in seen)          # nothing published while rendering
+    assert len(seen[0][0]) == 3          # the main feed's three files, staged as rendered
+    assert len(seen[-1][0]) == len(report.written)
+    published = sorted((built_site.out / rel).read_bytes() for rel in report.written)
+    assert seen[-1][0] == published
+    assert not list(built_site.out.glob(".feedkit-staging-*"))      # gone after the publish
+    assert set(before) <= set(output_files(built_site.out))

@@ -376,11 +376,17 @@ def test_the_url_with_its_password_comes_from_the_environment(
     (["--to", "articles.db"], "that is the configured store itself"),
     (["--to", "."], "is a folder"),
     (["--to", "postgresql://u@h/d", "--schema", "Bad-Name"], "--schema 'Bad-Name'"),
+    (["--to", " "], "--to: empty; give a file path, a postgresql:// URL or env:NAME"),
+    (["--to", "env:1X"], "--to env:1X: expected env:NAME, the name of an environment variable "
+                         "holding the destination's URL"),
+    (["--to", "env:COPY_TO_SQLITE_URL"], "--to env:COPY_TO_SQLITE_URL: $COPY_TO_SQLITE_URL is "
+                                         "not a PostgreSQL URL (postgresql://USER@HOST/DATABASE)"),
 ])
 def test_usage_errors_exit_2_with_one_line(source: StoreSite, monkeypatch, args, message
                                            ) -> None:
     monkeypatch.chdir(source.root)
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    monkeypatch.setenv("COPY_TO_SQLITE_URL", "sqlite:///copy.db")
     result = run(source, "store", "copy", *args)
     assert result.exit_code == 2, result.output + result.stderr
     assert message in result.stderr and result.stderr.count("\n") == 1

@@ -5,7 +5,10 @@ SQLite file as the source, the test session's PostgreSQL (a fresh schema) as the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pg
 import pytest
@@ -35,3 +38,120 @@ def test_the_next_subscriber_after_a_copy_gets_a_new_id(tmp_path, pg_backend):
     assert what == "added" and new.id == 4
     source.close()
     destination.close()
+
+
+# -- an erased reader's id, whichever way the copy goes ------------------------------------------
+
+KINDS = ("sqlite", "postgresql")
+
+
+@contextmanager
+def _store(kind: str, root: Path, request) -> Iterator[Store]:
+    """An empty store of ``kind``: a file under ``root``, or a fresh schema on the session's
+    PostgreSQL (the test skips without one)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if kind == "sqlite":
+        with Store(root / "store.db") as store:
+            yield store
+        return
+    with pg.fresh_schema(request.getfixturevalue("pg_url")) as schema, \
+            Store(schema.url, schema=schema.schema) as store:
+        yield store
+
+
+@pytest.mark.parametrize("destination_kind", KINDS)
+@pytest.mark.parametrize("source_kind", KINDS)
+def test_an_erased_readers_id_is_never_given_again_after_a_copy(
+        tmp_path, request, source_kind, destination_kind):
+    """The source's counter, not its highest row, says which ids were given: reader 3 was
+    erased, so the copy's next reader is 4 (3 would make reader 3's old links name them)."""
+    with _store(source_kind, tmp_path / "source", request) as source, \
+            _store(destination_kind, tmp_path / "destination", request) as destination:
+        ids = [repo.add(source, f"reader{n}@example.com", [], "ko", "command", "v1", T0, T0)[0].id
+               for n in range(3)]
+        assert ids == [1, 2, 3]
+        assert repo.erase(source, 3)
+        copy_store(source, destination)
+        assert [s.id for s in repo.listing(destination)] == [1, 2]
+        new, what = repo.add(destination, "new@example.com", [], "ko", "command", "v1", T0, T0)
+        assert what == "added" and new.id == 4
+
+
+@pytest.mark.parametrize("destination_kind", KINDS)
+def test_a_copy_never_moves_the_destinations_counter_back(tmp_path, request, destination_kind):
+    """A destination that gave out ids 1-5 before (rows the copy with --replace deletes) goes
+    on from 6, though the source only ever gave 1 and 2."""
+    with _store("sqlite", tmp_path / "source", request) as source, \
+            _store(destination_kind, tmp_path / "destination", request) as destination:
+        for n in range(2):
+            repo.add(source, f"reader{n}@example.com", [], "ko", "command", "v1", T0, T0)
+        for n in range(5):
+            repo.add(destination, f"old{n}@example.org", [], "ko", "command", "v1", T0, T0)
+        copy_store(source, destination, replace=True)
+        assert [s.id for s in repo.listing(destination)] == [1, 2]
+        new, _ = repo.add(destination, "new@example.com", [], "ko", "command", "v1", T0, T0)
+        assert new.id == 6
+
+
+# -- more rows than one batch -----------------------------------------------------------------
+
+def _articles(n: int, word: str) -> list:
+    from feedkit.model import Article
+
+    return [Article(id=f"https://city.example/news/{i}", url=f"https://city.example/news/{i}",
+                    title=f"{word} {i}", published=T0, updated=T0, summary=f"{word} 요약 {i}",
+                    category=f"과{i % 7}") for i in range(n)]
+
+
+def _article_rows(store: Store) -> list[tuple]:
+    return [tuple(r) for r in store.db.execute(
+        "SELECT id, url, title, summary, category, hash FROM articles ORDER BY id").fetchall()]
+
+
+@pytest.mark.parametrize("destination_kind", KINDS)
+def test_a_copy_of_more_than_one_batch_is_whole_and_counted(tmp_path, request, destination_kind):
+    """2,500 articles (the copy writes 1,000 rows at a time), then 1,200 of them edited, 5 new
+    and 600 the destination alone holds: with --replace every row ends equal to the source's, the
+    summary counts what was replaced and deleted, and the progress reaches every row scanned,
+    once."""
+    from feedkit.store.copy import BATCH
+
+    assert BATCH == 1000   # the sizes below straddle it
+    with _store("sqlite", tmp_path / "source", request) as source, \
+            _store(destination_kind, tmp_path / "destination", request) as destination:
+        source.upsert(_articles(2500, "소식"))
+        ticks: list[int] = []
+        report = copy_store(source, destination, progress=ticks.append)
+        assert _article_rows(destination) == _article_rows(source)
+        articles = next(t for t in report.tables if t.name == "articles")
+        assert (articles.rows, articles.inserted, articles.updated, articles.deleted) == \
+            (2500, 2500, 0, 0)
+        assert sum(ticks) == report.rows
+
+        source.upsert(_articles(1200, "고친 소식"))                    # 1,200 edited
+        source.upsert(_articles(2505, "소식")[2500:])                 # 5 new
+        destination.upsert(_articles(3600, "소식")[3000:])            # 600 only there
+        ticks.clear()
+        report = copy_store(source, destination, replace=True, progress=ticks.append)
+        assert _article_rows(destination) == _article_rows(source)
+        articles = next(t for t in report.tables if t.name == "articles")
+        assert (articles.rows, articles.inserted, articles.updated, articles.deleted) == \
+            (2505, 5, 1200, 600)
+        replaced = sum(t.updated for t in report.tables)
+        deleted = sum(t.deleted for t in report.tables)
+        assert replaced >= 1200 and deleted >= 600
+        assert f"{replaced} replaced, {deleted} deleted" in report.summary()
+        assert sum(ticks) == report.rows
+
+
+@pytest.mark.parametrize("destination_kind", KINDS)
+def test_one_reader_copied_into_a_new_store_then_a_second(tmp_path, request, destination_kind):
+    """The boundary of a counter that never counted: a new store's first id would be 1, the
+    one the copied reader has; the next reader must get 2."""
+    with _store("sqlite", tmp_path / "source", request) as source, \
+            _store(destination_kind, tmp_path / "destination", request) as destination:
+        repo.add(source, "reader@example.com", [], "ko", "command", "v1", T0, T0)
+        copy_store(source, destination)
+        new, what = repo.add(destination, "new@example.com", [], "ko", "command", "v1", T0, T0)
+        assert what == "added" and new.id == 2
+        assert [s.id for s in repo.listing(destination)] == [1, 2]

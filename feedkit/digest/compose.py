@@ -127,8 +127,9 @@ def load_digest(config: Config, store, week: Week, until: int | None = None) -> 
 
 def week_articles(store, week: Week, until: int | None = None) -> list[Article]:
     """The articles of ``week`` published by ``until``, newest first: what a digest is made of
-    (personal digests filter them by department before :func:`make_digest`)."""
-    return [s.article for s in store.published_between(week.start, week.end)
+    (personal digests filter them by department before :func:`make_digest`). Without their
+    bodies: no digest shows one."""
+    return [s.article for s in store.published_between(week.start, week.end, bodies=False)
             if until is None or int(s.article.published.timestamp()) <= until]
 
 
@@ -178,6 +179,9 @@ def trim_title(summary: str, title: str) -> str:
     """The summary without a copy of the title in front: many boards' first paragraph repeats
     the headline ("보령시, 머드축제 개최 보령시, 머드축제 개최 …"), which a digest shows right
     under that headline. Compared with runs of white space collapsed; "" if nothing else."""
+    first = title.lstrip()[:1]
+    if not first or summary.lstrip()[:1] != first:   # the usual case, told without the regex
+        return summary
     text = _SPACES.sub(" ", summary).strip()
     head = _SPACES.sub(" ", title).strip()
     if head and text.startswith(head):

@@ -27,6 +27,7 @@ from feedkit.model import Article
 from feedkit.subscribers.links import site_subscribe_url
 from feedkit.text.dates import is_korean
 from feedkit.text.i18n import Language, for_config
+from feedkit.text.templating import Record
 
 HTML_TEMPLATE = "digest.html.j2"
 
@@ -58,9 +59,17 @@ PREFERENCES_PLACEHOLDER = "https://preferences.invalid/feedkit-2b7d90"
 _UNSAFE_CHAR = re.compile(r"[\s\x00-\x1f]")
 
 
+# What almost every stored URL is (feedkit.text.clean normalised it): http(s), a plain host,
+# no space or control character anywhere. Such a URL is safe without taking it apart.
+_PLAIN_URL = re.compile(
+    r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#][^\s\x00-\x1f]*)?")
+
+
 def safe_url(url: str) -> str:
     """An http(s) URL or "": the store holds normalised URLs, but an email is the wrong place to
     find out one slipped through (a ``javascript:`` link in a mail client)."""
+    if _PLAIN_URL.fullmatch(url):
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -208,12 +217,12 @@ class DigestRenderer:
         return self.lang.gettext("You receive this email because you subscribed to %(title)s."
                                  ) % {"title": self.title()}
 
-    def _item(self, a: Article, section: Section) -> dict:
+    def _item(self, a: Article, section: Section) -> Record:
         from feedkit.text.dates import format_date
 
         local = a.published.astimezone(self.tz)
         image = safe_url(a.image)
-        return {
+        return Record({
             "title": a.title,
             "url": safe_url(a.url),
             "date": format_date(local, self.lang, year=False),
@@ -224,7 +233,7 @@ class DigestRenderer:
                                    self.config.digest.summary_chars),
             "image": image,
             "license": self._item_license(a.license),
-        }
+        })
 
     def _item_license(self, code: str):
         """An article's licence when it is not the site's (shown with it), else None."""
@@ -260,7 +269,7 @@ class DigestRenderer:
                 "more_url": f"{web_url}#{section.anchor}",
             })
         shown = sum(counts)
-        headlines = [it["title"] for s in sections for it in s["items"]][:3]
+        headlines = [it.title for s in sections for it in s["items"]][:3]
         from feedkit.editorial.note import note_html, note_text
 
         return {

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from feedkit.errors import FeedkitError, UsageError
 from feedkit.model import Article
 from feedkit.store.articles import Store, _row_to_article
+from feedkit.store.changes import articles_changed, moving
 from feedkit.text.urlkey import url_key
 
 REASON_LIMIT = 500
@@ -115,10 +116,12 @@ def withdraw(store: Store, key: str, reason: str, now: datetime | None = None
                          "(see 'feedkit export' for the ids)")
     at = stamp(now)
     with store.transaction():
+        gone = moving(store.db, "articles", article_id)
         store.db.execute(f"INSERT INTO withdrawn ({_ROW}, reason, withdrawn_at) "
                          f"SELECT {_ROW}, ?, ? FROM articles WHERE id = ?",
                          (reason, at, article_id))
         store.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        articles_changed(store.db, [gone] if gone else [], [])
         store._bump_generation()
     found = _find_withdrawn(store, article_id)
     assert found is not None
@@ -133,9 +136,13 @@ def restore(store: Store, key: str) -> Withdrawal:
             raise UsageError(f"{key}: this article is not withdrawn")
         raise UsageError(f"{key}: no withdrawn article with this id or URL")
     with store.transaction():
-        store.db.execute(f"INSERT INTO articles ({_ROW}, url_key) "
-                         f"SELECT {_ROW}, ? FROM withdrawn WHERE id = ? "
-                         "ON CONFLICT (id) DO NOTHING", (url_key(found.url), found.id))
+        back = moving(store.db, "withdrawn", found.id)
+        put = store.db.execute(f"INSERT INTO articles ({_ROW}, url_key) "
+                               f"SELECT {_ROW}, ? FROM withdrawn WHERE id = ? "
+                               "ON CONFLICT (id) DO NOTHING",
+                               (url_key(found.url), found.id)).rowcount
+        if put and back:
+            articles_changed(store.db, [], [back])
         store.db.execute("DELETE FROM withdrawn WHERE id = ?", (found.id,))
         store._bump_generation()
     return found
@@ -163,7 +170,10 @@ def put_withdrawn(store: Store, article: Article, reason: str, at: str) -> None:
     copy or an earlier withdrawal of the same id. Call inside a transaction."""
     now = stamp()
     published, updated = article.published, article.updated
+    gone = moving(store.db, "articles", article.id)
     store.db.execute("DELETE FROM articles WHERE id = ?", (article.id,))
+    if gone:
+        articles_changed(store.db, [gone], [])
     store.db.execute(
         f"INSERT INTO withdrawn ({_ROW}, reason, withdrawn_at) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from feedkit.editorial.publication import build_time, date_warning
 from feedkit.errors import check_readable
-from feedkit.ingest.files import read_records
-from feedkit.ingest.normalize import KNOWN_FIELDS, RecordError, normalize_record
+from feedkit.ingest.normalize import RecordError, normalize_record
+from feedkit.ingest.seen import SeenIds
 from feedkit.model import Article
 from feedkit.store.articles import Store, UpsertResult
 
@@ -52,7 +52,9 @@ class BatchCollector:
     """Normalises records and catches duplicate ids within one import.
 
     Shared by every reader (files, feeds, web pages) so their errors read the same way. Good
-    articles wait in :attr:`pending` until the caller drains them into the store.
+    articles wait in :attr:`pending` until the caller drains them into the store. The ids
+    already taken are kept in a few bytes each (:class:`feedkit.ingest.seen.SeenIds`), not as
+    strings: a million-record import stays under 100 MB.
     """
 
     def __init__(self, tz: ZoneInfo, report: ImportReport, now: datetime | None = None,
@@ -62,25 +64,31 @@ class BatchCollector:
         self.report = report
         self.now = build_time(now)  # only for warnings about implausible dates
         self.pending: list[Article] = []
-        self._seen: dict[str, str] = {}
+        self._seen = SeenIds()
 
     def add(self, where: str, record: dict[str, Any] | str, default_category: str = "",
             base_url: str = "") -> Article | None:
         if isinstance(record, str):
-            self.report.rejected.append(f"{where}: {record}")
-            return None
+            return self.take(where, record)
         try:
             article = normalize_record(record, self.tz, default_category, base_url,
                                        self.license)
         except RecordError as exc:
-            self.report.rejected.append(f"{where}: {exc}")
+            return self.take(where, str(exc))
+        return self.take(where, article)
+
+    def take(self, where: str, normalised: Article | str) -> Article | None:
+        """A record already normalised (or why it could not be: ``normalised`` is then the
+        reason); the article when it is taken, None when rejected (a duplicate id)."""
+        if isinstance(normalised, str):
+            self.report.rejected.append(f"{where}: {normalised}")
             return None
-        first = self._seen.get(article.id)
+        article = normalised
+        first = self._seen.take(article.id, where)
         if first is not None:
             self.report.rejected.append(f"{where}: duplicate id {article.id[:120]!r} "
                                         f"(first at {first}; kept that one)")
             return None
-        self._seen[article.id] = where
         self.pending.append(article)
         warning = date_warning(article.published, self.now)
         if warning:
@@ -96,45 +104,49 @@ BATCH = 1000
 
 
 def import_files(store: Store, specs: Iterable[FileSpec], tz: ZoneInfo,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
+                 progress: Callable[[int], None] | None = None,
+                 parallel: bool | None = None) -> ImportReport:
     """Stream every file into the store in one transaction.
 
     One transaction means all or nothing: a file that turns out unreadable half-way (a broken
     JSON array, bad UTF-8 in a CSV) rolls the whole import back instead of leaving part of it.
-    Records are written in batches so memory stays flat however large the export.
+    Records are written in batches so memory stays flat however large the export (but for the
+    ids taken so far, about 30 bytes each: see :class:`BatchCollector`). Large files are read
+    and normalised by a second process meanwhile (``parallel``: None decides by size, see
+    :mod:`feedkit.ingest.pipeline`); the result is the same either way.
     """
+    from feedkit.ingest.pipeline import records
+
     specs = list(specs)
     for spec in specs:  # a missing file fails before anything is read or written
         check_readable(spec.path)
     report = ImportReport()
     collector = BatchCollector(tz, report)
     with store.transaction():
+        stream = records(specs, tz, parallel)
         for spec in specs:
             label = spec.label or str(spec.path)
-            collector.license = spec.license
-            unknown: set[str] = set()
-            for line, record in read_records(spec.path, spec.kind):
-                if isinstance(record, dict):
-                    unknown.update(k for k in record if k not in KNOWN_FIELDS
-                                   and k != "withdrawn")
-                if isinstance(record, dict) and record.get("withdrawn") is not None:
-                    _import_withdrawn(store, collector, f"{label}:{line}", record,
-                                      spec.default_category)
+            for item in stream:
+                if item[0] == "end":
+                    if item[1]:
+                        report.warnings.append(f"{label}: ignored unknown fields: "
+                                               f"{', '.join(item[1])}")
+                    break
+                _, line, withdrawn, payload = item
+                if withdrawn is not None:
+                    _import_withdrawn(store, collector, f"{label}:{line}", withdrawn, payload)
                 else:
-                    collector.add(f"{label}:{line}", record, spec.default_category)
+                    collector.take(f"{label}:{line}", payload)
                 if len(collector.pending) >= BATCH:
                     report.counts.add(store.upsert(collector.drain()))
                 if progress:
                     progress(1)
-            if unknown:
-                report.warnings.append(f"{label}: ignored unknown fields: "
-                                       f"{', '.join(sorted(unknown))}")
         report.counts.add(store.upsert(collector.drain()))
     return report
 
 
-def _import_withdrawn(store: Store, collector: BatchCollector, where: str, record: dict,
-                      default_category: str) -> None:
+def _import_withdrawn(store: Store, collector: BatchCollector, where: str, mark: Any,
+                      normalised: Article | str) -> None:
     """An exported withdrawal (``"withdrawn": {"at", "reason"}``, see
     :mod:`feedkit.editorial.withdrawals`): the article goes to the store as withdrawn, never
     live."""
@@ -142,11 +154,11 @@ def _import_withdrawn(store: Store, collector: BatchCollector, where: str, recor
     from feedkit.errors import FeedkitError
 
     try:
-        at, reason = read_mark(record["withdrawn"], where)
+        at, reason = read_mark(mark, where)
     except FeedkitError as exc:
         collector.report.rejected.append(str(exc))
         return
-    article = collector.add(where, record, default_category)
+    article = collector.take(where, normalised)
     if article is None:
         return
     collector.pending.remove(article)

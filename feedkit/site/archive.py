@@ -5,7 +5,8 @@ each planned as a unit of :class:`feedkit.site.output.OutputPlan`.
 from __future__ import annotations
 
 import html as html_lib
-from datetime import date, datetime
+import json
+from datetime import datetime
 
 from feedkit.config import Config
 from feedkit.digest.compose import Digest, load_digest
@@ -20,32 +21,12 @@ from feedkit.digest.render import (
 )
 from feedkit.digest.week import Week, current_week
 from feedkit.model import Article
+from feedkit.site.weeks import WeekSummary
 from feedkit.subscribers.links import site_subscribe_url
 from feedkit.text.dates import is_korean
 from feedkit.text.i18n import for_config
 
 ARCHIVE_DIR = "digest"
-
-
-def week_rows(config: Config, store, until: int | None = None
-              ) -> dict[str, list[tuple[str, str, int, str]]]:
-    """``{week label: [(id, hash, published_ts, title), ...]}``, newest week first, newest
-    article first inside a week; from one light query (no article bodies). Articles published
-    after ``until`` are not there yet (:mod:`feedkit.editorial.publication`)."""
-    from feedkit.editorial.categories import category_map
-
-    tz = config.tz
-    weeks: dict[str, list[tuple[str, str, int, str]]] = {}
-    day_label: dict[date, str] = {}
-    cmap = category_map(config)
-    hidden = [c.name for c in store.categories() if not cmap.in_digest(c.name)] if cmap else []
-    for row in store.article_keys(until, hidden):
-        day = datetime.fromtimestamp(row[2], tz).date()
-        label = day_label.get(day)
-        if label is None:
-            label = day_label[day] = Week.containing(day, tz).label
-        weeks.setdefault(label, []).append(row)
-    return {k: weeks[k] for k in sorted(weeks, reverse=True)}
 
 
 def plan_archive(config: Config, store, plan) -> None:
@@ -89,10 +70,13 @@ def plan_archive(config: Config, store, plan) -> None:
     if plan.reuse_group(ARCHIVE_DIR, fingerprint(base, store.generation, plan.held_back,
                                                  this_week.label, sorted(notes.items()))):
         return
-    weeks = week_rows(config, store, until)
+    from feedkit.site.weeks import archive_weeks
+
+    # the weeks that ended before this one (an article held back is in this week or later)
+    weeks = [w for w in archive_weeks(config, store, base)
+             if Week.parse(w.label, config.tz).start < this_week.start]
     if not weeks:
         return
-    labels = list(weeks)
     lazy: dict[str, DigestRenderer] = {}
 
     def renderer() -> DigestRenderer:
@@ -101,12 +85,14 @@ def plan_archive(config: Config, store, plan) -> None:
         return lazy["r"]
 
     tz, lang = config.tz, for_config(config)
-    for i, label in enumerate(labels):
-        older = labels[i + 1] if i + 1 < len(labels) else None
-        newer = labels[i - 1] if i > 0 else None
-        rows = weeks[label]
-        print_ = fingerprint(base, label, older, newer, [(r[0], r[1]) for r in rows],
-                             notes.get(label, ""))
+    recent = weeks[:config.digest.feed_limit]
+    recent_labels = {w.label for w in recent}
+    made: dict[str, str] = {}   # digest-feed items made while rendering their weeks' pages
+    for i, summary in enumerate(weeks):
+        label = summary.label
+        older = weeks[i + 1].label if i + 1 < len(weeks) else None
+        newer = weeks[i - 1].label if i > 0 else None
+        print_ = fingerprint(base, label, older, newer, summary.digest, notes.get(label, ""))
         rel = f"{ARCHIVE_DIR}/{label}.html"
 
         def render_week(label=label, older=older, newer=newer, rel=rel) -> dict[str, bytes]:
@@ -118,26 +104,26 @@ def plan_archive(config: Config, store, plan) -> None:
                                    "label": Week.parse(newer, tz).name(lang, year=True)},
             }
             digest = load_digest(config, store, week, until)
+            if label in recent_labels:   # the digest feed will want its item: make it now
+                made[label] = _feed_item(digest, config.site.language)
             return {rel: renderer().web_page(digest, nav).encode("utf-8")}
 
         plan.unit([rel], print_, render_week)
 
     index_rel = f"{ARCHIVE_DIR}/index.html"
     index_print = fingerprint(base, templates_digest([INDEX_TEMPLATE], user_dir),
-                              [(k, len(v), [r[3] for r in v[:3]]) for k, v in weeks.items()])
+                              [(w.label, w.count, list(w.headlines)) for w in weeks])
     plan.unit([index_rel], index_print,
               lambda: {index_rel: _render_archive_index(config, weeks).encode("utf-8")})
 
     feed_rel = f"{ARCHIVE_DIR}/feed.xml"
-    recent = labels[:config.digest.feed_limit]
-    feed_print = fingerprint(base, "feed", [(k, [(r[0], r[1]) for r in weeks[k]])
-                                            for k in recent])
+    feed_print = fingerprint(base, "feed", [(w.label, w.digest) for w in recent])
     plan.unit([feed_rel], feed_print,
               lambda: {feed_rel: _render_archive_feed(config, store, recent, renderer(),
-                                                      until)})
+                                                      until, made)})
 
 
-def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
+def _render_archive_index(config: Config, weeks: list[WeekSummary]) -> str:
     from markupsafe import Markup
 
     from feedkit.editorial.branding import brand_of, page_css
@@ -147,46 +133,54 @@ def _render_archive_index(config: Config, weeks: dict[str, list]) -> str:
     tz, language = config.tz, config.site.language
     lang = for_config(config)
     years: dict[int, list[dict]] = {}
-    for label, rows in weeks.items():
-        week = Week.parse(label, tz)
+    for summary in weeks:
+        week = Week.parse(summary.label, tz)
         years.setdefault(week.year, []).append({
-            "label": label,
-            "url": f"{label}.html",
+            "label": summary.label,
+            "url": f"{summary.label}.html",
             "range": week.title(lang),
-            "count": len(rows),
-            "headlines": [r[3] for r in rows[:3]],
+            "count": summary.count,
+            "headlines": list(summary.headlines),
         })
     title = DigestRenderer.title_for(config)
     return render(INDEX_TEMPLATE, digest_templates_dir(config), i18n_language=lang,
                   site=config.site, title=title,
                   years=list(years.items()), ko=is_korean(language), language=language,
                   subscribe_url=site_subscribe_url(config),
-                  total=sum(len(v) for v in weeks.values()),
-                  brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)),
-                  **page_context(config, for_config(config)))
+                   total=sum(w.count for w in weeks),
+                   brand=(brand := brand_of(config)), brand_css=Markup(page_css(brand)),
+                   **page_context(config, for_config(config)))
 
 
-def _render_archive_feed(config: Config, store, labels: list[str],
-                         renderer: DigestRenderer, until: int | None = None) -> bytes:
+def _render_archive_feed(config: Config, store, weeks: list[WeekSummary],
+                         renderer: DigestRenderer, until: int | None = None,
+                         made: dict[str, str] | None = None) -> bytes:
     """RSS 2.0 of the latest digests, through the same generator as the site's feeds (so the
-    same validity guarantees): one item per week, linking its web page, listing its headlines."""
+    same validity guarantees): one item per week, linking its web page, listing its headlines.
+    Each week's item is kept with the week in the store once made: a new week (or a changed
+    one) is made again, the other 25 are not; ``made`` holds the items made this build while
+    rendering their pages (a week is not read twice)."""
     from feedkit.site.feeds import FeedMeta, feed_extras, render_rss
+    from feedkit.store.archive_table import item, keep_item
 
     site, tz, language = config.site, config.tz, config.site.language
     lang = for_config(config)
+    made = made or {}
     items = []
-    for label in labels:
-        week = Week.parse(label, tz)
-        digest = load_digest(config, store, week, until)
-        articles = digest.articles()
+    for summary in weeks:
+        week = Week.parse(summary.label, tz)
         url = renderer.web_url(week)
-        newest = max(a.published for a in articles)
+        text = item(store, summary.label, summary.digest)
+        if not text:   # made when its page was, this build, or read and made now
+            text = made.get(summary.label) or _feed_item(
+                load_digest(config, store, week, until), language)
+            keep_item(store, summary.label, summary.digest, text)
+        kept = json.loads(text)
         items.append(Article(
             id=url, url=url, title=f"{renderer.title()} · {week.title(lang, year=True)}",
-            published=newest, updated=max([newest, *(a.updated for a in articles)]),
-            summary=" · ".join(a.title for a in articles[:5]),
-            content_html=_headlines_html(digest, language),
-            author=config.author,
+            published=datetime.fromisoformat(kept["published"]),
+            updated=datetime.fromisoformat(kept["updated"]),
+            summary=kept["summary"], content_html=kept["content_html"], author=config.author,
         ))
     meta = FeedMeta(
         title=renderer.title(),
@@ -201,6 +195,18 @@ def _render_archive_feed(config: Config, store, labels: list[str],
         **feed_extras(config),
     )
     return render_rss(meta, items, "feed.xml")
+
+
+def _feed_item(digest: Digest, language: str) -> str:
+    """A week's digest-feed item as kept in the store (JSON): its dates, summary and
+    headlines."""
+    articles = digest.articles()
+    newest = max(a.published for a in articles)
+    return json.dumps({"published": newest.isoformat(),
+                       "updated": max([newest, *(a.updated for a in articles)]).isoformat(),
+                       "summary": " · ".join(a.title for a in articles[:5]),
+                       "content_html": _headlines_html(digest, language)},
+                      ensure_ascii=False, sort_keys=True)
 
 
 def _headlines_html(digest: Digest, language: str) -> str:

@@ -161,11 +161,14 @@ def build(config: Config, store: Store, out_dir: Path | None = None,
         raise FeedkitError("nothing to publish yet: every stored article is dated in the "
                            "future ([build] publish_future = true publishes ahead)")
     with build_lock(out_dir):   # several updates sharing one store build the same folder
-        return _build(config, store, out_dir, progress, moment, until)
+        plan = OutputPlan(store, out_dir, progress, until, moment)
+        try:
+            return _build(config, store, plan, moment, until)
+        finally:
+            plan.discard()      # a failed build publishes nothing
 
 
-def _build(config: Config, store: Store, out_dir: Path,
-           progress: Callable[[int], None] | None, moment: datetime,
+def _build(config: Config, store: Store, plan: OutputPlan, moment: datetime,
            until: int | None) -> BuildReport:
     """:func:`build` once it holds the output folder: read the store, render, write."""
     from feedkit.digest.week import current_week
@@ -173,7 +176,10 @@ def _build(config: Config, store: Store, out_dir: Path,
     from feedkit.text.templating import find_template, templates_digest
 
     user_templates = config.templates_dir
-    plan = OutputPlan(store, out_dir, progress, until, moment)
+    if config.feeds.websub_hubs:   # the feeds' digests, for _feed_recorder
+        from feedkit.site.websub import is_feed
+
+        plan.hashed = is_feed
     # The code, and the catalogs its words come from (bundled and the site's own locale/).
     code = (code_stamp(), for_config(config).stamp())
     # The common case in a cron job: nothing at all changed since the last build. One look at
@@ -233,13 +239,13 @@ def _build(config: Config, store: Store, out_dir: Path,
 
 def _feed_recorder(config: Config, store: Store):
     """With WebSub hubs: remember which feeds' bytes this build changed
-    (:mod:`feedkit.store.feed_hashes`), for ``feedkit announce``."""
+    (:mod:`feedkit.store.feed_hashes`), for ``feedkit announce``; the plan hashes the feeds
+    as they are rendered (see :attr:`OutputPlan.hashed`)."""
     if not config.feeds.websub_hubs:
         return None
-    from feedkit.site.websub import feed_digests
     from feedkit.store.feed_hashes import record_built
 
-    return lambda files: record_built(store, feed_digests(files))
+    return lambda digests: record_built(store, digests)
 
 
 def _dropped_outputs(config: Config, store: Store) -> Callable[[str], bool] | None:

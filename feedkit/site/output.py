@@ -1,12 +1,15 @@
 """The output plan: what a build writes, written atomically, skipped when unchanged.
 
-Rendering happens entirely in memory first; only when every file rendered does anything touch
-the disk, and each file is written to a temporary name and renamed into place. So a build that
-fails part-way leaves the previous output as it was, and a reader or web server never sees half a
-file. Files whose bytes did not change are not rewritten (their mtime stays, rsync and CDNs stay
-quiet), and a unit whose inputs did not change is not even rendered: the store remembers a
-fingerprint of each output's inputs. Knows nothing of feeds or digests: :mod:`feedkit.site.build`
-and :mod:`feedkit.site.archive` hand it bytes.
+Each rendered file that differs from the one in place goes at once to a staging folder inside
+the output folder (``.feedkit-staging-<random>/``, same file system; its files are numbered, not
+named), so a build holds one page in memory at a time, not all of them (770 files, a gigabyte at
+a million articles). Only when every file rendered are the staged files renamed into place, one
+rename each. So a build that fails part-way leaves the previous output as it was (its staging
+folder is removed, and a killed build's is removed by the next one), and a reader or web server
+never sees half a file. Files whose bytes did not change are not rewritten (their mtime stays,
+rsync and CDNs stay quiet), and a unit whose inputs did not change is not even rendered: the
+store remembers a fingerprint of each output's inputs. Knows nothing of feeds or digests:
+:mod:`feedkit.site.build` and :mod:`feedkit.site.archive` hand it bytes.
 
 What feedkit wrote into a folder is listed in the folder itself (:data:`MANIFEST`), not only in
 the store: a store restored from an older backup does not know the pages built after it (a
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +57,7 @@ def read_manifest(out_dir: Path) -> set[str]:
         except FeedkitError:
             continue
     return found
+STAGING = ".feedkit-staging-"   # the folder a build's changed files wait in (see above)
 
 
 @dataclass
@@ -267,8 +272,15 @@ class OutputPlan:
         self.progress = progress
         self.out_dir = out_dir
         self.previous = store.output_fingerprints()
-        self.files: dict[str, bytes] = {}
-        self.prints: dict[str, str] = {}
+        self.staging: Path | None = None  # made at the first file that differs
+        self.staged: dict[str, tuple[str, str]] = {}  # rel -> (name there, print)
+        self.kept: dict[str, str] = {}    # rel -> print of rendered files identical to the old
+        # Which rendered files' SHA-256 :meth:`commit` hands to its ``record`` (the feeds, for
+        # WebSub): taken as each is rendered, since its bytes are not kept.
+        self.hashed: Callable[[str], bool] | None = None
+        self.digests: dict[str, str] = {}
+        for old in out_dir.glob(STAGING + "*"):   # a killed build's (we hold the folder)
+            shutil.rmtree(old, ignore_errors=True)
         self.groups: dict[str, str] = {}  # folder key -> group fingerprint (see reuse_group)
         self.planned: set[str] = set()    # keys of every file this build keeps or writes
         self.report = BuildReport()
@@ -320,24 +332,69 @@ class OutputPlan:
             self.report.skipped += len(rels)
             return
         rendered = render()
+        for rel in sorted(rels):   # as commit goes: the first file to fail is the same
+            self._stage(rel, rendered.pop(rel), print_)
         if self.progress:
             self.progress(len(rels))
-        for rel in rels:
-            self.files[rel] = rendered[rel]
-            self.prints[rel] = print_
+
+    def _stage(self, rel: str, data: bytes, print_: str) -> None:
+        """Compare with the file in place; stage ``data`` if it differs (else nothing is
+        written and the file keeps its mtime)."""
+        path = self.out_dir / safe_relpath(rel)
+        if self.hashed is not None and self.hashed(rel):
+            self.digests[rel] = hashlib.sha256(data).hexdigest()
+        if rel in self.staged or rel in self.kept:   # pragma: no cover - one unit per file
+            raise FeedkitError(f"{rel}: made twice in one build")
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                self.kept[rel] = print_
+                return
+        except OSError:
+            pass
+        try:
+            if self.staging is None:
+                staging = self.out_dir / f"{STAGING}{os.urandom(6).hex()}"
+                staging.mkdir()
+                self.staging = staging
+            # flat, numbered: no tree of folders to make now and remove after the publish
+            fd = os.open(self.staging / str(len(self.staged)), os.O_WRONLY | os.O_CREAT
+                         | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise FeedkitError(f"{path}: cannot write: {why_not_written(exc)}") from None
+        self.staged[rel] = (str(len(self.staged)), print_)
+
+    def discard(self) -> None:
+        """Remove the staging folder (a failed build; after :meth:`commit` it is gone)."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
 
     def commit(self, prunable: Callable[[str], bool] | None = None,
-               record: Callable[[dict[str, bytes]], list[str]] | None = None) -> BuildReport:
-        """Write the rendered files; ``record`` (given every rendered file, in the same
-        transaction as the fingerprints) returns the feeds whose bytes changed."""
+               record: Callable[[dict[str, str]], list[str]] | None = None) -> BuildReport:
+        """Publish: every staged file renamed into place (sorted by path), the rest of the
+        bookkeeping recorded in the store. ``record`` (given the SHA-256 of every rendered
+        file :attr:`hashed` selects, in the same transaction as the fingerprints) returns the
+        feeds whose bytes changed."""
         recorded = []
-        for rel, data in sorted(self.files.items()):
-            path = self.out_dir / safe_relpath(rel)
-            if write_atomic(path, data):   # FeedkitError if the disk is full, say
+        for rel in sorted(self.staged.keys() | self.kept.keys()):
+            path = self.out_dir / rel
+            if rel in self.staged:
+                assert self.staging is not None
+                name, print_ = self.staged[rel]
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(self.staging / name, path)
+                except OSError as exc:
+                    raise FeedkitError(f"{path}: cannot write: {why_not_written(exc)}") \
+                        from None
                 self.report.written.append(rel)
+                recorded.append((str(path), print_, _stamp(path)))
             else:
                 self.report.unchanged += 1
-            recorded.append((str(path), self.prints[rel], _stamp(path)))
+                recorded.append((str(path), self.kept[rel], _stamp(path)))
+        self.discard()
         recorded += [(key, print_, "group") for key, print_ in self.groups.items()]
         prefix = str(self.out_dir) + "/"
         own = {self._key(rel) for rel in read_manifest(self.out_dir)}
@@ -358,7 +415,7 @@ class OutputPlan:
         recorded.append((str(listed), "manifest", _stamp(listed)))
         with self.store.transaction():
             if record is not None:
-                self.report.changed_feeds = record(self.files)
+                self.report.changed_feeds = record(self.digests)
             self.store.record_outputs(recorded)
             self.store.db.executemany("DELETE FROM outputs WHERE path = ?",
                                       [(key,) for key in stale])

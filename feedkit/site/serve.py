@@ -173,13 +173,13 @@ class Preview:
         from feedkit.digest.render import DigestRenderer
         from feedkit.editorial.publication import build_time, visible_until
         from feedkit.mail.message import preview_unsubscribe
-        from feedkit.site.archive import week_rows
+        from feedkit.site.weeks import week_counts
 
         config = self.config
         until = visible_until(config, build_time())  # a preview shows what a build would
         with self._open_store() as store:
             dg = load_digest(config, store, week, until)
-            weeks = week_rows(config, store, until) if dg.total == 0 else {}
+            weeks = week_counts(config, store, until) if dg.total == 0 else {}
         if dg.total == 0:
             return self._empty(week, list(weeks), text)
         renderer = DigestRenderer(config)     # per request: picks up an edited digest.css
@@ -211,19 +211,19 @@ class Preview:
         far, the test-send form, and every week that has news, newest first."""
         from feedkit.digest.week import Week
         from feedkit.mail.schedule import next_digest
-        from feedkit.site.archive import week_rows
         from feedkit.site.serve_send import form_context
+        from feedkit.site.weeks import week_counts
         from feedkit.text.dates import format_date
         from feedkit.text.i18n import for_config
 
         config = self.config
         lang = for_config(config)
         with self._open_store() as store:
-            weeks = week_rows(config, store)
+            weeks = week_counts(config, store)
             due = next_digest(config, store, self.now())
         current = self.current_week()
         rows = [{"label": label, "days": Week.parse(label, config.tz).range_text(lang),
-                 "count": len(found)} for label, found in weeks.items()]
+                 "count": count} for label, count in weeks.items()]
         at = f"{format_date(due.due.at, lang)} {due.due.at:%H:%M}"
         return self.page(
             "index",

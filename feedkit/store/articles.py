@@ -20,7 +20,10 @@ from pathlib import Path
 
 from feedkit.errors import FeedkitError
 from feedkit.model import Article
+from feedkit.store.archive_table import MIGRATION as ARCHIVE_MIGRATION
 from feedkit.store.article_extras import MIGRATION as EXTRAS_MIGRATION
+from feedkit.store.changes import TABLE as COUNTS_TABLE
+from feedkit.store.changes import CategoryCount, articles_changed, categories
 from feedkit.store.claims_table import TABLE as SEND_CLAIMS_TABLE
 from feedkit.store.selection import article_filter
 from feedkit.store.sqlite import StoreError
@@ -126,6 +129,10 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     UNSUBSCRIBED_TABLE,
     # 10: each article's licence and its image's media type (feedkit.store.article_extras)
     EXTRAS_MIGRATION,
+    # 11: what the digest archive knows of each week, the hours changed since a build looked
+    # (feedkit.store.archive_table), and each department's count (feedkit.store.changes): a
+    # build reads what a change touched, not every article
+    ARCHIVE_MIGRATION + ";" + COUNTS_TABLE,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -158,14 +165,6 @@ class StoredArticle:
     hash: str
 
 
-@dataclass(frozen=True)
-class CategoryCount:
-    name: str
-    count: int
-    first: datetime
-    last: datetime
-
-
 def _ts(dt: datetime) -> int:
     return int(dt.timestamp())
 
@@ -177,7 +176,8 @@ def _row_to_article(row: sqlite3.Row | tuple) -> StoredArticle:
         Article(
             id=id_, url=url, title=title, summary=summary, content_html=content,
             published=datetime.fromisoformat(published), updated=datetime.fromisoformat(updated),
-            author=author, category=category, tags=tuple(json.loads(tags)), image=image,
+            author=author, category=category,
+            tags=() if tags == "[]" else tuple(json.loads(tags)), image=image,
             license=license_, image_type=image_type,
         ),
         hash_,
@@ -301,6 +301,9 @@ class Store:
         its ``first_seen`` time. A withdrawn article (same id or URL, see
         :mod:`feedkit.editorial.withdrawals`) is left out and counted as ``withheld``.
         """
+        if not self.db.in_transaction:   # the archive's notes land with the articles
+            with self.transaction():
+                return self.upsert(articles)
         result = UpsertResult()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for start in range(0, len(articles), 500):
@@ -314,24 +317,28 @@ class Store:
             spelt = adopt_spellings(self.db, batch)   # another spelling of a stored URL
             result.unchanged += len(batch) - len(spelt)
             batch = spelt
-            hashes = {a.id: a.content_hash() for a in batch}
-            marks = ",".join("?" * len(hashes))
-            existing = dict(self.db.execute(
-                f"SELECT id, hash FROM articles WHERE id IN ({marks})", list(hashes)))
-            inserts, updates = [], []
+            known = {a.id: a.content_hash() for a in batch}
+            marks = ",".join("?" * len(known))
+            existing = {i: (h, (c, ts)) for i, h, c, ts in self.db.execute(
+                "SELECT id, hash, category, published_ts FROM articles "
+                f"WHERE id IN ({marks})", list(known))}
+            inserts, updates, removed, added = [], [], [], []
             for a in batch:
-                h = hashes[a.id]
-                old = existing.get(a.id)
+                h = known[a.id]
+                old, was = existing.get(a.id, (None, None))
                 if old == h:
                     result.unchanged += 1
                     continue
+                added.append((a.category, _ts(a.published)))
+                if was is not None:
+                    removed.append(was)
                 row = (a.url, a.title, a.summary, a.content_html, a.published.isoformat(),
                        _ts(a.published), a.updated.isoformat(), _ts(a.updated), a.author,
-                       a.category, json.dumps(list(a.tags), ensure_ascii=False), a.image,
-                       a.license, a.image_type, h, now, url_key(a.url))
+                       a.category, json.dumps(list(a.tags), ensure_ascii=False) if a.tags
+                       else "[]", a.image, a.license, a.image_type, h, now, url_key(a.url))
                 if old is None:
                     inserts.append((a.id, *row, now))
-                    existing[a.id] = h
+                    existing[a.id] = (h, added[-1])
                 else:
                     updates.append((*row, a.id))
             if inserts and self.dialect == "postgresql":   # COPY: an import 1.6x quicker
@@ -345,6 +352,7 @@ class Store:
                     "published_ts=?, updated=?, updated_ts=?, author=?, category=?, tags=?, "
                     "image=?, license=?, image_type=?, hash=?, last_changed=?, url_key=? "
                     "WHERE id=?", updates)
+            articles_changed(self.db, removed, added)   # the counts, the archive's hours
             result.inserted += len(inserts)
             result.updated += len(updates)
         if result.inserted or result.updated:
@@ -415,24 +423,20 @@ class Store:
             "SELECT id, published_ts FROM articles WHERE published_ts > ? "
             "ORDER BY published_ts, id", (until,)).fetchall()
 
-    def published_between(self, start: datetime, end: datetime) -> list[StoredArticle]:
-        """Articles published in ``[start, end)``, newest first."""
+    def published_between(self, start: datetime, end: datetime, *, bodies: bool = True
+                          ) -> list[StoredArticle]:
+        """Articles published in ``[start, end)``, newest first; ``bodies=False`` leaves
+        ``content_html`` empty (a digest shows none: a week reads a tenth of the bytes)."""
+        columns = _COLUMNS if bodies else _COLUMNS.replace("content_html", "''")
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM articles WHERE published_ts >= ? AND published_ts < ? "
+            f"SELECT {columns} FROM articles WHERE published_ts >= ? AND published_ts < ? "
             "ORDER BY published_ts DESC, id DESC", (_ts(start), _ts(end)))
         return [_row_to_article(r) for r in rows]
 
     def categories(self, until: int | None = None) -> list[CategoryCount]:
         """Non-empty categories, largest first, then by name (counting only what is published
-        by ``until`` when given)."""
-        # Only indexed columns, so this is an index scan, not a read of every article.
-        cutoff = "" if until is None else f" AND published_ts <= {int(until)}"
-        rows = self.db.execute(
-            "SELECT category, count(*), min(published_ts), max(published_ts) FROM articles "
-            f"WHERE category != ''{cutoff} GROUP BY category ORDER BY count(*) DESC, category")
-        return [CategoryCount(name, n, datetime.fromtimestamp(first, UTC),
-                              datetime.fromtimestamp(last, UTC))
-                for name, n, first, last in rows]
+        by ``until`` when given), from the counts the writers keep (feedkit.store.changes)."""
+        return categories(self.db, until)
 
     def iter_all(self) -> Iterator[Article]:
         """Every article ordered by id: the stable order export relies on."""
@@ -490,21 +494,7 @@ class Store:
             "ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint, "
             "stamp = excluded.stamp", list(rows))
 
-    # -- digest: week index and send log -------------------------------------------------------
-
-    def article_keys(self, until: int | None = None, exclude: Sequence[str] = ()
-                     ) -> list[tuple[str, str, int, str]]:
-        """``(id, hash, published_ts, title)`` of every article (published by ``until`` when
-        given), newest first.
-
-        Why not :meth:`iter_all`: the digest archive needs to know which weeks changed before it
-        decides what to render, and reading 20,000 full bodies to find out would cost more than
-        the rendering it saves.
-        """
-        where, params = self._filter(None, until, exclude)
-        return self.db.execute(
-            f"SELECT id, hash, published_ts, title FROM articles{where} "
-            "ORDER BY published_ts DESC, id DESC", params).fetchall()
+    # -- digest: the send log -------------------------------------------------------------
 
     def send_log(self, week: str) -> dict[str, SendRecord]:
         """What the send log knows about one digest week, by recipient key (the keyed hash of

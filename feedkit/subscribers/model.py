@@ -50,10 +50,6 @@ class Subscriber:
     def is_active(self) -> bool:
         return self.status == "active"
 
-    def wants(self, category: str) -> bool:
-        """Whether an article of ``category`` belongs in this reader's digest."""
-        return not self.categories or category in self.categories
-
 
 def clean_categories(categories) -> tuple[str, ...]:
     """Department names as stored: stripped, empty ones dropped, no duplicates, sorted (so two

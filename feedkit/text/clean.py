@@ -105,7 +105,6 @@ ALLOWED_ATTRIBUTES = {
 
 
 _CLEANER: nh3.Cleaner | None = None
-_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)"')
 
 
 def _cleaner() -> nh3.Cleaner:
@@ -127,16 +126,50 @@ _ORIGIN = re.compile(r"^https?://[^/?#]+")
 _HAS_TEXT = re.compile(r"(?:^|>)(?:\s|&nbsp;|&#160;|&#xa0;)*(?:[^\s<&]|&(?!nbsp;|#160;|#xa0;))")
 
 
-def _absolutize(match: re.Match, base: str, origin: str) -> str:
-    value = match.group(2)
+# A URL quote_url leaves as it is: nothing to encode, no "%" that starts no escape, no quote
+# or "&" that html.escape would change.
+_QUOTED_URL = re.compile(r"[A-Za-z0-9._~:/?#@!$()*+,;=-]*")
+
+
+def _absolutize(head: str, value: str, base: str, origin: str) -> str:
+    """``head`` (`` href="``) + ``value`` + ``"``, the value made absolute."""
     if value.startswith(("https://", "http://", "mailto:")):
-        return match.group(0)
+        return f'{head}{value}"'
     raw = html.unescape(value)
     if origin and raw.startswith("/") and not raw.startswith("//") and "/." not in raw:
         absolute = origin + raw  # the common case (root-relative), without urljoin's cost
     else:
         absolute = urljoin(base, raw)
-    return f'{match.group(1)}{html.escape(quote_url(absolute), quote=True)}"'
+    if _QUOTED_URL.fullmatch(absolute):   # e.g. /files/a.hwp: nothing to encode or escape
+        return f'{head}{absolute}"'
+    return f'{head}{html.escape(quote_url(absolute), quote=True)}"'
+
+
+def _absolute_urls(text: str, base: str, origin: str) -> str:
+    """Every ``href="…"`` and ``src="…"`` after white space made absolute: what a substitution
+    of ``(\\s(?:href|src)=")([^"]*)"`` would do, match for match, found with ``str.find`` (an
+    article's one link cost that regex 8 µs of scanning Hangul text for white space)."""
+    out: list[str] = []
+    done = start = 0
+    while True:
+        h, s = text.find('href="', start), text.find('src="', start)
+        k = min(h, s) if h >= 0 and s >= 0 else max(h, s)
+        if k < 0:
+            break
+        if k == 0 or not text[k - 1].isspace():
+            start = k + 1
+            continue
+        value_at = k + (6 if k == h else 5)
+        close = text.find('"', value_at)
+        if close < 0:   # no closing quote here, so none after either
+            break
+        out.append(text[done:k - 1])
+        out.append(_absolutize(text[k - 1:value_at], text[value_at:close], base, origin))
+        done = start = close + 1
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def sanitize_html(value: Any, base: str) -> str:
@@ -150,7 +183,7 @@ def sanitize_html(value: Any, base: str) -> str:
     if ' href="' in cleaned or ' src="' in cleaned:
         origin_match = _ORIGIN.match(base)
         origin = origin_match.group(0) if origin_match else ""
-        cleaned = _URL_ATTR.sub(lambda m: _absolutize(m, base, origin), cleaned)
+        cleaned = _absolute_urls(cleaned, base, origin)
     cleaned = unicodedata.normalize("NFC", cleaned).strip()
     # Markup with no text and no image (e.g. "<p>&nbsp;</p>") is no content.
     if "<img" not in cleaned and not _HAS_TEXT.search(cleaned):

@@ -15,6 +15,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 _INITIALS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch",
              "k", "t", "p", "h"]
@@ -35,6 +36,7 @@ def romanize(text: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)   # a digest week asks for its sections' slugs: 520 weeks, 60 names
 def base_slug(name: str) -> str:
     ascii_text = (
         unicodedata.normalize("NFKD", romanize(unicodedata.normalize("NFC", name)))
