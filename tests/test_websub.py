@@ -26,7 +26,8 @@ from websub_hub import Hub, Subscriber
 
 from feedkit.cli import cli
 from feedkit.config import load_config
-from feedkit.site.websub import announce, feed_digests, is_feed, paths_of
+from feedkit.site.output import OutputPlan
+from feedkit.site.websub import announce, is_feed, paths_of
 from feedkit.store.articles import Store
 from feedkit.store.feed_hashes import mark_announced, pending, record_built
 
@@ -161,24 +162,33 @@ def test_a_subscriber_gets_the_new_story_after_one_update_and_nothing_after_an_u
         assert len(reader.deliveries) == 2
 
 
-def test_the_build_records_changed_bytes_not_times(backend) -> None:
+def test_the_build_records_changed_bytes_not_times(backend, tmp_path: Path) -> None:
     """What counts as changed is the bytes: the same bytes again are nothing to announce, and
     the record is the same on SQLite and PostgreSQL."""
     with backend.open_store() as store:
-        _record_and_announce(store)
+        _record_and_announce(store, tmp_path / "public")
 
 
-def _record_and_announce(store) -> None:
+def _feed_digests(store, out: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """The digests a build's output plan takes of the feeds it renders (as the build sets it)."""
+    out.mkdir(exist_ok=True)
+    plan = OutputPlan(store, out)
+    plan.hashed = is_feed
+    plan.unit(sorted(files), "inputs", lambda: dict(files))
+    return plan.digests
+
+
+def _record_and_announce(store, out: Path) -> None:
     files = {"feed.xml": b"<rss>1</rss>", "atom.xml": b"<feed/>", "index.html": b"<html>"}
-    digests = feed_digests(files)
+    digests = _feed_digests(store, out, files)
     assert set(digests) == {"feed.xml", "atom.xml"}     # pages are not feeds
     assert record_built(store, digests) == ["atom.xml", "feed.xml"]
     assert pending(store) == ["atom.xml", "feed.xml"]
     mark_announced(store, ["feed.xml"])
     assert pending(store) == ["atom.xml"]
-    assert record_built(store, feed_digests(files)) == []            # same bytes: nothing
-    assert record_built(store, feed_digests({**files, "feed.xml": b"<rss>2</rss>"})) == [
-        "feed.xml"]
+    assert record_built(store, _feed_digests(store, out, files)) == []   # same bytes: nothing
+    assert record_built(store, _feed_digests(
+        store, out, {**files, "feed.xml": b"<rss>2</rss>"})) == ["feed.xml"]
     assert pending(store) == ["atom.xml", "feed.xml"]
 
 

@@ -6,11 +6,13 @@ hours late. With ``[feeds] websub_hubs`` every feed names the hubs (``rel="hub"`
 subscribe there, and after a deploy the publisher pings each hub once per changed feed
 (``hub.mode=publish``); the hub fetches the feed and pushes it to its subscribers.
 
-Which feeds changed is decided by their bytes, at build time (:func:`feed_digests`, recorded by
-:mod:`feedkit.store.feed_hashes`): a build that rewrites a feed with the same bytes announces
-nothing. Announcing is a separate step (``feedkit announce``, or ``update --announce`` where the
-output folder is what the web server serves) because the hubs fetch the feed at once: on GitHub
-Pages it must come after the deploy, or the hub would fetch the old feed.
+Which feeds changed is decided by their bytes, at build time: the output plan takes each feed's
+SHA-256 as it is rendered (:attr:`feedkit.site.output.OutputPlan.hashed`, set to :func:`is_feed`
+by the build) and :mod:`feedkit.store.feed_hashes` records them; a build that rewrites a feed
+with the same bytes announces nothing. Announcing is a separate step (``feedkit announce``, or
+``update --announce`` where the output folder is what the web server serves) because the hubs
+fetch the feed at once: on GitHub Pages it must come after the deploy, or the hub would fetch
+the old feed.
 
 The W3C recommendation leaves the publish request to the hub; hubs agree on a form POST with
 ``hub.mode=publish`` and the topic, which older hubs (Google's, Superfeedr) read from
@@ -19,7 +21,6 @@ The W3C recommendation leaves the publish request to the hub; hubs agree on a fo
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import urllib.error
 import urllib.parse
@@ -39,11 +40,6 @@ def is_feed(rel: str) -> bool:
     """Whether an output path is a feed: ``feed.xml``, ``atom.xml``, ``feed.json`` at the top,
     in a category folder, and the digest feed ``digest/feed.xml``."""
     return rel.rsplit("/", 1)[-1] in FEED_NAMES
-
-
-def feed_digests(files: dict[str, bytes]) -> dict[str, str]:
-    """SHA-256 of each feed among a build's rendered files (path -> hex)."""
-    return {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items() if is_feed(rel)}
 
 
 def topic(config: Config, rel: str) -> str:
