@@ -11,7 +11,10 @@ and checks the graph:
   ``store`` → ``subscribers`` → ``editorial`` → ``ingest`` | ``digest`` → ``mail`` → ``site`` →
   ``web`` → ``cli``. ``ingest`` is a side branch: it fills the store, and no stage that reads
   the store (``digest``, ``mail``, ``site``) imports it. The shared modules (``model``,
-  ``errors``, ``progress``, ``privacy``, ``install``) and ``config`` are under everything;
+  ``errors``, ``progress``, ``privacy``, ``install``) are under everything; ``config`` reads
+  the editor's vocabularies (categories, branding, licences) and store addresses, so it sits
+  on ``editorial`` and under every stage after it; ``validate`` (a feed checker that knows
+  feeds, not how feedkit writes them) imports no stage at all;
 * a few arrows inside that order are banned too: rendering never imports delivery
   (``digest`` → ``mail``), the feed generators never read the store (``site.feeds`` →
   ``store``), and only the CLI starts the web endpoint.
@@ -65,6 +68,10 @@ def _layer_rules() -> list[tuple[str, str, str]]:
     rules += [(room, "feedkit.ingest", why) for room, why in after_ingest]
     rules += [(room, banned, "the shared modules import no stage")
               for room in SHARED for banned in names]
+    rules += [("feedkit.config", banned, "the configuration sits under every stage that "
+               "reads it") for banned in names[names.index("feedkit.ingest"):]]
+    rules += [("feedkit.validate", banned, "the validator checks any feed, not feedkit's "
+               "own code") for banned in names]
     return rules
 
 
@@ -252,6 +259,9 @@ def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> No
         "config/__init__.py": "from feedkit.config.load import load\n",
         "config/load.py": "from .checks import check\n",
         "config/checks.py": "from feedkit.cli.common import f\n",            # library -> cli
+        "config/model.py": "from feedkit.editorial import withdrawals\n"      # allowed: down
+                           "from feedkit.digest import render\n",             # config -> up
+        "validate/__init__.py": "from feedkit.store import articles\n",      # any stage
         "store/__init__.py": "",
         "store/articles.py": "from feedkit.text.slugs import slug\n",        # allowed: down
         "store/health.py": "from feedkit.editorial import withdrawals\n",    # store -> up
@@ -289,6 +299,10 @@ def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> No
                              ["feedkit.digest.render", "feedkit.mail.message"]]
     assert forbidden_arrows(graph) == [
         "feedkit.config.checks -> feedkit.cli.common: the library never imports the CLI",
+        "feedkit.config.model -> feedkit.digest: the configuration sits under every stage "
+        "that reads it",
+        "feedkit.config.model -> feedkit.digest.render: the configuration sits under every "
+        "stage that reads it",
         "feedkit.digest.compose -> feedkit.ingest.normalize: the digest is rendered from the "
         "store, never from the fetchers",
         "feedkit.digest.render -> feedkit.mail.message: rendering never imports delivery",
@@ -317,6 +331,10 @@ def test_the_checks_catch_a_cycle_and_each_forbidden_arrow(tmp_path: Path) -> No
         "everything that mails or serves them",
         "feedkit.subscribers.links -> feedkit.web.app: only the CLI starts the web endpoint",
         "feedkit.text.dates -> feedkit.store.articles: the text tools sit under every stage",
+        "feedkit.validate -> feedkit.store: the validator checks any feed, not feedkit's own "
+        "code",
+        "feedkit.validate -> feedkit.store.articles: the validator checks any feed, not "
+        "feedkit's own code",
     ]
 
 
