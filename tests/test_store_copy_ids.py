@@ -155,3 +155,56 @@ def test_one_reader_copied_into_a_new_store_then_a_second(tmp_path, request, des
         new, what = repo.add(destination, "new@example.com", [], "ko", "command", "v1", T0, T0)
         assert what == "added" and new.id == 2
         assert [s.id for s in repo.listing(destination)] == [1, 2]
+
+
+# -- a destination whose tables are not feedkit's ------------------------------------------------
+
+def _articles_of(store: Store) -> int:
+    return store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+
+@pytest.mark.parametrize("destination_kind", KINDS)
+def test_tables_that_differ_are_named_and_nothing_is_written(tmp_path, request, destination_kind):
+    """Two stores at one schema version whose tables differ (a hand-made table, a dropped one):
+    the copy names each, on its side, and writes nothing; the same for a table whose columns
+    differ. Read from each database's own catalog."""
+    from feedkit.errors import FeedkitError
+
+    with _store("sqlite", tmp_path / "source", request) as source, \
+            _store(destination_kind, tmp_path / "destination", request) as destination:
+        source.upsert(_articles(3, "소식"))
+        with destination.transaction():
+            destination.db.execute("CREATE TABLE stray (a INTEGER PRIMARY KEY, b TEXT)")
+            destination.db.execute("DROP TABLE changed_hours")
+        with pytest.raises(FeedkitError) as caught:
+            copy_store(source, destination, replace=True)
+        assert str(caught.value) == (
+            f"{destination.label}: its tables differ from {source.label}'s although both are "
+            f"at schema version {destination.schema_version}; only in the source: "
+            f"changed_hours; only in the destination: stray")
+        assert _articles_of(destination) == 0
+
+        with destination.transaction():
+            destination.db.execute("DROP TABLE stray")
+            destination.db.execute("CREATE TABLE changed_hours (hour INTEGER PRIMARY KEY, "
+                                   "odd TEXT)")
+        with pytest.raises(FeedkitError) as caught:
+            copy_store(source, destination, replace=True)
+        assert str(caught.value) == (f"{destination.label}: table changed_hours has other "
+                                     f"columns than in {source.label} (odd)")
+        assert _articles_of(destination) == 0
+
+
+def test_a_postgresql_store_knows_itself_as_a_copy_target(tmp_path, pg_backend) -> None:
+    """``store copy --to`` its own URL and schema is refused before anything is read; another
+    schema of the same server (or its default schema), a file, or a URL that does not parse is
+    another store."""
+    from feedkit.store.copy import same_store
+
+    url, schema = pg_backend.url, pg_backend.schema
+    with pg_backend.open_store() as store:
+        assert same_store(store, url, schema)
+        assert not same_store(store, url, schema + "_other")
+        assert not same_store(store, url, "")
+        assert not same_store(store, tmp_path / "store.db", schema)
+        assert not same_store(store, "postgresql://[::1", schema)
