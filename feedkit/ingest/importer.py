@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from feedkit.editorial.publication import build_time, date_warning
+from feedkit.editorial.publication import (
+    EARLIEST_PLAUSIBLE,
+    FUTURE_SLACK,
+    build_time,
+    date_warning,
+)
 from feedkit.errors import check_readable
 from feedkit.ingest.normalize import RecordError, normalize_record
 from feedkit.ingest.seen import SeenIds
@@ -63,6 +68,8 @@ class BatchCollector:
         self.license = license   # the source's licence code, for records that name none
         self.report = report
         self.now = build_time(now)  # only for warnings about implausible dates
+        # The dates no warning is about, compared once per record (date_warning says why).
+        self._plausible = (EARLIEST_PLAUSIBLE, self.now + FUTURE_SLACK)
         self.pending: list[Article] = []
         self._seen = SeenIds()
 
@@ -90,9 +97,11 @@ class BatchCollector:
                                         f"(first at {first}; kept that one)")
             return None
         self.pending.append(article)
-        warning = date_warning(article.published, self.now)
-        if warning:
-            self.report.warnings.append(f"{where}: {warning}")
+        earliest, latest = self._plausible
+        if not earliest <= article.published <= latest:
+            warning = date_warning(article.published, self.now)
+            if warning:
+                self.report.warnings.append(f"{where}: {warning}")
         return article
 
     def drain(self) -> list[Article]:
