@@ -116,3 +116,24 @@ def test_one_file_with_both_kinds_is_decided_per_week_and_kind(site, tmp_path):
             {"week": WEEK, "kind": "note", "markdown": "바뀜", "changed_at": ONE_SECOND_EARLIER})
     assert _approval(site) == (0, ONE_SECOND_LATER)
     assert _note(site) == ("그대로", SAME_UTC)
+
+
+def _generation(site: Site) -> int:
+    rows = site.rows("SELECT value FROM meta WHERE key = 'generation'")
+    return int(rows[0][0]) if rows else 0
+
+
+def test_only_a_note_taken_moves_the_stores_generation(site, tmp_path):
+    """A note decides what a week's archive page says, so a note the import takes moves the
+    store's generation (the build renders that page again); an approval, or a note no newer
+    than the store's, moves nothing (no page changed: nothing to render again)."""
+    site.run("digest", "note", "--week", WEEK, "--now", AT_LOCAL, "처음 메모")
+    before = _generation(site)
+    _import(site, tmp_path,
+            {"week": WEEK, "kind": "approval", "approved": True, "changed_at": ONE_SECOND_LATER},
+            {"week": WEEK, "kind": "note", "markdown": "오래된 메모",
+             "changed_at": ONE_SECOND_EARLIER})
+    assert _generation(site) == before
+    _import(site, tmp_path, {"week": WEEK, "kind": "note", "markdown": "새 메모",
+                             "changed_at": ONE_SECOND_LATER})
+    assert _generation(site) == before + 1

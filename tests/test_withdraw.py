@@ -363,8 +363,39 @@ def test_withdrawing_the_last_article_says_the_site_was_not_rebuilt(site, tmp_pa
     result = site.run("withdraw", "https://a.example/1", "--reason", "x", ok=False)
     assert result.exit_code == 1
     assert "withdrawn: 하나뿐인 소식" in result.stdout
-    assert "nothing is left to publish" in result.stderr and "was not rebuilt" in result.stderr
+    assert result.stderr == (
+        f"feedkit: error: nothing is left to publish, so {site.out} was not rebuilt and still "
+        "shows the withdrawn article: take the published site down by hand, or add news and "
+        "build\n")
     assert site.rows("SELECT count(*) FROM withdrawn") == [(1,)]
+
+
+def test_withdraw_builds_as_of_its_now_and_names_what_it_removed(site, tmp_path):
+    """The build a withdraw runs is as of its ``--now`` (an article dated after it stays held
+    back), and ``-v`` names each file it removed: the withdrawn article's department had no
+    other, so its feeds go."""
+    news = tmp_path / "news.jsonl"
+    news.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [
+        {"url": "https://a.example/1", "title": "남는 소식", "published": "2024-06-10",
+         "department": "세무과"},
+        {"url": "https://a.example/2", "title": "철회할 소식", "published": "2024-06-11",
+         "department": "홍보과"},
+        {"url": "https://a.example/3", "title": "아직 아닌 소식", "published": "2024-06-25",
+         "department": "세무과"}]), encoding="utf-8")
+    site.run("import", str(news))
+    site.run("build", "--now", "2024-06-20T12:00")
+    department = next(p.parent for p in site.out.glob("category/*/feed.xml")
+                      if "홍보과" in p.read_text(encoding="utf-8"))
+    its_files = sorted(p.relative_to(site.out).as_posix() for p in department.rglob("*")
+                       if p.is_file())
+    assert len(its_files) >= 3   # its RSS, Atom and JSON Feed at least
+    result = site.run("-v", "withdraw", "https://a.example/2", "--reason", REASON,
+                      "--now", "2024-06-20T12:00")
+    assert feed_titles(site.out / "feed.xml") == {"남는 소식"}   # not the one dated the 25th
+    removed = sorted(line.removeprefix("removed ") for line in result.output.splitlines()
+                     if line.startswith("removed "))
+    assert removed == its_files
+    assert not any(department.rglob("*.*"))
 
 
 def test_restore_with_a_bad_now_changes_nothing(site):
