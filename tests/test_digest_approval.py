@@ -72,7 +72,8 @@ def test_a_due_digest_waits_for_approval_then_goes_to_everyone(tmp_path, backend
 
         approved = site.run("digest", "approve", "--now", DUE)   # default: the week due
         assert f"{WEEK}" in approved.output and "approved" in approved.output
-        assert "the next 'feedkit digest send'" in approved.output
+        assert "approved; the next 'feedkit digest send' (the next scheduled run) sends it\n" \
+            in approved.output
         assert approvals(site) == [(WEEK, 1)]
 
         sent = site.run("digest", "send", "--now", DUE)
@@ -312,3 +313,17 @@ def test_the_workflow_waits_then_a_manual_run_with_approve_sends(tmp_path):
     committed = git("show", "main:data/editorial.jsonl", cwd=remote)
     record = json.loads(committed)
     assert (record["week"], record["kind"], record["approved"]) == ("2025-W01", "approval", True)
+
+
+def test_set_approval_returns_the_decision_it_recorded(tmp_path) -> None:
+    """The library call gives back what it wrote: the week, the decision and its time in UTC."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from feedkit.editorial.decisions import Approval, approval, set_approval
+    from feedkit.store.articles import Store
+
+    with Store(tmp_path / "store.db") as store:
+        at = datetime(2024, 12, 23, 7, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+        made = set_approval(store, WEEK, False, at)
+        assert made == Approval(WEEK, False, "2024-12-22T22:00:00+00:00") == approval(store, WEEK)

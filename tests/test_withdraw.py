@@ -408,3 +408,21 @@ def test_restore_with_a_bad_now_changes_nothing(site):
     assert "restored" not in bad.stdout
     assert site.rows("SELECT count(*) FROM articles WHERE url = ?", GONE_URL) == [(0,)]
     assert site.rows("SELECT title FROM withdrawn") == [(GONE_TITLE,)]
+
+
+def test_an_imported_withdrawal_keeps_its_tags_as_a_live_article_would(site, tmp_path):
+    """An export's withdrawal comes back into the withdrawn table with the row a live article
+    of the same record gets (the tags as written, Hangul and all): restoring it, or copying the
+    store, then moves the same bytes."""
+    record = {"url": "https://a.example/t", "title": "태그 있는 소식", "published": "2024-06-11",
+              "tags": ["세무", "안내 ✓"]}
+    live = tmp_path / "live.jsonl"
+    live.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    gone = tmp_path / "gone.jsonl"
+    gone.write_text(json.dumps({**record, "url": "https://a.example/w", "withdrawn": {
+        "at": "2024-07-01T00:00:00+00:00", "reason": REASON}}, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    site.run("import", str(live))
+    site.run("import", str(gone))
+    assert site.rows("SELECT tags FROM articles") == site.rows("SELECT tags FROM withdrawn") \
+        == [('["세무", "안내 ✓"]',)]
