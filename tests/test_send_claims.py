@@ -149,3 +149,25 @@ def test_claims_of_runs_that_left_no_lock_are_freed(backend, stores):
     assert me.reap() == 5   # both gone runs' readers, counted together
     assert me.claim(KEYS[:5]) == (KEYS[:5], [])
     me.finish()
+
+
+def test_a_finished_run_is_gone_at_once_though_its_connection_stays_open(backend, stores):
+    """``finish`` lets go of the run's lock itself, not only the process's end does: a process
+    that sent and goes on with its store open (the preview's test send, a program calling the
+    library) is gone for the next run at once, so a claim of its left behind is freed.
+    Finishing twice is harmless."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    a, b = Claimant(stores[0], WEEK), Claimant(stores[1], WEEK)
+    assert a.claim(KEYS[:3]) == (KEYS[:3], [])
+    assert b.reap() == 0                       # a is alive: its claims stay
+    a.finish()
+    a.finish()
+    assert _claims(backend) == {}
+    backend.execute("INSERT INTO send_claims (week, recipient, claimant, claimed_at) "
+                    "VALUES (?, ?, ?, ?)", WEEK, KEYS[0], a.name, at)
+    assert b.reap() == 1
+    if not backend.is_pg:   # a's lock file went with its finish; b's is the only one
+        assert [f.name for f in _lock_files(backend)] == [f"{b.name}.lock"]
+    b.finish()
+    if not backend.is_pg:   # the last run out takes the folder with it
+        assert not Path(f"{backend.path.resolve()}.senders").exists()
