@@ -4,7 +4,6 @@ stores and reports is exactly what the one-process import gives, errors included
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,6 @@ import pytest
 from test_import import write_hostile
 
 from feedkit.errors import FeedkitError
-from feedkit.ingest.files import read_records
 from feedkit.ingest.importer import FileSpec, import_files
 from feedkit.store.articles import Store
 
@@ -83,38 +81,3 @@ def test_a_file_that_breaks_half_way_imports_nothing_either_way(tmp_path: Path) 
             assert store.count() == 0
             messages.append(str(caught.value))
     assert messages[0] == messages[1] and str(broken) in messages[0]
-
-
-def test_the_sanitiser_thread_gives_the_same_import(tmp_path: Path, monkeypatch) -> None:
-    """On a spare core the sanitiser's allow-list runs a batch ahead in a second thread: every
-    record's content goes through it there (the last, short batch too), and the import stores
-    and reports exactly what it does without the thread, a record whose cleaning fails in the
-    thread included (cleaned again in the importing thread)."""
-    from feedkit.ingest import pipeline
-
-    specs = _files(tmp_path)
-    real = pipeline.content_allowed
-    threads: list[str] = []
-
-    def watched(record):
-        threads.append(threading.current_thread().name)
-        if isinstance(record, dict) and record.get("title") == "소식 5":
-            raise RuntimeError("a sanitiser that fails once")
-        return real(record)
-
-    monkeypatch.setattr(pipeline, "content_allowed", watched)
-    results = []
-    for ahead in (False, True):
-        monkeypatch.setattr(pipeline, "_spare_core", lambda ahead=ahead: ahead)
-        with Store(tmp_path / f"store-{ahead}.db") as store:
-            report = import_files(store, specs, SEOUL, parallel=False)
-            results.append((report.rejected, report.warnings, report.counts, report.withdrawn,
-                            _rows(store), store.db.execute(
-                                "SELECT id, content_html FROM articles ORDER BY id").fetchall()))
-    assert results[0] == results[1]
-    contents = dict(results[1][5])
-    assert contents["https://a.example/n/5"] == (
-        '<p>본문 5 <a href="https://a.example/f/5.hwp" rel="noopener noreferrer">첨부</a></p>')
-    records = sum(1 for spec in specs for _ in read_records(spec.path))
-    assert len(threads) == records   # many.jsonl: 702 records, so its last batch is short
-    assert all(name.startswith("feedkit import sanitiser") for name in threads)

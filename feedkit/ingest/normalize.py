@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from feedkit.model import Article
 from feedkit.text.clean import (
     SPACES,
-    allow_listed,
     clean_text,
     quote_url,
     sanitize_html,
@@ -323,15 +322,13 @@ def _tags(value: Any) -> tuple[str, ...]:
 
 
 def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: str = "",
-                     base_url: str = "", default_license: str = "",
-                     allowed: str | None = None) -> Article:
+                     base_url: str = "", default_license: str = "") -> Article:
     """Build a clean :class:`Article` from a raw mapping, or raise :class:`RecordError`.
 
     ``base_url`` is where the record was found (a web page); relative article URLs resolve
     against it. Summary falls back to the start of the content, ``updated`` to ``published``,
     ``id`` to the URL. ``default_license``: the source's licence code, for a record that
-    names none (:mod:`feedkit.editorial.licenses`). ``allowed``: the record's content already
-    through the sanitiser's allow-list (:func:`content_allowed`), or None.
+    names none (:mod:`feedkit.editorial.licenses`).
     """
     if not isinstance(record, Mapping):
         raise RecordError(f"expected an object, got {type(record).__name__}")
@@ -351,7 +348,7 @@ def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: 
         strip_illegal(str(raw_id)).strip() or url)
     if len(article_id) > 2048:
         raise RecordError("id longer than 2048 characters")
-    content = sanitize_html(_pick(record, "content_html"), url, allowed)
+    content = sanitize_html(_pick(record, "content_html"), url)
     summary = clean_summary(_pick(record, "summary"))
     if not summary and content:
         # Through clean_summary too, so a re-import of the stored summary changes nothing.
@@ -384,18 +381,9 @@ def normalize_record(record: Mapping[str, Any], tz: ZoneInfo, default_category: 
     )
 
 
-def content_allowed(record: Any) -> str | None:
-    """What :func:`normalize_record` would hand the sanitiser's allow-list for ``record``'s
-    content, through it (None: no content to clean, or not a record)."""
-    if not isinstance(record, Mapping):
-        return None
-    value = _pick(record, "content_html")
-    return allow_listed(value) if value else None
-
-
 def _license(value: Any) -> str:
     """A record's own licence code (an export's, or a source that names it per item)."""
-    if value is None:
+    if value is None:   # before the import: most records name no licence
         return ""
     from feedkit.editorial.licenses import problem
 

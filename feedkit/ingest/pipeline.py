@@ -7,10 +7,7 @@ one checks for duplicates and writes: with a core to spare, a fifth less time at
 records (16.5 s instead of 20.7 s, measured), for a third more processor time in all (the
 records cross a pipe). Below 64 MB of input (20,000 records gained 5 %), on a single core or a
 busy machine (the load average leaves no core free) the records are read here: without a free
-core the second process only adds the pipe's cost. A smaller import with a core to spare
-takes the sanitiser's allow-list (a fifth of its time) in a second thread instead
-(:func:`_cleaned_ahead`): no process to start, no pipe (measured at 20,000 records: 3.4–4.0 s
-instead of 3.9–5.0 s, on a machine busy with another job).
+core the second process only adds the pipe's cost.
 
 Both ways give the same stream, in the input's order, so what the import stores and reports is
 the same: ``("record", line, withdrawn, payload)`` per record (``payload`` the
@@ -25,7 +22,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -33,18 +30,12 @@ from zoneinfo import ZoneInfo
 
 from feedkit.errors import FeedkitError
 from feedkit.ingest.files import read_records
-from feedkit.ingest.normalize import (
-    KNOWN_FIELDS,
-    RecordError,
-    content_allowed,
-    normalize_record,
-)
+from feedkit.ingest.normalize import KNOWN_FIELDS, RecordError, normalize_record
 from feedkit.model import Article
 
 PARALLEL_BYTES = 64 << 20  # inputs from this size on (~40,000 records) use a second process
 CHUNK = 200                # records per message between the processes
 AHEAD = 8                  # messages the reader may be ahead (memory: a few MB at most)
-AHEAD_RECORDS = 100        # records the sanitiser's thread takes at a time (_cleaned_ahead)
 
 
 _FIELDS = tuple(f.name for f in fields(Article))
@@ -72,18 +63,16 @@ def _unpack(item: tuple) -> tuple:
 
 
 def normalised(record: dict[str, Any] | str, line: int, tz: ZoneInfo,
-               default_category: str, default_license: str = "",
-               allowed: str | None = None) -> tuple:
+               default_category: str, default_license: str = "") -> tuple:
     """One record as the stream carries it (see the module docstring); ``default_license``:
-    the source's licence code, for a record that names none; ``allowed``: its content through
-    the sanitiser's allow-list already (see :func:`_cleaned_ahead`)."""
+    the source's licence code, for a record that names none."""
     if isinstance(record, str):
         return ("record", line, None, record)
     withdrawn = record.get("withdrawn")
     try:
         return ("record", line, withdrawn,
                 normalize_record(record, tz, default_category,
-                                 default_license=default_license, allowed=allowed))
+                                 default_license=default_license))
     except RecordError as exc:
         return ("record", line, withdrawn, str(exc))
 
@@ -93,61 +82,13 @@ def _unknown(record: dict[str, Any] | str, found: set[str]) -> None:
         found.update(k for k in record if k not in KNOWN_FIELDS and k != "withdrawn")
 
 
-def _stream(specs: Sequence, tz: ZoneInfo, ahead: bool = False) -> Iterator[tuple]:
+def _stream(specs: Sequence, tz: ZoneInfo) -> Iterator[tuple]:
     for spec in specs:
         unknown: set[str] = set()
-        items = read_records(spec.path, spec.kind)
-        for line, record, allowed in (_cleaned_ahead(items) if ahead else _as_is(items)):
+        for line, record in read_records(spec.path, spec.kind):
             _unknown(record, unknown)
-            yield normalised(record, line, tz, spec.default_category, spec.license, allowed)
+            yield normalised(record, line, tz, spec.default_category, spec.license)
         yield ("end", tuple(sorted(unknown)))
-
-
-def _as_is(items: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any, None]]:
-    for line, record in items:
-        yield line, record, None
-
-
-def _cleaned_ahead(items: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any, str | None]]:
-    """``(line, record, allowed)``: each record with its content through the sanitiser's
-    allow-list, taken in a second thread a batch ahead. The sanitiser (Rust) lets this thread
-    run meanwhile, so on a spare core the import's largest single cost overlaps the rest of
-    the normalising (measured at 20,000 records: the sanitiser was a fifth of the import).
-    A record whose cleaning fails in the thread gets None, and is cleaned (or fails) in this
-    one as it would without the thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def clean(batch: list[tuple[int, Any]]) -> list[str | None]:
-        out: list[str | None] = []
-        for _, record in batch:
-            try:
-                out.append(content_allowed(record))
-            except Exception:   # this thread only saves time: see above
-                out.append(None)
-        return out
-
-    batches = _batches(items, AHEAD_RECORDS)
-    with ThreadPoolExecutor(1, thread_name_prefix="feedkit import sanitiser") as pool:
-        batch = next(batches, None)
-        pending = pool.submit(clean, batch) if batch else None
-        while batch:
-            following = next(batches, None)
-            upcoming = pool.submit(clean, following) if following else None
-            assert pending is not None
-            for (line, record), allowed in zip(batch, pending.result(), strict=True):
-                yield line, record, allowed
-            batch, pending = following, upcoming
-
-
-def _batches(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
-    batch: list[tuple[int, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def records(specs: Sequence, tz: ZoneInfo, parallel: bool | None = None) -> Iterator[tuple]:
@@ -157,7 +98,7 @@ def records(specs: Sequence, tz: ZoneInfo, parallel: bool | None = None) -> Iter
         size = sum(spec.path.stat().st_size for spec in specs)
         parallel = size >= PARALLEL_BYTES and _spare_core()
     if not parallel:
-        return _stream(specs, tz, ahead=_spare_core())
+        return _stream(specs, tz)
     return _from_worker(specs, tz)
 
 

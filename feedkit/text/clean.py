@@ -172,21 +172,13 @@ def _absolute_urls(text: str, base: str, origin: str) -> str:
     return "".join(out)
 
 
-def allow_listed(value: Any) -> str:
-    """The sanitiser's own step of :func:`sanitize_html`: ``value`` with only allowed markup.
-    Most of an import's sanitising time, and the sanitiser (Rust) lets other Python threads
-    run meanwhile, so an import may take it in a second thread (:mod:`feedkit.ingest.pipeline`)."""
-    return _cleaner().clean(strip_illegal(str(value)))
-
-
-def sanitize_html(value: Any, base: str, allowed: str | None = None) -> str:
+def sanitize_html(value: Any, base: str) -> str:
     """Allow-list sanitising (no script, iframe, form, style, event handlers, ``javascript:``),
     with every relative link and image made absolute against the article's URL, because feed
-    readers and mail clients ignore ``xml:base`` and have no page to resolve against.
-    ``allowed``: :func:`allow_listed` of ``value``, when already taken."""
+    readers and mail clients ignore ``xml:base`` and have no page to resolve against."""
     if not value:
         return ""
-    cleaned = allow_listed(value) if allowed is None else allowed
+    cleaned = _cleaner().clean(strip_illegal(str(value)))
     # The sanitiser serialises attributes as name="value", so this pattern sees every URL.
     if ' href="' in cleaned or ' src="' in cleaned:
         origin_match = _ORIGIN.match(base)
