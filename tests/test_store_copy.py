@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -278,10 +279,17 @@ def test_a_destination_with_other_data_is_refused_until_replace(
     schema = ["--schema", backend.schema] if backend.is_pg else []
     result = run(source, "store", "copy", "--to", to, *schema)
     assert result.exit_code == 2, result.output + result.stderr
-    assert "holds data that is not in" in result.stderr
-    assert "subscribers: 1 rows differ, 1 rows not in the source" in result.stderr
-    assert "digest_approvals: 1 rows not in the source" in result.stderr
-    assert "--replace" in result.stderr and "Traceback" not in result.output
+    tail = ("); nothing was copied. Copy into a new or empty store, or give --replace to make "
+            "the destination an exact copy (its other rows are deleted)\n")
+    assert result.stderr.startswith("feedkit: error: ") and result.stderr.endswith(tail)
+    parts = result.stderr[:-len(tail)].split(
+        f": holds data that is not in {source.db} (", 1)[1].split("; ")
+    assert "subscribers: 1 rows differ, 1 rows not in the source" in parts
+    assert "digest_approvals: 1 rows not in the source" in parts
+    assert all(re.fullmatch(r"[a-z_]+: (\d+ rows differ|\d+ rows differ, \d+ rows not in the "
+                            r"source|\d+ rows not in the source)", part) for part in parts)
+    assert parts == sorted(parts)   # table by table, in name order
+    assert "Traceback" not in result.output
     assert other.rows_all() == before   # nothing written
     for address in (*ADDRESSES, "someone.else@example.org"):
         assert address not in result.stdout + result.stderr
@@ -291,7 +299,8 @@ def test_a_destination_with_other_data_is_refused_until_replace(
     result = run(source, "store", "copy", "--to", to, *schema, "--replace")
     assert result.exit_code == 0, result.output + result.stderr
     assert other.rows_all() == sqlite_rows(source.db)
-    assert "replaced" in result.stdout and "deleted" in result.stdout
+    assert re.fullmatch(rf"{re.escape(str(source.db))} to .+: copied \d+ rows in \d+ tables: "
+                        r"\d+ added, [1-9]\d* replaced, [1-9]\d* deleted\n", result.stdout)
     again = run(source, "store", "copy", "--to", to, *schema)
     assert again.exit_code == 0 and "0 rows changed" in again.stdout
 
@@ -352,7 +361,10 @@ def test_a_password_on_the_command_line_is_refused_and_never_echoed(
     assert result.exit_code == 2
     for piece in ("s3cr3t", "s3", "cr", "3t", "s3%2Fcr3t"):
         assert piece not in result.output + result.stderr
-    assert "holds a password" in result.stderr and "env:NAME" in result.stderr
+    assert result.stderr == (
+        "feedkit: error: --to: the URL holds a password, and a command line is visible to "
+        "every user of this machine and stays in the shell history; put the URL in an "
+        "environment variable and give --to env:NAME (or use ~/.pgpass or $PGPASSWORD)\n")
 
 
 def test_the_url_with_its_password_comes_from_the_environment(
@@ -370,12 +382,18 @@ def test_the_url_with_its_password_comes_from_the_environment(
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--to", "env:NOT_SET_ANYWHERE"], "$NOT_SET_ANYWHERE is not set"),
-    (["--to", "mysql://db.example/x"], "mysql:// is not a store"),
+    (["--to", "env:NOT_SET_ANYWHERE"],
+     "--to env:NOT_SET_ANYWHERE: $NOT_SET_ANYWHERE is not set (or empty)"),
+    (["--to", "mysql://db.example/x"],
+     "--to: mysql:// is not a store; give a file path or a postgresql:// URL"),
+    (["--to", "mysql://db.example/x?next=http://y"],     # the scheme is before the first ://
+     "--to: mysql:// is not a store; give a file path or a postgresql:// URL"),
     (["--to", "copy.db", "--schema", "x"], "--schema: only for a PostgreSQL destination"),
-    (["--to", "articles.db"], "that is the configured store itself"),
-    (["--to", "."], "is a folder"),
-    (["--to", "postgresql://u@h/d", "--schema", "Bad-Name"], "--schema 'Bad-Name'"),
+    (["--to", "articles.db"], "--to: that is the configured store itself ({db})"),
+    (["--to", "."], "--to .: is a folder; give the store file's path"),
+    (["--to", "postgresql://u@h/d", "--schema", "Bad-Name"],
+     "--schema 'Bad-Name': not a plain schema name (lower-case letters, digits and _, not "
+     "starting with a digit, at most 63 characters)"),
     (["--to", " "], "--to: empty; give a file path, a postgresql:// URL or env:NAME"),
     (["--to", "env:1X"], "--to env:1X: expected env:NAME, the name of an environment variable "
                          "holding the destination's URL"),
@@ -384,12 +402,13 @@ def test_the_url_with_its_password_comes_from_the_environment(
 ])
 def test_usage_errors_exit_2_with_one_line(source: StoreSite, monkeypatch, args, message
                                            ) -> None:
+    """Each usage error is one whole line on stderr, exit 2."""
     monkeypatch.chdir(source.root)
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     monkeypatch.setenv("COPY_TO_SQLITE_URL", "sqlite:///copy.db")
     result = run(source, "store", "copy", *args)
     assert result.exit_code == 2, result.output + result.stderr
-    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert result.stderr == f"feedkit: error: {message.format(db=source.db)}\n"
 
 
 def test_copy_target_reads_paths_urls_and_the_environment(tmp_path: Path) -> None:

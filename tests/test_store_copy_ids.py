@@ -5,6 +5,7 @@ SQLite file as the source, the test session's PostgreSQL (a fresh schema) as the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -208,3 +209,19 @@ def test_a_postgresql_store_knows_itself_as_a_copy_target(tmp_path, pg_backend) 
         assert not same_store(store, url, "")
         assert not same_store(store, tmp_path / "store.db", schema)
         assert not same_store(store, "postgresql://[::1", schema)
+
+
+def test_the_summary_counts_what_the_copy_did(tmp_path, request) -> None:
+    """One line of counts: what was added, and once anything was replaced or deleted, both."""
+    with _store("sqlite", tmp_path / "source", request) as source, \
+            _store("sqlite", tmp_path / "destination", request) as destination:
+        source.upsert(_articles(3, "소식"))
+        first = copy_store(source, destination).summary()
+        where = re.escape(f"{source.label} to {destination.label}")
+        assert re.fullmatch(rf"{where}: copied (\d+) rows in \d+ tables: \1 added", first)
+        source.upsert(_articles(2, "고친 소식"))
+        assert re.fullmatch(rf"{where}: copied \d+ rows in \d+ tables: 0 added, [1-9]\d* "
+                            r"replaced, 0 deleted",
+                            copy_store(source, destination, replace=True).summary())
+        again = copy_store(source, destination).summary()
+        assert again.endswith(": 0 rows changed") and "already a copy" in again
