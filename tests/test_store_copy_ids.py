@@ -185,8 +185,22 @@ def test_tables_that_differ_are_named_and_nothing_is_written(tmp_path, request, 
             f"changed_hours; only in the destination: stray")
         assert _articles_of(destination) == 0
 
+        with destination.transaction():   # one side only: the message names that side only
+            destination.db.execute("CREATE TABLE changed_hours (hour INTEGER PRIMARY KEY)")
+        with pytest.raises(FeedkitError) as caught:
+            copy_store(source, destination, replace=True)
+        assert str(caught.value).endswith(
+            f"although both are at schema version {destination.schema_version}; only in the "
+            "destination: stray")
         with destination.transaction():
             destination.db.execute("DROP TABLE stray")
+            destination.db.execute("DROP TABLE changed_hours")
+        with pytest.raises(FeedkitError) as caught:
+            copy_store(source, destination, replace=True)
+        assert str(caught.value).endswith(
+            f"although both are at schema version {destination.schema_version}; only in the "
+            "source: changed_hours")
+        with destination.transaction():
             destination.db.execute("CREATE TABLE changed_hours (hour INTEGER PRIMARY KEY, "
                                    "odd TEXT)")
         with pytest.raises(FeedkitError) as caught:
@@ -270,3 +284,35 @@ def _no_counter_row(store: Store) -> None:
     if store.dialect == "sqlite":
         with store.transaction():
             store.db.execute("DELETE FROM sqlite_sequence WHERE name = 'subscribers'")
+
+
+def test_a_damaged_source_is_named_and_the_destination_keeps_nothing(tmp_path) -> None:
+    """A source file with a broken page (a disk error, a copy cut short) fails the copy while it
+    reads: the error names the file and what to do, and the destination stays empty."""
+    import sqlite3
+    from dataclasses import replace
+
+    from feedkit.store.articles import StoreError
+
+    path = tmp_path / "source.db"
+    with Store(path) as source:
+        source.upsert([replace(a, content_html="<p>" + "본문 " * 300 + "</p>")
+                       for a in _articles(300, "소식")])
+    with sqlite3.connect(path) as db:   # everything into the file itself, then one page broken
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages, size = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count",
+                                                                         "page_size"))
+    db.close()
+    data = bytearray(path.read_bytes())
+    middle = pages // 2 * size
+    data[middle + 8:middle + size] = b"\xff" * (size - 8)
+    path.write_bytes(bytes(data))
+    with Store(path) as source, Store(tmp_path / "copy.db") as destination:
+        with pytest.raises(StoreError) as caught:
+            copy_store(source, destination)
+        assert str(caught.value) == (
+            f"{path}: cannot read for the copy: database disk image is malformed: the file is "
+            "damaged; restore it from a backup or rebuild it with 'feedkit import' from your "
+            "export (and --send-log)")
+        assert caught.value.exit_code == 1
+        assert _articles_of(destination) == 0
