@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import signal
 import stat
@@ -230,3 +231,83 @@ def test_rendered_files_wait_on_disk_not_in_memory_until_the_publish(built_site:
     assert seen[-1][0] == published
     assert not list(built_site.out.glob(".feedkit-staging-*"))      # gone after the publish
     assert set(before) <= set(output_files(built_site.out))
+
+
+# -- the publish step itself (OutputPlan.commit), with a store read back -----------------------
+
+def _plan(store, out: Path, files: dict[str, bytes], print_: str = "inputs"):
+    from feedkit.site.output import OutputPlan
+
+    plan = OutputPlan(store, out)
+    plan.unit(sorted(files), print_, lambda: dict(files))
+    return plan
+
+
+def _everything(rel: str) -> bool:
+    return True
+
+
+def test_a_file_rendered_the_same_under_new_inputs_is_known_next_time(tmp_path: Path) -> None:
+    """New inputs, the same bytes: the file is kept as it is (not rewritten) and recorded with
+    its new inputs, so the build after skips it."""
+    from feedkit.store.articles import Store
+
+    out = tmp_path / "public"
+    out.mkdir()
+    with Store(tmp_path / "store.db") as store:
+        _plan(store, out, {"a.txt": b"same"}, "old inputs").commit(_everything)
+        stamp = (out / "a.txt").stat().st_mtime_ns
+        report = _plan(store, out, {"a.txt": b"same"}, "new inputs").commit(_everything)
+        assert (report.written, report.unchanged) == ([], 1)
+        assert (out / "a.txt").stat().st_mtime_ns == stamp
+        from feedkit.site.output import OutputPlan
+
+        assert OutputPlan(store, out).up_to_date(["a.txt"], "new inputs")
+
+
+def test_a_lost_manifest_still_prunes_what_the_store_recorded(tmp_path: Path) -> None:
+    """The folder's list of what feedkit wrote is gone (deleted by hand, a partial upload): the
+    store's record of the last build still says which files were feedkit's, so a file no longer
+    made is removed, and with it the folders it leaves empty, the deepest first (a folder that
+    only held files of its own stays: ``category/`` is the site's)."""
+    from feedkit.site.output import MANIFEST
+    from feedkit.store.articles import Store
+
+    out = tmp_path / "public"
+    out.mkdir()
+    with Store(tmp_path / "store.db") as store:
+        _plan(store, out, {"feed.xml": b"1", "category/a/feed.xml": b"2",
+                           "category/a/deep/feed.xml": b"3"}).commit(_everything)
+        (out / MANIFEST).unlink()
+        report = _plan(store, out, {"feed.xml": b"1"}).commit(_everything)
+    assert sorted(report.removed) == ["category/a/deep/feed.xml", "category/a/feed.xml"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        MANIFEST, "category", "feed.xml"]
+
+
+def test_a_commit_without_pruning_keeps_what_an_earlier_build_wrote(tmp_path: Path) -> None:
+    from feedkit.store.articles import Store
+
+    out = tmp_path / "public"
+    out.mkdir()
+    with Store(tmp_path / "store.db") as store:
+        _plan(store, out, {"a.txt": b"1", "b.txt": b"2"}).commit(_everything)
+        report = _plan(store, out, {"a.txt": b"1"}).commit()
+    assert report.removed == [] and (out / "b.txt").read_bytes() == b"2"
+
+
+def test_a_file_that_cannot_be_put_in_place_is_named_with_why(tmp_path: Path) -> None:
+    """The publish renames each staged file into place; a folder where the file must go (made
+    by hand) stops it with the path and the reason, not a traceback."""
+    from feedkit.store.articles import Store
+
+    out = tmp_path / "public"
+    (out / "feed.xml").mkdir(parents=True)
+    (out / "feed.xml" / "keep").write_text("x")
+    with Store(tmp_path / "store.db") as store:
+        plan = _plan(store, out, {"feed.xml": b"<rss/>"})
+        with pytest.raises(FeedkitError) as caught:
+            plan.commit(_everything)
+    assert re.fullmatch(rf"{re.escape(str(out / 'feed.xml'))}: cannot write: Is a directory "
+                        rf"\({re.escape(str(out))}/\.feedkit-staging-\w+/\d+\)",
+                        str(caught.value)), str(caught.value)
