@@ -311,3 +311,22 @@ def test_a_file_that_cannot_be_put_in_place_is_named_with_why(tmp_path: Path) ->
     assert re.fullmatch(rf"{re.escape(str(out / 'feed.xml'))}: cannot write: Is a directory "
                         rf"\({re.escape(str(out))}/\.feedkit-staging-\w+/\d+\)",
                         str(caught.value)), str(caught.value)
+
+
+def test_write_atomic_makes_the_folders_on_the_way(tmp_path: Path) -> None:
+    target = tmp_path / "digest" / "2024" / "W51.html"
+    assert write_atomic(target, b"<p>") is True
+    assert target.read_bytes() == b"<p>" and write_atomic(target, b"<p>") is False
+
+
+def test_write_atomic_where_a_file_stands_for_the_folder_names_it(tmp_path: Path) -> None:
+    """A file where the output's folder should be: one line naming the file to write, the
+    reason the system gave and what to do, and the file in the way left alone."""
+    (tmp_path / "category").write_text("not a folder")
+    target = tmp_path / "category" / "feed.xml"
+    with pytest.raises(FeedkitError) as caught:
+        write_atomic(target, b"<rss/>")
+    assert str(caught.value) == (
+        f"{target}: cannot write: Not a directory ({target}): a file stands where a folder "
+        "should be; point the output ([build] out or --out) at a folder")
+    assert (tmp_path / "category").read_text() == "not a folder"
