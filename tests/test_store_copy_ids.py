@@ -316,3 +316,25 @@ def test_a_damaged_source_is_named_and_the_destination_keeps_nothing(tmp_path) -
             "export (and --send-log)")
         assert caught.value.exit_code == 1
         assert _articles_of(destination) == 0
+
+
+@pytest.mark.parametrize("destination_kind", KINDS)
+def test_rows_of_a_two_column_key_are_replaced_and_deleted_by_their_whole_key(
+        tmp_path, request, destination_kind):
+    """The send log is keyed by (week, reader): with --replace a row that differs is rewritten
+    and a row only the destination has is deleted, each found by both columns."""
+    def log(store: Store) -> list[tuple]:
+        return [tuple(r) for r in store.db.execute(
+            "SELECT week, recipient, message_id, status FROM send_log ORDER BY 1, 2")]
+
+    with _store("sqlite", tmp_path / "source", request) as source, \
+            _store(destination_kind, tmp_path / "destination", request) as destination:
+        source.record_send("2024-W24", "k1", "<a@x>", "sent")
+        source.record_send("2024-W25", "k1", "<b@x>", "sent")
+        destination.record_send("2024-W24", "k1", "<a@x>", "failed", "5.1.1")  # differs
+        destination.record_send("2024-W24", "k2", "<c@x>", "sent")             # only here
+        report = copy_store(source, destination, replace=True)
+        assert log(destination) == log(source) == [("2024-W24", "k1", "<a@x>", "sent"),
+                                                   ("2024-W25", "k1", "<b@x>", "sent")]
+        sent = next(t for t in report.tables if t.name == "send_log")
+        assert (sent.inserted, sent.updated, sent.deleted) == (1, 1, 1)
