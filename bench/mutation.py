@@ -11,7 +11,8 @@ Run it from the repo root (mutmut works in ./mutants, a git-ignored copy of the 
     python bench/mutation.py --again claims  # only the mutants the last run left alive
 
 It prints each group's score (caught / mutants tested; a mutant that makes the tests hang counts
-as caught) and lists every mutant left alive;
+as caught; a mutant that only changes the case of SQL is equivalent, so it is listed but left out
+of the score, which is also given counting it) and lists every mutant left alive;
 ``mutmut show NAME`` shows one. Which files mutmut mutates and which test files it may pick
 from are in pyproject.toml ``[tool.mutmut]``; the groups below pick the functions.
 """
@@ -19,12 +20,16 @@ from are in pyproject.toml ``[tool.mutmut]``; the groups below pick the function
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import importlib.util
+import io
 import os
+import re
 import subprocess
 import sys
 import time
+import tokenize
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,6 +129,53 @@ def statuses() -> dict[str, str]:
     return dict(line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
 
 
+# Keywords that make a string literal SQL: feedkit writes them in capitals (an English message
+# does not). Both SQLite and PostgreSQL read keywords and unquoted names in any case, so a mutant
+# that only changes the case of such a string cannot change what the database does.
+SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA|WHERE|FROM|"
+                       r"VALUES|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|ON CONFLICT|ORDER BY|SET)\b")
+
+
+def _strings(line: str) -> list[tuple[int, str]] | None:
+    """The line's tokens as (type, text), or None when it is not a whole line of Python."""
+    try:
+        return [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(line).readline)
+                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT,
+                                  tokenize.DEDENT, tokenize.ENDMARKER, tokenize.COMMENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+
+
+def sql_case_only(diff: str) -> bool:
+    """Whether a mutant's diff (``mutmut show``) only changes the case of SQL.
+
+    Strict on purpose, so that no mutant a user could notice is counted as equivalent: exactly
+    one line changed, the tokens differ only in string literals, each of those reads as SQL,
+    differs only in case, and holds no quote of its own (a quoted SQL value or name is
+    case-sensitive: ``status = 'active'`` is not ``status = 'ACTIVE'``)."""
+    lines = [line for line in diff.splitlines()
+             if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+    minus = [line[1:].strip() for line in lines if line[0] == "-"]
+    plus = [line[1:].strip() for line in lines if line[0] == "+"]
+    if len(minus) != 1 or len(plus) != 1 or minus == plus:
+        return False
+    before, after = _strings(minus[0]), _strings(plus[0])
+    if before is None or after is None or len(before) != len(after):
+        return False
+    for (kind, old), (kind2, new) in zip(before, after, strict=True):
+        if old == new:
+            continue
+        if kind != tokenize.STRING or kind2 != tokenize.STRING or old.lower() != new.lower():
+            return False
+        try:
+            text = ast.literal_eval(old)
+        except (ValueError, SyntaxError):
+            return False  # an f-string: its names are Python, and Python reads case
+        if "'" in text or '"' in text or not SQL_WORDS.search(text):
+            return False
+    return True
+
+
 def report(groups: list[str]) -> None:
     status = statuses()
     for group in groups:
@@ -135,12 +187,20 @@ def report(groups: list[str]) -> None:
         killed = sum(s == "killed" for s in tested.values())
         hung = sum(s == "timeout" for s in tested.values())
         caught = killed + hung
-        score = f"{100 * caught / len(tested):.1f} %" if tested else "not run"
+        alive = sorted(name for name, s in tested.items() if s not in ("killed", "timeout"))
+        # The usual mutation score leaves out equivalent mutants (no test could catch them);
+        # only the one kind that can be told mechanically is left out here, and listed.
+        equivalent = [name for name in alive
+                      if sql_case_only(run_mutmut("show", name).stdout)]
+        counted = len(tested) - len(equivalent)
+        score = f"{100 * caught / counted:.1f} %" if counted else "not run"
         how = f", {hung} of them by a timeout" if hung else ""
-        print(f"{group}: {caught}/{len(tested)} caught ({score}{how})")
-        for name, s in sorted(tested.items()):
-            if s not in ("killed", "timeout"):
-                print(f"    {s}: {name}")
+        raw = f"; {caught}/{len(tested)} counting them" if equivalent else ""
+        print(f"{group}: {caught}/{counted} caught ({score}{how}) "
+              f"leaving out {len(equivalent)} SQL-case equivalents{raw}")
+        for name in alive:
+            kind = "equivalent (SQL case)" if name in equivalent else tested[name]
+            print(f"    {kind}: {name}")
 
 
 def main() -> int:
