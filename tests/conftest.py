@@ -38,10 +38,21 @@ def _caches_of_this_run_only():
     forked from one that already ran them on the original code. That process's functools
     caches (a category's slug, a date's words) and the on-disk caches under
     ``$XDG_CACHE_HOME`` would answer for the mutant, which would then seem to survive. Under
-    mutmut each session therefore starts with empty caches and a cache folder of its own."""
+    mutmut each session therefore starts with empty caches and a cache folder of its own.
+
+    A test that runs ``python -m feedkit`` (``feedkit web``, a second sender) in a process of its
+    own would import the installed feedkit, not mutmut's mutated copy, and the mutant would
+    survive whatever that process does: ``PYTHONPATH`` names the copy this session imported,
+    and the inherited ``MUTANT_UNDER_TEST`` switches the same mutant on there."""
     if os.environ.get("MUTANT_UNDER_TEST"):
         import functools
         import gc
+
+        import feedkit
+
+        copy = str(Path(feedkit.__file__).resolve().parents[1])
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [copy, *filter(None, [os.environ.get("PYTHONPATH")])])
 
         os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="feedkit-mutant-cache-")
         for obj in gc.get_objects():
