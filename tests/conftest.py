@@ -43,16 +43,20 @@ def _caches_of_this_run_only():
     A test that runs ``python -m feedkit`` (``feedkit web``, a second sender) in a process of its
     own would import the installed feedkit, not mutmut's mutated copy, and the mutant would
     survive whatever that process does: ``PYTHONPATH`` names the copy this session imported,
-    and the inherited ``MUTANT_UNDER_TEST`` switches the same mutant on there."""
-    if os.environ.get("MUTANT_UNDER_TEST"):
+    and the inherited ``MUTANT_UNDER_TEST`` switches the same mutant on there. Not while mutmut
+    only records which tests call what ("stats", "fail"): the copy would then try to record
+    too, and cannot outside mutmut's own folder."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST")
+    if mutant:
         import functools
         import gc
 
         import feedkit
 
-        copy = str(Path(feedkit.__file__).resolve().parents[1])
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            [copy, *filter(None, [os.environ.get("PYTHONPATH")])])
+        if mutant not in ("stats", "fail"):
+            copy = str(Path(feedkit.__file__).resolve().parents[1])
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                [copy, *filter(None, [os.environ.get("PYTHONPATH")])])
 
         os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="feedkit-mutant-cache-")
         for obj in gc.get_objects():

@@ -170,3 +170,162 @@ def test_feedkit_web_warns_on_an_http_url_and_a_non_loopback_host_like_serve(tmp
     assert host.startswith("warning: 0.0.0.0 is not a loopback address: anyone who can reach "
                            "this machine can use the endpoint directly")
     assert "[web] proxy_hops trusts X-Forwarded-* headers they can forge" in host
+
+
+def _serve_here(config, host: str, during) -> list[tuple[str, str]]:
+    """``serve()`` in this test's own (main) thread, as ``feedkit web`` runs it, so that the
+    lines it says and the order it says them in are read exactly (and mutation testing sees the
+    code run). A helper thread waits for the address line, runs ``during(port)``, then sends
+    this process SIGTERM as systemd does; it sends nothing unless serve() got that far (its
+    SIGTERM handler is set before the line), so a failing serve() cannot stop the test run."""
+    import queue
+
+    from feedkit.web.server import serve
+
+    said: list[tuple[str, str]] = []
+    ports: queue.Queue[int] = queue.Queue()
+
+    def info(line: str) -> None:
+        said.append(("info", line))
+        m = re.search(r"http://\S+:(\d+)/subscribe ", line)
+        if m:
+            ports.put(int(m.group(1)))
+
+    def drive() -> None:
+        try:
+            port = ports.get(timeout=20)
+        except queue.Empty:
+            return
+        try:
+            during(port)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    helper = threading.Thread(target=drive, daemon=True)
+    helper.start()
+    try:
+        serve(config, host=host, port=0, info=info, warn=lambda line: said.append(("warn", line)))
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        helper.join(30)
+    return said
+
+
+def test_serve_says_where_it_listens_stops_on_sigterm_and_says_what_waits_for_the_relay(
+        tmp_path, monkeypatch):
+    """The relay is down: the confirmation asked for while serving is kept in the store, and the
+    stopping server says so, then "Stopped."; an https url on loopback gives no warning."""
+    from test_web_outbox import relay
+
+    from feedkit.config import load_config
+
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    with smtp_server(relay([True])) as (smtp, smtp_port):
+        site = web_site(tmp_path, smtp_port)
+        db = site.root / "articles.db"
+
+        def during(port: int) -> None:
+            assert Client(port).subscribe(ADDRESS).status == 303
+            deadline = time.monotonic() + 20
+            while _outbox_attempts(db) != [(1,)]:
+                assert time.monotonic() < deadline, "the confirmation was never kept"
+                time.sleep(0.05)
+
+        said = _serve_here(load_config(site.config), "127.0.0.1", during)
+    assert smtp.received == []
+    [(kind, first), *rest] = said
+    port = re.search(r":(\d+)/", first).group(1)
+    assert (kind, first) == ("info", f"Subscribe endpoint at http://127.0.0.1:{port}/subscribe "
+                                     "(public address: https://news.example.org/list/subscribe);"
+                                     " Ctrl-C stops.")
+    assert rest == [("info", "1 confirmation email(s) wait in the store for the relay; the next "
+                             "'feedkit web' sends them."),
+                    ("info", "Stopped.")]
+    assert _outbox_attempts(db) == [(1,)]   # kept for the next run, not dropped on the way out
+
+
+def test_serve_hands_over_a_confirmation_still_queued_when_sigterm_comes(tmp_path, monkeypatch,
+                                                                         caplog):
+    """The relay holds the confirmation's RCPT past the SIGTERM: the stopping server waits for
+    it (up to 20 s) instead of leaving it unhandled, and then nothing waits in the store."""
+    from feedkit.config import load_config
+
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    caplog.set_level(logging.WARNING, logger="feedkit.web")
+    release = threading.Event()
+    with smtp_server(Behaviour(hook_rcpt=lambda _addr: release.wait(10))) as (smtp, smtp_port):
+        site = web_site(tmp_path, smtp_port)
+
+        def during(port: int) -> None:
+            assert Client(port).subscribe(ADDRESS).status == 303
+            threading.Timer(0.5, release.set).start()   # after the SIGTERM below
+
+        try:
+            said = _serve_here(load_config(site.config), "127.0.0.1", during)
+        finally:
+            release.set()
+        assert [m.rcpt for m in smtp.received] == [[ADDRESS]]
+    assert [line for _kind, line in said][1:] == ["Stopped."]
+    assert [r.getMessage() for r in caplog.records if r.name == "feedkit.web"
+            and r.levelno >= logging.WARNING] == []
+
+
+def test_serve_warns_before_it_starts_on_an_http_url_and_a_non_loopback_host(tmp_path,
+                                                                              monkeypatch):
+    """The warnings come first, one line each, then the address; nothing waits, so the stop
+    says only "Stopped."."""
+    from feedkit.config import load_config
+
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    site = web_site(tmp_path, 2525, url=False)
+    site.config.write_text(site.config.read_text(encoding="utf-8")
+                           + '\n[web]\nurl = "http://news.example.org/list/"\nproxy_hops = 1\n',
+                           encoding="utf-8")
+    said = _serve_here(load_config(site.config), "0.0.0.0", lambda _port: None)
+    kinds = [kind for kind, _line in said]
+    assert kinds == ["warn", "warn", "info", "info"], said
+    (_, url), (_, host), (_, where), (_, last) = said
+    assert url.startswith("warning: [web] url http://news.example.org/list/ is not https: every "
+                          "link in the emails (to confirm, unsubscribe, change departments) "
+                          "travels unencrypted")
+    assert url.endswith("put the endpoint behind an HTTPS reverse proxy and set its https address")
+    assert host == ("warning: 0.0.0.0 is not a loopback address: anyone who can reach this "
+                    "machine can use the endpoint directly, over plain HTTP and around the "
+                    "reverse proxy and [web] proxy_hops trusts X-Forwarded-* headers they can "
+                    "forge; keep --host 127.0.0.1 behind the proxy")
+    assert re.fullmatch(r"Subscribe endpoint at http://0\.0\.0\.0:\d+/subscribe \(public "
+                        r"address: http://news\.example\.org/list/subscribe\); Ctrl-C stops\.",
+                        where)
+    assert last == "Stopped."
+
+
+def test_quiet_logging_prints_warnings_and_errors_once_each_and_nothing_else(capsys, caplog):
+    """A server's log: no request detail, no info lines unless -v, each line once (nothing goes
+    up to the root logger, where an embedding server's own handler would print it again), and a
+    second set-up in the same process adds no second handler."""
+    from feedkit.web.server import quiet_logging
+
+    names = ("feedkit.web", "waitress", "feedkit.web.app")
+    for name in names:
+        logging.getLogger(name).handlers.clear()   # _restore_logging puts them back
+    caplog.set_level(logging.DEBUG)
+    quiet_logging()
+    quiet_logging()
+    logging.getLogger("feedkit.web").info("confirmation email sent")
+    logging.getLogger("waitress").warning("task queue depth is 5")
+    logging.getLogger("feedkit.web.app").error("a request failed")
+    logging.getLogger("feedkit.web").warning("1 subscription request(s) not handled")
+    assert capsys.readouterr().err == ("WARNING waitress: task queue depth is 5\n"
+                                       "ERROR feedkit.web.app: a request failed\n"
+                                       "WARNING feedkit.web: 1 subscription request(s) not "
+                                       "handled\n")
+    assert caplog.records == []
+    assert [logging.getLogger(n).level for n in names] == [logging.WARNING] * 3
+
+
+def _outbox_attempts(db) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT attempts FROM web_outbox").fetchall()
