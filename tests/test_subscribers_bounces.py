@@ -29,7 +29,8 @@ from tools import executable
 from feedkit.privacy import recipient_key
 from feedkit.store.articles import Store
 from feedkit.subscribers import repo
-from feedkit.subscribers.bounces import KEYWORD, parse_dsn
+from feedkit.subscribers.bounces import parse_dsn
+from feedkit.subscribers.mailbox import KEYWORD
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "bounce-mailbox-pw"

@@ -30,14 +30,12 @@ nothing from the relay or the mailbox, while VERP needs a relay that keeps the e
 proof is as strong where the send log is private, which it is wherever there are subscribers
 (their store is never committed).
 
-Each processed message is flagged with :data:`KEYWORD` (or moved to ``[bounces]
+Each processed message is flagged with :data:`~feedkit.subscribers.mailbox.KEYWORD` (or moved to ``[bounces]
 processed_folder``) after its result is committed, so a re-run does not even read it again.
 """
 
 from __future__ import annotations
 
-import contextlib
-import imaplib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,12 +45,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import TYPE_CHECKING
 
-from feedkit.errors import ConfigError, FeedkitError
-from feedkit.subscribers.mailbox import KEYWORD
-from feedkit.subscribers.mailbox import check as _check
-from feedkit.subscribers.mailbox import connect as login
-from feedkit.subscribers.mailbox import mark as _mark
-from feedkit.subscribers.mailbox import quote as _quote
+from feedkit.errors import ConfigError
+from feedkit.subscribers.mailbox import session
 
 if TYPE_CHECKING:
     from feedkit.config import Config
@@ -203,10 +197,7 @@ def _proven(store, notice: Notice, secret: bytes) -> tuple[str, str] | None:
     return None
 
 
-def connect(config) -> imaplib.IMAP4:
-    """Log in to ``[bounces]`` host with the password from the environment."""
-    return login(config.bounces, "[bounces]", config.resolve,
-                 "'subscribers bounces' reads delivery reports from that IMAP mailbox")
+PURPOSE = "'subscribers bounces' reads delivery reports from that IMAP mailbox"
 
 
 def process_mailbox(config, store, *, now: datetime) -> BounceReport:
@@ -219,31 +210,16 @@ def process_mailbox(config, store, *, now: datetime) -> BounceReport:
     limit = bounce_limit(config)
     secret = send_secret()   # the send log's key: reports are checked against it
     report = BounceReport()
-    conn = connect(config)
-    try:
-        _check(f"SELECT {b.folder}", conn.select(_quote(b.folder)))
-        if b.processed_folder:
-            conn.create(_quote(b.processed_folder))   # "already exists" is fine
-        caps = {c.upper() for c in _check("CAPABILITY", conn.capability())[0].decode().split()}
-        data = _check("SEARCH", conn.uid("SEARCH", None, "UNDELETED", "UNKEYWORD", KEYWORD))
-        uids = data[0].split() if data and data[0] else []
-        for uid in uids:
-            fetched = _check("FETCH", conn.uid("FETCH", uid, "(BODY.PEEK[])"))
-            raw = next((part[1] for part in fetched if isinstance(part, tuple)), b"")
+    with session(b, "[bounces]", config.resolve, PURPOSE) as folder:
+        for uid in folder.new():
+            raw = folder.fetch(uid)
             report.messages += 1
             notices = parse_dsn(raw)
             if notices:
                 apply_notices(store, notices, report, limit=limit, now=now, secret=secret)
             else:
                 report.other += 1
-            _mark(conn, uid, b.processed_folder if notices else "", "MOVE" in caps)
-        if b.processed_folder and "MOVE" not in caps:
-            conn.expunge()
-    except imaplib.IMAP4.error as exc:
-        raise FeedkitError(f"IMAP {b.host}:{b.port}: {exc}") from None
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.error, OSError):
-            conn.logout()
+            folder.mark(uid, move=bool(notices))
     return report
 
 

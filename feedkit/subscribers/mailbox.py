@@ -112,7 +112,7 @@ class Folder:
         fetched = check("FETCH", self.conn.uid("FETCH", uid, what))
         return next((part[1] for part in fetched if isinstance(part, tuple)), b"")
 
-    def mark(self, uid: bytes, move: bool = True) -> None:
+    def mark(self, uid: bytes, *, move: bool) -> None:
         """Flag the message processed; with ``move``, also move it to the processed folder
         when one is set."""
         mark(self.conn, uid, self.processed_folder if move else "", self.can_move)
