@@ -30,8 +30,9 @@ nothing from the relay or the mailbox, while VERP needs a relay that keeps the e
 proof is as strong where the send log is private, which it is wherever there are subscribers
 (their store is never committed).
 
-Each processed message is flagged with :data:`~feedkit.subscribers.mailbox.KEYWORD` (or moved to ``[bounces]
-processed_folder``) after its result is committed, so a re-run does not even read it again.
+Each processed message is flagged with :data:`~feedkit.subscribers.mailbox.KEYWORD` (or moved
+to ``[bounces] processed_folder``) after its result is committed, so a re-run does not even read
+it again.
 """
 
 from __future__ import annotations
