@@ -177,3 +177,78 @@ def test_export_neutralises_formula_cells_and_import_reads_them_back(site) -> No
     assert got[FORMULA_ADDRESS][0] == ("=1+1", "@SUM(A1)")
     assert got["-kim@example.org"] == (("+82 세무과",), "'=quoted")
     assert got["lee@example.org"][0] == ("－1",)
+
+
+def test_list_json_gives_every_field_of_each_reader(site) -> None:
+    """`subscribers list --json` is what scripts read: every field, by its documented name."""
+    site.run("subscribers", "add", "kim@example.org", "--category", "세무과", "--consent-at",
+             "2024-05-01", "--consent-version", "2024-01")
+    site.run("subscribers", "add", "lee@example.org", "--language", "en")
+    site.run("subscribers", "remove", "lee@example.org")
+    kim, lee = json.loads(site.run("subscribers", "list", "--json").output)
+    assert set(kim) == {"id", "email", "status", "categories", "language", "consent_at",
+                        "consent_via", "consent_version", "bounces", "created_at", "updated_at"}
+    assert (kim["id"], kim["email"], kim["status"], kim["categories"], kim["consent_version"],
+            kim["bounces"]) == (1, "kim@example.org", "active", ["세무과"], "2024-01", 0)
+    assert (lee["id"], lee["status"], lee["language"]) == (2, "unsubscribed", "en")
+    stored = dict(site.rows("SELECT id, updated_at FROM subscribers"))
+    assert lee["updated_at"] == stored[2] and kim["updated_at"] == stored[1]
+    assert kim["created_at"] <= lee["created_at"] <= lee["updated_at"]
+
+
+def test_export_makes_its_folders_replaces_the_last_export_and_leaves_no_temporary_file(
+        site, monkeypatch) -> None:
+    """The list is written beside its target and renamed into place (atomic on one file
+    system: never half-written), so the system's temporary folder plays no part."""
+    import tempfile
+
+    site.run("subscribers", "add", "kim@example.org")
+    target = site.root / "private" / "lists" / "2026" / "list.csv"
+    monkeypatch.setattr(tempfile, "tempdir", str(site.root / "no-such-temporary-folder"))
+    site.run("subscribers", "export", "--out", str(target))
+    site.run("subscribers", "add", "lee@example.org")
+    r = site.run("subscribers", "export", "--out", str(target))
+    assert r.stdout == f"{target}: 2 subscriber(s) written\n"
+    assert os.listdir(target.parent) == ["list.csv"]
+    rows = list(csv.DictReader(target.open(encoding="utf-8", newline="")))
+    assert [(row["email"], row["bounces"]) for row in rows] == [("kim@example.org", "0"),
+                                                                ("lee@example.org", "0")]
+    assert target.read_bytes().count(b"\r\n") == 3 and b"\n" not in target.read_bytes().replace(
+        b"\r\n", b"")
+
+
+def test_an_export_that_cannot_be_put_in_place_is_one_line_and_leaves_nothing(site) -> None:
+    """A folder where the file should go (the command refuses that before it starts; the
+    library is asked here): the error names the target and why, and no temporary file with
+    the addresses stays behind."""
+    from feedkit.errors import FeedkitError
+    from feedkit.subscribers.listfile import export_csv
+
+    site.run("subscribers", "add", "kim@example.org")
+    target = site.root / "private" / "list.csv"
+    target.mkdir(parents=True)
+    with site.store() as store, pytest.raises(FeedkitError) as caught:
+        export_csv(store, target, out_dir=site.out)
+    assert str(caught.value) == f"{target}: cannot write: Is a directory"
+    assert os.listdir(target.parent) == ["list.csv"] and os.listdir(target) == []
+
+
+def test_an_export_git_would_commit_is_written_with_a_warning(site) -> None:
+    """The file holds every address: inside a git work tree and not ignored, the export says
+    so; once .gitignore lists it, it says nothing."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed: nothing could commit the file")
+    subprocess.run(["git", "init", "-q", str(site.root)], check=True)
+    site.run("subscribers", "add", "kim@example.org")
+    target = site.root / "private" / "list.csv"
+    r = site.run("subscribers", "export", "--out", str(target))
+    assert r.stderr == (f"{target}: WARNING: inside the git work tree {site.root.resolve()} and "
+                        "not ignored: a commit would publish every address; move it or list it "
+                        "in .gitignore\n")
+    assert r.stdout == f"{target}: 1 subscriber(s) written\n"
+    (site.root / ".gitignore").write_text("private/\n", encoding="utf-8")
+    r = site.run("subscribers", "export", "--out", str(target))
+    assert r.stderr == "" and target.is_file()
