@@ -716,3 +716,17 @@ def test_the_confirmation_emails_are_not_spammy(ep, tmp_path):
         assert status, done.stdout[:1500]
         assert status[1] == "No" and float(status[2]) < 1.0, (mail.message["Subject"],
                                                                 status.groups())
+
+
+def test_the_busy_and_bad_link_pages_come_in_the_readers_language(tmp_path):
+    """An English site that also offers Korean: a Korean reader over the limit, or with a
+    damaged link, reads why in Korean (and the page says lang="ko")."""
+    with endpoint(tmp_path, site={"language": "en"}, client_limit=1) as ep:
+        client = ep.client()
+        assert client.subscribe(ADDRESS, lang="ko").status == 303
+        busy = client.subscribe("second@example.org", lang="ko")
+        assert busy.status == 429 and '<html lang="ko"' in busy.body
+        assert '<html lang="en"' in client.subscribe("third@example.org").body
+        bad = client.get("/confirm/not-a-token?lang=ko")
+        assert bad.status == 400 and '<html lang="ko"' in bad.body
+        assert '<html lang="en"' in client.get("/confirm/not-a-token").body
