@@ -203,7 +203,7 @@ def endpoint(folder: Path, *, articles=None, site: dict | None = None, behaviour
         config = site_config(folder, smtp_port, site=site, smtp=smtp, sections=sections,
                              backend=backend, **web)
         app = create_app(config, secret=SECRET, clock=clock.monotonic, now=clock)
-        server = make_server(config, host="127.0.0.1", port=0, app=app)
+        server = make_server(app, host="127.0.0.1", port=0)
         stop = threading.Event()
         thread = threading.Thread(target=_serve_until, args=(server, stop), daemon=True)
         thread.start()

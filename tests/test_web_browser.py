@@ -100,7 +100,7 @@ def test_subscribe_confirm_receive_only_my_departments_one_click_leave(tmp_path,
         with Store(db) as store:
             repo.add(store, OTHER, (), "ko", "command", "1", clock(), clock())
         app = create_app(config, secret=SECRET, now=clock, clock=clock.monotonic)
-        server = make_server(config, host="127.0.0.1", port=0, app=app)
+        server = make_server(app, host="127.0.0.1", port=0)
         stop = threading.Event()
         thread = threading.Thread(target=_serve_until, args=(server, stop), daemon=True)
         thread.start()

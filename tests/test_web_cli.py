@@ -329,3 +329,55 @@ def _outbox_attempts(db) -> list[tuple]:
 
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT attempts FROM web_outbox").fetchall()
+
+
+def test_a_request_still_unhandled_after_the_drain_is_one_warning_and_the_server_stops(
+        tmp_path, monkeypatch, caplog):
+    """The relay holds the confirmation past the whole drain (shortened here from 20 s): the
+    server stops anyway, and its log says how many requests it left (never whose)."""
+    from feedkit.config import load_config
+    from feedkit.web import server
+
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    monkeypatch.setattr(server, "DRAIN_SECONDS", 0.3)
+    caplog.set_level(logging.WARNING, logger="feedkit.web")
+    release = threading.Event()
+    with smtp_server(Behaviour(hook_rcpt=lambda _addr: release.wait(10))) as (_smtp, port):
+        site = web_site(tmp_path, port)
+
+        def during(port: int) -> None:
+            assert Client(port).subscribe(ADDRESS).status == 303
+
+        try:
+            _serve_here(load_config(site.config), "127.0.0.1", during)
+        finally:
+            release.set()
+    warned = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    # First the stop's count; what the outbox thread says after (the relay gone) is its own.
+    assert warned[0] == ("feedkit.web", "1 subscription request(s) not handled before stopping")
+    assert [m for _n, m in warned].count(warned[0][1]) == 1
+
+
+@pytest.mark.parametrize("url, hops, host, expected", [
+    ("https://news.example.org/list/", 0, "127.0.0.1", []),
+    ("https://news.example.org/list/", 0, "::1", []),
+    ("https://news.example.org/list/", 0, "192.0.2.10", [
+        "warning: 192.0.2.10 is not a loopback address: anyone who can reach this machine can "
+        "use the endpoint directly, over plain HTTP and around the reverse proxy; keep --host "
+        "127.0.0.1 behind the proxy"]),
+    ("http://news.example.org/list/", 2, "127.0.0.1", [
+        "warning: [web] url http://news.example.org/list/ is not https: every link in the "
+        "emails (to confirm, unsubscribe, change departments) travels unencrypted, and mail "
+        "providers show their one-click unsubscribe only for an https link, so the digests "
+        "carry no List-Unsubscribe-Post header; put the endpoint behind an HTTPS reverse proxy "
+        "and set its https address"]),
+])
+def test_start_warnings_one_whole_line_each(tmp_path, url, hops, host, expected):
+    from feedkit.config import load_config
+    from feedkit.web.server import start_warnings
+
+    site = web_site(tmp_path, 2525, url=False)
+    site.config.write_text(site.config.read_text(encoding="utf-8")
+                           + f'\n[web]\nurl = "{url}"\nproxy_hops = {hops}\n',
+                           encoding="utf-8")
+    assert start_warnings(load_config(site.config), host) == expected

@@ -154,3 +154,20 @@ def _wait(condition, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_retries_back_off_from_a_minute_doubling_up_to_an_hour_and_no_more():
+    from feedkit.web.outbox import _backoff
+
+    assert [_backoff(n) // 60 for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert _backoff(40) == 3600
+
+
+def test_an_outbox_without_a_store_keeps_nothing_waiting(tmp_path):
+    """The app made without a store (memory only) says 0 when a stopping server asks what
+    waits for the relay."""
+    from feedkit.config import load_config
+    from feedkit.web.outbox import Outbox
+
+    site = web_site(tmp_path, 2525)
+    assert Outbox(load_config(site.config)).waiting() == 0

@@ -54,14 +54,11 @@ def start_warnings(config: Config, host: str) -> list[str]:
     return lines
 
 
-def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 4,
-                app=None):
-    """Bind a waitress server (not started: call ``.run()``); port 0 picks a free port."""
+def make_server(app, *, host: str, port: int, threads: int = 4):
+    """Bind a waitress server for ``app`` (made by :func:`feedkit.web.app.create_app`; not
+    started: call ``.run()``); port 0 picks a free port."""
     from waitress import create_server
 
-    from feedkit.web.app import create_app
-
-    app = app if app is not None else create_app(config)
     try:
         # Proxy headers are left to the app's ProxyFix ([web] proxy_hops), so the app behaves
         # the same under any WSGI server; waitress neither trusts nor strips them.
@@ -82,8 +79,8 @@ def make_server(config: Config, *, host: str = "127.0.0.1", port: int = 8080, th
     return server
 
 
-def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
-          info: Log = print, warn: Log = print) -> None:
+def serve(config: Config, *, host: str, port: int, info: Log = print,
+          warn: Log = print) -> None:
     """Serve until Ctrl-C (or SIGTERM from systemd), which return normally. Once the address
     is bound (a host that is no address of this machine is one error line, nothing more), the
     :func:`start_warnings` come first."""
@@ -92,7 +89,7 @@ def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8080,
     from feedkit.web.app import create_app
 
     app = create_app(config)
-    server = make_server(config, host=host, port=port, app=app)
+    server = make_server(app, host=host, port=port)
     for line in start_warnings(config, host):
         warn(line)
     outbox = app.extensions["feedkit"].outbox
