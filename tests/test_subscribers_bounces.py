@@ -373,3 +373,63 @@ def test_a_wrong_password_or_missing_settings_are_one_line_errors(site, dovecot,
     monkeypatch.delenv("FEEDKIT_BOUNCES_PASSWORD")
     r = site.run("subscribers", "bounces", ok=False)
     assert r.exit_code == 2 and "$FEEDKIT_BOUNCES_PASSWORD" in r.stderr
+
+
+def test_apply_notices_counts_each_kind_in_one_report_and_goes_on_after_each(tmp_path):
+    """One report can name many readers: every block is counted by its own kind, and none stops
+    the blocks after it. The library function, on a store whose send log says which digest
+    went to whom (as a send writes it)."""
+    from feedkit.subscribers.bounces import BounceReport, Notice, apply_notices
+
+    secret = b"s" * 32
+    when = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    with Store(tmp_path / "articles.db") as store:
+        ids = {}
+        for address in ("kim@example.org", "lee@example.org", "park@example.org"):
+            ids[address] = repo.add(store, address, (), "ko", "command", "1", when, when)[0].id
+        for week in ("2026-W44", "2026-W45"):
+            for address in ("kim@example.org", "lee@example.org", "park@example.org",
+                            "gone1@example.org", "gone2@example.org"):
+                store.record_send(week, recipient_key(address, secret),
+                                  f"<digest.{week}.{address[:4]}@example.org>", "sent")
+
+        def block(address: str, week: str = "2026-W44", action: str = "failed",
+                  status: str = "5.1.1", message_id: str | None = None) -> Notice:
+            mid = f"<digest.{week}.{address[:4]}@example.org>" if message_id is None \
+                else message_id
+            return Notice(recipient=address, action=action, status=status,
+                          diagnostic=f"smtp; 550 {status} <{address}>: User unknown",
+                          week=week, message_id=mid)
+
+        notices = [block("kim@example.org", action="delayed", status="4.2.2"),   # soft
+                   block("lee@example.org", status="4.4.1"),                    # soft
+                   block("park@example.org", action="delivered", status="2.0.0"),   # neither
+                   block("park@example.org", message_id=""),                    # not proven
+                   block("kim@example.org"),                                    # hard
+                   block("kim@example.org"),                                    # again
+                   block("gone1@example.org"),                                  # not on the list
+                   block("gone2@example.org"),                                  # not on the list
+                   block("lee@example.org"),                                    # hard
+                   block("kim@example.org", week="2026-W45")]                   # hard, bounced
+        report = BounceReport(messages=1)
+        apply_notices(store, notices, report, limit=1, now=when, secret=secret)
+    assert (report.soft, report.ignored, report.hard, report.repeated, report.unknown) == \
+        (2, 1, 3, 1, 2)
+    # Marked bounced now: each reader once, when they became bounced (limit 1), in that order.
+    assert report.bounced == [ids["kim@example.org"], ids["lee@example.org"]]
+    assert report.summary() == (
+        "1 new message(s): 3 hard bounce(s) counted, 2 soft (not counted), 2 for addresses not "
+        "on the list, 1 ignored (not about a digest this store sent to that reader), 1 already "
+        "counted, 0 not a delivery report, 2 marked bounced")
+    assert BounceReport().summary().endswith(", 0 not a delivery report")
+    reasons = [r[0] for r in _sqlite(tmp_path / "articles.db",
+                                     "SELECT last_bounce FROM subscribers ORDER BY id")]
+    assert reasons[:2] == ["5.1.1 smtp; 550 5.1.1 <recipient>: User unknown"] * 2
+    assert reasons[2] == ""   # park: nothing counted
+
+
+def _sqlite(db, sql: str) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
