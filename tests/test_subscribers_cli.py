@@ -8,12 +8,16 @@ import csv
 import json
 import os
 import stat
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from feedkit.subscribers import repo
 
 CSV_HEAD = "email,consent,categories,language\n"
+SEOUL = ZoneInfo("Asia/Seoul")
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -252,3 +256,60 @@ def test_an_export_git_would_commit_is_written_with_a_warning(site) -> None:
     (site.root / ".gitignore").write_text("private/\n", encoding="utf-8")
     r = site.run("subscribers", "export", "--out", str(target))
     assert r.stderr == "" and target.is_file()
+
+
+def test_import_reads_what_spreadsheets_save_and_names_each_bad_row(site) -> None:
+    """Blank lines before the header, a BOM saved twice, comment rows (indented too), rows
+    shorter than the header: read as a person means them. A bad row is named by file:line and
+    why, without its text; the good rows around it are imported."""
+    path = site.root / "list.csv"
+    path.write_text("\n \n"
+                    "email,consent,categories,language,status\n"
+                    "# exported 2026-12-01\n"
+                    "kim@example.org,2024-05-01\n"                       # shorter than the header
+                    "  # an indented comment\n"
+                    "lee@example.org,2024-05-01,세무과,en,paused\n"       # line 7: bad status
+                    "park@example.org,2024-05-01,세무과;관광과,en,active\n",
+                    encoding="utf-8")
+    r = site.run("subscribers", "import", str(path), ok=False)
+    assert r.exit_code == 3, r.output   # the contract's "some records were bad"
+    assert r.stderr.splitlines()[0] == ("list.csv:7: status must be one of pending, active, "
+                                        "unsubscribed, bounced, skipped")
+    # A list saved with its byte-order mark twice (a spreadsheet that added its own).
+    twice = site.root / "twice.csv"
+    twice.write_text("\ufeff\ufeffemail,consent\nchoi@example.org,2024-05-01\n",
+                     encoding="utf-8")
+    site.run("subscribers", "import", str(twice))
+    with site.store() as store:
+        got = {s.address: (s.categories, s.language) for s in repo.listing(store)}
+    assert got == {"kim@example.org": ((), "ko"),
+                   "park@example.org": (("관광과", "세무과"), "en"),
+                   "choi@example.org": ((), "ko")}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file (expected a header row and one row per reader)"),
+    (b"\n \n,,\n", "empty file (expected a header row and one row per reader)"),
+    (b"email,consent\n\xff\xfe,2024\n",
+     "not UTF-8 (invalid start byte); save the list as UTF-8 CSV"),
+])
+def test_an_unreadable_list_is_one_line_naming_the_file(site, content, message) -> None:
+    path = site.root / "list.csv"
+    path.write_bytes(content)
+    r = site.run("subscribers", "import", str(path), ok=False)
+    assert r.exit_code in (1, 2) and r.stderr == f"feedkit: error: {path}: {message}\n"
+
+
+def test_a_missing_or_unreadable_list_file_is_one_line(site) -> None:
+    from feedkit.errors import FeedkitError, UsageError
+    from feedkit.subscribers.listfile import import_csv
+
+    missing = site.root / "missing.csv"
+    r = site.run("subscribers", "import", str(missing), ok=False)
+    assert r.exit_code == 2 and r.stderr == f"feedkit: error: {missing}: no such file\n"
+    folder = site.root / "a-folder.csv"   # the command refuses it first; the library says why
+    folder.mkdir()
+    with site.store() as store, pytest.raises(FeedkitError) as caught:
+        import_csv(store, folder, tz=SEOUL, language="ko", consent_version="1", now=NOW)
+    assert not isinstance(caught.value, UsageError)
+    assert str(caught.value) == f"{folder}: cannot read: Is a directory"
