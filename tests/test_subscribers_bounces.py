@@ -433,3 +433,44 @@ def _sqlite(db, sql: str) -> list[tuple]:
 
     with sqlite3.connect(db) as conn:
         return conn.execute(sql).fetchall()
+
+
+def _report(blocks: str, original: bytes, kind: str = "message/rfc822") -> bytes:
+    """A DSN with the given per-recipient blocks and returned message (``kind`` its part)."""
+    return ("From: MAILER-DAEMON@relay.example.org\r\nTo: bounces@example.org\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+            'report-type=delivery-status; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; relay.example.org\r\n\r\n" + blocks
+            + f"--B\r\nContent-Type: {kind}\r\n\r\n").encode() + original + b"\r\n--B--\r\n"
+
+
+def test_each_recipient_block_is_read_on_its_own_terms():
+    """A block without an Action is skipped and the next still read; an address with or
+    without its type and angle brackets; missing Status, Diagnostic-Code or Original-Recipient
+    are empty, never "None"; the returned message may be message/global (RFC 6533)."""
+    from feedkit.subscribers.bounces import Notice
+
+    mid = "<digest.2026-W44.0123456789abcdef01234567@example.org>"
+    blocks = ("Final-Recipient: rfc822; <kim@example.org>\r\n"
+              "Original-Recipient: rfc822;Kim@Example.org\r\n"
+              "Action: FAILED\r\nStatus: 5.1.1 (bad mailbox)\r\n"
+              "Diagnostic-Code: smtp; 550 5.1.1 User\r\n    unknown\r\n\r\n"
+              "Final-Recipient: rfc822; park@example.org\r\nStatus: 5.0.0\r\n\r\n"
+              "Final-Recipient: lee@example.org\r\nAction: delayed\r\n\r\n")
+    original = f"From: news@example.org\r\nMessage-ID: {mid}\r\n\r\nbody\r\n".encode()
+    expected = [Notice("kim@example.org", "failed", "5.1.1", "smtp; 550 5.1.1 User unknown",
+                       "2026-W44", mid, "Kim@Example.org"),
+                Notice("lee@example.org", "delayed", "", "", "2026-W44", mid, "")]
+    assert parse_dsn(_report(blocks, original)) == expected
+    assert parse_dsn(_report(blocks, original, "message/global")) == expected
+    assert parse_dsn(_report(blocks, original.split(b"\r\n\r\n")[0] + b"\r\n\r\n",
+                             "message/global-headers")) == expected
+
+
+def test_a_returned_message_without_a_message_id_or_empty_proves_nothing():
+    blocks = "Final-Recipient: rfc822; kim@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+    for original in (b"From: news@example.org\r\n\r\nbody\r\n", b""):
+        [notice] = parse_dsn(_report(blocks, original))
+        assert (notice.week, notice.message_id, notice.hard) == ("", "", True)

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from feedkit.config import Config
 
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
+RETURNED = ("message/rfc822", "message/global", "text/rfc822-headers", "message/global-headers")
+"""The parts a DSN returns the original message (or its headers) in (RFC 3464, RFC 6533)."""
 _WEEK = re.compile(r"^<digest\.(\d{4}-W\d{2})\.[0-9a-f]{24}@[^<>\s]+>$")
 
 
@@ -96,12 +98,15 @@ def parse_dsn(raw: bytes) -> list[Notice]:
         ctype = part.get_content_type()
         if ctype == "message/delivery-status" and status_part is None:
             status_part = part
-        elif ctype in ("message/rfc822", "message/global") and original is None:
+        elif ctype in RETURNED and original is None:
+            # Python's parser makes a message of every message/* part (message/global-headers
+            # too, RFC 6533: what an SMTPUTF8 relay returns); text/rfc822-headers stays text.
             payload = part.get_payload()
-            original = payload[0] if isinstance(payload, list) and payload else None
-        elif ctype in ("text/rfc822-headers", "message/global-headers") and original is None:
-            body = part.get_payload(decode=True) or b""
-            original = BytesHeaderParser(policy=compat32).parsebytes(body)
+            if isinstance(payload, list):
+                original = payload[0] if payload else None
+            else:
+                body = part.get_payload(decode=True) or b""
+                original = BytesHeaderParser(policy=compat32).parsebytes(body)
     if status_part is None:
         return []
     blocks = status_part.get_payload()
