@@ -109,6 +109,17 @@ def dovecot():
     """Dovecot on 127.0.0.1:PORT with one user ``bounces``. As root its login processes must
     run as another user (nobody) and mail may not belong to uid 0; as anyone else everything
     runs as the current user, without the chroots only root may make."""
+    yield from _dovecot()
+
+
+@pytest.fixture
+def dovecot_without_move():
+    """The same Dovecot announcing no MOVE (RFC 6851) after login, as older servers: feedkit
+    must then copy, flag \\Deleted and expunge."""
+    yield from _dovecot("imap_capability = IMAP4rev1 LITERAL+ UIDPLUS IDLE NAMESPACE\n")
+
+
+def _dovecot(extra: str = ""):
     binary = executable("dovecot", "dovecot-imapd")
     root = Path(tempfile.mkdtemp(prefix="feedkit-dovecot-"))
     os.chmod(root, 0o755)
@@ -171,7 +182,7 @@ service submission-login {{
     port = 0
   }}
 }}
-""")
+{extra}""")
     proc = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
@@ -474,3 +485,38 @@ def test_a_returned_message_without_a_message_id_or_empty_proves_nothing():
     for original in (b"From: news@example.org\r\n\r\nbody\r\n", b""):
         [notice] = parse_dsn(_report(blocks, original))
         assert (notice.week, notice.message_id, notice.hard) == ("", "", True)
+
+
+def test_without_move_processed_reports_are_copied_flagged_deleted_and_expunged(
+        site, dovecot_without_move, bounce_env):
+    port = dovecot_without_move
+    _bounce_site(site, port, 'processed_folder = "Processed"')
+    with Store(site.db) as store:
+        repo.add(store, "kim@example.org", [], "ko", "command", "v1", T0, T0)
+    _deliver(port, dsn("kim@example.org"), b"Subject: hello\r\n\r\nnot a report\r\n")
+    assert "2 new message(s)" in site.run("subscribers", "bounces").output
+    assert len(_flags(port)) == 1                         # the report left INBOX (expunged)
+    [moved] = _flags(port, "Processed")
+    assert KEYWORD in moved and "\\Deleted" not in moved   # the copy is flagged processed
+    assert "0 new message(s)" in site.run("subscribers", "bounces").output
+
+
+@pytest.mark.parametrize("move", [True, False])
+def test_a_processed_folder_the_server_refuses_is_one_line_naming_the_command(
+        site, dovecot, dovecot_without_move, bounce_env, move):
+    """A processed_folder the server cannot create (a '/' in its name here): the move, or the
+    copy, is refused; the run stops with one line saying which IMAP command failed. The report
+    was read (its result stored) and flagged before the move, so the next run does not read it
+    again."""
+    port = dovecot if move else dovecot_without_move
+    _bounce_site(site, port, 'processed_folder = "Processed/2026"')
+    with Store(site.db) as store:
+        repo.add(store, "kim@example.org", [], "ko", "command", "v1", T0, T0)
+    _deliver(port, dsn("kim@example.org"))
+    r = site.run("subscribers", "bounces", ok=False)
+    assert r.exit_code == 1
+    command = "MOVE" if move else "COPY"
+    assert r.stderr.startswith(f"feedkit: error: IMAP {command} failed: [CANNOT] Invalid "
+                               "mailbox name"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "0 new message(s)" in site.run("subscribers", "bounces").output
