@@ -125,3 +125,41 @@ def test_a_confirm_token_tells_when_it_was_issued():
     assert read_token_issued(SECRET, "confirm", token, now=t0 + 5) == (42, t0)
     assert read_token_issued(SECRET, "unsubscribe", make_token(SECRET, "unsubscribe", 9)) == (
         9, None)
+
+
+def test_why_a_token_failed_is_said_and_only_an_expired_one_is_expired():
+    t0 = 1_780_000_000
+    token = make_token(SECRET, "confirm", 42, now=t0)
+    with pytest.raises(BadToken) as expired:
+        read_token(SECRET, "confirm", token, now=t0 + CONFIRM_MAX_AGE + 1)
+    assert (str(expired.value), expired.value.expired) == ("the confirm link has expired", True)
+    with pytest.raises(BadToken) as forged:
+        read_token(SECRET, "unsubscribe", token[:-2] + "xx")
+    assert (str(forged.value), forged.value.expired) == ("not a valid unsubscribe link", False)
+
+
+@pytest.mark.parametrize("value", [0, -3, True, "42", 4.2, None])
+def test_a_well_signed_token_naming_no_subscriber_is_refused(value):
+    """Defence in depth: a token signed with the right key but holding something other than a
+    subscriber id (which only a bug, or a leaked secret, could make) names nobody."""
+    from feedkit.subscribers.tokens import _serializer, token_subject
+
+    for purpose in PURPOSES:
+        token = _serializer(SECRET, purpose, None).dumps(value)
+        with pytest.raises(BadToken) as info:
+            read_token(SECRET, purpose, token)
+        assert str(info.value) == f"not a valid {purpose} link" and not info.value.expired
+        assert token_subject(SECRET, purpose, token) is None
+
+
+def test_a_secret_of_exactly_the_minimum_length_is_enough(monkeypatch):
+    from feedkit.subscribers.tokens import MIN_SECRET_LENGTH
+
+    monkeypatch.setenv("FEEDKIT_SECRET", "s" * MIN_SECRET_LENGTH)
+    assert env_secret() == "s" * 16
+    monkeypatch.setenv("FEEDKIT_SECRET", "s" * 15)
+    with pytest.raises(ConfigError) as short:
+        env_secret()
+    assert str(short.value) == (
+        "$FEEDKIT_SECRET is shorter than 16 characters: subscriber links are signed with it "
+        "(make one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\")")
