@@ -166,11 +166,13 @@ def test_export_neutralises_formula_cells_and_import_reads_them_back(site) -> No
     site.run("subscribers", "add", "--category", "+82 세무과", "--consent-version", "'=quoted",
              "--", "-kim@example.org")
     site.run("subscribers", "add", "lee@example.org", "--category", "－1")
+    site.run("subscribers", "add", "k-lee@example.org", "--category", "A+B")   # harmless
     target = site.root / "private" / "list.csv"
     site.run("subscribers", "export", "--out", str(target))
     cells = [c for row in csv.reader(target.open(encoding="utf-8", newline="")) for c in row]
     dangerous = [c for c in cells if c[:1] in set("=+-@\t\r＝＋－＠")]
     assert dangerous == []
+    assert "k-lee@example.org" in cells and "A+B" in cells   # only a formula's start is marked
     assert "'" + FORMULA_ADDRESS in cells and "'=1+1;@SUM(A1)" in cells
     assert "''=quoted" in cells and "'－1" in cells
     # The round trip is exact: into a new store, the same readers and departments.
@@ -285,6 +287,9 @@ def test_import_reads_what_spreadsheets_save_and_names_each_bad_row(site) -> Non
     assert got == {"kim@example.org": ((), "ko"),
                    "park@example.org": (("관광과", "세무과"), "en"),
                    "choi@example.org": ((), "ko")}
+    with site.store() as store:
+        kim = repo.find(store, "kim@example.org")
+    assert kim.consent_at == "2024-04-30T15:00:00+00:00"   # a date alone: midnight in Seoul
 
 
 @pytest.mark.parametrize("content, message", [

@@ -160,6 +160,9 @@ def test_bounces_in_a_row_mark_a_reader_bounced_and_a_quiet_accepted_digest_rese
     assert repo.get(store, s.id).status == "active"
     last = repo.record_bounce(store, s.id, T0, limit=3, week="2026-W49", reason="550 gone")
     assert (last.status, last.bounces, last.last_bounce) == ("bounced", 3, "550 gone")
+    # A relay's diagnostic can run long: the first 500 characters are kept.
+    long = repo.record_bounce(store, s.id, T0, limit=3, week="2026-W50", reason="5" * 600)
+    assert long.last_bounce == "5" * 500
     assert repo.active(store) == []
     # a bounced reader may come back through the form (a new confirmation), bounces reset
     back, send = repo.request(store, "b@example.org", [], "ko", "form", "v2", T0)

@@ -26,7 +26,7 @@ import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -100,8 +100,7 @@ def parse_consent(value: str, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ValueError("consent is not a date (expected YYYY-MM-DD or an ISO 8601 "
                          "date-time)") from None
-    if len(text) == 10:   # a date alone: its start, in the site's timezone
-        when = datetime.combine(when.date(), time(0))
+    # A date alone reads as its midnight, in the site's timezone.
     return when.replace(tzinfo=tz) if when.tzinfo is None else when
 
 

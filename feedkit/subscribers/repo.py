@@ -175,7 +175,7 @@ def confirm(store, sid: int, now: datetime) -> Subscriber | None:
         return get(store, sid)
 
 
-def unsubscribe(store, sid: int, now: datetime, via: str = "form") -> Subscriber | None:
+def unsubscribe(store, sid: int, now: datetime, via: str) -> Subscriber | None:
     """The reader leaves (from any status); ``via`` says how (``link``, ``one-click``,
     ``command``, ...), kept with the time. None if unknown."""
     at = stamp(now)
