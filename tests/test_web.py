@@ -137,8 +137,11 @@ def test_subscribing_sends_a_confirmation_and_only_the_post_confirms(ep):
     done = client.post(path_of(link))
     assert done.status == 200 and "구독되었습니다" in done.body
     assert status_of(ep, ADDRESS) == "active"
-    # The success page links to the reader's preferences, under [web] url.
-    assert WEB_URL + "preferences/" in done.body
+    # The success page links to the reader's preferences, under [web] url, and the link works
+    # (signed with this subscription's own key).
+    [prefs] = re.findall(re.escape(WEB_URL) + r'preferences/[^"\s<]+', done.body)
+    opened = client.get(path_of(prefs))
+    assert opened.status == 200 and 'name="categories"' in opened.body
 
 
 def test_a_confirm_link_from_another_browser_or_twice_still_works(ep):
@@ -433,7 +436,10 @@ def test_csrf_the_allowed_origin_comes_from_web_url_never_the_host_header(ep):
                                                   "Host": "evil.example"}).status == 303
     assert page.post("/subscribe", {**form, "address": "b@example.org"},
                      headers={"Origin": f"http://127.0.0.1:{ep.port}"}).status == 303
-    assert len(ep.mails(2)) == 2
+    # An origin is compared without case and without a trailing slash (some clients send one).
+    assert page.post("/subscribe", {**form, "address": "c@example.org"},
+                     headers={"Origin": "HTTPS://News.Example.org/"}).status == 303
+    assert len(ep.mails(3)) == 3
 
 
 def test_a_form_left_open_over_a_day_asks_again(ep):

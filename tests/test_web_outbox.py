@@ -171,3 +171,22 @@ def test_an_outbox_without_a_store_keeps_nothing_waiting(tmp_path):
 
     site = web_site(tmp_path, 2525)
     assert Outbox(load_config(site.config)).waiting() == 0
+
+
+def test_stop_returns_once_the_sending_thread_has_ended(tmp_path):
+    """A stopping server exits right after stop(): the thread must be done by then (a daemon
+    thread still handing an email over would be cut off)."""
+    import threading
+
+    from feedkit.config import load_config
+    from feedkit.web.outbox import Outbox
+
+    def senders() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "feedkit-web-outbox"}
+
+    before = senders()
+    outbox = Outbox(load_config(web_site(tmp_path, 2525).config), poll=30.0)
+    outbox.start()
+    [thread] = senders() - before
+    outbox.stop()
+    assert not thread.is_alive()
