@@ -145,8 +145,8 @@ def test_bounces_in_a_row_mark_a_reader_bounced_and_a_quiet_accepted_digest_rese
     assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W44",
                               reason="550 no such user").bounces == 1
     # the same week again (a re-run, or the DSN of the same message) counts once
-    assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W44").bounces == 1
-    assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W45").bounces == 2
+    assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W44", reason="").bounces == 1
+    assert repo.record_bounce(store, s.id, T0, limit=3, week="2026-W45", reason="").bounces == 2
     # W46 accepted: no proof yet (a report may come), nothing forgiven at its own send
     store.record_send("2026-W46", key[s.id], "<m46>", "sent")
     assert repo.forgive_bounces(store, key, "2026-W46", T0) == 0
@@ -156,7 +156,7 @@ def test_bounces_in_a_row_mark_a_reader_bounced_and_a_quiet_accepted_digest_rese
     assert repo.get(store, s.id).bounces == 0
     assert repo.forgive_bounces(store, key, "2026-W47", T0) == 0   # a re-run
     for week in ("2026-W47", "2026-W48"):
-        repo.record_bounce(store, s.id, T0, limit=3, week=week)
+        repo.record_bounce(store, s.id, T0, limit=3, week=week, reason="")
     assert repo.get(store, s.id).status == "active"
     last = repo.record_bounce(store, s.id, T0, limit=3, week="2026-W49", reason="550 gone")
     assert (last.status, last.bounces, last.last_bounce) == ("bounced", 3, "550 gone")
@@ -177,9 +177,10 @@ def test_only_an_accepted_digest_after_the_last_counted_failure_forgives(store) 
     b, _ = repo.add(store, "b@example.org", [], "ko", "command", "v1", T0, T0)
     keys = {a.id: "hmac-sha256:" + "a" * 64, b.id: "hmac-sha256:" + "b" * 64}
     for sub in (a, b):
-        repo.record_bounce(store, sub.id, T0, limit=5, week="2026-W10")
-        repo.record_bounce(store, sub.id, T0, limit=5, week="2026-W12")
-    repo.record_bounce(store, a.id, T0, limit=5, week="2026-W11")   # a late report about W11
+        repo.record_bounce(store, sub.id, T0, limit=5, week="2026-W10", reason="")
+        repo.record_bounce(store, sub.id, T0, limit=5, week="2026-W12", reason="")
+    # a late report about W11
+    repo.record_bounce(store, a.id, T0, limit=5, week="2026-W11", reason="")
     assert repo.get(store, a.id).bounce_week == "2026-W12"
     for week, status in (("2026-W11", "sent"), ("2026-W12", "sent"), ("2026-W13", "sending"),
                          ("2026-W14", "failed"), ("2026-W15", "skipped")):

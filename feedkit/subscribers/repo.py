@@ -281,8 +281,8 @@ def erase(store, sid: int) -> bool:
 # -- bounces ------------------------------------------------------------------------------------
 
 
-def record_bounce(store, sid: int, now: datetime, *, limit: int, week: str = "",
-                  reason: str = "") -> Subscriber | None:
+def record_bounce(store, sid: int, now: datetime, *, limit: int, week: str,
+                  reason: str) -> Subscriber | None:
     """A permanent delivery failure for ``week``'s digest counts against the reader; once
     ``limit`` failures in a row are counted an active reader becomes ``bounced`` and gets no
     more mail. A week already counted for this reader counts once however often it is re-run
