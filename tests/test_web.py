@@ -736,3 +736,19 @@ def test_the_busy_and_bad_link_pages_come_in_the_readers_language(tmp_path):
         bad = client.get("/confirm/not-a-token?lang=ko")
         assert bad.status == 400 and '<html lang="ko"' in bad.body
         assert '<html lang="en"' in client.get("/confirm/not-a-token").body
+
+
+def test_the_confirmation_email_is_a_standard_message_from_the_lists_domain(tmp_path):
+    """CRLF lines, Date in the site's timezone, a Message-ID of the sender's domain naming what
+    it is, and the list's Reply-To when one is set."""
+    digest = {"from": "보령시 소식 <news@example.org>", "reply_to": "help@boryeong.example.kr",
+              "to": [], "unsubscribe": ["mailto:leave@lists.example.org"]}
+    with endpoint(tmp_path, sections={"digest": digest}) as ep:
+        assert ep.client().subscribe(ADDRESS).status == 303
+        [mail] = ep.mails(1)
+    msg = mail.message
+    assert msg["Reply-To"] == "help@boryeong.example.kr"
+    assert msg["Date"].endswith("+0900")                     # Asia/Seoul
+    assert re.fullmatch(r"<\d+\.\d+\.\d+\.subscribe@example\.org>", msg["Message-ID"])
+    head = mail.data.split(b"\r\n\r\n", 1)[0]
+    assert b"\n" not in head.replace(b"\r\n", b"")             # every header line ends in CRLF
