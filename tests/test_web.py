@@ -752,3 +752,23 @@ def test_the_confirmation_email_is_a_standard_message_from_the_lists_domain(tmp_
     assert re.fullmatch(r"<\d+\.\d+\.\d+\.subscribe@example\.org>", msg["Message-ID"])
     head = mail.data.split(b"\r\n\r\n", 1)[0]
     assert b"\n" not in head.replace(b"\r\n", b"")             # every header line ends in CRLF
+
+
+def test_the_confirmation_email_is_dkim_signed_when_the_digest_is(tmp_path, monkeypatch):
+    """[smtp] dkim_selector signs the endpoint's emails too (a confirmation that fails DMARC
+    lands in spam, and the reader never confirms); the body is base64 UTF-8 text."""
+    dkim = pytest.importorskip("dkim", reason="DKIM signing needs dkimpy (pip install dkimpy)")
+    from test_mail_send import _rsa_key
+
+    pem, txt = _rsa_key(tmp_path)
+    monkeypatch.setenv("FEEDKIT_DKIM_KEY", pem.decode())
+    with endpoint(tmp_path / "site", smtp={"dkim_selector": "news2024",
+                                           "dkim_domain": "example.org"}) as ep:
+        assert ep.client().subscribe(ADDRESS).status == 303
+        [mail] = ep.mails(1)
+    assert mail.data.startswith(b"DKIM-Signature: ")
+    assert dkim.verify(mail.data, dnsfunc=lambda name, timeout=5: txt
+                       if name == b"news2024._domainkey.example.org." else None)
+    part = mail.message
+    assert (part.get_content_type(), part.get_content_charset(), part["Content-Transfer-Encoding"]
+            ) == ("text/plain", "utf-8", "base64")
