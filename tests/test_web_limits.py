@@ -176,3 +176,16 @@ def test_a_full_table_keeps_every_key_still_in_its_window_when_expired_ones_make
     clock.now = 10                    # "old" has left its window; x and y have not
     assert window.hit("new")
     assert not window.hit("x") and not window.hit("y") and not window.hit("new")
+
+
+def test_more_spellings_of_one_inbox_and_of_one_client():
+    # Every tag after the first +, a domain written with its root dot, an @ in a quoted local
+    # part (the domain is what follows the last @).
+    assert mailbox_of("victim+a+b@example.org") == "victim@example.org"
+    assert mailbox_of("Victim@Example.org.") == "victim@example.org"
+    assert mailbox_of("kim@예시..한국.") == "kim@예시..한국"   # no IDNA form (an empty label)
+    assert mailbox_of('"v.ictim@x"@gmail.com') == '"victim@x"@gmail.com'
+    # A bracketed IPv6 address, and a link-local one with its zone.
+    assert client_network("[2001:db8:1:2::9]") == "2001:db8:1:2::/64"
+    assert client_network("fe80::1%eth0") == "fe80::/64"
+    assert client_network("not an address") == "not an address"
