@@ -9,6 +9,7 @@ waitress with aiosmtpd on both store backends; the restart with the real command
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -190,3 +191,56 @@ def test_stop_returns_once_the_sending_thread_has_ended(tmp_path):
     [thread] = senders() - before
     outbox.stop()
     assert not thread.is_alive()
+
+
+def _outbox_with(tmp_path, port: int, retries: int):
+    """An outbox without a store (its emails tried from memory) on a site whose relay is on
+    ``port``, ``retries`` quick retries 0.5 s apart and doubling; the sleeps are recorded,
+    not slept."""
+    from feedkit.config import load_config
+    from feedkit.web.outbox import Outbox, Outgoing, compose
+
+    site = web_site(tmp_path, port)
+    site.edit_config(("retries = 0", f"retries = {retries}\nretry_delay = 0.5"))
+    config = load_config(site.config)
+    slept: list[float] = []
+    outbox = Outbox(config, sleep=slept.append)
+    data = compose(config, ADDRESS, "구독 확인", "확인 링크", datetime(2026, 12, 1, tzinfo=UTC))
+    return outbox, Outgoing(ADDRESS, data, "#1a2b3c4d"), slept
+
+
+def test_the_relays_quick_retries_double_and_each_outcome_is_counted_and_logged(tmp_path,
+                                                                                caplog):
+    caplog.set_level(logging.INFO, logger="feedkit.web")
+    # Twice "try later", then taken: sent once, after sleeping 0.5 s and 1 s.
+    later_twice = Behaviour(on_data=lambda _r, n: "451 4.3.0 try later" if n <= 2 else None)
+    with smtp_server(later_twice) as (smtp, port):
+        outbox, item, slept = _outbox_with(tmp_path / "a", port, retries=2)
+        outbox.put(item)
+        outbox.put(item)   # the relay takes the second at once
+        outbox.join()
+        outbox.stop()
+    assert (outbox.sent, outbox.deferred, outbox.failed, slept) == (2, 0, 0, [0.5, 1.0])
+    assert [m.rcpt for m in smtp.received] == [[ADDRESS]] * 2
+    # Always "try later": given up after 1 + 2 tries, counted once as deferred.
+    with smtp_server(Behaviour(on_data=lambda _r, _n: "451 4.3.0 try later")) as (smtp, port):
+        outbox, item, slept = _outbox_with(tmp_path / "b", port, retries=2)
+        outbox.put(item)
+        outbox.join()
+        outbox.stop()
+    assert (outbox.sent, outbox.deferred, outbox.failed, slept) == (0, 1, 0, [0.5, 1.0])
+    # Refused for good: counted as failed at once, no retry.
+    with smtp_server(Behaviour(on_data=lambda _r, _n: "550 5.7.1 no")) as (smtp, port):
+        outbox, item, slept = _outbox_with(tmp_path / "c", port, retries=2)
+        outbox.put(item)
+        outbox.put(item)
+        outbox.join()
+        outbox.stop()
+    assert (outbox.sent, outbox.deferred, outbox.failed, slept) == (0, 0, 2, [])
+    lines = [r.getMessage() for r in caplog.records if r.name == "feedkit.web"]
+    assert lines[:2] == ["subscription email to #1a2b3c4d sent"] * 2
+    assert lines[2].startswith("subscription email to #1a2b3c4d not sent after 3 tries: ")
+    assert lines[3] == "subscription email to #1a2b3c4d not sent and not kept"   # no store
+    assert lines[4].startswith("subscription email to #1a2b3c4d refused: ")
+    assert "451" in lines[2] and "550" in lines[4] and len(lines) == 6
+    assert not any(ADDRESS in line or "kim.minji" in line for line in lines)
