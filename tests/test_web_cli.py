@@ -381,3 +381,24 @@ def test_start_warnings_one_whole_line_each(tmp_path, url, hops, host, expected)
                            + f'\n[web]\nurl = "{url}"\nproxy_hops = {hops}\n',
                            encoding="utf-8")
     assert start_warnings(load_config(site.config), host) == expected
+
+
+def test_another_wsgi_server_gets_the_app_from_the_environment(tmp_path, monkeypatch):
+    """The README's `waitress-serve --call feedkit.web:create_app` (or gunicorn's
+    'feedkit.web:create_app()'): no arguments, the config from $FEEDKIT_CONFIG and the secret
+    from $FEEDKIT_SECRET; the form answers."""
+    import feedkit.web
+
+    site = web_site(tmp_path, 2525)
+    monkeypatch.setenv("FEEDKIT_CONFIG", str(site.config))
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    monkeypatch.chdir(tmp_path.parent)   # not the site's folder: the variable must be read
+    app = feedkit.web.create_app()
+    try:
+        state = app.extensions["feedkit"]
+        assert state.config.web.url == "https://news.example.org/list/" and state.secret == SECRET
+        page = app.test_client().get("/subscribe")
+        assert page.status_code == 200 and 'name="csrf"' in page.get_data(as_text=True)
+    finally:
+        app.extensions["feedkit"].outbox.stop()
+        app.extensions["feedkit"].stores.discard()
