@@ -137,13 +137,25 @@ SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA
 
 
 def _strings(line: str) -> list[tuple[int, str]] | None:
-    """The line's tokens as (type, text), or None when it is not a whole line of Python."""
+    """The line's tokens as (type, text); a line that leaves a bracket open (a call that goes on
+    below) gives the tokens before the end. None when it is not Python at all."""
+    skip = (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER,
+            tokenize.COMMENT)
+    tokens = []
     try:
-        return [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(line).readline)
-                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT,
-                                  tokenize.DEDENT, tokenize.ENDMARKER, tokenize.COMMENT)]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
+        for t in tokenize.generate_tokens(io.StringIO(line).readline):
+            if t.type not in skip:
+                tokens.append((t.type, t.string))
+    except tokenize.TokenError:
+        return tokens or None   # "EOF in multi-line statement": the tokens so far are whole
+    except (IndentationError, SyntaxError):
         return None
+    return tokens
+
+
+def _quoted(sql: str) -> list[str]:
+    """The quoted parts of ``sql`` (values and quoted names: case-sensitive), and a lone quote."""
+    return re.findall(r"'[^']*'?|\"[^\"]*\"?", sql)
 
 
 def sql_case_only(diff: str) -> bool:
@@ -151,8 +163,8 @@ def sql_case_only(diff: str) -> bool:
 
     Strict on purpose, so that no mutant a user could notice is counted as equivalent: exactly
     one line changed, the tokens differ only in string literals, each of those reads as SQL,
-    differs only in case, and holds no quote of its own (a quoted SQL value or name is
-    case-sensitive: ``status = 'active'`` is not ``status = 'ACTIVE'``)."""
+    differs only in case, and every quoted part of it is unchanged (a quoted SQL value or name
+    is case-sensitive: ``status = 'active'`` is not ``status = 'ACTIVE'``)."""
     lines = [line for line in diff.splitlines()
              if line[:1] in "-+" and not line.startswith(("---", "+++"))]
     minus = [line[1:].strip() for line in lines if line[0] == "-"]
@@ -171,7 +183,7 @@ def sql_case_only(diff: str) -> bool:
             text = ast.literal_eval(old)
         except (ValueError, SyntaxError):
             return False  # an f-string: its names are Python, and Python reads case
-        if "'" in text or '"' in text or not SQL_WORDS.search(text):
+        if not SQL_WORDS.search(text) or _quoted(text) != _quoted(ast.literal_eval(new)):
             return False
     return True
 
