@@ -219,3 +219,14 @@ def test_no_address_reaches_public_the_feeds_or_the_export(site) -> None:
             assert local not in p.read_bytes(), (a, p)
         for text in out:
             assert a.split("@")[0] not in text
+
+
+def test_leaving_again_keeps_when_and_how_the_reader_first_left(store) -> None:
+    """A second unsubscribe (the one-click POST after the link was already used, or the
+    operator's remove) changes nothing: the record of leaving is the first one."""
+    s, _ = repo.add(store, "kim@example.org", [], "ko", "command", "v1", T0, T0)
+    first = repo.unsubscribe(store, s.id, T0 + timedelta(days=1), "link")
+    again = repo.unsubscribe(store, s.id, T0 + timedelta(days=2), "command")
+    assert (again.status, again.left_at, again.left_via) == (
+        "unsubscribed", first.left_at, "link")
+    assert again.updated_at == first.updated_at
