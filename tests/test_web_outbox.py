@@ -223,14 +223,17 @@ def test_the_relays_quick_retries_double_and_each_outcome_is_counted_and_logged(
     assert (outbox.sent, outbox.deferred, outbox.failed, slept) == (2, 0, 0, [0.5, 1.0])
     assert [m.rcpt for m in smtp.received] == [[ADDRESS]] * 2
     # Always "try later": given up after 1 + 2 tries, counted once as deferred.
-    with smtp_server(Behaviour(on_data=lambda _r, _n: "451 4.3.0 try later")) as (smtp, port):
+    # (Relays often name the recipient in their answer; the log line must not.)
+    always_later = Behaviour(on_data=lambda _r, _n: f"451 4.3.0 <{ADDRESS}> try later")
+    with smtp_server(always_later) as (smtp, port):
         outbox, item, slept = _outbox_with(tmp_path / "b", port, retries=2)
         outbox.put(item)
         outbox.join()
         outbox.stop()
     assert (outbox.sent, outbox.deferred, outbox.failed, slept) == (0, 1, 0, [0.5, 1.0])
     # Refused for good: counted as failed at once, no retry.
-    with smtp_server(Behaviour(on_data=lambda _r, _n: "550 5.7.1 no")) as (smtp, port):
+    refuse = Behaviour(on_data=lambda _r, _n: f"550 5.1.1 <{ADDRESS}>: no such user")
+    with smtp_server(refuse) as (smtp, port):
         outbox, item, slept = _outbox_with(tmp_path / "c", port, retries=2)
         outbox.put(item)
         outbox.put(item)
