@@ -245,27 +245,36 @@ def test_serve_says_where_it_listens_stops_on_sigterm_and_says_what_waits_for_th
     assert _outbox_attempts(db) == [(1,)]   # kept for the next run, not dropped on the way out
 
 
-def test_serve_hands_over_a_confirmation_still_queued_when_sigterm_comes(tmp_path, monkeypatch,
-                                                                         caplog):
-    """The relay holds the confirmation's RCPT past the SIGTERM: the stopping server waits for
-    it (up to 20 s) instead of leaving it unhandled, and then nothing waits in the store."""
+def _serve_while_the_relay_holds(tmp_path, release_after: float | None):
+    """serve() with one confirmation asked for while the relay holds its RCPT, let go
+    ``release_after`` seconds after the request (after the SIGTERM), or None: only once serve()
+    has returned. Returns what serve() said and the recipients the relay took."""
     from feedkit.config import load_config
 
-    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
-    caplog.set_level(logging.WARNING, logger="feedkit.web")
     release = threading.Event()
     with smtp_server(Behaviour(hook_rcpt=lambda _addr: release.wait(10))) as (smtp, smtp_port):
         site = web_site(tmp_path, smtp_port)
 
         def during(port: int) -> None:
             assert Client(port).subscribe(ADDRESS).status == 303
-            threading.Timer(0.5, release.set).start()   # after the SIGTERM below
+            if release_after is not None:
+                threading.Timer(release_after, release.set).start()
 
         try:
             said = _serve_here(load_config(site.config), "127.0.0.1", during)
         finally:
             release.set()
-        assert [m.rcpt for m in smtp.received] == [[ADDRESS]]
+        return said, [m.rcpt for m in smtp.received]
+
+
+def test_serve_hands_over_a_confirmation_still_queued_when_sigterm_comes(tmp_path, monkeypatch,
+                                                                         caplog):
+    """The relay holds the confirmation's RCPT past the SIGTERM: the stopping server waits for
+    it (up to 20 s) instead of leaving it unhandled, and then nothing waits in the store."""
+    monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
+    caplog.set_level(logging.WARNING, logger="feedkit.web")
+    said, received = _serve_while_the_relay_holds(tmp_path, release_after=0.5)
+    assert received == [[ADDRESS]]
     assert [line for _kind, line in said][1:] == ["Stopped."]
     assert [r.getMessage() for r in caplog.records if r.name == "feedkit.web"
             and r.levelno >= logging.WARNING] == []
@@ -335,23 +344,12 @@ def test_a_request_still_unhandled_after_the_drain_is_one_warning_and_the_server
         tmp_path, monkeypatch, caplog):
     """The relay holds the confirmation past the whole drain (shortened here from 20 s): the
     server stops anyway, and its log says how many requests it left (never whose)."""
-    from feedkit.config import load_config
     from feedkit.web import server
 
     monkeypatch.setenv("FEEDKIT_SECRET", SECRET)
     monkeypatch.setattr(server, "DRAIN_SECONDS", 0.3)
     caplog.set_level(logging.WARNING, logger="feedkit.web")
-    release = threading.Event()
-    with smtp_server(Behaviour(hook_rcpt=lambda _addr: release.wait(10))) as (_smtp, port):
-        site = web_site(tmp_path, port)
-
-        def during(port: int) -> None:
-            assert Client(port).subscribe(ADDRESS).status == 303
-
-        try:
-            _serve_here(load_config(site.config), "127.0.0.1", during)
-        finally:
-            release.set()
+    _serve_while_the_relay_holds(tmp_path, release_after=None)
     warned = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
     # First the stop's count; what the outbox thread says after (the relay gone) is its own.
     assert warned[0] == ("feedkit.web", "1 subscription request(s) not handled before stopping")
