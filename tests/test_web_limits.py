@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 from _web_support import Client, endpoint, links_in, path_of
+from test_web_parts import FakeClock
 
 from feedkit.web.limits import SlidingWindow, client_network, mailbox_of
 
@@ -127,27 +128,17 @@ def test_requests_never_confirmed_are_deleted_when_their_link_expires(tmp_path, 
         assert backend.rows(rows) == [("confirmed@example.org", "active")]
 
 
-class Clock:
-    """The window's clock, set by the test (seconds)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_retry_after_is_zero_under_the_limit_and_whole_seconds_up_to_the_window_over_it():
-    clock = Clock()
+    clock = FakeClock()
     window = SlidingWindow(2, 3600, clock=clock)
     assert window.retry_after("unknown") == 0
     assert window.hit("a")
     assert window.retry_after("a") == 0            # one of two: may try now
     assert window.hit("a") and not window.hit("a")
     assert window.retry_after("a") == 3600
-    clock.now = 3599.5
+    clock.t = 3599.5
     assert window.retry_after("a") == 1             # half a second left: one whole second
-    clock.now = 3600
+    clock.t = 3600
     assert window.retry_after("a") == 1             # the oldest leaves now: at least 1
     assert window.hit("a")                          # ... and then there is room again
 
@@ -155,25 +146,25 @@ def test_retry_after_is_zero_under_the_limit_and_whole_seconds_up_to_the_window_
 def test_a_full_table_forgets_expired_keys_then_the_oldest_half_never_a_key_in_its_window():
     """A flood of distinct keys fills the table: keys with no event left in the window go
     first; if it is still full, the half whose last event is oldest (by time, not by name)."""
-    clock = Clock()
+    clock = FakeClock()
     window = SlidingWindow(1, 100, clock=clock, max_keys=4)
     for t, key in enumerate(("d", "c", "b", "a")):   # d is the oldest, a the newest
-        clock.now = t
+        clock.t = t
         assert window.hit(key)
-    clock.now = 4
+    clock.t = 4
     assert window.hit("e")            # full: nothing expired, so d and c are forgotten
     assert not window.hit("b") and not window.hit("a") and not window.hit("e")
     assert window.hit("c")            # forgotten: its limit starts again (room for one more key)
 
 
 def test_a_full_table_keeps_every_key_still_in_its_window_when_expired_ones_make_room():
-    clock = Clock()
+    clock = FakeClock()
     window = SlidingWindow(1, 10, clock=clock, max_keys=3)
-    clock.now = 0
+    clock.t = 0
     assert window.hit("old")
-    clock.now = 5
+    clock.t = 5
     assert window.hit("x") and window.hit("y")
-    clock.now = 10                    # "old" has left its window; x and y have not
+    clock.t = 10                    # "old" has left its window; x and y have not
     assert window.hit("new")
     assert not window.hit("x") and not window.hit("y") and not window.hit("new")
 
